@@ -1,0 +1,1 @@
+"""Pure-Python business rules and I/O for bwdesk. Nothing here may import Qt (a test enforces it)."""

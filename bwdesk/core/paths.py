@@ -1,0 +1,62 @@
+"""Where bwdesk keeps its files: one profile folder (settings, history, draft, logs).
+
+`BWDESK_HOME` overrides the platform's location so tests, the frozen smoke test and several
+profiles on one machine stay apart. The sandbox gets a profile of its own inside it, so demo
+messages never mix with real history.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "bwdesk"
+
+
+def profile_dir() -> Path:
+    """The user's profile folder, created (owner-only) if it does not exist."""
+    override = os.environ.get("BWDESK_HOME")
+    path = Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    return ensure_private_dir(path)
+
+
+def sandbox_profile_dir(base: Path | None = None) -> Path:
+    return ensure_private_dir((base or profile_dir()) / "sandbox")
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create `path` readable by its owner only; an existing folder is left as the user set it."""
+    if not path.is_dir():
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def settings_file(profile: Path) -> Path:
+    return profile / "settings.json"
+
+
+def history_file(profile: Path) -> Path:
+    return profile / "history.sqlite3"
+
+
+def draft_file(profile: Path) -> Path:
+    return profile / "draft.json"
+
+
+def log_dir(profile: Path) -> Path:
+    return profile / "logs"
+
+
+def system_settings_file() -> Path:
+    """System-wide defaults that IT can place; `BWDESK_SYSTEM_SETTINGS` points elsewhere (tests, odd installs)."""
+    override = os.environ.get("BWDESK_SYSTEM_SETTINGS")
+    if override:
+        return Path(override)
+    if sys.platform == "win32":
+        return Path(os.environ.get("PROGRAMDATA", r"C:\ProgramData")) / APP_NAME / "settings.json"
+    if sys.platform == "darwin":
+        return Path("/Library/Application Support") / APP_NAME / "settings.json"
+    return Path("/etc") / APP_NAME / "settings.json"
