@@ -1,0 +1,119 @@
+"""The one way the GUI runs slow work: a function on a worker thread, its result delivered on the GUI thread.
+
+Every network call and every history query from the window goes through `BackgroundTasks.run`, so the
+GUI thread never waits on I/O. Results come back through a signal of a QObject that lives in the GUI
+thread, and the callbacks are looked up there by task id: a closure created on a worker thread is never
+connected to anything (a known source of wrong-thread calls in PySide6 programs).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass
+class _Callbacks(Generic[T]):
+    on_success: Callable[[T], None] | None
+    on_error: Callable[[BaseException], None] | None
+    description: str
+
+
+class _Job(QRunnable):
+    """Runs on a pool thread; touches no widget, only emits the relay's signal."""
+
+    def __init__(self, task_id: int, fn: Callable[[], Any], relay: BackgroundTasks) -> None:
+        super().__init__()
+        self.setAutoDelete(True)
+        self._task_id = task_id
+        self._fn = fn
+        self._relay = relay
+
+    def run(self) -> None:
+        try:
+            result = self._fn()
+        except BaseException as exc:  # delivered to the GUI thread; nothing may escape a pool thread
+            self._relay._finished.emit(self._task_id, False, exc)
+        else:
+            self._relay._finished.emit(self._task_id, True, result)
+
+
+class BackgroundTasks(QObject):
+    """Runs functions off the GUI thread; `busy_changed` tells the window when work starts and ends."""
+
+    busy_changed = Signal(bool)
+    _finished = Signal(int, bool, object)
+
+    def __init__(self, parent: QObject | None = None, max_threads: int = 4) -> None:
+        super().__init__(parent)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(max_threads)
+        self._ids = itertools.count(1)
+        self._pending: dict[int, _Callbacks[Any]] = {}
+        self._lock = threading.Lock()
+        self._finished.connect(self._deliver)
+
+    def run(
+        self,
+        fn: Callable[[], T],
+        on_success: Callable[[T], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        *,
+        description: str = "",
+    ) -> int:
+        """Start `fn` on a worker thread; the callbacks run later on the GUI thread. Returns a task id."""
+        task_id = next(self._ids)
+        with self._lock:
+            was_idle = not self._pending
+            self._pending[task_id] = _Callbacks(on_success, on_error, description or getattr(fn, "__name__", "task"))
+        if was_idle:
+            self.busy_changed.emit(True)
+        self._pool.start(_Job(task_id, fn, self))
+        return task_id
+
+    def pending(self) -> int:
+        """How many tasks have been started and not yet delivered."""
+        with self._lock:
+            return len(self._pending)
+
+    def wait_for_threads(self, timeout_ms: int = -1) -> bool:
+        """Block until the worker threads are idle (only for shutdown, after the user chose to quit)."""
+        return bool(self._pool.waitForDone(timeout_ms))
+
+    @Slot(int, bool, object)
+    def _deliver(self, task_id: int, ok: bool, payload: object) -> None:
+        with self._lock:
+            callbacks = self._pending.pop(task_id, None)
+            now_idle = not self._pending
+        if callbacks is not None:
+            try:
+                if ok:
+                    if callbacks.on_success is not None:
+                        callbacks.on_success(payload)
+                elif callbacks.on_error is not None:
+                    assert isinstance(payload, BaseException)
+                    callbacks.on_error(payload)
+                else:
+                    assert isinstance(payload, BaseException)
+                    log.error(
+                        "background task %r failed", callbacks.description, exc_info=(type(payload), payload, None)
+                    )
+            finally:
+                if now_idle:
+                    # Emitted after the callback so a listener sees the callback's effects.
+                    QTimer.singleShot(0, self._emit_idle_if_still_idle)
+
+    @Slot()
+    def _emit_idle_if_still_idle(self) -> None:
+        if not self.pending():
+            self.busy_changed.emit(False)

@@ -1,0 +1,89 @@
+"""BackgroundTasks: work runs off the GUI thread and results arrive on it."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from PySide6.QtCore import QThread
+
+from bwdesk.ui.tasks import BackgroundTasks
+
+
+@pytest.fixture
+def tasks(qapp):
+    runner = BackgroundTasks(max_threads=2)
+    yield runner
+    runner.wait_for_threads(5000)
+
+
+def test_result_is_delivered_on_the_gui_thread(qtbot, tasks) -> None:
+    gui_thread = QThread.currentThread()
+    seen: dict[str, object] = {}
+
+    def work() -> int:
+        seen["worker_is_gui"] = QThread.currentThread() == gui_thread
+        return 42
+
+    def done(value: int) -> None:
+        seen["value"] = value
+        seen["callback_is_gui"] = QThread.currentThread() == gui_thread
+
+    tasks.run(work, done)
+    qtbot.waitUntil(lambda: "value" in seen, timeout=5000)
+    assert seen == {"worker_is_gui": False, "value": 42, "callback_is_gui": True}
+
+
+def test_exception_goes_to_on_error_on_the_gui_thread(qtbot, tasks) -> None:
+    errors: list[BaseException] = []
+    gui_thread = QThread.currentThread()
+    threads: list[bool] = []
+
+    def work() -> None:
+        raise ValueError("no such thing")
+
+    def failed(exc: BaseException) -> None:
+        errors.append(exc)
+        threads.append(QThread.currentThread() == gui_thread)
+
+    tasks.run(work, on_error=failed)
+    qtbot.waitUntil(lambda: bool(errors), timeout=5000)
+    assert isinstance(errors[0], ValueError) and str(errors[0]) == "no such thing"
+    assert threads == [True]
+
+
+def test_unhandled_failure_is_logged(qtbot, tasks, expect_log) -> None:
+    expect_log("background task 'exploding' failed")
+    tasks.run(lambda: 1 / 0, description="exploding")
+    qtbot.waitUntil(lambda: tasks.pending() == 0, timeout=5000)
+
+
+def test_busy_signal_brackets_the_work(qtbot, tasks) -> None:
+    release = threading.Event()
+    with qtbot.waitSignal(tasks.busy_changed, timeout=5000) as started:
+        tasks.run(lambda: release.wait(5))
+    assert started.args == [True]
+    assert tasks.pending() == 1
+    with qtbot.waitSignal(tasks.busy_changed, timeout=5000) as ended:
+        release.set()
+    assert ended.args == [False]
+    assert tasks.pending() == 0
+
+
+def test_gui_thread_keeps_running_while_work_blocks(qtbot, tasks) -> None:
+    from PySide6.QtCore import QTimer
+
+    release = threading.Event()
+    finished: list[bool] = []
+    ticks: list[int] = []
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start()
+    tasks.run(lambda: release.wait(5), lambda _: finished.append(True))
+    # The GUI thread's timer keeps firing while the worker is blocked.
+    qtbot.waitUntil(lambda: len(ticks) >= 5, timeout=5000)
+    assert not finished
+    release.set()
+    qtbot.waitUntil(lambda: finished == [True], timeout=5000)
+    timer.stop()
