@@ -26,7 +26,13 @@ VENV = ROOT / ".venv"
 MIN_PYTHON = (3, 11)
 
 # Which extras each command needs; "bwdesk" alone installs only what the app itself needs.
-EXTRAS = {"bwdesk": (), "test": ("test",), "lint": ("test", "dev"), "bench": ("test",), "setup": ("test", "dev")}
+EXTRAS = {
+    "bwdesk": (),
+    "test": ("test",),
+    "lint": ("test", "dev"),
+    "bench": ("test",),
+    "setup": ("test", "dev"),
+}
 
 
 def venv_python() -> Path:
@@ -42,7 +48,9 @@ def say(message: str) -> None:
 def ensure_venv(extras: tuple[str, ...]) -> Path:
     """Create .venv if needed and install the project (editable) with `extras` when anything changed."""
     if sys.version_info < MIN_PYTHON:
-        sys.exit(f"dev.py: bwdesk needs Python {'.'.join(map(str, MIN_PYTHON))} or newer; this is {sys.version.split()[0]}.")
+        sys.exit(
+            f"dev.py: bwdesk needs Python {'.'.join(map(str, MIN_PYTHON))} or newer; this is {sys.version.split()[0]}."
+        )
     python = venv_python()
     if not python.exists():
         say(f"creating a virtual environment in {VENV.name}/ …")

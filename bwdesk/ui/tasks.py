@@ -75,7 +75,9 @@ class BackgroundTasks(QObject):
         task_id = next(self._ids)
         with self._lock:
             was_idle = not self._pending
-            self._pending[task_id] = _Callbacks(on_success, on_error, description or getattr(fn, "__name__", "task"))
+            self._pending[task_id] = _Callbacks(
+                on_success, on_error, description or getattr(fn, "__name__", "task")
+            )
         if was_idle:
             self.busy_changed.emit(True)
         self._pool.start(_Job(task_id, fn, self))
@@ -106,7 +108,9 @@ class BackgroundTasks(QObject):
                 else:
                     assert isinstance(payload, BaseException)
                     log.error(
-                        "background task %r failed", callbacks.description, exc_info=(type(payload), payload, None)
+                        "background task %r failed",
+                        callbacks.description,
+                        exc_info=(type(payload), payload, None),
                     )
             finally:
                 if now_idle:
