@@ -1,1 +1,28 @@
-"""A local stand-in for the Bandwidth Messaging API v2, for demos and tests. It validates on its own, from the contract."""
+"""A local stand-in for the Bandwidth Messaging API v2, for demos and tests. It validates on its own, from the contract.
+
+`Sandbox` runs it in-process (tests, `bwdesk --sandbox`); `run_forever` is `bwdesk sandbox`. See DESIGN §9 and
+the module docstrings: `rules` (how a message is judged), `store` (status progression and listing), `faults`
+(what can be injected), `recorder` (the request log), `server` (HTTP and the `/_sandbox/` control endpoints).
+"""
+
+from bwdesk.sandbox.clock import ManualClock
+from bwdesk.sandbox.faults import Fault, FaultKind
+from bwdesk.sandbox.identity import LANDLINE_NUMBER, OPTED_OUT_NUMBER, TEST_NUMBERS, Identity, TestNumber
+from bwdesk.sandbox.recorder import RecordedRequest, RequestLog
+from bwdesk.sandbox.runner import run_forever
+from bwdesk.sandbox.server import Sandbox
+
+__all__ = [
+    "LANDLINE_NUMBER",
+    "OPTED_OUT_NUMBER",
+    "TEST_NUMBERS",
+    "Fault",
+    "FaultKind",
+    "Identity",
+    "ManualClock",
+    "RecordedRequest",
+    "RequestLog",
+    "Sandbox",
+    "TestNumber",
+    "run_forever",
+]
