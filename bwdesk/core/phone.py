@@ -1,0 +1,196 @@
+"""Phone numbers as people type and paste them, turned into the E.164 form the API needs.
+
+Parsing uses Google's libphonenumber rules (the ``phonenumbers`` package). A number typed without a
+``+`` is read in the default region (``BWDESK_REGION``, US unless set). Every rejection says what is
+wrong in words a support agent can act on. A number that has a possible length but is not in an
+assigned range (Bandwidth's own examples use ``+15554443333``) is accepted with a warning: test and
+fictional numbers are common, and a wrong guess by the metadata must not block a real send.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import phonenumbers
+from phonenumbers import Leniency, NumberParseException, PhoneNumberFormat, PhoneNumberMatcher
+from phonenumbers import ValidationResult as _Possible
+
+__all__ = [
+    "ParsedNumber",
+    "default_region",
+    "display_number",
+    "find_numbers",
+    "is_known_region",
+    "parse_number",
+]
+
+DEFAULT_REGION = "US"
+
+# What a pasted list is separated by. Spaces are not separators: people write `919 555 0123`.
+_SEPARATORS_RE = re.compile(r"[\n\r,;\t]+")
+_DIGIT_RE = re.compile(r"\d")
+_ALNUM_RE = re.compile(r"[^\W_]")
+
+
+@dataclass(frozen=True)
+class ParsedNumber:
+    """One number as the user gave it, and what bwdesk makes of it.
+
+    ``display`` is what a chip shows (the readable form, or the input itself when it is invalid);
+    ``error`` says why it cannot be used; ``warning`` flags a usable number worth a second look.
+    """
+
+    raw: str
+    e164: str | None
+    display: str
+    error: str | None = None
+    warning: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.e164 is not None and self.error is None
+
+
+def default_region() -> str:
+    """The region for numbers typed without ``+``: ``BWDESK_REGION`` (e.g. ``GB``), else ``US``."""
+    value = os.environ.get("BWDESK_REGION", "").strip().upper()
+    return value or DEFAULT_REGION
+
+
+def is_known_region(region: str) -> bool:
+    """True for a two-letter region phonenumbers knows (``US``, ``GB``, …)."""
+    return region.upper() in phonenumbers.SUPPORTED_REGIONS
+
+
+def _region(region: str | None) -> str:
+    return (region or default_region()).strip().upper()
+
+
+def _clean(text: str) -> str:
+    # Copying from web pages and chat apps brings invisible format characters (bidi marks, zero-width
+    # spaces) around numbers; they are never part of a number.
+    return "".join(c for c in text if unicodedata.category(c) != "Cf").strip()
+
+
+def display_number(e164: str, region: str | None = None) -> str:
+    """A readable form: national format for the default region's country, international otherwise."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except NumberParseException:
+        return e164
+    return _format_for_display(number, _region(region))
+
+
+def _format_for_display(number: phonenumbers.PhoneNumber, region: str) -> str:
+    home = phonenumbers.country_code_for_region(region) if is_known_region(region) else 0
+    style = PhoneNumberFormat.NATIONAL if number.country_code == home else PhoneNumberFormat.INTERNATIONAL
+    return str(phonenumbers.format_number(number, style))
+
+
+def _parse_error(exc: NumberParseException, text: str, region: str) -> str:
+    kind = exc.error_type
+    if kind == NumberParseException.INVALID_COUNTRY_CODE:
+        if text.startswith("+"):
+            return "invalid country code: the digits after + are not a country calling code"
+        if not is_known_region(region):
+            return f"missing country code: start with + or set the default region ({region!r} is not a known region)"
+        return "missing country code: start with + or set the default region"
+    if kind == NumberParseException.TOO_SHORT_AFTER_IDD:
+        return "too short: the number after the international prefix is incomplete"
+    if kind == NumberParseException.TOO_SHORT_NSN:
+        return "too short: check for missing digits"
+    if kind == NumberParseException.TOO_LONG:
+        return "too long: check for extra digits, or put commas or line breaks between numbers"
+    return "not a number: use digits, such as +1 919 555 0123"
+
+
+def _from_number(raw: str, number: phonenumbers.PhoneNumber, region: str) -> ParsedNumber:
+    """Judge a number phonenumbers could read: length, extension, assigned range."""
+    shown = raw.strip()
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    error: str | None = None
+    if reason == _Possible.IS_POSSIBLE_LOCAL_ONLY:
+        error = "too short: include the area code"
+    elif reason == _Possible.TOO_SHORT:
+        error = "too short: check for missing digits"
+    elif reason == _Possible.TOO_LONG:
+        error = "too long: check for extra digits, or put commas or line breaks between numbers"
+    elif reason == _Possible.INVALID_COUNTRY_CODE:
+        error = "invalid country code: the digits after + are not a country calling code"
+    elif reason != _Possible.IS_POSSIBLE:
+        error = f"wrong number of digits for a +{number.country_code} number: check it"
+    elif number.extension:
+        error = f"has an extension (ext. {number.extension}): a text cannot go to an extension; remove it"
+    if error is not None:
+        return ParsedNumber(raw, None, shown, error=error)
+    warning = None
+    if not phonenumbers.is_valid_number(number):
+        warning = "possible but not an assigned number: check the digits before sending"
+    e164 = str(phonenumbers.format_number(number, PhoneNumberFormat.E164))
+    return ParsedNumber(raw, e164, _format_for_display(number, region), warning=warning)
+
+
+def parse_number(text: str, region: str | None = None) -> ParsedNumber:
+    """Parse one number as typed. Never raises: problems come back in ``error``."""
+    region = _region(region)
+    cleaned = _clean(text)
+    if not cleaned:
+        return ParsedNumber(text, None, "", error="empty: type a phone number")
+    try:
+        number = phonenumbers.parse(cleaned, region if is_known_region(region) else None)
+    except NumberParseException as exc:
+        return ParsedNumber(text, None, text.strip(), error=_parse_error(exc, cleaned, region))
+    return _from_number(text, number, region)
+
+
+def _looks_like_a_number(fragment: str) -> bool:
+    """Worth an (invalid) chip: at least 3 digits, and digits are at least half of its letters and digits."""
+    digits = len(_DIGIT_RE.findall(fragment))
+    return digits >= 3 and digits * 2 >= len(_ALNUM_RE.findall(fragment))
+
+
+def _fragments(text: str) -> Iterator[tuple[int, int]]:
+    start = 0
+    for sep in _SEPARATORS_RE.finditer(text):
+        yield start, sep.start()
+        start = sep.end()
+    yield start, len(text)
+
+
+def find_numbers(text: str, region: str | None = None) -> list[ParsedNumber]:
+    """Every number in pasted text (a list with any separators, or free text such as a signature).
+
+    Numbers are found with phonenumbers' matcher at ``Leniency.POSSIBLE`` (so test numbers like 555
+    ones are found). A line or comma-separated piece in which the matcher finds nothing but which looks
+    like a number comes back with the reason it is not one, so the user sees it instead of losing it.
+    Results are in order of appearance; the same number twice is kept once.
+    """
+    region = _region(region)
+    known = region if is_known_region(region) else None
+    # "ZZ" (unknown region) still finds numbers written with +.
+    matches = list(PhoneNumberMatcher(text, known or "ZZ", leniency=Leniency.POSSIBLE))
+    found: list[ParsedNumber] = []
+    seen: set[str] = set()
+
+    def add(entry: ParsedNumber) -> None:
+        key = entry.e164 or "raw:" + entry.display
+        if key not in seen:
+            seen.add(key)
+            found.append(entry)
+
+    i = 0
+    for start, end in _fragments(text):
+        matched = False
+        while i < len(matches) and matches[i].start < end:
+            if matches[i].start >= start:
+                add(_from_number(matches[i].raw_string, matches[i].number, region))
+                matched = True
+            i += 1
+        fragment = text[start:end].strip()
+        if not matched and _looks_like_a_number(fragment):
+            add(parse_number(fragment, region))
+    return found
