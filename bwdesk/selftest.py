@@ -23,7 +23,7 @@ import platform
 import sys
 import tempfile
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,8 +57,11 @@ class Report:
         return [r for r in self.results if not r[1]]
 
 
-def run_self_test(argv: list[str]) -> int:
-    """Run every check, print one line each, and return the exit status (0 all passed, 1 otherwise)."""
+def run_self_test(argv: Sequence[str] | None = None) -> int:
+    """Run every check, print one line each, and return the exit status (0 all passed, 1 otherwise).
+
+    `argv` are the options after `--self-test` (`--platform NAME`, `--expect-keyring NAME`); none by default.
+    """
     parser = argparse.ArgumentParser(
         prog="bwdesk --self-test",
         description="Check that this bwdesk installation works: Qt, keyring, numbers, history, sending.",
@@ -73,7 +76,7 @@ def run_self_test(argv: list[str]) -> int:
         metavar="NAME",
         help="fail unless the keyring backend's class path contains NAME (e.g. SecretService, Windows, macOS)",
     )
-    args = parser.parse_args(argv)
+    args = parser.parse_args(list(argv or []))
 
     report = Report()
     state: dict[str, Any] = {}
