@@ -289,12 +289,8 @@ def _check_keyring(expected: str | None) -> str:
     if expected and expected not in name:
         raise CheckFailed(f"the keyring backend is {name}, expected one matching {expected!r}")
     needs = {
-        "linux": [
-            "keyring.backends.SecretService",
-            "secretstorage",
-            "jeepney.io.blocking",
-            "cryptography.fernet",
-        ],
+        # SecretStorage encrypts the session with cryptography's AES; its compiled bindings must load too.
+        "linux": ["keyring.backends.SecretService", "secretstorage", "jeepney.io.blocking"],
         "win32": ["keyring.backends.Windows", "win32ctypes.pywin32.win32cred"],
         "darwin": ["keyring.backends.macOS"],
     }.get(sys.platform, [])
@@ -303,7 +299,14 @@ def _check_keyring(expected: str | None) -> str:
         try:
             importlib.import_module(module)
         except Exception as exc:
-            unavailable.append(f"{module} ({type(exc).__name__})")
+            unavailable.append(f"{module} ({type(exc).__name__}: {_one_line(str(exc))})")
+    if sys.platform == "linux" and not unavailable:
+        try:
+            from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+            Cipher(algorithms.AES(bytes(16)), modes.CBC(bytes(16))).encryptor().update(bytes(16))
+        except Exception as exc:
+            unavailable.append(f"cryptography's AES ({type(exc).__name__}: {_one_line(str(exc))})")
     if unavailable:
         raise CheckFailed(f"keyring backend support not available: {', '.join(unavailable)}")
     note = " (no system keychain: passwords will not be remembered)" if name.endswith("fail.Keyring") else ""
