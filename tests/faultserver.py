@@ -178,7 +178,7 @@ class _Route:
 class FaultServer:
     """The server; a context manager. Bandwidth-like paths are available as `api_base`, `token_url`, ...."""
 
-    def __init__(self, default: Action | None = None) -> None:
+    def __init__(self, default: Action | None = None, *, port: int = 0) -> None:
         self.default: Action = default or Reply(
             404, {"type": "not-found", "description": "nothing scripted for this request"}
         )
@@ -193,7 +193,7 @@ class FaultServer:
         self._threads: list[threading.Thread] = []
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind(("127.0.0.1", 0))
+        self._listener.bind(("127.0.0.1", port))
         self.port: int = self._listener.getsockname()[1]
         self._accepter: threading.Thread | None = None
 
@@ -406,3 +406,25 @@ def _close_quietly(thing: Any) -> None:
             thing.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked reading it; close() alone does not
     with contextlib.suppress(OSError):
         thing.close()
+
+
+class FakeTime:
+    """An injectable clock, sleep and random: sleeping only moves the clock, and every sleep is recorded."""
+
+    def __init__(self, random_value: float = 0.0, start: float = 1000.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+        self.random_value = random_value
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def random(self) -> float:
+        return self.random_value
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
