@@ -1,0 +1,208 @@
+"""Phone numbers: parsing with a default region, readable display, specific rejections, the paste engine."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bwdesk.core.phone import ParsedNumber, default_region, display_number, find_numbers, parse_number
+
+
+@pytest.mark.parametrize(
+    ("typed", "e164", "display"),
+    [
+        ("9195550123", "+19195550123", "(919) 555-0123"),
+        ("(919) 555-0123", "+19195550123", "(919) 555-0123"),
+        ("919.555.0123", "+19195550123", "(919) 555-0123"),
+        ("1-919-555-0123", "+19195550123", "(919) 555-0123"),
+        ("+1 919 555 0123", "+19195550123", "(919) 555-0123"),
+        ("  +19195550123  ", "+19195550123", "(919) 555-0123"),
+        ("tel:+19195550123", "+19195550123", "(919) 555-0123"),
+        ("\u202a+1 919 555 0123\u202c", "+19195550123", "(919) 555-0123"),  # bidi marks from a chat app
+        ("919\u00a0555\u00a00123", "+19195550123", "(919) 555-0123"),
+        ("+1 416 555 0123", "+14165550123", "(416) 555-0123"),  # Canada shares +1: national format
+        ("+44 20 7946 0958", "+442079460958", "+44 20 7946 0958"),
+        ("011 44 20 7946 0958", "+442079460958", "+44 20 7946 0958"),  # US international prefix
+    ],
+)
+def test_parse_valid_numbers_in_the_default_region(typed: str, e164: str, display: str) -> None:
+    parsed = parse_number(typed)
+    assert parsed.ok
+    assert (parsed.e164, parsed.display, parsed.error, parsed.warning) == (e164, display, None, None)
+    assert parsed.raw == typed
+
+
+def test_possible_but_unassigned_is_a_warning_not_an_error() -> None:
+    parsed = parse_number("+15554443333")  # from Bandwidth's own examples
+    assert parsed.ok
+    assert parsed.e164 == "+15554443333"
+    assert parsed.error is None
+    assert parsed.warning is not None and parsed.warning.startswith("possible but not an assigned number")
+
+
+@pytest.mark.parametrize(
+    ("typed", "reason"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("hello", "not a number"),
+        ("+", "not a number"),
+        ("919-555-01", "too short"),
+        ("+1 919", "too short"),
+        ("555-0123", "too short: include the area code"),
+        ("+44 1234", "too short: include the area code"),
+        ("919555012345678", "too long"),
+        ("+4420794609581234567", "too long"),
+        ("+999 123 4567", "invalid country code"),
+        ("+1 919 555 0123 ext. 5", "has an extension"),
+    ],
+)
+def test_each_rejection_has_a_specific_reason(typed: str, reason: str) -> None:
+    parsed = parse_number(typed)
+    assert not parsed.ok
+    assert parsed.e164 is None
+    assert parsed.error is not None and parsed.error.startswith(reason), parsed.error
+    assert ":" in parsed.error  # the reason is followed by what to do
+    assert parsed.display == typed.strip()
+
+
+def test_region_argument_reads_national_numbers_of_that_country() -> None:
+    parsed = parse_number("020 7946 0958", "GB")
+    assert parsed.e164 == "+442079460958"
+    assert parsed.display == "020 7946 0958"
+    assert parse_number("+19195550123", "gb").display == "+1 919-555-0123"
+
+
+def test_default_region_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert default_region() == "US"
+    monkeypatch.setenv("BWDESK_REGION", " gb ")
+    assert default_region() == "GB"
+    assert parse_number("020 7946 0958").e164 == "+442079460958"
+    assert display_number("+442079460958") == "020 7946 0958"
+    assert display_number("+19195550123") == "+1 919-555-0123"
+
+
+def test_unknown_region_asks_for_a_country_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BWDESK_REGION", "XX")
+    parsed = parse_number("9195550123")
+    assert parsed.error is not None
+    assert parsed.error.startswith("missing country code: start with + or set the default region")
+    assert "'XX'" in parsed.error
+    assert parse_number("+19195550123").ok  # a full number needs no region
+
+
+def test_display_number_of_something_unparseable_is_the_input() -> None:
+    assert display_number("not a number") == "not a number"
+    assert display_number("+15554443333") == "(555) 444-3333"
+
+
+def test_parsed_number_is_immutable_and_ok_needs_both() -> None:
+    parsed = parse_number("9195550123")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        parsed.e164 = "+1"  # type: ignore[misc]
+    assert not ParsedNumber("x", "+19195550123", "x", error="nope").ok
+    assert not ParsedNumber("x", None, "x").ok
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=40))
+def test_parse_never_raises(text: str) -> None:
+    parsed = parse_number(text)
+    assert parsed.ok == (parsed.error is None)
+    if parsed.ok:
+        assert parsed.e164 is not None and parsed.e164.startswith("+") and parsed.e164[1:].isdigit()
+
+
+# --- the paste engine ---------------------------------------------------------------------------------------
+
+TWELVE_WITH_TWO_INVALID = """9195550123
+(919) 555-0124
+919.555.0125
++1 919 555 0126
+1-919-555-0127
+919-555-01
++44 20 7946 0958
++15554443333
++999 123 4567
+919 555 0128, 919 555 0129; 9195550130
+"""
+
+
+def test_a_pasted_list_gives_one_entry_per_number_invalid_ones_included() -> None:
+    found = find_numbers(TWELVE_WITH_TWO_INVALID)
+    assert len(found) == 12
+    assert [p.raw for p in found if p.error] == ["919-555-01", "+999 123 4567"]
+    assert found[5].error is not None and found[5].error.startswith("too short")
+    assert found[8].error is not None and found[8].error.startswith("invalid country code")
+    assert [p.e164 for p in found if p.ok] == [
+        "+19195550123",
+        "+19195550124",
+        "+19195550125",
+        "+19195550126",
+        "+19195550127",
+        "+442079460958",
+        "+15554443333",
+        "+19195550128",
+        "+19195550129",
+        "+19195550130",
+    ]
+    assert found[7].warning is not None  # the 555 number is found, with its warning
+
+
+def test_free_text_finds_numbers_and_ignores_prose() -> None:
+    signature = (
+        "Thanks,\nJane Doe | Field Service\nOffice: (919) 555-0100 Mobile: +1 919 555 0101\n"
+        "Order #12345 ships Tuesday.\nFax: 919.555.0102"
+    )
+    assert [p.e164 for p in find_numbers(signature)] == ["+19195550100", "+19195550101", "+19195550102"]
+
+
+@pytest.mark.parametrize("separator", ["\n", "\r\n", ",", ";", "\t", ", ", " ;\n"])
+def test_any_list_separator_works(separator: str) -> None:
+    text = separator.join(["9195550123", "919 555 0124", "919-555-01"])
+    found = find_numbers(text)
+    assert [p.e164 for p in found] == ["+19195550123", "+19195550124", None]
+    assert found[2].error is not None and found[2].raw == "919-555-01"
+
+
+def test_duplicates_collapse_keeping_the_first_spelling() -> None:
+    found = find_numbers("(919) 555-0123\n9195550123\n+19195550123\n919-555-01\n919-555-01")
+    assert [(p.raw, p.e164) for p in found] == [("(919) 555-0123", "+19195550123"), ("919-555-01", None)]
+
+
+def test_found_numbers_with_problems_come_back_as_errors() -> None:
+    found = find_numbers("call 555-0123 or +1 919 555 0131 ext. 4")
+    assert [p.ok for p in found] == [False, False]
+    assert found[0].error is not None and found[0].error.startswith("too short: include the area code")
+    assert found[1].error is not None and found[1].error.startswith("has an extension")
+
+
+def test_nothing_number_like_gives_nothing() -> None:
+    assert find_numbers("") == []
+    assert find_numbers("Hi Bob, see you at 3, thanks") == []
+
+
+def test_paste_with_unknown_region_still_finds_full_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BWDESK_REGION", "XX")
+    found = find_numbers("+44 20 7946 0958, 9195550123")
+    assert found[0].e164 == "+442079460958"
+    assert found[1].error is not None and found[1].error.startswith("missing country code")
+
+
+def test_the_paste_region_argument_wins() -> None:
+    assert [p.e164 for p in find_numbers("020 7946 0958\n07700 900123", "GB")] == [
+        "+442079460958",
+        "+447700900123",
+    ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("0123456789 +-().,;\n\tx#abc")), max_size=80))
+def test_find_numbers_never_raises_and_never_repeats_a_number(text: str) -> None:
+    found = find_numbers(text)
+    numbers = [p.e164 for p in found if p.e164]
+    assert len(numbers) == len(set(numbers))
+    assert all(p.ok == (p.error is None) for p in found)
