@@ -1,0 +1,735 @@
+"""The media list of the composer: links to send with the message, and local files uploaded to become links.
+
+Rows keep the order they will be sent in. A link that can't be sent stays in the list, marked, with the
+reason (from `bwdesk.core.message.validate`) as its tooltip, so the agent can fix it rather than wonder
+where it went. Local files are checked with `bwdesk.core.attachments.check_attachment`; the widget never
+uploads anything itself: it emits `upload_requested(Attachment)` and the window's controller uploads in the
+background and answers with `upload_finished(attachment, url)` or `upload_failed(attachment, message)`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QEvent,
+    QMimeData,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    QRect,
+    QSize,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QDrag,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeyEvent,
+    QKeySequence,
+    QMouseEvent,
+    QPainter,
+    QPalette,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from bwdesk.core.attachments import Attachment, AttachmentError, allowed_extensions, check_attachment
+from bwdesk.core.message import MAX_MEDIA, Draft, validate
+
+ROW_MIME = "application/x-bwdesk-media-row"
+
+URL_ROLE = Qt.ItemDataRole.UserRole + 1  # str: the link ("" while uploading)
+ATTACHMENT_ROLE = Qt.ItemDataRole.UserRole + 2  # Attachment | None: the file the link was uploaded from
+PENDING_ROLE = Qt.ItemDataRole.UserRole + 3  # bool: still uploading, not sendable yet
+ERROR_ROLE = Qt.ItemDataRole.UserRole + 4  # str: why the link can't be sent ("" when it can)
+
+_VISIBLE_ROWS = 5  # the list grows with its rows up to this many, then scrolls
+_REMOVE_WIDTH = 24
+
+INVALID_COLOR = "#c0392b"
+
+
+def split_links(text: str) -> list[str]:
+    """Links typed or pasted together (one per line, or separated by spaces), in order."""
+    return [part for part in re.split(r"\s+", text) if part]
+
+
+class _RemoveButtonDelegate(QStyledItemDelegate):
+    """Draws each row with a × at its right end and reports clicks on it."""
+
+    remove_clicked = Signal(int)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.show_remove = True
+
+    def button_rect(self, row_rect: QRect) -> QRect:
+        return QRect(row_rect.right() - _REMOVE_WIDTH + 1, row_rect.top(), _REMOVE_WIDTH, row_rect.height())
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        size = super().sizeHint(option, index)
+        return QSize(size.width() + _REMOVE_WIDTH, max(size.height(), 22))
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        if not self.show_remove:
+            super().paint(painter, option, index)
+            return
+        text_option = QStyleOptionViewItem(option)
+        text_option.rect = option.rect.adjusted(0, 0, -_REMOVE_WIDTH, 0)
+        widget = option.widget
+        style = widget.style() if widget is not None else None
+        if style is not None:
+            style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, widget)
+        super().paint(painter, text_option, index)
+        painter.save()
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        painter.setPen(option.palette.color(role))
+        painter.drawText(self.button_rect(option.rect), Qt.AlignmentFlag.AlignCenter, "×")
+        painter.restore()
+
+    def editorEvent(
+        self,
+        event: QEvent,
+        model: QAbstractItemModel,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> bool:
+        if (
+            self.show_remove
+            and isinstance(event, QMouseEvent)
+            and event.button() == Qt.MouseButton.LeftButton
+            and self.button_rect(option.rect).contains(event.position().toPoint())
+        ):
+            if event.type() == QEvent.Type.MouseButtonRelease:
+                self.remove_clicked.emit(index.row())
+            return event.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonRelease)
+        return super().editorEvent(event, model, option, index)
+
+
+class _MediaListView(QListWidget):
+    """The rows; drag-and-drop reordering is done here by hand so it is a plain, testable row move."""
+
+    row_dropped = Signal(int, int)  # from row, to position (before the row now at that position)
+    delete_pressed = Signal()
+    move_pressed = Signal(int)  # -1 up, +1 down
+    links_dropped = Signal(list)
+    files_dropped = Signal(list)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
+        self.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.setDropIndicatorShown(True)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.setUniformItemSizes(True)
+        self.setMouseTracking(True)
+
+    def mimeTypes(self) -> list[str]:
+        return [ROW_MIME, "text/uri-list", "text/plain"]
+
+    def startDrag(self, supportedActions: Qt.DropAction) -> None:
+        item = self.currentItem()
+        if item is None or item.data(PENDING_ROLE):
+            return
+        mime = QMimeData()
+        mime.setData(ROW_MIME, str(self.row(item)).encode())
+        mime.setText(str(item.data(URL_ROLE)))
+        drag = QDrag(self)
+        drag.setMimeData(mime)
+        drag.exec(Qt.DropAction.MoveAction)  # the drop moved the row already; nothing to remove here
+
+    def drop_position(self, point: QPoint) -> int:
+        """The row a drop at `point` (viewport coordinates) goes before (`count()` for the end)."""
+        index = self.indexAt(point)
+        if not index.isValid():
+            return self.count()
+        rect = self.visualRect(index)
+        return index.row() + (1 if point.y() > rect.center().y() else 0)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if _acceptable(event.mimeData()):
+            super().dragEnterEvent(event)
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if _acceptable(event.mimeData()):
+            super().dragMoveEvent(event)
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        mime = event.mimeData()
+        point = event.position().toPoint()
+        if mime.hasFormat(ROW_MIME):
+            source = int(bytes(mime.data(ROW_MIME).data()).decode())
+            self.row_dropped.emit(source, self.drop_position(point))
+        elif _local_files(mime):
+            self.files_dropped.emit(_local_files(mime))
+        elif mime.hasUrls() or mime.hasText():
+            self.links_dropped.emit(_dropped_links(mime))
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+        self.stopAutoScroll()
+        self.setState(QAbstractItemView.State.NoState)
+        self.viewport().update()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        alt = event.modifiers() == Qt.KeyboardModifier.AltModifier
+        if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and not event.modifiers():
+            self.delete_pressed.emit()
+        elif alt and event.key() == Qt.Key.Key_Up:
+            self.move_pressed.emit(-1)
+        elif alt and event.key() == Qt.Key.Key_Down:
+            self.move_pressed.emit(1)
+        else:
+            super().keyPressEvent(event)
+
+
+class _LinkInput(QLineEdit):
+    """The link input: a paste of several links goes straight into the list."""
+
+    links_pasted = Signal(list)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.matches(QKeySequence.StandardKey.Paste) and self._paste_several():
+            return
+        super().keyPressEvent(event)
+
+    def _paste_several(self) -> bool:
+        links = split_links(QGuiApplication.clipboard().text())
+        if len(links) < 2:
+            return False
+        self.links_pasted.emit(links)
+        return True
+
+
+class MediaListWidget(QWidget):
+    """Media links to send, in order, at most `MAX_MEDIA`; plus Attach file… and file drag-and-drop.
+
+    Signals: `changed()` whenever the links, their order or the uploads in progress change;
+    `upload_requested(Attachment)` for a checked local file; `upload_cancelled(Attachment)` when a row still
+    uploading is removed (a later `upload_finished` for it is ignored; the controller may delete the file).
+    """
+
+    changed = Signal()
+    upload_requested = Signal(object)
+    upload_cancelled = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._read_only = False
+        self._external_errors: dict[int, str] = {}
+        self.file_chooser: Callable[[], list[str]] = self._choose_files
+        self.setAcceptDrops(True)
+        self.setAccessibleName("Media")
+
+        self._list = _MediaListView(self)
+        self._list.setObjectName("mediaList")
+        self._list.setAccessibleName("Media links")
+        self._list.setToolTip(
+            "Links sent with the message (it becomes an MMS), in this order. "
+            "Delete removes, Alt+Up/Alt+Down or dragging reorders; right-click for more."
+        )
+        self._delegate = _RemoveButtonDelegate(self._list)
+        self._list.setItemDelegate(self._delegate)
+        self._delegate.remove_clicked.connect(self.remove_row)
+        self._list.row_dropped.connect(self._on_row_dropped)
+        self._list.delete_pressed.connect(self.remove_selected)
+        self._list.move_pressed.connect(self._move_current)
+        self._list.links_dropped.connect(self.add_links)
+        self._list.files_dropped.connect(self.attach_files)
+        self._list.currentRowChanged.connect(lambda _row: self._update_actions())
+
+        self._input = _LinkInput(self)
+        self._input.setObjectName("mediaInput")
+        self._input.setAccessibleName("Media link")
+        self._input.setPlaceholderText("Paste or type a link (https://…) and press Enter")
+        self._input.setToolTip(
+            f"A link to an image or file to send with the message (http:// or https://). Paste several at "
+            f"once, one per line. At most {MAX_MEDIA}."
+        )
+        self._input.returnPressed.connect(self._add_from_input)
+        self._input.links_pasted.connect(self.add_links)
+        self._input.textEdited.connect(lambda _text: self._show_notice(""))
+        self._input.installEventFilter(self)
+
+        self._add = QPushButton("+ Add URL", self)
+        self._add.setObjectName("mediaAdd")
+        self._add.setAccessibleName("Add media link")
+        self._add.setToolTip("Add the link typed on the left to the media list")
+        self._add.clicked.connect(self._add_from_input)
+
+        self._attach = QPushButton("Attach file…", self)
+        self._attach.setObjectName("mediaAttach")
+        self._attach.setAccessibleName("Attach file")
+        self._attach.setToolTip(
+            "Upload a file from this computer with Bandwidth's Media API and send its link "
+            "(images, audio, video, PDF, vCard…; at most 3.5 MB). You can also drop files here."
+        )
+        self._attach.clicked.connect(self._attach_chosen)
+
+        self._busy = QProgressBar(self)
+        self._busy.setObjectName("mediaUploading")
+        self._busy.setRange(0, 0)
+        self._busy.setTextVisible(False)
+        self._busy.setMaximumWidth(80)
+        self._busy.setAccessibleName("Uploading")
+        self._busy.setToolTip("Uploading; the message can be sent when the upload has finished")
+        self._busy.hide()
+
+        self._notice = QLabel(self)
+        self._notice.setObjectName("mediaNotice")
+        self._notice.setAccessibleName("Media notice")
+        self._notice.setWordWrap(True)
+        self._notice.setStyleSheet(f"color: {INVALID_COLOR};")
+        self._notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._notice.hide()
+
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self._input, 1)
+        row.addWidget(self._add)
+        row.addWidget(self._attach)
+        row.addWidget(self._busy)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addWidget(self._list)
+        layout.addLayout(row)
+        layout.addWidget(self._notice)
+
+        self._actions = self._make_actions()
+        self._refresh()
+
+    # --- public API ---------------------------------------------------------------------------------------
+
+    def urls(self) -> list[str]:
+        """The links to send, in order (rows still uploading are not included; invalid ones are)."""
+        return [str(item.data(URL_ROLE)) for item in self._items() if not item.data(PENDING_ROLE)]
+
+    def set_urls(self, urls: Iterable[str]) -> None:
+        """Replace the links (e.g. a restored draft); uploads in progress are kept."""
+        pending = [self._list.takeItem(i) for i in reversed(range(self._list.count())) if self._is_pending(i)]
+        self._list.clear()
+        for url in urls:
+            url = url.strip()
+            if url and url not in self.urls() and self._list.count() < MAX_MEDIA:
+                self._list.addItem(self._new_link_item(url))
+        for item in reversed(pending):
+            self._list.addItem(item)
+        self._changed()
+
+    def add_links(self, links: Sequence[str] | str) -> int:
+        """Add links (a list, or text with one per line/space); returns how many were added.
+
+        Duplicates are skipped; past `MAX_MEDIA` the rest is refused with a visible message.
+        """
+        if self._read_only:
+            return 0
+        if isinstance(links, str):
+            links = split_links(links)
+        existing = set(self.urls())
+        added = duplicates = refused = 0
+        for url in (link.strip() for link in links):
+            if not url:
+                continue
+            if url in existing:
+                duplicates += 1
+                continue
+            if self._list.count() >= MAX_MEDIA:
+                refused += 1
+                continue
+            self._list.addItem(self._new_link_item(url))
+            existing.add(url)
+            added += 1
+        notes = []
+        if refused:
+            notes.append(self._limit_message(refused, "link"))
+        if duplicates:
+            notes.append(
+                "Already in the list." if duplicates == 1 else f"{duplicates} links were already in the list."
+            )
+        self._show_notice(" ".join(notes))
+        if added:
+            self._list.setCurrentRow(self._list.count() - 1)
+            self._changed()
+        return added
+
+    def attach_files(self, paths: Sequence[str | Path]) -> list[Attachment]:
+        """Check local files and ask for their upload; refused files are explained in the notice."""
+        if self._read_only:
+            return []
+        accepted: list[Attachment] = []
+        problems: list[str] = []
+        for index, path in enumerate(paths):
+            if self._list.count() >= MAX_MEDIA:
+                problems.append(self._limit_message(len(paths) - index, "file"))
+                break
+            try:
+                attachment = check_attachment(path)
+            except AttachmentError as exc:
+                problems.append(str(exc))
+                continue
+            self._list.addItem(self._new_pending_item(attachment))
+            accepted.append(attachment)
+        self._show_notice("\n".join(problems))
+        if accepted:
+            self._changed()
+        for attachment in accepted:
+            self.upload_requested.emit(attachment)
+        return accepted
+
+    def upload_finished(self, attachment: Attachment, url: str) -> bool:
+        """The upload of `attachment` is done: its row becomes the link. False if the row was removed."""
+        row = self._pending_row(attachment)
+        if row is None:
+            return False
+        url = url.strip()
+        if url in self.urls():
+            self._list.takeItem(row)
+        else:
+            item = self._list.item(row)
+            item.setData(URL_ROLE, url)
+            item.setData(PENDING_ROLE, False)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsDragEnabled)
+        self._changed()
+        return True
+
+    def upload_failed(self, attachment: Attachment, message: str) -> bool:
+        """The upload of `attachment` failed: its row goes and the reason is shown. False if already removed."""
+        row = self._pending_row(attachment)
+        if row is None:
+            return False
+        self._list.takeItem(row)
+        self._show_notice(f"{attachment.file_name} could not be uploaded: {message}")
+        self._changed()
+        return True
+
+    def has_pending_uploads(self) -> bool:
+        return any(item.data(PENDING_ROLE) for item in self._items())
+
+    def pending_attachments(self) -> list[Attachment]:
+        return [item.data(ATTACHMENT_ROLE) for item in self._items() if item.data(PENDING_ROLE)]
+
+    def remove_row(self, row: int) -> None:
+        if self._read_only or not 0 <= row < self._list.count():
+            return
+        item = self._list.takeItem(row)
+        if item.data(PENDING_ROLE):
+            self.upload_cancelled.emit(item.data(ATTACHMENT_ROLE))
+        self._show_notice("")
+        self._changed()
+
+    def remove_selected(self) -> None:
+        rows = sorted((self._list.row(item) for item in self._list.selectedItems()), reverse=True)
+        if not rows and self._list.currentRow() >= 0:
+            rows = [self._list.currentRow()]
+        for row in rows:
+            self.remove_row(row)
+        if self._list.count():
+            self._list.setCurrentRow(min(rows[-1] if rows else 0, self._list.count() - 1))
+
+    def move_row(self, row: int, to: int) -> None:
+        """Move the row at `row` so it ends up at position `to`."""
+        count = self._list.count()
+        if self._read_only or not 0 <= row < count:
+            return
+        to = max(0, min(to, count - 1))
+        if to == row:
+            return
+        item = self._list.takeItem(row)
+        self._list.insertItem(to, item)
+        self._list.setCurrentRow(to)
+        self._changed()
+
+    def set_read_only(self, read_only: bool) -> None:
+        """While a message is sending its media can't change (the list can still be read and scrolled)."""
+        self._read_only = read_only
+        self._input.setReadOnly(read_only)
+        self._add.setEnabled(not read_only)
+        self._attach.setEnabled(not read_only)
+        self._delegate.show_remove = not read_only
+        self._list.setDragEnabled(not read_only)
+        self._list.setAcceptDrops(not read_only)
+        self.setAcceptDrops(not read_only)
+        self._update_actions()
+        self._list.viewport().update()
+
+    def is_read_only(self) -> bool:
+        return self._read_only
+
+    def set_errors(self, errors: Mapping[int, str]) -> None:
+        """Mark links by their index in `urls()` (e.g. the API's rejection); cleared by the next change."""
+        self._external_errors = dict(errors)
+        self._refresh()
+
+    def errors(self) -> dict[int, str]:
+        """Why each link that can't be sent can't be, by index in `urls()`."""
+        out: dict[int, str] = {}
+        for index, item in enumerate(i for i in self._items() if not i.data(PENDING_ROLE)):
+            if item.data(ERROR_ROLE):
+                out[index] = str(item.data(ERROR_ROLE))
+        return out
+
+    def notice(self) -> str:
+        """The message shown under the list ("" when none)."""
+        return self._notice.text() if not self._notice.isHidden() else ""
+
+    def input(self) -> QLineEdit:
+        return self._input
+
+    def list_view(self) -> QListWidget:
+        return self._list
+
+    def remove_button_rect(self, row: int) -> QRect:
+        """Where the × of a row is drawn (viewport coordinates)."""
+        return self._delegate.button_rect(self._list.visualRect(self._list.model().index(row, 0)))
+
+    # --- rows -------------------------------------------------------------------------------------------
+
+    def _items(self) -> list[QListWidgetItem]:
+        return [self._list.item(i) for i in range(self._list.count())]
+
+    def _is_pending(self, row: int) -> bool:
+        return bool(self._list.item(row).data(PENDING_ROLE))
+
+    def _pending_row(self, attachment: Attachment) -> int | None:
+        for row, item in enumerate(self._items()):
+            if item.data(PENDING_ROLE) and item.data(ATTACHMENT_ROLE) == attachment:
+                return row
+        return None
+
+    def _new_link_item(self, url: str) -> QListWidgetItem:
+        item = QListWidgetItem()
+        item.setData(URL_ROLE, url)
+        item.setData(PENDING_ROLE, False)
+        item.setData(ATTACHMENT_ROLE, None)
+        return item
+
+    def _new_pending_item(self, attachment: Attachment) -> QListWidgetItem:
+        item = QListWidgetItem()
+        item.setData(URL_ROLE, "")
+        item.setData(PENDING_ROLE, True)
+        item.setData(ATTACHMENT_ROLE, attachment)
+        item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsDragEnabled)
+        return item
+
+    def _changed(self) -> None:
+        self._external_errors = {}
+        self._refresh()
+        self.changed.emit()
+
+    def _refresh(self) -> None:
+        """Re-check every link with core's rules and redraw the rows, the busy bar and the actions."""
+        urls = self.urls()
+        problems: dict[int, str] = {}
+        for problem in validate(Draft(sender="", recipients=(), media=tuple(urls))):
+            if problem.field == "media" and problem.index is not None:
+                problems.setdefault(problem.index, problem.message)
+        for index, message in self._external_errors.items():
+            problems.setdefault(index, message)
+        index = 0
+        style = self.style()
+        for item in self._items():
+            attachment: Attachment | None = item.data(ATTACHMENT_ROLE)
+            if item.data(PENDING_ROLE):
+                assert attachment is not None
+                text = f"Uploading {attachment.file_name}…"
+                item.setText(text)
+                item.setToolTip(f"{text} It can be sent when the upload has finished.")
+                item.setData(Qt.ItemDataRole.AccessibleTextRole, text)
+                item.setData(ERROR_ROLE, "")
+                item.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_BrowserReload))
+                item.setForeground(
+                    self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+                )
+                continue
+            url = str(item.data(URL_ROLE))
+            error = problems.get(index, "")
+            index += 1
+            shown = f"{attachment.file_name}" if attachment is not None else url
+            item.setText(shown)
+            item.setData(ERROR_ROLE, error)
+            if error:
+                item.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning))
+                item.setForeground(QColor(INVALID_COLOR))
+                item.setToolTip(f"Can't be sent: {error}")
+                item.setData(Qt.ItemDataRole.AccessibleTextRole, f"Invalid link: {shown}. {error}")
+            else:
+                item.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_FileIcon))
+                item.setForeground(self.palette().color(QPalette.ColorRole.Text))
+                item.setToolTip(f"{attachment.file_name}, uploaded: {url}" if attachment is not None else url)
+                item.setData(Qt.ItemDataRole.AccessibleTextRole, shown)
+        self._busy.setVisible(self.has_pending_uploads())
+        self._list.setVisible(self._list.count() > 0)
+        rows = min(self._list.count(), _VISIBLE_ROWS)
+        if rows:
+            row_height = max(self._list.sizeHintForRow(0), 22)
+            self._list.setFixedHeight(rows * row_height + 2 * self._list.frameWidth() + 2)
+        full = self._list.count() >= MAX_MEDIA
+        self._attach.setToolTip(
+            self._attach.toolTip() if not full else f"The list is full (at most {MAX_MEDIA})."
+        )
+        self._update_actions()
+
+    def _limit_message(self, count: int, kind: str) -> str:
+        what = f"1 {kind} was" if count == 1 else f"{count} {kind}s were"
+        return f"At most {MAX_MEDIA} media can go in one message; {what} not added."
+
+    def _show_notice(self, text: str) -> None:
+        self._notice.setText(text)
+        self._notice.setVisible(bool(text))
+
+    # --- input, file dialog, drops -------------------------------------------------------------------
+
+    def _add_from_input(self) -> None:
+        text = self._input.text()
+        if not text.strip():
+            self._input.setFocus()
+            return
+        self.add_links(text)
+        if not self.notice().startswith("At most"):
+            self._input.clear()
+
+    def _choose_files(self) -> list[str]:
+        patterns = " ".join(f"*{ext}" for ext in allowed_extensions())
+        files, _filter = QFileDialog.getOpenFileNames(
+            self, "Attach files", str(Path.home()), f"Files MMS can carry ({patterns});;All files (*)"
+        )
+        return list(files)
+
+    def _attach_chosen(self) -> None:
+        paths = self.file_chooser()
+        if paths:
+            self.attach_files(paths)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if not self._read_only and _acceptable(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if not self._read_only and _acceptable(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        mime = event.mimeData()
+        files = _local_files(mime)
+        if files:
+            self.attach_files(files)
+        else:
+            self.add_links(_dropped_links(mime))
+        event.acceptProposedAction()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Files dropped on the link input are attached, not typed into it as paths."""
+        if (
+            watched is self._input
+            and isinstance(event, QDropEvent | QDragEnterEvent | QDragMoveEvent)
+            and _local_files(event.mimeData())
+        ):
+            if self._read_only:
+                event.ignore()
+            elif event.type() == QEvent.Type.Drop:
+                self.attach_files(_local_files(event.mimeData()))
+                event.acceptProposedAction()
+            else:
+                event.acceptProposedAction()
+            return True
+        return super().eventFilter(watched, event)
+
+    # --- actions --------------------------------------------------------------------------------------------
+
+    def _make_actions(self) -> dict[str, QAction]:
+        specs = [
+            ("up", "Move up", "Alt+Up", lambda: self._move_current(-1)),
+            ("down", "Move down", "Alt+Down", lambda: self._move_current(1)),
+            ("remove", "Remove", "Delete", self.remove_selected),
+            ("copy", "Copy link", "", self._copy_current),
+        ]
+        actions: dict[str, QAction] = {}
+        for key, text, shortcut, slot in specs:
+            action = QAction(text, self._list)
+            action.setObjectName(f"media-{key}")
+            if shortcut:
+                action.setShortcut(QKeySequence(shortcut))
+                action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+            action.triggered.connect(slot)
+            self._list.addAction(action)
+            actions[key] = action
+        self._list.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        return actions
+
+    def _update_actions(self) -> None:
+        if not hasattr(self, "_actions"):
+            return
+        row = self._list.currentRow()
+        count = self._list.count()
+        editable = not self._read_only and 0 <= row < count
+        self._actions["up"].setEnabled(editable and row > 0)
+        self._actions["down"].setEnabled(editable and row < count - 1)
+        self._actions["remove"].setEnabled(editable)
+        self._actions["copy"].setEnabled(0 <= row < count and not self._is_pending(row))
+
+    def _move_current(self, step: int) -> None:
+        row = self._list.currentRow()
+        if row >= 0:
+            self.move_row(row, row + step)
+
+    def _on_row_dropped(self, row: int, position: int) -> None:
+        self.move_row(row, position - 1 if position > row else position)
+
+    def _copy_current(self) -> None:
+        item = self._list.currentItem()
+        if item is not None and not item.data(PENDING_ROLE):
+            QGuiApplication.clipboard().setText(str(item.data(URL_ROLE)))
+
+
+def _local_files(mime: QMimeData) -> list[str]:
+    if not mime.hasUrls():
+        return []
+    return [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
+
+
+def _dropped_links(mime: QMimeData) -> list[str]:
+    if mime.hasUrls():
+        return [url.toString() for url in mime.urls() if not url.isLocalFile()]
+    return split_links(mime.text())
+
+
+def _acceptable(mime: QMimeData) -> bool:
+    return mime.hasFormat(ROW_MIME) or mime.hasUrls() or mime.hasText()

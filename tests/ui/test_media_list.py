@@ -1,0 +1,315 @@
+"""The media list: links added, pasted, marked, reordered and removed; local files checked and uploaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QColor, QDropEvent, QGuiApplication, QImage
+from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton
+
+from bwdesk.core.attachments import Attachment
+from bwdesk.core.message import MAX_MEDIA, MAX_MEDIA_URL_LENGTH
+from bwdesk.ui.media_list import ERROR_ROLE, INVALID_COLOR, ROW_MIME, MediaListWidget
+
+
+@pytest.fixture
+def media(qtbot) -> MediaListWidget:
+    widget = MediaListWidget()
+    qtbot.addWidget(widget)
+    widget.resize(600, 300)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def real_png(path: Path) -> Path:
+    image = QImage(8, 8, QImage.Format.Format_RGB32)
+    image.fill(QColor("orange"))
+    assert image.save(str(path), "PNG")
+    return path
+
+
+def links(n: int, start: int = 0) -> list[str]:
+    return [f"https://cdn.example.com/part-{i}.jpg" for i in range(start, start + n)]
+
+
+def button(media: MediaListWidget, name: str) -> QPushButton:
+    found = media.findChild(QPushButton, name)
+    assert found is not None
+    return found
+
+
+def drop(target, mime: QMimeData, point) -> None:
+    event = QDropEvent(
+        QPointF(point),
+        Qt.DropAction.CopyAction | Qt.DropAction.MoveAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    target.dropEvent(event)
+
+
+# --- links -------------------------------------------------------------------------------------------
+
+
+def test_type_a_link_and_press_enter(qtbot, media) -> None:
+    with qtbot.waitSignal(media.changed):
+        qtbot.keyClicks(media.input(), "https://example.com/part.jpg")
+        qtbot.keyClick(media.input(), Qt.Key.Key_Return)
+    assert media.urls() == ["https://example.com/part.jpg"]
+    assert media.input().text() == ""
+    assert media.list_view().isVisible()
+
+
+def test_add_button_adds_the_typed_link(qtbot, media) -> None:
+    media.input().setText("  https://example.com/a.png  ")
+    qtbot.mouseClick(button(media, "mediaAdd"), Qt.MouseButton.LeftButton)
+    assert media.urls() == ["https://example.com/a.png"]
+
+
+def test_paste_several_links_at_once(qtbot, media) -> None:
+    QGuiApplication.clipboard().setText(
+        "https://a.example/1.png\nhttps://b.example/2.png   https://c.example/3.png\n"
+    )
+    media.input().setFocus()
+    qtbot.keyClick(media.input(), Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert media.urls() == ["https://a.example/1.png", "https://b.example/2.png", "https://c.example/3.png"]
+    assert media.input().text() == ""
+
+
+def test_paste_of_one_link_goes_into_the_input(qtbot, media) -> None:
+    QGuiApplication.clipboard().setText("https://a.example/1.png")
+    qtbot.keyClick(media.input(), Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert media.input().text() == "https://a.example/1.png"
+    assert media.urls() == []
+
+
+def test_invalid_links_stay_and_are_marked_with_the_reason(media) -> None:
+    too_long = "https://example.com/" + "x" * (MAX_MEDIA_URL_LENGTH - 19)
+    media.add_links(["ftp://files.example.com/a.png", "https://ok.example/b.png", "https://", too_long])
+    assert len(media.urls()) == 4
+    errors = media.errors()
+    assert set(errors) == {0, 2, 3}
+    assert "only http:// and https://" in errors[0]
+    assert "no host name" in errors[2]
+    assert str(MAX_MEDIA_URL_LENGTH) in errors[3]
+    item = media.list_view().item(0)
+    assert item.toolTip().startswith("Can't be sent:")
+    assert "only http:// and https://" in item.toolTip()
+    assert item.foreground().color() == QColor(INVALID_COLOR)
+    assert item.data(Qt.ItemDataRole.AccessibleTextRole).startswith("Invalid link")
+    valid = media.list_view().item(1)
+    assert valid.data(ERROR_ROLE) == ""
+    assert valid.toolTip() == "https://ok.example/b.png"
+
+
+def test_fixing_order_updates_the_marks(qtbot, media) -> None:
+    media.add_links(["https://ok.example/a.png", "mailto:someone@example.com"])
+    assert set(media.errors()) == {1}
+    media.move_row(1, 0)
+    assert set(media.errors()) == {0}
+
+
+def test_duplicates_collapse(media) -> None:
+    assert media.add_links("https://a.example/1.png https://a.example/1.png") == 1
+    assert media.add_links(["https://a.example/1.png "]) == 0
+    assert media.urls() == ["https://a.example/1.png"]
+    assert media.notice() == "Already in the list."
+
+
+def test_at_most_ten_and_the_rest_refused_visibly(media) -> None:
+    assert media.add_links(links(12)) == MAX_MEDIA
+    assert media.urls() == links(10)
+    assert media.notice() == "At most 10 media can go in one message; 2 links were not added."
+    assert media.findChild(QLabel, "mediaNotice").isVisible()
+    assert media.add_links(["https://late.example/x.png"]) == 0
+    assert "1 link was not added" in media.notice()
+
+
+def test_typed_link_over_the_limit_stays_in_the_input(qtbot, media) -> None:
+    media.add_links(links(10))
+    media.input().setText("https://late.example/x.png")
+    qtbot.keyClick(media.input(), Qt.Key.Key_Return)
+    assert media.input().text() == "https://late.example/x.png"
+    assert media.notice().startswith("At most 10")
+
+
+def test_reorder_with_alt_up_and_alt_down(qtbot, media) -> None:
+    media.add_links(links(3))
+    view = media.list_view()
+    view.setCurrentRow(2)
+    with qtbot.waitSignal(media.changed):
+        qtbot.keyClick(view, Qt.Key.Key_Up, Qt.KeyboardModifier.AltModifier)
+    assert media.urls() == [links(3)[0], links(3)[2], links(3)[1]]
+    assert view.currentRow() == 1
+    qtbot.keyClick(view, Qt.Key.Key_Up, Qt.KeyboardModifier.AltModifier)
+    qtbot.keyClick(view, Qt.Key.Key_Up, Qt.KeyboardModifier.AltModifier)  # already first: stays
+    assert media.urls() == [links(3)[2], links(3)[0], links(3)[1]]
+    qtbot.keyClick(view, Qt.Key.Key_Down, Qt.KeyboardModifier.AltModifier)
+    assert media.urls() == [links(3)[0], links(3)[2], links(3)[1]]
+
+
+def test_move_actions_are_there_for_menus_and_assistive_tools(media) -> None:
+    media.add_links(links(3))
+    view = media.list_view()
+    names = {action.objectName(): action for action in view.actions()}
+    assert {"media-up", "media-down", "media-remove", "media-copy"} <= set(names)
+    view.setCurrentRow(0)
+    assert not names["media-up"].isEnabled()
+    names["media-down"].trigger()
+    assert media.urls()[1] == links(3)[0]
+    assert names["media-up"].isEnabled()
+
+
+def test_reorder_by_drag_and_drop(media) -> None:
+    media.add_links(links(3))
+    view = media.list_view()
+    mime = QMimeData()
+    mime.setData(ROW_MIME, b"2")
+    top_of_first = view.visualRect(view.model().index(0, 0)).topLeft() + QPointF(5, 2).toPoint()
+    drop(view, mime, top_of_first)
+    assert media.urls() == [links(3)[2], links(3)[0], links(3)[1]]
+    mime = QMimeData()
+    mime.setData(ROW_MIME, b"0")
+    drop(view, mime, view.viewport().rect().bottomLeft() + QPointF(5, -2).toPoint())  # below the rows: end
+    assert media.urls() == [links(3)[0], links(3)[1], links(3)[2]]
+
+
+def test_remove_with_delete_and_with_the_x(qtbot, media) -> None:
+    media.add_links(links(3))
+    view = media.list_view()
+    view.setCurrentRow(1)
+    qtbot.keyClick(view, Qt.Key.Key_Delete)
+    assert media.urls() == [links(3)[0], links(3)[2]]
+    with qtbot.waitSignal(media.changed):
+        qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=media.remove_button_rect(0).center())
+    assert media.urls() == [links(3)[2]]
+
+
+def test_read_only_refuses_every_change(qtbot, media) -> None:
+    media.add_links(links(2))
+    media.set_read_only(True)
+    view = media.list_view()
+    view.setCurrentRow(1)
+    with qtbot.assertNotEmitted(media.changed):
+        qtbot.keyClick(view, Qt.Key.Key_Delete)
+        qtbot.keyClick(view, Qt.Key.Key_Up, Qt.KeyboardModifier.AltModifier)
+        qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=media.remove_button_rect(0).center())
+        assert media.add_links(["https://new.example/x.png"]) == 0
+    assert media.urls() == links(2)
+    assert media.input().isReadOnly()
+    assert not button(media, "mediaAdd").isEnabled()
+    assert not button(media, "mediaAttach").isEnabled()
+    media.set_read_only(False)
+    assert media.add_links(["https://new.example/x.png"]) == 1
+
+
+def test_set_urls_replaces_the_list(qtbot, media) -> None:
+    media.add_links(links(2))
+    with qtbot.waitSignal(media.changed):
+        media.set_urls(["https://restored.example/a.png", "https://restored.example/a.png", " "])
+    assert media.urls() == ["https://restored.example/a.png"]
+
+
+def test_set_errors_marks_a_link_until_the_next_change(media) -> None:
+    media.add_links(links(2))
+    media.set_errors({1: "the API could not fetch this file (4410)"})
+    assert media.errors() == {1: "the API could not fetch this file (4410)"}
+    media.add_links(links(1, start=5))
+    assert media.errors() == {}
+
+
+def test_accessible_names_and_tooltips(media) -> None:
+    for widget in (media.input(), media.list_view(), button(media, "mediaAdd"), button(media, "mediaAttach")):
+        assert widget.accessibleName()
+        assert widget.toolTip()
+
+
+# --- attachments ---------------------------------------------------------------------------------------
+
+
+def test_attach_a_real_png_uploads_then_shows_the_file_name(qtbot, media, tmp_path: Path) -> None:
+    photo = real_png(tmp_path / "photo.png")
+    media.file_chooser = lambda: [str(photo)]
+    with qtbot.waitSignal(media.upload_requested) as requested:
+        qtbot.mouseClick(button(media, "mediaAttach"), Qt.MouseButton.LeftButton)
+    attachment = requested.args[0]
+    assert isinstance(attachment, Attachment)
+    assert (attachment.content_type, attachment.size, attachment.path) == (
+        "image/png",
+        photo.stat().st_size,
+        photo,
+    )
+    assert media.has_pending_uploads()
+    assert media.urls() == []
+    assert media.list_view().item(0).text() == "Uploading photo.png…"
+    assert media.findChild(QProgressBar, "mediaUploading").isVisible()
+
+    url = f"https://messaging.bandwidth.com/api/v2/users/1/media/{attachment.name}"
+    with qtbot.waitSignal(media.changed):
+        assert media.upload_finished(attachment, url)
+    assert not media.has_pending_uploads()
+    assert media.urls() == [url]
+    item = media.list_view().item(0)
+    assert item.text() == "photo.png"
+    assert url in item.toolTip()
+    assert not media.findChild(QProgressBar, "mediaUploading").isVisible()
+
+
+def test_files_that_cannot_be_sent_are_explained_and_not_uploaded(qtbot, media, tmp_path: Path) -> None:
+    exe = tmp_path / "setup.exe"
+    exe.write_bytes(b"MZ" + b"\x00" * 100)
+    big = tmp_path / "scan.pdf"
+    with big.open("wb") as handle:
+        handle.write(b"%PDF-1.4\n")
+        handle.truncate(5_200_000)
+    with qtbot.assertNotEmitted(media.upload_requested):
+        assert media.attach_files([exe, big]) == []
+    notice = media.notice()
+    assert "setup.exe: this file type (.exe) can't be sent by MMS" in notice
+    assert "scan.pdf is 5.2 MB; MMS attachments can be at most 3.5 MB" in notice
+    assert media.urls() == []
+    assert not media.has_pending_uploads()
+
+
+def test_failed_upload_removes_the_row_and_says_why(qtbot, media, tmp_path: Path) -> None:
+    photo = real_png(tmp_path / "photo.png")
+    [attachment] = media.attach_files([photo])
+    assert media.upload_failed(attachment, "the server said 415 (unsupported media type)")
+    assert media.list_view().count() == 0
+    assert media.notice() == "photo.png could not be uploaded: the server said 415 (unsupported media type)"
+
+
+def test_removing_an_upload_in_progress_cancels_it(qtbot, media, tmp_path: Path) -> None:
+    [attachment] = media.attach_files([real_png(tmp_path / "photo.png")])
+    media.list_view().setCurrentRow(0)
+    with qtbot.waitSignal(media.upload_cancelled) as cancelled:
+        qtbot.keyClick(media.list_view(), Qt.Key.Key_Delete)
+    assert cancelled.args == [attachment]
+    assert not media.upload_finished(attachment, "https://late.example/x.png")
+    assert media.urls() == []
+
+
+def test_files_dropped_on_the_widget_are_attached(qtbot, media, tmp_path: Path) -> None:
+    photo = real_png(tmp_path / "dropped.png")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(photo))])
+    with qtbot.waitSignal(media.upload_requested) as requested:
+        drop(media, mime, media.rect().center())
+    assert requested.args[0].file_name == "dropped.png"
+    mime = QMimeData()
+    mime.setUrls([QUrl("https://web.example/pic.jpg")])
+    drop(media.list_view(), mime, media.list_view().viewport().rect().center())
+    assert media.urls() == ["https://web.example/pic.jpg"]
+
+
+def test_uploads_in_progress_count_toward_the_limit(qtbot, media, tmp_path: Path) -> None:
+    media.add_links(links(9))
+    first = real_png(tmp_path / "a.png")
+    second = real_png(tmp_path / "b.png")
+    accepted = media.attach_files([first, second])
+    assert [a.file_name for a in accepted] == ["a.png"]
+    assert media.notice() == "At most 10 media can go in one message; 1 file was not added."
