@@ -172,6 +172,7 @@ class SandboxState:
         """Store an accepted request and return it with its 202 body."""
         with self._lock:
             now = self.now()
+            now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # Bandwidth's times are to the ms
             message_id = self._new_id(now)
             mms = bool(request.media) or len(request.to) > 1
             segments = 1 if mms else sms_segments(request.text)
@@ -530,12 +531,13 @@ def _encode_page_token(offset: int) -> str:
 
 def _decode_page_token(token: str) -> int:
     try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        padded = (token + "=" * (-len(token) % 4)).encode("ascii")
+        data = json.loads(base64.b64decode(padded, altchars=b"-_", validate=True))
         offset = data["offset"]
         if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
             raise ValueError(offset)
         return offset
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, UnicodeError):
         raise QueryError("'pageToken' is not a page token this API gave out") from None
 
 
@@ -546,11 +548,14 @@ def _page_url(base_url: str, query: Mapping[str, str], token: str) -> str:
 
 
 def _encode_continuation(last_name: str) -> str:
-    return base64.urlsafe_b64encode(last_name.encode("utf-8")).decode()
+    return base64.urlsafe_b64encode(b"after:" + last_name.encode("utf-8")).decode()
 
 
 def _decode_continuation(token: str) -> str:
     try:
-        return base64.urlsafe_b64decode(token.encode("ascii")).decode("utf-8")
+        decoded = base64.b64decode(token.encode("ascii"), altchars=b"-_", validate=True).decode("utf-8")
     except (ValueError, UnicodeError):
-        raise QueryError("'Continuation-Token' is not a token this API gave out") from None
+        decoded = ""
+    if not decoded.startswith("after:"):
+        raise QueryError("'Continuation-Token' is not a token this API gave out")
+    return decoded.removeprefix("after:")
