@@ -59,9 +59,7 @@ def test_a_good_draft_has_no_problems() -> None:
 # --- from ----------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "sender", ["+19195550100", "919-555-0100", "ACME", "A", "Acme Help", "ACME-1 +_&x"]
-)
+@pytest.mark.parametrize("sender", ["+19195550100", "919-555-0100", "ACME", "A", "Acme Help", "ACME-1 +_&x"])
 def test_valid_senders(sender: str) -> None:
     assert errors(draft(sender=sender)) == []
 
