@@ -1,0 +1,1092 @@
+"""Recipient chips: a list model that holds the parsed numbers, and a widget that shows them as chips.
+
+The model is the truth and the widget only a view of it (the design of Qt token edits, with Thunderbird's
+address pills as the behaviour to match): the model can be tested on its own with `qtmodeltester`, and the
+widget reacts to the model's row signals instead of rebuilding every chip on every change. Every number is
+parsed by `bwdesk.core.phone`; nothing here knows what a valid number looks like.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import shiboken6
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QByteArray,
+    QEvent,
+    QMimeData,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRectF,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QContextMenuEvent,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QFocusEvent,
+    QGuiApplication,
+    QKeyEvent,
+    QKeySequence,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPen,
+    QStandardItem,
+    QStandardItemModel,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCompleter,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QSizePolicy,
+    QStyle,
+    QStyleOptionFrame,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from bwdesk.core import phone
+from bwdesk.core.phone import ParsedNumber
+from bwdesk.ui.flow_layout import FlowLayout
+
+_ModelIndex = QModelIndex | QPersistentModelIndex
+
+# Characters that end a typed number: a list separator in a paste means "many numbers" too.
+_COMMIT_KEYS = {",", ";"}
+_LIST_CHARACTERS = re.compile(r"[,;\n\r\t]|[^\W\d_]")  # separators or any letter (free text, a signature)
+_NON_DIGITS = re.compile(r"\D+")
+MIN_COMPLETION_DIGITS = 3
+_COMPLETION_KEY_ROLE = int(Qt.ItemDataRole.UserRole) + 101
+_COMPLETION_E164_ROLE = int(Qt.ItemDataRole.UserRole) + 102
+
+
+def _key(number: ParsedNumber) -> str:
+    """Identity for de-duplication: the E.164 form, or the raw text when there is none."""
+    return number.e164 if number.e164 else "raw:" + number.raw.strip()
+
+
+# --- the model ---------------------------------------------------------------------------------------
+
+
+class RecipientModel(QAbstractListModel):
+    """The recipients in the order entered, one `ParsedNumber` per row, duplicates collapsed by E.164."""
+
+    E164Role = int(Qt.ItemDataRole.UserRole) + 1
+    ValidRole = int(Qt.ItemDataRole.UserRole) + 2
+    WarningRole = int(Qt.ItemDataRole.UserRole) + 3
+    ErrorRole = int(Qt.ItemDataRole.UserRole) + 4
+    NumberRole = int(Qt.ItemDataRole.UserRole) + 5  # the ParsedNumber itself
+
+    def __init__(self, parent: Any = None, *, region: str | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[ParsedNumber] = []
+        self._region = region or phone.default_region()
+
+    # --- Qt model protocol ------------------------------------------------------------------------
+
+    def rowCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: _ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows) or index.column() != 0:
+            return None
+        number = self._rows[index.row()]
+        role = int(role)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return number.display or number.raw
+        if role == Qt.ItemDataRole.EditRole:
+            return number.raw
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.describe(number)
+        if role == Qt.ItemDataRole.AccessibleDescriptionRole:
+            return self.describe(number)
+        if role == self.E164Role:
+            return number.e164
+        if role == self.ValidRole:
+            return number.ok
+        if role == self.WarningRole:
+            return number.warning
+        if role == self.ErrorRole:
+            return number.error
+        if role == self.NumberRole:
+            return number
+        return None
+
+    def flags(self, index: _ModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return (
+            Qt.ItemFlag.ItemIsEnabled
+            | Qt.ItemFlag.ItemIsSelectable
+            | Qt.ItemFlag.ItemIsEditable
+            | Qt.ItemFlag.ItemNeverHasChildren
+        )
+
+    def setData(self, index: _ModelIndex, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        """Edit one row in place (a view's editor): one number only, and not a duplicate of another row."""
+        if not index.isValid() or int(role) != Qt.ItemDataRole.EditRole or not isinstance(value, str):
+            return False
+        if not value.strip():
+            return False
+        number = phone.parse_number(value.strip(), self._region)
+        row = index.row()
+        if any(_key(other) == _key(number) for i, other in enumerate(self._rows) if i != row):
+            return False
+        self._rows[row] = number
+        self.dataChanged.emit(index, index)
+        return True
+
+    def roleNames(self) -> dict[int, QByteArray]:
+        names = dict(super().roleNames())
+        names[self.E164Role] = QByteArray(b"e164")
+        names[self.ValidRole] = QByteArray(b"valid")
+        names[self.WarningRole] = QByteArray(b"warning")
+        names[self.ErrorRole] = QByteArray(b"error")
+        names[self.NumberRole] = QByteArray(b"number")
+        return names
+
+    # --- what the composer uses -------------------------------------------------------------------
+
+    @staticmethod
+    def describe(number: ParsedNumber) -> str:
+        """The tooltip: why a number cannot be used, or its warning, or the E.164 form it is sent to."""
+        if not number.ok:
+            reason = number.error or "not a phone number"
+            return f"Cannot send to “{number.raw.strip()}”: {reason}"
+        if number.warning:
+            return f"{number.e164} — {number.warning}"
+        return f"Sends to {number.e164}"
+
+    def region(self) -> str:
+        return self._region
+
+    def numbers(self) -> list[ParsedNumber]:
+        return list(self._rows)
+
+    def raw_inputs(self) -> list[str]:
+        """What goes into `Draft.recipients`: E.164 for usable numbers, the text as typed for the others."""
+        return [n.e164 if n.ok and n.e164 else n.raw for n in self._rows]
+
+    def valid_count(self) -> int:
+        return sum(1 for n in self._rows if n.ok)
+
+    def invalid_count(self) -> int:
+        return sum(1 for n in self._rows if not n.ok)
+
+    def parse_text(self, text: str) -> list[ParsedNumber]:
+        """Every number in `text` (the paste engine); text with no number at all gives one invalid entry."""
+        if not text.strip():
+            return []
+        found = phone.find_numbers(text, self._region)
+        if not found:
+            found = [phone.parse_number(text.strip(), self._region)]
+        return found
+
+    def add_text(self, text: str, row: int | None = None) -> int:
+        """Add one row per number found in `text` (at `row`, default the end); returns how many were new."""
+        return self.insert_numbers(len(self._rows) if row is None else row, self.parse_text(text))
+
+    def insert_numbers(self, row: int, numbers: Iterable[ParsedNumber]) -> int:
+        """Insert already-parsed numbers at `row`, skipping any already present; returns how many."""
+        fresh = self._fresh(numbers, self._rows)
+        if not fresh:
+            return 0
+        row = max(0, min(row, len(self._rows)))
+        self.beginInsertRows(QModelIndex(), row, row + len(fresh) - 1)
+        self._rows[row:row] = fresh
+        self.endInsertRows()
+        return len(fresh)
+
+    def replace(self, row: int, text: str) -> int:
+        """Replace row `row` by the number(s) in `text` (editing a chip). Returns how many rows it became:
+        0 when the text is empty or only repeats numbers already present (the row is then removed)."""
+        if not 0 <= row < len(self._rows):
+            raise IndexError(f"no recipient at row {row}")
+        others = self._rows[:row] + self._rows[row + 1 :]
+        fresh = self._fresh(self.parse_text(text), others)
+        if not fresh:
+            self.remove(row)
+            return 0
+        if fresh[0] != self._rows[row]:
+            self._rows[row] = fresh[0]
+            index = self.index(row)
+            self.dataChanged.emit(index, index)
+        if len(fresh) > 1:
+            self.beginInsertRows(QModelIndex(), row + 1, row + len(fresh) - 1)
+            self._rows[row + 1 : row + 1] = fresh[1:]
+            self.endInsertRows()
+        return len(fresh)
+
+    def remove(self, row: int) -> None:
+        if not 0 <= row < len(self._rows):
+            raise IndexError(f"no recipient at row {row}")
+        self.beginRemoveRows(QModelIndex(), row, row)
+        del self._rows[row]
+        self.endRemoveRows()
+
+    def clear(self) -> None:
+        if not self._rows:
+            return
+        self.beginRemoveRows(QModelIndex(), 0, len(self._rows) - 1)
+        self._rows.clear()
+        self.endRemoveRows()
+
+    def set_inputs(self, inputs: Sequence[str]) -> None:
+        """Restore a saved draft: each entry as one recipient (E.164 or the text once typed)."""
+        parsed = [phone.parse_number(text.strip(), self._region) for text in inputs if text.strip()]
+        self.beginResetModel()
+        self._rows = self._fresh(parsed, [])
+        self.endResetModel()
+
+    def set_region(self, region: str) -> None:
+        """Parse every row's original text again for another default country (numbers may now merge)."""
+        self._region = region
+        for row, number in enumerate(self._rows):
+            again = phone.parse_number(number.raw.strip(), region)
+            if again != number:
+                self._rows[row] = again
+                index = self.index(row)
+                self.dataChanged.emit(index, index)
+        seen: set[str] = set()
+        duplicates: list[int] = []
+        for row, number in enumerate(self._rows):
+            if _key(number) in seen:
+                duplicates.append(row)
+            seen.add(_key(number))
+        for row in reversed(duplicates):
+            self.remove(row)
+
+    @staticmethod
+    def _fresh(numbers: Iterable[ParsedNumber], existing: Sequence[ParsedNumber]) -> list[ParsedNumber]:
+        seen = {_key(n) for n in existing}
+        fresh: list[ParsedNumber] = []
+        for number in numbers:
+            key = _key(number)
+            if key not in seen:
+                seen.add(key)
+                fresh.append(number)
+        return fresh
+
+
+# --- colours ---------------------------------------------------------------------------------------
+
+
+def _mix(a: QColor, b: QColor, amount: float) -> QColor:
+    """`a` moved towards `b` by `amount` (0..1)."""
+    return QColor(
+        round(a.red() + (b.red() - a.red()) * amount),
+        round(a.green() + (b.green() - a.green()) * amount),
+        round(a.blue() + (b.blue() - a.blue()) * amount),
+    )
+
+
+def error_colour(palette: QPalette) -> QColor:
+    """A red that reads on this palette's base colour: dark red on light themes, light red on dark ones.
+    Qt palettes have no error role, so it is derived from the palette rather than fixed."""
+    base = palette.color(QPalette.ColorRole.Base)
+    text = palette.color(QPalette.ColorRole.Text)
+    if base.lightness() < text.lightness():  # dark theme
+        return QColor.fromHsl(0, 200, 170)
+    return QColor.fromHsl(0, 190, 95)
+
+
+# --- one chip --------------------------------------------------------------------------------------
+
+
+class RecipientChip(QFrame):
+    """One recipient drawn as a rounded chip: the readable number, a mark when invalid/doubtful, and ×."""
+
+    clicked = Signal(object)
+    double_clicked = Signal(object)
+    remove_requested = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self._selected = False
+        self._valid = True
+        self._warning: str | None = None
+        self._display = ""
+        height = self.fontMetrics().height()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(max(6, height // 3), 1, 2, 1)
+        layout.setSpacing(3)
+        self.mark = QLabel(self)
+        self.mark.setFixedSize(height - 2, height - 2)
+        self.mark.hide()
+        self.label = QLabel(self)
+        self.label.setTextFormat(Qt.TextFormat.PlainText)
+        self.remove_button = QToolButton(self)
+        self.remove_button.setText("×")
+        self.remove_button.setAutoRaise(True)
+        self.remove_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.remove_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.remove_button.setFixedSize(height, height)
+        self.remove_button.clicked.connect(lambda: self.remove_requested.emit(self))
+        layout.addWidget(self.mark)
+        layout.addWidget(self.label)
+        layout.addWidget(self.remove_button)
+
+    def set_data(self, display: str, tooltip: str, valid: bool, warning: str | None) -> None:
+        self._display = display
+        self._valid = valid
+        self._warning = warning
+        self.label.setText(display)
+        if valid:
+            self.setToolTip(tooltip)
+        else:
+            self.setToolTip(f"{tooltip}\nDouble-click (or select it and press Enter) to edit.")
+        self.setAccessibleDescription(tooltip)
+        self.remove_button.setAccessibleName(f"Remove {display}")
+        self.remove_button.setToolTip(f"Remove {display}")
+        self.setProperty("invalid", not valid)
+        self.setProperty("warning", bool(warning))
+        if not valid or warning:
+            icon = (
+                QStyle.StandardPixmap.SP_MessageBoxCritical
+                if not valid
+                else QStyle.StandardPixmap.SP_MessageBoxWarning
+            )
+            size = self.mark.size()
+            self.mark.setPixmap(self.style().standardIcon(icon).pixmap(size))
+            self.mark.setToolTip(tooltip)
+            self.mark.show()
+        else:
+            self.mark.clear()
+            self.mark.hide()
+        self.update()
+
+    def set_position(self, position: int, total: int) -> None:
+        """Screen readers hear where the chip is and whether it can be sent to."""
+        state = "" if self._valid else ", invalid"
+        if self._valid and self._warning:
+            state = ", possibly unassigned"
+        self.setAccessibleName(f"Recipient {position} of {total}: {self._display}{state}")
+
+    def is_valid(self) -> bool:
+        return self._valid
+
+    def is_selected(self) -> bool:
+        return self._selected
+
+    def set_selected(self, selected: bool) -> None:
+        if selected == self._selected:
+            return
+        self._selected = selected
+        self.label.setForegroundRole(
+            QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        )
+        self.update()
+
+    def set_removable(self, removable: bool) -> None:
+        self.remove_button.setVisible(removable)
+        self.remove_button.setEnabled(removable)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        palette = self.palette()
+        base = palette.color(QPalette.ColorRole.Base)
+        highlight = palette.color(QPalette.ColorRole.Highlight)
+        pen_style = Qt.PenStyle.SolidLine
+        if self._selected:
+            fill, border = highlight, highlight.darker(125)
+        elif not self._valid:
+            red = error_colour(palette)
+            fill, border, pen_style = _mix(base, red, 0.22), red, Qt.PenStyle.DashLine
+        else:
+            fill, border = _mix(base, highlight, 0.14), _mix(base, highlight, 0.5)
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pen = QPen(border, 1.5 if not self._valid else 1.0, pen_style)
+        painter.setPen(pen)
+        painter.setBrush(fill)
+        rect = QRectF(self.rect()).adjusted(1, 1, -1, -1)
+        radius = rect.height() / 2
+        painter.drawRoundedRect(rect, radius, radius)
+        painter.end()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.clicked.emit(self)
+            event.accept()
+        elif event.button() == Qt.MouseButton.MiddleButton and self.remove_button.isEnabled():
+            self.remove_requested.emit(self)  # as in Thunderbird: middle-click removes
+            event.accept()
+        else:
+            super().mousePressEvent(event)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.double_clicked.emit(self)
+            event.accept()
+        else:
+            super().mouseDoubleClickEvent(event)
+
+
+# --- the input and the chip area -------------------------------------------------------------------
+
+
+class _RecipientInput(QLineEdit):
+    """The line edit after the chips; key, paste, drop and focus handling is delegated to the owner.
+
+    Every hook checks that the owner still exists: when a window is destroyed, Qt moves focus away from
+    this input while the owner is already half gone, and a Python error at that point brings PySide down.
+    """
+
+    def __init__(self, owner: RecipientEdit) -> None:
+        super().__init__(owner)
+        self._owner_ref = owner
+
+    def _owner(self) -> RecipientEdit | None:
+        owner = self._owner_ref
+        return owner if shiboken6.isValid(owner) else None
+
+    def event(self, event: QEvent) -> bool:
+        # Tab is consumed by QWidget.event for focus changes before keyPressEvent sees it.
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            modifiers = event.modifiers()
+            blocked = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+            owner = self._owner()
+            if event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab) and not modifiers & blocked and owner:
+                owner._on_tab()
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        owner = self._owner()
+        if owner is None or not owner._handle_key(event):
+            super().keyPressEvent(event)
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        super().focusInEvent(event)
+        owner = self._owner()
+        if owner is not None:
+            owner.update()
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        super().focusOutEvent(event)
+        owner = self._owner()
+        if owner is not None:
+            owner._on_focus_out(event.reason())
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        owner = self._owner()
+        if owner is not None and owner._accepts_drop(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        owner = self._owner()
+        if owner is not None and owner._accepts_drop(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        owner = self._owner()
+        if owner is not None and owner._drop(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        """The standard menu, with Paste going through the same list handling as Ctrl+V."""
+        owner = self._owner()
+        menu = self.createStandardContextMenu()
+        for action in menu.actions():
+            if owner is not None and action.objectName() == "edit-paste":
+                ours = QAction(action.text(), menu)
+                ours.setShortcut(QKeySequence(QKeySequence.StandardKey.Paste))
+                ours.setEnabled(action.isEnabled())
+                ours.triggered.connect(owner.paste)
+                menu.insertAction(action, ours)
+                menu.removeAction(action)
+                break
+        menu.exec(event.globalPos())
+        menu.deleteLater()
+
+
+class _ChipArea(QWidget):
+    """Holds the chips and the input in a flow layout; a click on empty space goes to the input."""
+
+    def __init__(self, owner: RecipientEdit) -> None:
+        super().__init__()
+        self._owner = owner
+        self.setAcceptDrops(True)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self._owner._select(None)
+        self._owner.line_edit().setFocus(Qt.FocusReason.MouseFocusReason)
+        event.accept()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self._owner._accepts_drop(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        if self._owner._drop(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+
+# --- the widget ------------------------------------------------------------------------------------
+
+
+class RecipientEdit(QWidget):
+    """The To field: recipient chips followed by an input, a view of a `RecipientModel`.
+
+    Keyboard (focus always stays in the input): Enter, comma, semicolon or Tab turn the typed text into
+    chips (never space, which people type inside numbers); Tab then moves on; leftover text becomes chips
+    when the input loses focus and on `commit_pending_text()`. Backspace on an empty input (or Left at
+    position 0) selects the last chip; Left/Right/Home/End move the selection, Backspace/Delete remove the
+    selected chip, Enter/F2 (or a double-click) edit it, Escape clears the selection or cancels an edit.
+    """
+
+    changed = Signal()
+
+    def __init__(
+        self, parent: QWidget | None = None, *, model: RecipientModel | None = None, region: str | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._model = model if model is not None else RecipientModel(self, region=region)
+        self._chips: list[RecipientChip] = []
+        self._selected: int | None = None
+        self._editing: tuple[int, ParsedNumber] | None = None
+        self._read_only = False
+        self._max_rows = 4
+        self._completion_numbers: list[str] = []
+
+        self._area = _ChipArea(self)
+        self._input = _RecipientInput(self)
+        self._input.setFrame(False)
+        self._input.setPlaceholderText("Type or paste numbers…")
+        self._input.setAccessibleName("Recipients")
+        self._input.setToolTip(
+            "Type a number and press Enter, comma or Tab; paste a list to add many at once.\n"
+            "Backspace on an empty field selects the last recipient; press it again to remove it."
+        )
+        digit = self.fontMetrics().horizontalAdvance("0")
+        self._flow = FlowLayout(
+            self._area,
+            horizontal_spacing=4,
+            vertical_spacing=3,
+            stretch_last=True,
+            last_min_width=digit * 16,
+        )
+        self._flow.setContentsMargins(2, 2, 2, 2)
+        self._flow.addWidget(self._input)
+
+        self._scroll = QScrollArea(self)
+        self._scroll.setWidget(self._area)
+        self._scroll.setWidgetResizable(True)
+        self._scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self._scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self._scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._scroll.setBackgroundRole(QPalette.ColorRole.Base)
+        self._scroll.setAccessibleName("Recipient list")
+
+        frame = self.style().pixelMetric(QStyle.PixelMetric.PM_DefaultFrameWidth, None, self)
+        self._frame_layout = QVBoxLayout(self)
+        self._frame_layout.setContentsMargins(frame, frame, frame, frame)
+        self._frame_layout.addWidget(self._scroll)
+
+        policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setFocusProxy(self._input)
+        self.setAccessibleName("Recipient list")
+
+        self._completion_source = QStandardItemModel(self)
+        self._completer = QCompleter(self._completion_source, self)
+        self._completer.setCompletionRole(_COMPLETION_KEY_ROLE)
+        self._completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        self._completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self._completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self._completer.setMaxVisibleItems(6)
+        self._completer.setWidget(self._input)
+        self._completer.activated[QModelIndex].connect(self._accept_completion)  # type: ignore[index]
+        self._popup().setAccessibleName("Past recipients")
+        self._input.textEdited.connect(self._update_completion)
+
+        self._reveal_timer = QTimer(self)
+        self._reveal_timer.setSingleShot(True)
+        self._reveal_timer.setInterval(0)
+        self._reveal_timer.timeout.connect(self._reveal_input)
+
+        self._model.rowsInserted.connect(self._on_rows_inserted)
+        self._model.rowsRemoved.connect(self._on_rows_removed)
+        self._model.dataChanged.connect(self._on_data_changed)
+        self._model.modelReset.connect(self._rebuild)
+        self._model.layoutChanged.connect(self._rebuild)
+        self._model.rowsMoved.connect(self._rebuild)
+        self._rebuild()
+
+    # --- public API -------------------------------------------------------------------------------
+
+    def model(self) -> RecipientModel:
+        return self._model
+
+    def line_edit(self) -> QLineEdit:
+        """The input, for focus and tab-order wiring (`QWidget.setTabOrder(from_picker, edit.line_edit())`)."""
+        return self._input
+
+    def completer(self) -> QCompleter:
+        return self._completer
+
+    def _popup(self) -> QAbstractItemView:
+        popup = self._completer.popup()
+        assert popup is not None  # QCompleter always makes one
+        return popup
+
+    def chips(self) -> list[RecipientChip]:
+        """The chip widgets, in model order."""
+        return list(self._chips)
+
+    def selected_row(self) -> int | None:
+        return self._selected
+
+    def set_region(self, region: str) -> None:
+        self._model.set_region(region)
+        self._fill_completions(self._completion_numbers)
+
+    def pending_text(self) -> str:
+        """Text typed but not yet a chip (for the draft autosave)."""
+        return self._input.text()
+
+    def set_pending_text(self, text: str) -> None:
+        self._input.setText(text)
+
+    def commit_pending_text(self) -> int:
+        """Turn text left in the input into chips (the composer calls this on Send); returns how many."""
+        text = self._input.text()
+        if self._editing is not None:
+            row, _ = self._editing
+            self._editing = None
+            self._input.clear()
+            return self._model.add_text(text, row=min(row, self._model.rowCount()))
+        if not text.strip():
+            self._input.clear()
+            return 0
+        self._input.clear()
+        return self._model.add_text(text)
+
+    def paste(self) -> None:
+        """Paste from the clipboard: a list or free text becomes chips, a lone fragment is typed in."""
+        self._paste_text(QGuiApplication.clipboard().text())
+
+    def set_read_only(self, read_only: bool) -> None:
+        """While a send is in flight the recipients cannot change: no typing, no removing, no editing."""
+        self._read_only = read_only
+        self._input.setReadOnly(read_only)
+        self._popup().hide()
+        for chip in self._chips:
+            chip.set_removable(not read_only)
+
+    def is_read_only(self) -> bool:
+        return self._read_only
+
+    def set_completion_numbers(self, numbers: Sequence[str]) -> None:
+        """Past recipients (E.164, most useful first) offered while typing."""
+        self._completion_numbers = list(dict.fromkeys(numbers))
+        self._fill_completions(self._completion_numbers)
+
+    def set_maximum_visible_rows(self, rows: int) -> None:
+        """How many rows of chips show before the field scrolls instead of growing."""
+        self._max_rows = max(1, rows)
+        self.updateGeometry()
+
+    # --- size -------------------------------------------------------------------------------------
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        margins = self._frame_layout.contentsMargins()
+        inner = max(1, width - margins.left() - margins.right())
+        content = self._flow.heightForWidth(inner)
+        return min(content, self._max_content_height()) + margins.top() + margins.bottom()
+
+    def sizeHint(self) -> QSize:
+        width = self.width() if self.isVisible() and self.width() > 0 else self._default_width()
+        return QSize(self._default_width(), self.heightForWidth(width))
+
+    def minimumSizeHint(self) -> QSize:
+        margins = self._frame_layout.contentsMargins()
+        flow = self._flow.contentsMargins()
+        height = self._row_height() + flow.top() + flow.bottom() + margins.top() + margins.bottom()
+        return QSize(self.fontMetrics().horizontalAdvance("0") * 20, height)
+
+    def _default_width(self) -> int:
+        return self.fontMetrics().horizontalAdvance("0") * 48
+
+    def _row_height(self) -> int:
+        chip = self._chips[0].sizeHint().height() if self._chips else 0
+        return max(self._input.sizeHint().height(), chip)
+
+    def _max_content_height(self) -> int:
+        flow = self._flow.contentsMargins()
+        rows = self._max_rows
+        return (
+            rows * self._row_height() + (rows - 1) * self._flow.verticalSpacing() + flow.top() + flow.bottom()
+        )
+
+    def hideEvent(self, event: Any) -> None:
+        # The completer's popup is a window of its own: it must not outlive the field being shown, or it
+        # keeps keyboard focus on an input that is no longer on screen.
+        self._popup().hide()
+        super().hideEvent(event)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self.updateGeometry()  # the height wanted depends on the width
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """Drawn as a line edit's panel (focus frame included) so it looks like one field in every style."""
+        option = QStyleOptionFrame()
+        option.initFrom(self)
+        option.lineWidth = self.style().pixelMetric(QStyle.PixelMetric.PM_DefaultFrameWidth, option, self)
+        option.midLineWidth = 0
+        option.state |= QStyle.StateFlag.State_Sunken
+        if self._input.hasFocus():
+            option.state |= QStyle.StateFlag.State_HasFocus
+        if self._read_only:
+            option.state |= QStyle.StateFlag.State_ReadOnly
+        painter = QPainter(self)
+        self.style().drawPrimitive(QStyle.PrimitiveElement.PE_PanelLineEdit, option, painter, self)
+        painter.end()
+
+    # --- reacting to the model --------------------------------------------------------------------
+
+    def _new_chip(self, row: int) -> RecipientChip:
+        chip = RecipientChip(self._area)
+        chip.clicked.connect(self._on_chip_clicked)
+        chip.double_clicked.connect(self._on_chip_double_clicked)
+        chip.remove_requested.connect(self._on_chip_remove)
+        chip.set_removable(not self._read_only)
+        self._fill_chip(chip, row)
+        return chip
+
+    def _fill_chip(self, chip: RecipientChip, row: int) -> None:
+        index = self._model.index(row)
+        chip.set_data(
+            str(index.data(Qt.ItemDataRole.DisplayRole) or ""),
+            str(index.data(Qt.ItemDataRole.ToolTipRole) or ""),
+            bool(index.data(RecipientModel.ValidRole)),
+            index.data(RecipientModel.WarningRole),
+        )
+
+    def _on_rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
+        for row in range(first, last + 1):
+            chip = self._new_chip(row)
+            self._chips.insert(row, chip)
+            self._flow.insertWidget(row, chip)
+            chip.show()
+        self._after_rows_changed()
+
+    def _on_rows_removed(self, parent: QModelIndex, first: int, last: int) -> None:
+        for row in range(last, first - 1, -1):
+            chip = self._chips.pop(row)
+            self._flow.removeWidget(chip)
+            chip.hide()
+            chip.deleteLater()
+        self._after_rows_changed()
+
+    def _on_data_changed(self, top_left: QModelIndex, bottom_right: QModelIndex, roles: Any = None) -> None:
+        for row in range(top_left.row(), bottom_right.row() + 1):
+            if 0 <= row < len(self._chips):
+                self._fill_chip(self._chips[row], row)
+        self._after_rows_changed(keep_selection=True)
+
+    def _rebuild(self) -> None:
+        """Only for resets; ordinary changes arrive as row signals and touch only their chips."""
+        for chip in self._chips:
+            self._flow.removeWidget(chip)
+            chip.hide()
+            chip.deleteLater()
+        self._chips = []
+        for row in range(self._model.rowCount()):
+            chip = self._new_chip(row)
+            self._chips.append(chip)
+            self._flow.insertWidget(row, chip)
+            chip.show()
+        self._after_rows_changed()
+
+    def _after_rows_changed(self, *, keep_selection: bool = False) -> None:
+        if not keep_selection:
+            self._select(None)
+        total = len(self._chips)
+        for position, chip in enumerate(self._chips, start=1):
+            chip.set_position(position, total)
+        self._update_summary()
+        self.updateGeometry()
+        self._reveal_timer.start()
+        self.changed.emit()
+
+    def _update_summary(self) -> None:
+        total = self._model.rowCount()
+        invalid = self._model.invalid_count()
+        if total == 0:
+            summary = "No recipients yet."
+        else:
+            summary = f"{total} recipient{'s' if total != 1 else ''}"
+            summary += f", {invalid} invalid." if invalid else "."
+        if self._selected is not None and 0 <= self._selected < len(self._chips):
+            chip = self._chips[self._selected]
+            summary = f"Selected: {chip.accessibleName()}. Delete removes it, Enter edits it. {summary}"
+        self._input.setAccessibleDescription(summary)
+        self.setAccessibleDescription(summary)
+
+    def _reveal_input(self) -> None:
+        self._scroll.ensureWidgetVisible(self._input, 0, 0)
+
+    # --- selection and editing --------------------------------------------------------------------
+
+    def _select(self, row: int | None) -> None:
+        if row is not None and not 0 <= row < len(self._chips):
+            row = None
+        if row == self._selected:
+            return
+        if self._selected is not None and 0 <= self._selected < len(self._chips):
+            self._chips[self._selected].set_selected(False)
+        self._selected = row
+        if row is not None:
+            self._chips[row].set_selected(True)
+            self._scroll.ensureWidgetVisible(self._chips[row], 0, 0)
+        self._update_summary()
+
+    def _remove_row(self, row: int) -> None:
+        if self._read_only or not 0 <= row < self._model.rowCount():
+            return
+        self._model.remove(row)
+
+    def edit_row(self, row: int) -> None:
+        """Put a chip's text back in the input for correcting; Escape puts the chip back unchanged."""
+        if self._read_only or not 0 <= row < len(self._chips):
+            return
+        chip = self._chips[row]
+        if self._input.text().strip() or self._editing is not None:
+            self.commit_pending_text()
+        row = self._chips.index(chip)
+        number = self._model.numbers()[row]
+        self._editing = (row, number)
+        self._model.remove(row)
+        self._input.setText(number.raw.strip())
+        self._input.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _cancel_edit(self) -> None:
+        if self._editing is None:
+            return
+        row, number = self._editing
+        self._editing = None
+        self._input.clear()
+        self._model.insert_numbers(row, [number])
+
+    def _on_chip_clicked(self, chip: RecipientChip) -> None:
+        if chip in self._chips:
+            self._select(self._chips.index(chip))
+        self._input.setFocus(Qt.FocusReason.MouseFocusReason)
+
+    def _on_chip_double_clicked(self, chip: RecipientChip) -> None:
+        if chip in self._chips:
+            self.edit_row(self._chips.index(chip))
+
+    def _on_chip_remove(self, chip: RecipientChip) -> None:
+        if chip in self._chips:
+            self._remove_row(self._chips.index(chip))
+
+    def _copy_selected(self) -> None:
+        if self._selected is not None:
+            QGuiApplication.clipboard().setText(self._model.raw_inputs()[self._selected])
+
+    # --- input events -----------------------------------------------------------------------------
+
+    def _on_tab(self) -> None:
+        """Tab commits (a highlighted completion, else the typed text) and then focus moves on as usual."""
+        popup = self._popup()
+        if popup.isVisible():
+            current = popup.currentIndex()
+            popup.hide()
+            if current.isValid() and not self._read_only:
+                self._accept_completion(current)
+                return
+        self._select(None)
+        if not self._read_only:
+            self.commit_pending_text()
+
+    def _on_focus_out(self, reason: Qt.FocusReason) -> None:
+        self._select(None)
+        self.update()
+        # A popup (the completer, a menu) or switching to another window to copy a number is not "done".
+        if reason in (Qt.FocusReason.PopupFocusReason, Qt.FocusReason.ActiveWindowFocusReason):
+            return
+        if not self._read_only:
+            self.commit_pending_text()
+
+    def _handle_key(self, event: QKeyEvent) -> bool:
+        """Returns True when the key was dealt with here; False lets the line edit handle it."""
+        key = event.key()
+        text = event.text()
+        popup = self._popup()
+        if popup.isVisible() and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape):
+            if key != Qt.Key.Key_Escape and not popup.currentIndex().isValid():
+                popup.hide()
+                self.commit_pending_text()
+                return True
+            event.ignore()  # the completer takes it: Enter picks the highlighted number, Escape closes
+            return True
+
+        if self._selected is not None:
+            if self._handle_selection_key(event):
+                return True
+            self._select(None)  # typing goes on in the input
+
+        if event.matches(QKeySequence.StandardKey.Paste):
+            self.paste()
+            return True
+        if self._read_only:
+            return False
+        if text in _COMMIT_KEYS:
+            self.commit_pending_text()
+            return True
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            if self._input.text().strip() or self._editing is not None:
+                self.commit_pending_text()
+                return True
+            return False
+        if key == Qt.Key.Key_Escape and self._editing is not None:
+            self._cancel_edit()
+            return True
+        no_text_selected = not self._input.hasSelectedText()
+        at_start = self._input.cursorPosition() == 0 and no_text_selected
+        if key == Qt.Key.Key_Backspace and not self._input.text() and self._chips:
+            self._select(len(self._chips) - 1)
+            return True
+        if key == Qt.Key.Key_Left and at_start and self._chips and not event.modifiers():
+            self._select(len(self._chips) - 1)
+            return True
+        if key == Qt.Key.Key_Down and not popup.isVisible():
+            return self._update_completion(self._input.text())
+        return False
+
+    def _handle_selection_key(self, event: QKeyEvent) -> bool:
+        assert self._selected is not None
+        key = event.key()
+        last = len(self._chips) - 1
+        if key == Qt.Key.Key_Left:
+            self._select(max(0, self._selected - 1))
+        elif key == Qt.Key.Key_Right:
+            self._select(self._selected + 1 if self._selected < last else None)
+        elif key == Qt.Key.Key_Home:
+            self._select(0)
+        elif key == Qt.Key.Key_End or key == Qt.Key.Key_Escape:
+            self._select(None)
+        elif key in (Qt.Key.Key_Backspace, Qt.Key.Key_Delete):
+            self._remove_row(self._selected)
+        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_F2):
+            self.edit_row(self._selected)
+        elif event.matches(QKeySequence.StandardKey.Copy):
+            self._copy_selected()
+        elif event.matches(QKeySequence.StandardKey.Cut):
+            self._copy_selected()
+            self._remove_row(self._selected)
+        else:
+            return False
+        return True
+
+    # --- paste and drop ---------------------------------------------------------------------------
+
+    def _paste_text(self, pasted: str) -> None:
+        if self._read_only or not pasted:
+            return
+        current = self._input.text()
+        if self._input.hasSelectedText():
+            start = self._input.selectionStart()
+            end = start + len(self._input.selectedText())
+        else:
+            start = end = self._input.cursorPosition()
+        combined = current[:start] + pasted + current[end:]
+        is_list = bool(_LIST_CHARACTERS.search(pasted.strip())) or len(self._model.parse_text(pasted)) > 1
+        whole_number = not current.strip() and phone.parse_number(pasted.strip(), self._model.region()).ok
+        if is_list or whole_number:
+            self._input.setText(combined)
+            self.commit_pending_text()
+        else:
+            self._input.insert(pasted.strip())
+
+    def _accepts_drop(self, mime: QMimeData) -> bool:
+        return not self._read_only and mime.hasText()
+
+    def _drop(self, mime: QMimeData) -> bool:
+        """Dropped text is always meant as recipients: every number in it becomes a chip."""
+        if not self._accepts_drop(mime):
+            return False
+        self._model.add_text(mime.text())
+        self._input.setFocus(Qt.FocusReason.OtherFocusReason)
+        return True
+
+    # --- completion -------------------------------------------------------------------------------
+
+    def _fill_completions(self, numbers: Sequence[str]) -> None:
+        self._completion_source.clear()
+        for e164 in numbers:
+            display = phone.display_number(e164, self._model.region())
+            item = QStandardItem(display)
+            item.setData(f"{_digits(e164)} {_digits(display)}", _COMPLETION_KEY_ROLE)
+            item.setData(e164, _COMPLETION_E164_ROLE)
+            item.setToolTip(e164)
+            item.setEditable(False)
+            self._completion_source.appendRow(item)
+
+    def _update_completion(self, text: str) -> bool:
+        """Offer past recipients whose digits contain the digits typed so far, in any format."""
+        popup = self._popup()
+        digits = _digits(text)
+        if self._read_only or len(digits) < MIN_COMPLETION_DIGITS or self._completion_source.rowCount() == 0:
+            popup.hide()
+            return False
+        self._completer.setCompletionPrefix(digits)
+        if self._completer.completionCount() == 0:
+            popup.hide()
+            return False
+        popup.setCurrentIndex(QModelIndex())
+        self._completer.complete()
+        return True
+
+    def _accept_completion(self, index: QModelIndex) -> None:
+        e164 = index.data(_COMPLETION_E164_ROLE)
+        if not e164 or self._read_only:
+            return
+        self._popup().hide()
+        if self._editing is not None:
+            row, _ = self._editing
+            self._editing = None
+            self._input.clear()
+            self._model.add_text(str(e164), row=min(row, self._model.rowCount()))
+        else:
+            self._input.clear()
+            self._model.add_text(str(e164))
+
+
+def _digits(text: str) -> str:
+    """Only the digits, so `(919) 555` and `919555` match the same past number (filtering, not parsing)."""
+    return _NON_DIGITS.sub("", text)
