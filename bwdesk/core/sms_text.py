@@ -258,8 +258,8 @@ def _cp_start_before(arr: array[int], x: int) -> int:
     return x - 1
 
 
-def _is_break(arr: array[int], x: int) -> bool:
-    """May a part (or a cut) begin at UTF-16 offset ``x``? (0 < x < len)"""
+def _is_break(arr: array[int], x: int, floor: int = 0) -> bool:
+    """May a part (or a cut) begin at UTF-16 offset ``x``? (0 < x < len; ``floor`` is a known boundary)"""
     if _is_low(arr[x]) and _is_high(arr[x - 1]):
         return False  # inside a surrogate pair
     cur = _cp_at(arr, x)
@@ -272,22 +272,21 @@ def _is_break(arr: array[int], x: int) -> bool:
     if prev == _ZWJ and _is_pictographic(cur):
         return False
     if cur in _REGIONAL_INDICATORS and prev in _REGIONAL_INDICATORS:
-        # Flags pair up from the start of a run of regional indicators.
+        # Flags pair up from the start of a run of regional indicators (or from a known boundary, so a long
+        # row of flags is not walked again for every part).
+        # Each regional indicator is the surrogate pair D83C DDE6-DDFF; count them without decoding.
         run = 0
         y = x
-        while y > 0:
-            start = _cp_start_before(arr, y)
-            if _cp_at(arr, start) not in _REGIONAL_INDICATORS:
-                break
+        while y - 2 >= floor and arr[y - 2] == 0xD83C and 0xDDE6 <= arr[y - 1] <= 0xDDFF:
             run += 1
-            y = start
+            y -= 2
         return run % 2 == 0
     return True
 
 
 def _cluster_start(arr: array[int], x: int, floor: int = 0) -> int:
     """Start of the grapheme cluster containing UTF-16 offset ``x``; stops searching at ``floor``."""
-    while x > floor and x < len(arr) and not _is_break(arr, x):
+    while x > floor and x < len(arr) and not _is_break(arr, x, floor):
         x = _cp_start_before(arr, x)
     return x
 
