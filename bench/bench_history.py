@@ -74,7 +74,15 @@ def build(path: Path) -> None:
         group = rnd.random() < 0.03
         to = rnd.sample(customers, rnd.randrange(2, 5)) if group else [rnd.choice(customers)]
         roll = rnd.random()
-        state = "accepted" if roll < 0.93 else "rejected" if roll < 0.96 else "failed" if roll < 0.98 else "unknown"
+        state = (
+            "accepted"
+            if roll < 0.93
+            else "rejected"
+            if roll < 0.96
+            else "failed"
+            if roll < 0.98
+            else "unknown"
+        )
         accepted = state == "accepted"
         rows.append(
             (
@@ -144,7 +152,10 @@ def first_page(store: HistoryStore, typed: str) -> Callable[[], object]:
 
     def run() -> object:
         rows = store.search(HistoryQuery.from_text(typed), limit=100)
-        return [(r.created_local(), r.sender, ", ".join(r.to), r.text[:80], len(r.media), r.tag, r.state) for r in rows]
+        return [
+            (r.created_local(), r.sender, ", ".join(r.to), r.text[:80], len(r.media), r.tag, r.state)
+            for r in rows
+        ]
 
     return run
 
@@ -257,7 +268,9 @@ def _write_costs() -> dict[str, float]:
         store = HistoryStore.open(Path(tmp) / "w.sqlite3")
 
         def one() -> None:
-            row = store.record_sending("+19195550100", ["+19195550123"], "separate", "hello there", (), "T-1", 1)
+            row = store.record_sending(
+                "+19195550100", ["+19195550123"], "separate", "hello there", (), "T-1", 1
+            )
             store.settle(row, SendResult(SendState.ACCEPTED, 202, "id", 1))
 
         cost = median_ms(one, runs=50)
@@ -271,7 +284,11 @@ def _write_costs() -> dict[str, float]:
                 w.join()
             return round(n * 25 / (time.perf_counter() - started))
 
-        result = {"record_and_settle_ms": cost, "sends_per_s_1_thread": threads(1), "sends_per_s_4_threads": threads(4)}
+        result = {
+            "record_and_settle_ms": cost,
+            "sends_per_s_1_thread": threads(1),
+            "sends_per_s_4_threads": threads(4),
+        }
         store.close()
     return result
 

@@ -47,11 +47,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-import phonenumbers
-
+from bwdesk.core.bandwidth import FINAL_DELIVERY_STATUSES
 from bwdesk.core.errors import BwdeskError
 from bwdesk.core.outcome import ApiError, FieldError, SendResult, SendState
 from bwdesk.core.paths import ensure_private_dir
+from bwdesk.core.phone import parse_number
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +61,6 @@ BUSY_TIMEOUT_MS = 5000
 DEFAULT_PAGE = 100
 MAX_PAGE = 10_000
 
-#: Delivery statuses after which a message's status no longer changes (reference/bandwidth-api.md §5.2).
-FINAL_DELIVERY_STATUSES = frozenset({"DELIVERED", "FAILED", "UNDELIVERED", "DLR_EXPIRED", "ACCEPTED"})
 
 #: What a row left `sending` by a dead process says once it becomes `unknown`.
 INTERRUPTED_DESCRIPTION = (
@@ -203,10 +201,6 @@ class HistoryQuery:
         return cls(text=text, region=region)
 
 
-def _default_region() -> str:
-    return os.environ.get("BWDESK_REGION", "US").strip().upper() or "US"
-
-
 def _number_in_query(text: str, region: str | None) -> str | None:
     """E.164 if `text` is one complete phone number (not a 4-digit ticket, not the last 7 digits)."""
     stripped = text.strip()
@@ -216,13 +210,8 @@ def _number_in_query(text: str, region: str | None) -> str | None:
 
 
 def _normalise_number(text: str, region: str | None) -> str | None:
-    try:
-        parsed = phonenumbers.parse(text, region or _default_region())
-    except phonenumbers.NumberParseException:
-        return None
-    if phonenumbers.is_possible_number_with_reason(parsed) != phonenumbers.ValidationResult.IS_POSSIBLE:
-        return None
-    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+    parsed = parse_number(text, region)
+    return parsed.e164 if parsed.ok else None
 
 
 _TERM = re.compile(r'"([^"]*)"|(\S+)')
@@ -235,6 +224,7 @@ def fts_query(text: str) -> str | None:
     AND-ed, and terms with no letter or digit are dropped (the tokenizer would drop them anyway).
     """
     terms: list[str] = []
+    text = text.replace("\x00", " ")  # FTS5 reads its query as a C string: a NUL would cut a quoted term
     for match in _TERM.finditer(text):
         phrase, word = match.group(1), match.group(2)
         prefix = False
@@ -632,11 +622,11 @@ class _Connections:
         self.closed = False
 
     def get(self) -> sqlite3.Connection:
+        if self.closed:
+            raise RuntimeError("the history store is closed")
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is not None:
             return conn
-        if self.closed:
-            raise RuntimeError("the history store is closed")
         conn = self._factory()
         with self._lock:
             finished = [(t, c) for t, c in self._open if not t.is_alive()]
