@@ -204,7 +204,7 @@ def _check_recipients(draft: Draft) -> list[Problem]:
 
 def _check_text(draft: Draft) -> list[Problem]:
     text = draft.text
-    if not text.strip() and not draft.media:
+    if not text.strip() and not _media(draft):
         return [Problem("text", "the message is empty: type a text or add media")]
     problems: list[Problem] = []
     length = sms_text.text_length(text)

@@ -186,6 +186,7 @@ def test_text_is_required_unless_there_is_media() -> None:
         assert problem.field == "text"
         assert "empty" in problem.message and "media" in problem.message
     assert errors(draft(text="", media=("https://example.com/part.jpg",))) == []
+    assert only_error(draft(text="", media=("  ",))).field == "text"  # a blank media entry is not media
 
 
 def test_a_lone_surrogate_in_the_text_is_an_error_not_a_crash() -> None:
