@@ -19,6 +19,7 @@ from PySide6.QtCore import (
     QEvent,
     QMimeData,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     QRectF,
     QSize,
@@ -57,7 +58,6 @@ from PySide6.QtWidgets import (
     QStyle,
     QStyleOptionFrame,
     QToolButton,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -71,7 +71,17 @@ _ModelIndex = QModelIndex | QPersistentModelIndex
 _COMMIT_KEYS = {",", ";"}
 _LIST_CHARACTERS = re.compile(r"[,;\n\r\t]|[^\W\d_]")  # separators or any letter (free text, a signature)
 _NON_DIGITS = re.compile(r"\D+")
+_MODIFIER_KEYS = {
+    Qt.Key.Key_Control,
+    Qt.Key.Key_Shift,
+    Qt.Key.Key_Alt,
+    Qt.Key.Key_AltGr,
+    Qt.Key.Key_Meta,
+    Qt.Key.Key_Super_L,
+    Qt.Key.Key_Super_R,
+}
 MIN_COMPLETION_DIGITS = 3
+PLACEHOLDER = "Type or paste numbers…"
 _COMPLETION_KEY_ROLE = int(Qt.ItemDataRole.UserRole) + 101
 _COMPLETION_E164_ROLE = int(Qt.ItemDataRole.UserRole) + 102
 
@@ -93,7 +103,7 @@ class RecipientModel(QAbstractListModel):
     ErrorRole = int(Qt.ItemDataRole.UserRole) + 4
     NumberRole = int(Qt.ItemDataRole.UserRole) + 5  # the ParsedNumber itself
 
-    def __init__(self, parent: Any = None, *, region: str | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, *, region: str | None = None) -> None:
         super().__init__(parent)
         self._rows: list[ParsedNumber] = []
         self._region = region or phone.default_region()
@@ -168,7 +178,7 @@ class RecipientModel(QAbstractListModel):
         """The tooltip: why a number cannot be used, or its warning, or the E.164 form it is sent to."""
         if not number.ok:
             reason = number.error or "not a phone number"
-            return f"Cannot send to “{number.raw.strip()}”: {reason}"
+            return f"Cannot send to “{number.raw.strip()}” — {reason}"
         if number.warning:
             return f"{number.e164} — {number.warning}"
         return f"Sends to {number.e164}"
@@ -578,7 +588,7 @@ class RecipientEdit(QWidget):
         self._area = _ChipArea(self)
         self._input = _RecipientInput(self)
         self._input.setFrame(False)
-        self._input.setPlaceholderText("Type or paste numbers…")
+        self._input.setPlaceholderText(PLACEHOLDER)
         self._input.setAccessibleName("Recipients")
         self._input.setToolTip(
             "Type a number and press Enter, comma or Tab; paste a list to add many at once.\n"
@@ -604,10 +614,9 @@ class RecipientEdit(QWidget):
         self._scroll.setBackgroundRole(QPalette.ColorRole.Base)
         self._scroll.setAccessibleName("Recipient list")
 
-        frame = self.style().pixelMetric(QStyle.PixelMetric.PM_DefaultFrameWidth, None, self)
-        self._frame_layout = QVBoxLayout(self)
-        self._frame_layout.setContentsMargins(frame, frame, frame, frame)
-        self._frame_layout.addWidget(self._scroll)
+        # No layout of its own: a layout would answer heightForWidth for this widget (Qt asks a widget's
+        # layout first), and the scroll area inside has none to give. resizeEvent places the scroll area.
+        self._frame = max(1, self.style().pixelMetric(QStyle.PixelMetric.PM_DefaultFrameWidth, None, self))
 
         policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         policy.setHeightForWidth(True)
@@ -721,19 +730,17 @@ class RecipientEdit(QWidget):
         return True
 
     def heightForWidth(self, width: int) -> int:
-        margins = self._frame_layout.contentsMargins()
-        inner = max(1, width - margins.left() - margins.right())
-        content = self._flow.heightForWidth(inner)
-        return min(content, self._max_content_height()) + margins.top() + margins.bottom()
+        """All the chip rows, up to the visible-row limit; beyond it the field scrolls."""
+        content = self._flow.heightForWidth(max(1, width - 2 * self._frame))
+        return min(content, self._max_content_height()) + 2 * self._frame
 
     def sizeHint(self) -> QSize:
         width = self.width() if self.isVisible() and self.width() > 0 else self._default_width()
         return QSize(self._default_width(), self.heightForWidth(width))
 
     def minimumSizeHint(self) -> QSize:
-        margins = self._frame_layout.contentsMargins()
         flow = self._flow.contentsMargins()
-        height = self._row_height() + flow.top() + flow.bottom() + margins.top() + margins.bottom()
+        height = self._row_height() + flow.top() + flow.bottom() + 2 * self._frame
         return QSize(self.fontMetrics().horizontalAdvance("0") * 20, height)
 
     def _default_width(self) -> int:
@@ -758,7 +765,8 @@ class RecipientEdit(QWidget):
 
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
-        self.updateGeometry()  # the height wanted depends on the width
+        frame = self._frame
+        self._scroll.setGeometry(self.rect().adjusted(frame, frame, -frame, -frame))
 
     def paintEvent(self, event: QPaintEvent) -> None:
         """Drawn as a line edit's panel (focus frame included) so it looks like one field in every style."""
@@ -837,6 +845,8 @@ class RecipientEdit(QWidget):
         total = len(self._chips)
         for position, chip in enumerate(self._chips, start=1):
             chip.set_position(position, total)
+        # Beside chips the hint would only be cut off; the chips show what the field is for.
+        self._input.setPlaceholderText("" if total else PLACEHOLDER)
         self._update_summary()
         self.updateGeometry()
         self._reveal_timer.start()
@@ -955,6 +965,8 @@ class RecipientEdit(QWidget):
             event.ignore()  # the completer takes it: Enter picks the highlighted number, Escape closes
             return True
 
+        if key in _MODIFIER_KEYS:
+            return False  # pressing Ctrl on the way to Ctrl+C must not drop the chip selection
         if self._selected is not None:
             if self._handle_selection_key(event):
                 return True

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt
-from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QGuiApplication, QPalette
+from PySide6.QtCore import QEvent, QMimeData, QPointF, Qt
+from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QFocusEvent, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 from bwdesk.ui.flow_layout import FlowLayout
@@ -195,6 +195,15 @@ def test_leftover_text_becomes_a_chip_on_focus_out(qtbot, window) -> None:
     assert e164s(edit) == ["+19195550124"]
 
 
+def test_switching_to_another_window_keeps_the_text_being_typed(qtbot, edit) -> None:
+    type_into(qtbot, edit, "919 555")
+    QApplication.sendEvent(
+        edit.line_edit(), QFocusEvent(QEvent.Type.FocusOut, Qt.FocusReason.ActiveWindowFocusReason)
+    )
+    assert edit.model().rowCount() == 0
+    assert edit.pending_text() == "919 555"
+
+
 def test_commit_pending_text_is_what_send_calls(qtbot, edit) -> None:
     type_into(qtbot, edit, "919 555 0123 / 919 555 0124")
     assert edit.pending_text() == "919 555 0123 / 919 555 0124"
@@ -220,7 +229,10 @@ def test_typed_invalid_text_stays_as_a_marked_chip(qtbot, edit) -> None:
 def test_paste_of_twelve_mixed_numbers_makes_twelve_chips(qtbot, edit) -> None:
     edit.model().add_text("202-555-0143")  # already present: the paste must not repeat it
     QGuiApplication.clipboard().setText(PASTE_BLOCK)
+    changes: list[None] = []
+    edit.changed.connect(lambda: changes.append(None))
     qtbot.keyClick(edit.line_edit(), Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert len(changes) == 1  # one insertion of eleven rows, not eleven rebuilds
     chips = edit.chips()
     assert len(chips) == 12
     numbers = edit.model().numbers()
@@ -317,6 +329,18 @@ def test_typing_while_a_chip_is_selected_goes_to_the_input(qtbot, edit) -> None:
     assert edit.selected_row() is None
     assert edit.line_edit().text() == "4"
     assert edit.model().rowCount() == 1
+
+
+def test_ctrl_c_copies_the_selected_chip_and_ctrl_x_cuts_it(qtbot, edit) -> None:
+    edit.model().add_text("9195550123, 9195550124")
+    line = edit.line_edit()
+    qtbot.keyClick(line, Qt.Key.Key_Backspace)
+    qtbot.keyClick(line, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert QGuiApplication.clipboard().text() == "+19195550124"
+    qtbot.keyClick(line, Qt.Key.Key_Left)
+    qtbot.keyClick(line, Qt.Key.Key_X, Qt.KeyboardModifier.ControlModifier)
+    assert QGuiApplication.clipboard().text() == "+19195550123"
+    assert e164s(edit) == ["+19195550124"]
 
 
 def test_the_x_button_removes_its_chip(qtbot, edit) -> None:
@@ -464,6 +488,7 @@ def test_accessible_names_and_tooltips(qtbot, edit) -> None:
         assert chip.remove_button.accessibleName() == f"Remove {chip.label.text()}"
         assert chip.remove_button.toolTip()
     assert "3 recipients, 1 invalid" in line.accessibleDescription()
+    assert line.placeholderText() == ""  # the cut-off hint is not shown beside chips
 
 
 def test_invalid_chip_colour_follows_the_palette() -> None:
