@@ -182,6 +182,8 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 120  # an idle keep-alive connection is closed after this long
     server: _Server
     _status: int | None = None  # what this request was answered with, for the request log
+    _seq: int | None = None  # this request's entry in the request log (None for control requests)
+    _fault: Fault | None = None
 
     # --- plumbing ---------------------------------------------------------------------------------
 
@@ -214,6 +216,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers: dict[str, str] | None = None,
     ) -> None:
         self._status = status
+        self._settle(status)  # before any byte goes out: a client that has its answer sees it in the log
         self.send_response(status)
         if status != 204 and status >= 200:
             if content_type is not None:
@@ -270,8 +273,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- dispatch ---------------------------------------------------------------------------------
 
+    def _settle(self, status: int | None) -> None:
+        if self._seq is not None:
+            fault = str(self._fault.kind) if self._fault else None
+            self.sandbox.requests.settle(self._seq, status=status, fault=fault)
+
     def _handle(self) -> None:
-        self._status = None
+        self._status = self._seq = self._fault = None
         raw_path, _, query_string = self.path.partition("?")
         body = self._read_body()
         if body is None:
@@ -281,7 +289,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
 
         sandbox = self.sandbox
-        seq = sandbox.requests.record(
+        self._seq = sandbox.requests.record(
             time=rfc3339(sandbox.state.now()),
             method=self.command,
             path=raw_path,
@@ -290,7 +298,7 @@ class _Handler(BaseHTTPRequestHandler):
             json=_json_or_none(body, self.headers.get("Content-Type")),
             body_size=len(body),
         )
-        fault = sandbox.faults.take(self.command, raw_path)
+        self._fault = fault = sandbox.faults.take(self.command, raw_path)
         try:
             if fault is None or not self._inject(fault):
                 self._route(raw_path, query_string, body)
@@ -300,7 +308,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 self._json(500, SERVER_ERROR)
         finally:
-            sandbox.requests.settle(seq, status=self._status, fault=str(fault.kind) if fault else None)
+            if self._status is None:  # dropped, or the sandbox stopped during a delay
+                self._settle(None)
 
     def _inject(self, fault: Fault) -> bool:
         """Act out a fault; True if it answered (or dropped) the request, False to go on normally."""
@@ -314,6 +323,7 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         if kind is FaultKind.DROP:
             self.close_connection = True
+            self._settle(None)
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return True
