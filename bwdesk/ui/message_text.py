@@ -11,6 +11,8 @@ this module only draws it.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QEvent, QMimeData, QPoint, Qt, Signal
 from PySide6.QtGui import (
@@ -91,8 +93,16 @@ class Ucs2Highlighter(QSyntaxHighlighter):
     def highlightBlock(self, text: str) -> None:
         if not self._enabled:
             return
+        # Adjacent marks are merged: one format range per run of UCS-2 characters (a Cyrillic word is one).
+        run_start = run_end = -1
         for start, end in non_gsm_spans(as_sent(text)):
-            self.setFormat(start, end - start, self._format)
+            if start != run_end:
+                if run_end > run_start:
+                    self.setFormat(run_start, run_end - run_start, self._format)
+                run_start = start
+            run_end = end
+        if run_end > run_start:
+            self.setFormat(run_start, run_end - run_start, self._format)
 
 
 class MessageTextEdit(QPlainTextEdit):
@@ -334,6 +344,7 @@ def ucs2_explanation(cluster: str) -> str:
     )
 
 
+_UNSET = object()
 _LEVEL_STYLES = {"ok": "", "near": "color: #b45309;", "full": "color: #c0392b; font-weight: bold;"}
 
 
@@ -356,6 +367,7 @@ class TextCounter(QWidget):
         self._mms = False
         self._level = ""
         self._fix_available = False
+        self._shown: dict[str, Any] = {}
 
         self._count = QLabel(self)
         self._count.setObjectName("textCounter")
@@ -437,31 +449,39 @@ class TextCounter(QWidget):
             if self._recipients > 1:
                 segments += " each"
             parts += [info.encoding.value, segments]
-        self._count.setText(" · ".join(parts))
-
         if info.length >= self._max_length:
             level = "full"
         elif info.length >= self.NEAR_FRACTION * self._max_length:
             level = "near"
         else:
             level = "ok"
+        description = self._description()
+        show_unicode = not self._mms and info.encoding is Encoding.UCS2 and bool(info.non_gsm)
+
+        # Runs on every keystroke: only touch what changed (each Qt call costs, and repaints).
+        self._apply("count", " · ".join(parts), self._count.setText)
         if level != self._level:
             self._level = level
             self._count.setProperty("level", level)
             self._count.setStyleSheet(_LEVEL_STYLES[level])
-        self._count.setAccessibleDescription(self._description())
-        self._count.setToolTip(self._description() + "\n\n" + SEGMENT_TOOLTIP)
-
-        show_unicode = not self._mms and info.encoding is Encoding.UCS2 and bool(info.non_gsm)
-        self._unicode.setVisible(show_unicode)
-        self._fix.setVisible(show_unicode and self._fix_available)
+        self._apply("description", description, self._count.setAccessibleDescription)
+        self._apply("count_tip", description + "\n\n" + SEGMENT_TOOLTIP, self._count.setToolTip)
+        self._apply("show_unicode", show_unicode, self._unicode.setVisible)
+        self._apply("show_fix", show_unicode and self._fix_available, self._fix.setVisible)
         if show_unicode:
-            self._unicode.setText(self._unicode_text())
-            self._unicode.setToolTip(
+            self._apply("unicode", self._unicode_text(), self._unicode.setText)
+            self._apply(
+                "unicode_tip",
                 "These characters are not in the GSM-7 alphabet and switch the message to Unicode (UCS-2):\n"
                 + "\n".join(describe_character(c) for c in info.non_gsm[:20])
-                + (f"\nand {len(info.non_gsm) - 20} more" if len(info.non_gsm) > 20 else "")
+                + (f"\nand {len(info.non_gsm) - 20} more" if len(info.non_gsm) > 20 else ""),
+                self._unicode.setToolTip,
             )
+
+    def _apply(self, key: str, value: Any, setter: Callable[[Any], None]) -> None:
+        if self._shown.get(key, _UNSET) != value:
+            self._shown[key] = value
+            setter(value)
 
     def _unicode_text(self) -> str:
         clusters = self._info.non_gsm

@@ -273,6 +273,11 @@ def test_characters_forcing_ucs2_are_marked(editor) -> None:
     assert marked_ranges(editor) == [(0, 2, 1), (0, 5, 1), (0, 10, 1), (2, 3, 2)]
 
 
+def test_a_run_of_ucs2_characters_is_one_mark(editor) -> None:
+    editor.set_text("Привет, ok “x”")
+    assert marked_ranges(editor) == [(0, 0, 6), (0, 11, 1), (0, 13, 1)]
+
+
 def test_gsm_text_has_no_marks_and_no_break_space_is_not_marked(editor) -> None:
     editor.set_text("Plain text {with} [extension] chars € ~")
     assert marked_ranges(editor) == []
