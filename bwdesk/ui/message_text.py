@@ -158,6 +158,10 @@ class MessageTextEdit(QPlainTextEdit):
     def insertPlainText(self, text: str) -> None:
         self._insert_fitting(text)
 
+    def set_read_only(self, read_only: bool) -> None:
+        """While sending the text can't change (the smart fix and pastes are refused too)."""
+        self.setReadOnly(read_only)
+
     def set_mms(self, mms: bool) -> None:
         """In MMS mode the encoding costs nothing, so the UCS-2 marks are hidden."""
         self._highlighter.set_enabled(not mms)
@@ -167,6 +171,8 @@ class MessageTextEdit(QPlainTextEdit):
 
         The cursor stays where it was relative to the text before it.
         """
+        if self.isReadOnly():
+            return False
         old = self.toPlainText()
         new = fix_smart_characters(old)
         if new == old:
@@ -271,6 +277,8 @@ class MessageTextEdit(QPlainTextEdit):
         files = _local_files(source)
         if files:
             self.files_dropped.emit(files)
+            return
+        if self.isReadOnly():
             return
         if source.hasText():
             text = source.text()
@@ -402,6 +410,10 @@ class TextCounter(QWidget):
         editor.textChanged.connect(lambda: self.update_for(editor.text()))
         self.fix_requested.connect(editor.apply_smart_fix)
         self.update_for(editor.text())
+
+    def set_read_only(self, read_only: bool) -> None:
+        """While sending the fix button is disabled (the editor refuses the fix anyway)."""
+        self._fix.setEnabled(not read_only)
 
     def update_for(self, text: str) -> None:
         self._text = text

@@ -363,3 +363,16 @@ def test_unicode_notice_lists_six_and_counts_the_rest(editor, counter) -> None:
     assert counter.unicode_notice() == "10 characters force Unicode (а б в г д е and 4 more)"
     tip = counter.findChild(QLabel, "unicodeNotice").toolTip()
     assert "CYRILLIC SMALL LETTER A" in tip
+
+
+def test_read_only_refuses_paste_and_fix(qtbot, editor, counter) -> None:
+    editor.set_text("It’s")
+    editor.set_read_only(True)
+    counter.set_read_only(True)
+    assert not counter.findChild(QPushButton, "useplainCharacters").isEnabled()
+    assert not editor.apply_smart_fix()
+    paste(editor, "more")
+    assert editor.text() == "It’s"
+    editor.set_read_only(False)
+    assert editor.apply_smart_fix()
+    assert editor.text() == "It's"
