@@ -405,6 +405,9 @@ def _sent_by_type(exc: BaseException) -> bool:
         u3.LocationValueError,
         requests.exceptions.InvalidURL,
         requests.exceptions.InvalidHeader,
+        requests.exceptions.InvalidSchema,  # e.g. a socks:// proxy without PySocks installed
+        requests.exceptions.MissingSchema,
+        requests.exceptions.InvalidProxyURL,
         ssl.SSLCertVerificationError,
     )
     return not any(isinstance(e, never) for e in chain)
@@ -421,6 +424,8 @@ def _transport_reason(exc: BaseException, timeouts: Timeouts, *, sent: bool) -> 
             return f"the server's TLS certificate is not trusted ({e.verify_message or e.reason})"
     if has(u3.NameResolutionError, socket.gaierror):
         return "the host name could not be resolved (check the URL and the network)"
+    if has(requests.exceptions.InvalidSchema, requests.exceptions.InvalidProxyURL):
+        return "the proxy setting cannot be used (socks:// proxies are not supported; check HTTPS_PROXY)"
     if has(u3.ProxyError, requests.exceptions.ProxyError):
         return "the proxy could not be used (check HTTPS_PROXY / NO_PROXY)"
     if has(ConnectionRefusedError):

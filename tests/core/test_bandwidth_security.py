@@ -274,3 +274,13 @@ def test_secrets_and_message_text_never_reach_logs_results_or_exceptions(caplog)
     _assert_clean("\n".join(seen))
     assert TEXT not in log_text
     assert "+19195550123" not in log_text and "%2B19195550123" not in log_text
+
+
+def test_a_socks_proxy_that_cannot_be_used_is_failed_not_unknown(monkeypatch) -> None:
+    # Without PySocks requests refuses socks:// before any connection; with it, nothing listens there.
+    monkeypatch.setenv("HTTPS_PROXY", f"socks5://127.0.0.1:{refused_port()}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    result = basic("https://messaging.bandwidth.com/api/v2", max_attempts=1).send(PAYLOAD)
+    assert result.state is SendState.FAILED
+    assert result.attempts == 0
+    assert "proxy" in (result.detail or "")
