@@ -65,8 +65,10 @@ GSM_BASIC_CHARS = (
 GSM_EXTENSION_CHARS = "\f^{}\\[~]|€"
 
 _GSM_ALL = frozenset(GSM_BASIC_CHARS + GSM_EXTENSION_CHARS)
-_NON_GSM_RE = re.compile("[^" + re.escape(GSM_BASIC_CHARS + GSM_EXTENSION_CHARS) + "]")
-_NON_GSM_RUN_RE = re.compile("[^" + re.escape(GSM_BASIC_CHARS + GSM_EXTENSION_CHARS) + "]+")
+_GSM_SET = re.escape(GSM_BASIC_CHARS + GSM_EXTENSION_CHARS)  # the inside of a regex character class
+_NON_GSM_RE = re.compile(f"[^{_GSM_SET}]")
+_NON_GSM_RUN_RE = re.compile(f"[^{_GSM_SET}]+")
+_BASED_RUN_RE = re.compile(f"[{_GSM_SET}]?[^{_GSM_SET}]+")  # a non-GSM run and the GSM character before it
 _EXTENSION_RE = re.compile("[" + re.escape(GSM_EXTENSION_CHARS) + "]")
 
 _GSM_SINGLE_SEPTETS = SEGMENT_BITS // 7  # 160
@@ -308,7 +310,7 @@ def _to_ranges(codes: list[int]) -> list[tuple[int, int]]:
 
 
 @cache
-def _non_gsm_cluster_re() -> re.Pattern[str]:
+def _cluster_re() -> re.Pattern[str]:
     """Matches each grapheme cluster that contains a non-GSM character (built on first use, ~15 ms).
 
     The same rules as ``_is_break``, as one regular expression so that listing the culprits of a long
@@ -327,11 +329,14 @@ def _non_gsm_cluster_re() -> re.Pattern[str]:
     pict = "[" + _char_class(list(_PICTOGRAPHIC_RANGES)) + "]"
     tail = f"(?:{ext}|(?<=\u200d){pict})"
     ri = "[\U0001f1e6-\U0001f1ff]"
-    gsm = GSM_BASIC_CHARS + GSM_EXTENSION_CHARS
-    non_gsm = "[^" + re.escape(gsm) + "]"
-    gsm_base = "[" + re.escape("".join(c for c in gsm if not _is_control(ord(c)))) + "]"
+    non_gsm = f"[^{_GSM_SET}]"
+    gsm_base = (
+        "["
+        + re.escape("".join(c for c in GSM_BASIC_CHARS + GSM_EXTENSION_CHARS if not _is_control(ord(c))))
+        + "]"
+    )
     # Order matters: a control character is always alone; a flag is two regional indicators.
-    return re.compile(f"(?=[^{re.escape(gsm)}])(?:{ctrl})|(?:{ri}{ri}|{non_gsm}){tail}*|{gsm_base}{tail}+")
+    return re.compile(f"(?={non_gsm})(?:{ctrl})|(?:{ri}{ri}|{non_gsm}){tail}*|{gsm_base}{tail}+")
 
 
 @cache
@@ -345,33 +350,18 @@ def _non_gsm_clusters(text: str) -> tuple[str, ...]:
     """The clusters of ``text`` that force UCS-2, each once, in order of appearance.
 
     Most texts have no joining characters, and then each non-GSM code point is a cluster of its own: a
-    C-level scan suffices. Otherwise the cluster expression runs only in small windows around the joiners.
+    C-level scan suffices. Otherwise every such cluster lies in a run of non-GSM characters plus, at
+    most, the GSM letter just before it (``e`` + accent, a keycap), and a text repeats few distinct runs
+    (the same quotes, the same emoji): the cluster expression reads each distinct run once.
     """
     unique = dict.fromkeys("".join(_NON_GSM_RUN_RE.findall(text)))
-    joiners = "".join(c for c in unique if _joins(c))
-    if not joiners:
+    if not any(_joins(c) for c in unique):
         return tuple(unique)
-    clusters: list[str] = []
-    cluster_re = _non_gsm_cluster_re()
-    done = 0  # everything before this index is in `clusters`
-    window: tuple[int, int] | None = None
-    for m in re.finditer("[" + re.escape(joiners) + "]+", text):
-        # The cluster around a run of joiners starts at most one character before it and may take in one
-        # pictograph after a trailing ZWJ (which the next run then continues).
-        start, end = max(m.start() - 1, 0), min(m.end() + 1, len(text))
-        if window is not None and start <= window[1]:
-            window = (window[0], end)
-            continue
-        if window is not None:
-            clusters += _NON_GSM_RE.findall(text, done, window[0])
-            clusters += cluster_re.findall(text, window[0], window[1])
-            done = window[1]
-        window = (start, end)
-    if window is not None:
-        clusters += _NON_GSM_RE.findall(text, done, window[0])
-        clusters += cluster_re.findall(text, window[0], window[1])
-        done = window[1]
-    clusters += _NON_GSM_RE.findall(text, done)
+    runs = dict.fromkeys(_BASED_RUN_RE.findall(text))
+    # NUL between runs keeps them apart, as the GSM text between them does (a control is a cluster alone).
+    clusters = _cluster_re().findall("\x00".join(runs))
+    if "\x00" not in unique:
+        clusters = [c for c in clusters if c != "\x00"]
     return tuple(dict.fromkeys(clusters))
 
 
@@ -382,7 +372,7 @@ def non_gsm_spans(text: str) -> list[tuple[int, int]]:
         return spans
     units_before = 0
     last = 0
-    for m in _non_gsm_cluster_re().finditer(text):
+    for m in _cluster_re().finditer(text):
         start = units_before + len(_utf16(text[last : m.start()])) // 2
         end = start + len(_utf16(m.group())) // 2
         spans.append((start, end))

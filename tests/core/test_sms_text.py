@@ -181,7 +181,7 @@ def reference_clusters(text: str) -> list[str]:
     ri_run = 0  # regional indicators right before `ch`
     for ch in text:
         prev = clusters[-1][-1] if clusters else None
-        if prev is None or prev in "\r\n":
+        if prev is None or prev in "\r\n\t":
             joins = False
         elif ch in _JOINERS or (prev == "\u200d" and ch in _PICTOGRAPHS):
             joins = True
@@ -223,7 +223,7 @@ def reference_segments(text: str) -> int:
     return len(parts)
 
 
-_MODEL_ALPHABET = "aé]€щ😀\u0301\u200d👍\U0001f3fd👨👩👧🇮🇹\r\n"
+_MODEL_ALPHABET = "aé]€щ😀\u0301\u200d👍\U0001f3fd👨👩👧🇮🇹\r\n\t"
 
 
 @settings(max_examples=400, deadline=None)
@@ -234,7 +234,9 @@ def test_fast_counter_agrees_with_the_naive_model(text: str) -> None:
     clusters = reference_clusters(text)
     assert "".join(clusters) == text
     assume(max(len(c.encode("utf-16-le")) // 2 for c in clusters) <= 67)  # no cluster bigger than a part
-    assert analyze(text).segments == reference_segments(text)
+    info = analyze(text)
+    assert info.segments == reference_segments(text)
+    assert info.non_gsm == tuple(dict.fromkeys(c for c in clusters if oracle_septets(c) is None))
 
 
 @pytest.mark.parametrize("text", ["a" * 400, "щ" * 300, "😀" * 150, "a€" * 200, "e\u0301" * 150, FAMILY * 40])
