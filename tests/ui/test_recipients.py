@@ -269,7 +269,10 @@ def test_dropped_text_makes_chips(qtbot, edit) -> None:
     area = edit.line_edit().parentWidget()
     pos = QPointF(5, 5)
     buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier(0)
-    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, buttons, modifiers)
+    try:  # Qt 6.12 takes a QPointF (and deprecates QPoint); earlier versions only a QPoint
+        enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, buttons, modifiers)
+    except TypeError:
+        enter = QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, buttons, modifiers)
     QApplication.sendEvent(area, enter)
     assert enter.isAccepted()
     drop = QDropEvent(pos, Qt.DropAction.CopyAction, mime, buttons, modifiers)
