@@ -28,9 +28,10 @@ MAX_MEDIA = 10
 PRIORITIES = ("default", "high")
 
 # E.164: "+", a country code not starting with 0, at most 15 digits in all. North American numbers (+1) must
-# also have the NANP shape: a 3-digit area code and exchange that do not start with 0 or 1, then 4 digits.
+# also have 10 digits with an area code that does not start with 0 or 1. The exchange is not checked:
+# Bandwidth's own examples use numbers such as +15551113333.
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
-_NANP = re.compile(r"\+1[2-9][0-9]{2}[2-9][0-9]{6}")
+_NANP = re.compile(r"\+1[2-9][0-9]{9}")
 _SENDER_ID = re.compile(r"[A-Za-z0-9 \-+_&]{1,11}")
 _LETTER = re.compile(r"[A-Za-z]")
 _URI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")

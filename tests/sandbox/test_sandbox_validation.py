@@ -233,6 +233,7 @@ ACCEPTED: list[tuple[str, dict[str, Any]]] = [
     ("unknown extra fields are ignored", {"somethingNew": True}),
     ("a non-US number", {"to": ["+442071838750"]}),
     ("a possible but unassigned US number", {"to": ["+15554443333"]}),
+    ("Bandwidth's example From, exchange 111", {"to": ["+15551113333"]}),
 ]
 
 
