@@ -71,9 +71,9 @@ class FlowLayout(QLayout):
             return item
         return None
 
-    def indexOf(self, widget: QWidget) -> int:  # type: ignore[override]
+    def indexOf(self, target: QWidget | QLayoutItem) -> int:
         for i, item in enumerate(self._items):
-            if item.widget() is widget:
+            if item is target or item.widget() is target:
                 return i
         return -1
 
