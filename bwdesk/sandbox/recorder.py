@@ -50,12 +50,16 @@ class RecordedRequest:
 
 
 class RequestLog:
-    """Thread-safe, append-only (until cleared) list of RecordedRequest."""
+    """Thread-safe, append-only (until cleared) list of RecordedRequest.
 
-    def __init__(self) -> None:
+    A sandbox left running for days keeps only the newest `max_entries`; `seq` keeps counting regardless.
+    """
+
+    def __init__(self, max_entries: int = 10_000) -> None:
         self._lock = threading.Lock()
         self._entries: list[RecordedRequest] = []
         self._next_seq = 1
+        self._max_entries = max_entries
 
     def record(self, **fields: Any) -> int:
         """Append a request as it arrives; returns its seq for `settle`."""
@@ -63,6 +67,8 @@ class RequestLog:
             seq = self._next_seq
             self._next_seq += 1
             self._entries.append(RecordedRequest(seq=seq, **fields))
+            if len(self._entries) > self._max_entries:
+                del self._entries[: len(self._entries) - self._max_entries]
             return seq
 
     def settle(self, seq: int, *, status: int | None, fault: str | None = None) -> None:

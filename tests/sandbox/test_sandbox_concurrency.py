@@ -54,3 +54,13 @@ def test_concurrent_faults_fire_exactly_their_number_of_times(
     assert sandbox.requests.count("POST", "/messages") == THREADS * EACH
     assert len([r for r in sandbox.requests if r.fault == "queue_full"]) == 50
     assert len(sandbox.accepted_messages()) == THREADS * EACH - 50
+
+
+def test_the_log_keeps_the_newest_entries_only() -> None:
+    from bwdesk.sandbox import RequestLog
+
+    log = RequestLog(max_entries=3)
+    for n in range(5):
+        seq = log.record(time="t", method="GET", path=f"/{n}", query={}, headers={}, json=None, body_size=0)
+        log.settle(seq, status=200)
+    assert [(r.seq, r.path, r.status) for r in log] == [(3, "/2", 200), (4, "/3", 200), (5, "/4", 200)]

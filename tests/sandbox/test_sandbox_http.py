@@ -258,3 +258,34 @@ def test_the_log_never_holds_credentials(
         assert secret not in dump
     b64 = base64.b64encode(f"{sandbox.username}:{sandbox.password}".encode()).decode()
     assert b64 not in dump
+
+
+def test_ipv6_loopback(payload: dict[str, Any]) -> None:
+    try:
+        sandbox = Sandbox("::1", status_step=0).start()
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    try:
+        assert sandbox.base_url == f"http://[::1]:{sandbox.port}"
+        payload = {**payload, "applicationId": sandbox.application_id}
+        response = requests.post(
+            f"{sandbox.api_base}/users/{sandbox.account_id}/messages",
+            json=payload,
+            auth=(sandbox.username, sandbox.password),
+            timeout=10,
+        )
+        assert response.status_code == 202
+    finally:
+        sandbox.stop()
+
+
+def test_sandbox_reports_where_it_is_only_while_running() -> None:
+    sandbox = Sandbox()
+    with pytest.raises(RuntimeError, match="not running"):
+        _ = sandbox.base_url
+    with sandbox:
+        assert sandbox.running
+        assert sandbox.api_base == f"http://127.0.0.1:{sandbox.port}/api/v2"
+        assert sandbox.token_url == f"http://127.0.0.1:{sandbox.port}/api/v1/oauth2/token"
+    assert not sandbox.running
+    sandbox.stop()  # stopping twice is harmless
