@@ -19,3 +19,16 @@ def test_void_calls_do_not_leak_references_to_none(qtbot) -> None:
     for _ in range(2000):
         widget.setToolTip("x")
     assert sys.getrefcount(None) - before > -50
+
+
+def test_signal_emits_do_not_leak_references_to_true(qtbot) -> None:
+    from PySide6.QtCore import QObject, Signal
+
+    class Emitter(QObject):
+        fired = Signal()
+
+    emitter = Emitter()
+    before = sys.getrefcount(True)
+    for _ in range(2000):
+        emitter.fired.emit()
+    assert sys.getrefcount(True) - before > -50
