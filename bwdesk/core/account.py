@@ -1,0 +1,230 @@
+"""The effective account: saved settings, overridden by the environment, plus the credentials.
+
+Precedence (DESIGN §3): command-line flag > environment > saved settings. The environment uses the
+names Bandwidth's own SDK tests use (`BW_ACCOUNT_ID`, `BW_USERNAME`, …) so existing scripts carry over.
+Credentials come from the environment or, failing that, the OS keyring — never from a file.
+
+`Context` is what a command (the window, `bwdesk send`, `bwdesk history`) works with: the profile,
+the settings, and on demand the account, a client and the history store. The sandbox builds the same
+kind of context around its demo account, so the rest of the program cannot tell the difference.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from bwdesk.core import paths
+from bwdesk.core.bandwidth import BandwidthClient, Timeouts
+from bwdesk.core.credentials import AuthKind, BasicCredentials, Credentials
+from bwdesk.core.errors import ConfigError
+from bwdesk.core.history import HistoryStore
+from bwdesk.core.secrets import credentials_from_env
+from bwdesk.core.settings import FromNumber, LoadedSettings, Settings, load_settings
+
+if TYPE_CHECKING:
+    from bwdesk.sandbox import Sandbox
+
+log = logging.getLogger(__name__)
+
+SecretLoader = Callable[[str], Credentials | None]
+
+
+@dataclass(frozen=True)
+class Account:
+    """Everything needed to send for one Bandwidth account (the credentials' repr hides the secret)."""
+
+    api_base: str
+    token_url: str
+    account_id: str
+    application_id: str
+    credentials: Credentials
+    from_numbers: tuple[FromNumber, ...]
+    default_from: str
+    region: str
+    timeouts: Timeouts
+    sandbox: bool = False
+
+    def client(self) -> BandwidthClient:
+        return BandwidthClient(
+            self.api_base, self.account_id, self.credentials, token_url=self.token_url, timeouts=self.timeouts
+        )
+
+
+def apply_environment(settings: Settings, env: Mapping[str, str]) -> Settings:
+    """The non-secret settings with the environment's overrides applied."""
+
+    def get(name: str) -> str:
+        return env.get(name, "").strip()
+
+    changes: dict[str, object] = {}
+    if get("BW_ACCOUNT_ID"):
+        changes["account_id"] = get("BW_ACCOUNT_ID")
+    if get("BW_MESSAGING_APPLICATION_ID"):
+        changes["application_id"] = get("BW_MESSAGING_APPLICATION_ID")
+    if get("BWDESK_API_BASE"):
+        changes["api_base"] = get("BWDESK_API_BASE").rstrip("/")
+    if get("BWDESK_OAUTH_TOKEN_URL"):
+        changes["token_url"] = get("BWDESK_OAUTH_TOKEN_URL")
+    if get("BWDESK_REGION"):
+        changes["region"] = get("BWDESK_REGION").upper()
+    if get("BW_NUMBER"):
+        number = get("BW_NUMBER")
+        changes["default_from"] = number
+        if all(f.number != number for f in settings.from_numbers):
+            changes["from_numbers"] = (FromNumber(number, "from BW_NUMBER"), *settings.from_numbers)
+    if get("BW_CLIENT_ID") or get("BW_CLIENT_SECRET"):
+        changes["auth_kind"] = AuthKind.OAUTH2
+        changes["client_id"] = get("BW_CLIENT_ID")
+    elif get("BW_USERNAME") or get("BW_PASSWORD"):
+        changes["auth_kind"] = AuthKind.BASIC
+        changes["username"] = get("BW_USERNAME")
+    return replace(settings, **changes) if changes else settings  # type: ignore[arg-type]
+
+
+def is_configured(settings: Settings) -> bool:
+    """True when an account is configured at all (the window then opens the composer, not the settings)."""
+    return bool(settings.account_id and settings.application_id)
+
+
+def resolve_account(settings: Settings, env: Mapping[str, str], load_secret: SecretLoader | None) -> Account:
+    """The account to send with, or a ConfigError that lists everything missing and where to set it."""
+    effective = apply_environment(settings, env)
+    missing: list[str] = []
+    if not effective.account_id:
+        missing.append("the account ID (Settings → Account ID, or BW_ACCOUNT_ID)")
+    if not effective.application_id:
+        missing.append("the application ID (Settings → Application ID, or BW_MESSAGING_APPLICATION_ID)")
+    credentials = credentials_from_env(env, prefer=effective.auth_kind)
+    if credentials is None and effective.account_id and load_secret is not None:
+        credentials = load_secret(effective.account_id)
+    if credentials is None:
+        if effective.auth_kind is AuthKind.OAUTH2:
+            missing.append("the OAuth2 client ID and secret (Settings, or BW_CLIENT_ID and BW_CLIENT_SECRET)")
+        else:
+            missing.append("the API username and password (Settings, or BW_USERNAME and BW_PASSWORD)")
+    if missing:
+        raise ConfigError("bwdesk is not set up to send yet: missing " + "; ".join(missing) + ".")
+    assert credentials is not None
+    return Account(
+        api_base=effective.api_base,
+        token_url=effective.token_url,
+        account_id=effective.account_id,
+        application_id=effective.application_id,
+        credentials=credentials,
+        from_numbers=effective.from_numbers,
+        default_from=effective.default_from
+        or (effective.from_numbers[0].number if effective.from_numbers else ""),
+        region=effective.region,
+        timeouts=effective.timeouts,
+    )
+
+
+class Context:
+    """One command's view of the profile: settings, and on demand the account, a client, the history."""
+
+    def __init__(
+        self,
+        profile: Path,
+        loaded: LoadedSettings,
+        env: Mapping[str, str],
+        load_secret: SecretLoader | None,
+        *,
+        sandbox: Sandbox | None = None,
+        fixed_account: Account | None = None,
+    ) -> None:
+        self.profile = profile
+        self.loaded = loaded
+        self.env = dict(env)
+        self.sandbox = sandbox
+        self._load_secret = load_secret
+        self._account = fixed_account
+
+    @property
+    def settings(self) -> Settings:
+        """The effective non-secret settings (saved settings with the environment applied)."""
+        if self._account is not None and self._account.sandbox:
+            return self.loaded.settings
+        return apply_environment(self.loaded.settings, self.env)
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.sandbox is not None
+
+    def is_configured(self) -> bool:
+        return self._account is not None or is_configured(self.settings)
+
+    def account(self) -> Account:
+        """The account (may read the keyring, which can block: call it off the GUI thread)."""
+        if self._account is None:
+            self._account = resolve_account(self.loaded.settings, self.env, self._load_secret)
+        return self._account
+
+    def forget_account(self) -> None:
+        """Drop the cached account (after the settings or the credentials changed)."""
+        if self._account is not None and not self._account.sandbox:
+            self._account = None
+
+    def reload_settings(self) -> None:
+        self.loaded = load_settings(self.profile)
+        self.forget_account()
+
+    def client(self) -> BandwidthClient:
+        return self.account().client()
+
+    def history(self) -> HistoryStore:
+        """Open the history, turn sends interrupted by a dead process into `unknown`, apply retention."""
+        store = HistoryStore.open(paths.history_file(self.profile))
+        store.recover_interrupted()
+        retention = self.settings.retention_days
+        if retention:
+            store.apply_retention(retention)
+        return store
+
+
+def load_context(
+    *, err: IO[str] | None = None, profile: Path | None = None, env: Mapping[str, str] | None = None
+) -> Context:
+    """The context for the user's profile; settings warnings are printed to `err` when given."""
+    from bwdesk.core import secrets
+
+    profile = profile if profile is not None else paths.profile_dir()
+    loaded = load_settings(profile)
+    if err is not None:
+        for warning in loaded.warnings:
+            print(f"bwdesk: warning: {warning}", file=err)
+    environment = os.environ if env is None else env
+    return Context(profile, loaded, environment, secrets.load)
+
+
+def sandbox_context(sandbox: Sandbox, profile: Path | None = None) -> Context:
+    """A context around a running sandbox: its demo account, a separate profile, no keyring, no BW_* variables."""
+    profile = profile if profile is not None else paths.sandbox_profile_dir()
+    numbers = tuple(FromNumber(n, "Sandbox") for n in sandbox.numbers)
+    account = Account(
+        api_base=sandbox.api_base,
+        token_url=sandbox.token_url,
+        account_id=sandbox.account_id,
+        application_id=sandbox.application_id,
+        credentials=BasicCredentials(sandbox.username, sandbox.password),
+        from_numbers=numbers,
+        default_from=numbers[0].number if numbers else "",
+        region="US",
+        timeouts=Timeouts(connect=2.0, read=30.0),
+        sandbox=True,
+    )
+    settings = Settings(
+        account_id=account.account_id,
+        application_id=account.application_id,
+        from_numbers=numbers,
+        default_from=account.default_from,
+        username=sandbox.username,
+        api_base=account.api_base,
+        token_url=account.token_url,
+    )
+    loaded = LoadedSettings(settings, (), frozenset(), Settings(), None)
+    return Context(profile, loaded, {}, None, sandbox=sandbox, fixed_account=account)

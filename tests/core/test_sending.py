@@ -1,0 +1,120 @@
+"""Sending a draft: the history row exists before the POST and is settled after it; exit statuses."""
+
+from __future__ import annotations
+
+import pytest
+
+from bwdesk.core.bandwidth import BandwidthClient
+from bwdesk.core.credentials import BasicCredentials
+from bwdesk.core.history import HistoryQuery, HistoryStore
+from bwdesk.core.message import Draft, InvalidDraft, Mode
+from bwdesk.core.outcome import SendResult, SendState
+from bwdesk.core.sending import (
+    EXIT_NOT_CONFIRMED,
+    EXIT_OK,
+    EXIT_REJECTED,
+    exit_status,
+    plan,
+    send_draft,
+    send_one,
+)
+from bwdesk.sandbox import Fault, FaultKind, Sandbox
+
+
+@pytest.fixture
+def sandbox():
+    with Sandbox(status_step=0) as server:
+        yield server
+
+
+@pytest.fixture
+def client(sandbox):
+    with BandwidthClient(
+        sandbox.api_base, sandbox.account_id, BasicCredentials(sandbox.username, sandbox.password)
+    ) as c:
+        yield c
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = HistoryStore.open(tmp_path / "history.sqlite3")
+    yield s
+    s.close()
+
+
+def draft(sandbox, *to: str, **kw) -> Draft:
+    return Draft(sender=sandbox.numbers[0], recipients=to, text=kw.pop("text", "hello"), **kw)
+
+
+def test_separate_recipients_make_one_row_and_one_post_each(sandbox, client, store) -> None:
+    sent = send_draft(draft(sandbox, "9195550123", "+1 919 555 0124"), sandbox.application_id, client, store)
+    assert [s.result.state for s in sent] == [SendState.ACCEPTED, SendState.ACCEPTED]
+    rows = store.search(HistoryQuery(), limit=10)
+    assert sorted(r.to for r in rows) == [("+19195550123",), ("+19195550124",)]
+    assert {r.message_id for r in rows} == {s.result.message_id for s in sent}
+    assert all(r.segments == 1 and r.mode == "separate" for r in rows)
+    assert len(sandbox.accepted_messages()) == 2
+
+
+def test_group_is_one_post_and_one_row(sandbox, client, store) -> None:
+    sent = send_draft(
+        draft(sandbox, "9195550123", "9195550124", mode=Mode.GROUP), sandbox.application_id, client, store
+    )
+    assert len(sent) == 1
+    [row] = store.search(HistoryQuery(), limit=10)
+    assert row.to == ("+19195550123", "+19195550124") and row.mode == "group"
+
+
+def test_invalid_draft_sends_nothing_and_records_nothing(sandbox, client, store) -> None:
+    with pytest.raises(InvalidDraft):
+        send_draft(draft(sandbox, "12"), sandbox.application_id, client, store)
+    assert store.search(HistoryQuery(), limit=10) == []
+    assert sandbox.requests.all() == []
+
+
+def test_row_is_sending_while_the_post_is_in_flight(sandbox, store) -> None:
+    seen: list[SendState] = []
+
+    class Watching:
+        def send(self, payload):
+            [row] = store.search(HistoryQuery(), limit=1)
+            seen.append(row.state)
+            return SendResult(SendState.ACCEPTED, http_status=202, message_id="m1", segments=1)
+
+    [post] = plan(draft(sandbox, "9195550123"), sandbox.application_id)
+    send_one(post, Watching(), store)
+    assert seen == [SendState.SENDING]
+    assert store.search(HistoryQuery(), limit=1)[0].state is SendState.ACCEPTED
+
+
+def test_a_crash_inside_the_client_leaves_the_row_unknown_not_sent(sandbox, store) -> None:
+    class Exploding:
+        def send(self, payload):
+            raise RuntimeError("boom")
+
+    [post] = plan(draft(sandbox, "9195550123"), sandbox.application_id)
+    with pytest.raises(RuntimeError):
+        send_one(post, Exploding(), store)
+    [row] = store.search(HistoryQuery(), limit=1)
+    assert row.state is SendState.UNKNOWN
+
+
+def test_dropped_connection_is_unknown_and_recorded(sandbox, client, store) -> None:
+    sandbox.inject(Fault(FaultKind.DROP))
+    [sent] = send_draft(draft(sandbox, "9195550123"), sandbox.application_id, client, store)
+    assert sent.result.state is SendState.UNKNOWN
+    assert store.get(sent.row_id).state is SendState.UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("states", "status"),
+    [
+        ([SendState.ACCEPTED, SendState.ACCEPTED], EXIT_OK),
+        ([SendState.ACCEPTED, SendState.REJECTED], EXIT_REJECTED),
+        ([SendState.REJECTED, SendState.UNKNOWN], EXIT_NOT_CONFIRMED),
+        ([SendState.FAILED], EXIT_NOT_CONFIRMED),
+        ([], EXIT_OK),
+    ],
+)
+def test_exit_status(states, status) -> None:
+    assert exit_status(SendResult(s) for s in states) == status
