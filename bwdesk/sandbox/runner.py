@@ -66,34 +66,41 @@ def run_forever(
     sandbox = Sandbox(host, port, **(sandbox_options or {}))
     try:
         sandbox.start()
-    except OSError as error:
-        print(f"bwdesk sandbox: cannot listen on {host} port {port}: {error.strerror or error}", file=err)
+    except (OSError, OverflowError) as error:  # in use, no such address, not allowed, port beyond 65535
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        print(f"bwdesk sandbox: cannot listen on {host} port {port}: {reason}", file=err)
         print("Choose another --port (0 picks a free one) or --host.", file=err, flush=True)
         return 2
     try:
-        if not _is_loopback_host(host):
-            print(
-                f"Note: listening on {host}, not only on this computer. Anyone who can reach it can use the "
-                "sandbox with the demo credentials below; the /_sandbox/ control endpoints answer this "
-                "computer only.",
-                file=err,
-                flush=True,
-            )
-        for line in sandbox.connection_lines():
-            print(line, file=out)
-        print("", file=out)
-        print("The sandbox is running. Press Ctrl+C to stop.", file=out, flush=True)
         with _stop_on_sigterm(stop):
-            try:
-                # A timed wait: on Windows an untimed one would not wake up for Ctrl+C.
-                while not stop.wait(0.5):
-                    pass
-            except KeyboardInterrupt:
+            _announce(sandbox, host, out, err)
+            # A timed wait: on Windows an untimed one would not wake up for Ctrl+C.
+            while not stop.wait(0.5):
                 pass
+    except KeyboardInterrupt:
+        pass
+    except BrokenPipeError:
+        pass  # whoever read our output has gone (`bwdesk sandbox | head`): stop quietly
     finally:
         sandbox.stop()
-    print("Sandbox stopped.", file=out, flush=True)
+    with contextlib.suppress(OSError):
+        print("Sandbox stopped.", file=out, flush=True)
     return 0
+
+
+def _announce(sandbox: Sandbox, host: str, out: TextIO, err: TextIO) -> None:
+    if not _is_loopback_host(host):
+        print(
+            f"Note: listening on {host}, not only on this computer. Anyone who can reach it can use the "
+            "sandbox with the demo credentials below; the /_sandbox/ control endpoints answer this "
+            "computer only.",
+            file=err,
+            flush=True,
+        )
+    for line in sandbox.connection_lines():
+        print(line, file=out)
+    print("", file=out)
+    print("The sandbox is running. Press Ctrl+C to stop.", file=out, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -110,6 +110,13 @@ def test_a_port_in_use_is_a_clear_error() -> None:
     assert "--port" in err.getvalue()
 
 
+@pytest.mark.parametrize(("host", "port"), [("127.0.0.1", 70000), ("203.0.113.9", 0)])
+def test_an_impossible_address_is_a_clear_error(host: str, port: int) -> None:
+    err = io.StringIO()
+    assert run_forever(host, port, io.StringIO(), err=err, stop=threading.Event()) == 2
+    assert f"cannot listen on {host} port {port}" in err.getvalue()
+
+
 def test_a_wildcard_host_is_allowed_with_a_notice() -> None:
     thread, out, err, stop, result = run_in_thread("0.0.0.0")
     try:
