@@ -271,6 +271,10 @@ class HistoryBackend(Protocol):
 
     def update_delivery(self, row_id: int, status: str | None, error_code: int | None) -> None: ...
 
+    def confirm_sent(
+        self, row_id: int, message_id: str, segments: int | None, status: str | None, error_code: int | None
+    ) -> None: ...
+
     def rows_to_refresh(
         self, max_age: timedelta = ..., limit: int = ..., min_interval: timedelta = ...
     ) -> list[HistoryRow]: ...
@@ -925,6 +929,30 @@ class HistoryStore:
             )
             if cursor.rowcount != 1:
                 raise KeyError(f"no history row {row_id}")
+
+    def confirm_sent(
+        self, row_id: int, message_id: str, segments: int | None, status: str | None, error_code: int | None
+    ) -> None:
+        """An `unknown` (or `failed`) send was found at Bandwidth ("Check status"): it is `accepted` after all.
+
+        Raises KeyError for a missing row and ValueError for a row in another state (it was settled
+        meanwhile, or is still being sent).
+        """
+        now = self._now()
+        with self._write("record the checked send in the history") as conn:
+            cursor = conn.execute(
+                "UPDATE history SET state = 'accepted', message_id = ?, segments = coalesce(?, segments), "
+                "http_status = NULL, error_type = NULL, error_description = NULL, field_errors = NULL, "
+                "delivery_status = ?, error_code = ?, delivery_checked = ?, updated = ? "
+                "WHERE id = ? AND state IN ('unknown', 'failed')",
+                (message_id, segments, status, error_code or None, now, now, row_id),
+            )
+            if cursor.rowcount == 1:
+                return
+            found = conn.execute("SELECT state FROM history WHERE id = ?", (row_id,)).fetchone()
+        if found is None:
+            raise KeyError(f"no history row {row_id}")
+        raise ValueError(f"history row {row_id} is {found[0]}; only unknown or failed sends can be confirmed")
 
     def apply_retention(self, days: int | None) -> int:
         """Delete rows created more than `days` days ago (None or 0: keep everything); returns how many."""

@@ -177,6 +177,21 @@ def test_record_rejects_a_bad_mode_or_a_string_for_a_list(store: HistoryStore) -
         store.record_sending(FROM, ALICE, "separate", "hi")
 
 
+def test_an_unknown_send_found_at_bandwidth_becomes_accepted(store: HistoryStore, clock: Clock) -> None:
+    row_id = add(store)
+    store.settle(row_id, SendResult(SendState.UNKNOWN, detail="read timed out"))
+    clock.advance(minutes=5)
+    store.confirm_sent(row_id, "found-id", 2, "DELIVERED", 0)
+    data = store.get(row_id).to_json()  # type: ignore[union-attr]
+    assert (data["state"], data["message_id"], data["segments"]) == ("accepted", "found-id", 2)
+    assert (data["error"], data["delivery_status"], data["error_code"]) == (None, "DELIVERED", None)
+    assert data["updated"] == "2026-11-27T10:20:02Z"
+    with pytest.raises(ValueError, match="is accepted; only unknown or failed"):
+        store.confirm_sent(row_id, "other", 1, None, None)
+    with pytest.raises(KeyError):
+        store.confirm_sent(999, "x", 1, None, None)
+
+
 def test_status_label_and_local_time(store: HistoryStore) -> None:
     row_id = add(store)
     store.settle(row_id, accepted())
