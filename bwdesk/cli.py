@@ -1,16 +1,326 @@
-"""Command line: parse arguments and dispatch to the window, `send`, `history` or `sandbox`."""
+"""Command line: parse arguments and dispatch to the window, `send`, `history` or `sandbox`.
+
+The exit statuses and `--json` field names are an interface scripts rely on (DESIGN §3). Qt is imported
+only when the window is wanted, so `bwdesk send` starts quickly and works on a machine without a display.
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
+import logging
+import os
 import sys
+from collections.abc import Sequence
+from typing import IO, Any, NoReturn
 
 from bwdesk import __version__
+from bwdesk.core.errors import BwdeskError, ConfigError
+from bwdesk.core.sending import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK
+
+log = logging.getLogger("bwdesk.cli")
+
+DESCRIPTION = (
+    "bwdesk sends SMS and MMS by hand through Bandwidth's Messaging API v2. "
+    "It sends; it does not receive: replies go wherever your Bandwidth application's callbacks point."
+)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if args[:1] == ["--version"]:
-        print(f"bwdesk {__version__}")
-        return 0
-    print("bwdesk: not implemented yet", file=sys.stderr)
-    return 1
+class UsageError(Exception):
+    """Bad command-line input: reported on standard error with exit status 2, nothing sent."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # argparse's own errors also mean "invalid input, nothing sent": exit 2 with a clear line.
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        sys.exit(EXIT_INVALID)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="bwdesk", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"bwdesk {__version__}")
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="open the window on a built-in local sandbox (a fake Bandwidth API on 127.0.0.1); nothing leaves the machine",
+    )
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check that this installation works (offscreen), print versions and the keyring in use, then exit",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    send = sub.add_parser(
+        "send",
+        help="send a message without the window",
+        description="Send a message without the window, with the same validation, client and history. "
+        "Exit status: 0 all accepted; 2 invalid input or configuration (nothing sent); "
+        "3 rejected by the API; 4 failed or outcome unknown; 1 internal error.",
+    )
+    send.add_argument(
+        "--to", action="append", required=True, metavar="NUMBER", help="recipient; repeat for several"
+    )
+    text = send.add_mutually_exclusive_group()
+    text.add_argument("--text", help="the message text")
+    text.add_argument(
+        "--text-file",
+        metavar="PATH",
+        help="read the text from a file, or '-' for standard input (one trailing newline is dropped)",
+    )
+    send.add_argument(
+        "--media", action="append", default=[], metavar="URL", help="media URL (MMS); repeat for several"
+    )
+    send.add_argument(
+        "--from",
+        dest="sender",
+        metavar="NUMBER",
+        help="the sending number (default: BW_NUMBER or the default From)",
+    )
+    send.add_argument(
+        "--tag", default="", help="a tag echoed in Bandwidth's callbacks (at most 1024 characters)"
+    )
+    send.add_argument(
+        "--group",
+        action="store_true",
+        help="one group MMS to all recipients (everyone sees every number; at most 10)",
+    )
+    send.add_argument("--yes", action="store_true", help="confirm sending more than 20 separate messages")
+    send.add_argument("--json", action="store_true", help="print a JSON array, one object per POST")
+
+    history = sub.add_parser("history", help="list sent messages, newest first")
+    history.add_argument("--search", metavar="TEXT", help="words from the text or tag, or a phone number")
+    history.add_argument(
+        "--limit", type=_positive_int, default=50, metavar="N", help="at most N rows (default 50)"
+    )
+    history.add_argument(
+        "--refresh",
+        action="store_true",
+        help="first update the delivery status of recent messages from the API",
+    )
+    history.add_argument("--json", action="store_true", help="print a JSON array, one object per row")
+
+    sandbox = sub.add_parser("sandbox", help="run the local sandbox API alone (Ctrl+C stops)")
+    sandbox.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    sandbox.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
+    return parser
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else list(argv))
+    try:
+        if args.self_test:
+            from bwdesk.selftest import run_self_test
+
+            return run_self_test()
+        if args.command == "send":
+            return cmd_send(args, sys.stdout, sys.stderr)
+        if args.command == "history":
+            return cmd_history(args, sys.stdout, sys.stderr)
+        if args.command == "sandbox":
+            return cmd_sandbox(args, sys.stdout, sys.stderr)
+        from bwdesk.ui.app import run_gui
+
+        return run_gui(sandbox=args.sandbox)
+    except (UsageError, ConfigError) as exc:
+        print(f"bwdesk: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except BwdeskError as exc:
+        print(f"bwdesk: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
+    except KeyboardInterrupt:
+        print("bwdesk: interrupted", file=sys.stderr)
+        return 130
+
+
+# --- send ------------------------------------------------------------------------------------------------
+
+
+def cmd_send(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from bwdesk.core import message, sending
+    from bwdesk.core.account import load_context
+
+    text = _read_text(args)
+    context = load_context(err=err)
+    account = context.account()
+    sender = args.sender or account.default_from
+    if not sender:
+        raise ConfigError(
+            "from: no sending number. Pass --from NUMBER, set BW_NUMBER, or choose a default From number in Settings."
+        )
+    draft = message.Draft(
+        sender=sender,
+        recipients=tuple(args.to),
+        text=text,
+        media=tuple(args.media),
+        tag=args.tag,
+        mode=message.Mode.GROUP if args.group else message.Mode.SEPARATE,
+        region=account.region,
+    )
+    problems = message.validate(draft)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise UsageError("; ".join(_problem_text(p) for p in errors) + ". Nothing was sent.")
+    for warning in problems:
+        print(f"bwdesk: warning: {_problem_text(warning)}", file=err)
+    recipients = message.recipients_e164(draft)
+    if (
+        draft.mode is message.Mode.SEPARATE
+        and len(recipients) > message.CONFIRM_SEPARATE_ABOVE
+        and not args.yes
+    ):
+        raise UsageError(
+            f"to: this would send {len(recipients)} separate messages; add --yes to confirm. Nothing was sent."
+        )
+
+    store = context.history()
+    client = context.client()
+    try:
+
+        def report(post: sending.SentPost) -> None:
+            if not args.json:
+                print(_result_line(post), file=out, flush=True)
+
+        sent = sending.send_draft(draft, account.application_id, client, store, on_sent=report)
+        if args.json:
+            rows = [store.get(post.row_id) for post in sent]
+            json.dump([row.to_json() for row in rows if row is not None], out, ensure_ascii=False)
+            out.write("\n")
+        return sending.exit_status(post.result for post in sent)
+    finally:
+        client.close()
+        store.close()
+
+
+def _read_text(args: argparse.Namespace) -> str:
+    if args.text is not None:
+        return str(args.text)
+    if args.text_file is None:
+        return ""
+    try:
+        if args.text_file == "-":
+            data = sys.stdin.read()
+        else:
+            with open(args.text_file, encoding="utf-8") as handle:
+                data = handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"text: cannot read --text-file {args.text_file}: {_os_reason(exc)}") from None
+    if data.endswith("\r\n"):
+        return data[:-2]
+    return data[:-1] if data.endswith("\n") else data
+
+
+def _os_reason(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return "it is not UTF-8 text"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return str(exc)
+
+
+def _problem_text(problem: Any) -> str:
+    return f"{problem.field}: {problem.message}"
+
+
+def _result_line(post: Any) -> str:
+    from bwdesk.core.outcome import SendState
+
+    result = post.result
+    to = ", ".join(post.post.recipients)
+    if result.state is SendState.ACCEPTED:
+        segments = (
+            f" ({result.segments} segment{'s' if result.segments != 1 else ''})" if result.segments else ""
+        )
+        return f"accepted  {to}  {result.message_id}{segments}"
+    if result.state is SendState.REJECTED:
+        lines = [f"rejected  {to}  {_error_summary(result)}"]
+        if result.error is not None:
+            lines.extend(f"    {f.field}: {f.description}" for f in result.error.field_errors)
+        return "\n".join(lines)
+    reason = result.detail or (result.error.description if result.error else "")
+    if result.state is SendState.FAILED:
+        return f"failed    {to}  not sent: {reason}"
+    return f"unknown   {to}  {reason}. It may have been sent: check with `bwdesk history --refresh` before sending again."
+
+
+def _error_summary(result: Any) -> str:
+    error = result.error
+    parts = [f"HTTP {result.http_status}" if result.http_status else ""]
+    if error is not None:
+        parts.append(f"{error.type}:" if error.type else "")
+        parts.append(error.description)
+    return " ".join(p for p in parts if p)
+
+
+# --- history ---------------------------------------------------------------------------------------------
+
+
+def cmd_history(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from bwdesk.core.account import load_context
+    from bwdesk.core.history import HistoryQuery
+
+    context = load_context(err=err)
+    store = context.history()
+    try:
+        if args.refresh:
+            from bwdesk.core.delivery import refresh_statuses
+
+            client = context.client()
+            try:
+                report = refresh_statuses(store, client)
+            finally:
+                client.close()
+            if not args.json:
+                print(report.summary(), file=err)
+        rows = store.search(HistoryQuery.from_text(args.search or ""), limit=args.limit)
+        if args.json:
+            json.dump([row.to_json() for row in rows], out, ensure_ascii=False)
+            out.write("\n")
+        else:
+            _print_history_table(rows, out)
+        return EXIT_OK
+    finally:
+        store.close()
+
+
+def _print_history_table(rows: Sequence[Any], out: IO[str]) -> None:
+    from bwdesk.core.history import status_label
+
+    if not rows:
+        print("No messages in the history yet.", file=out)
+        return
+    for row in rows:
+        text = " ".join((row.text or "").split())
+        if len(text) > 40:
+            text = text[:39] + "…"
+        media = f" +{len(row.media)} media" if row.media else ""
+        print(
+            f"{row.created_local()}  {status_label(row):<22} {row.sender:>14} → {', '.join(row.to):<14}  "
+            f"{text}{media}  {row.message_id or ''}".rstrip(),
+            file=out,
+        )
+
+
+# --- sandbox ---------------------------------------------------------------------------------------------
+
+
+def cmd_sandbox(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from bwdesk.sandbox.runner import run_forever
+
+    return run_forever(host=args.host, port=args.port, out=out)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os._exit(main())

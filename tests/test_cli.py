@@ -1,0 +1,328 @@
+"""`bwdesk send`, `bwdesk history` and `bwdesk sandbox` as scripts use them: flags, environment, exit statuses.
+
+Sends go to a real server on 127.0.0.1: the sandbox, or the fault-injecting server, which counts the POSTs
+it received — the only honest way to check "never sent twice" and "nothing was sent".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from bwdesk.cli import main
+from bwdesk.core import paths
+from bwdesk.core.history import HistoryQuery, HistoryStore
+from bwdesk.sandbox import LANDLINE_NUMBER, Sandbox
+from tests.faultserver import (
+    FaultServer,
+    accepted,
+    bandwidth_error,
+    drop,
+    html_502,
+    refused_port,
+    too_many,
+)
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox(status_step=0) as server:
+        yield server
+
+
+def use_account(
+    monkeypatch: pytest.MonkeyPatch, api_base: str, account_id: str = "9900000", **extra: str
+) -> None:
+    env = {
+        "BWDESK_API_BASE": api_base,
+        "BW_ACCOUNT_ID": account_id,
+        "BW_USERNAME": "sandbox-user",
+        "BW_PASSWORD": "sandbox-password",
+        "BW_MESSAGING_APPLICATION_ID": "5a7d1c3e-0b2f-4e6a-9c8d-7f1e2b3a4c5d",
+        "BW_NUMBER": "+19195550100",
+    } | extra
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+
+
+@pytest.fixture
+def on_sandbox(monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox) -> Sandbox:
+    use_account(
+        monkeypatch,
+        sandbox.api_base,
+        sandbox.account_id,
+        BW_USERNAME=sandbox.username,
+        BW_PASSWORD=sandbox.password,
+        BW_MESSAGING_APPLICATION_ID=sandbox.application_id,
+        BW_NUMBER=sandbox.numbers[0],
+    )
+    return sandbox
+
+
+def rows() -> list:
+    store = HistoryStore.open(paths.history_file(paths.profile_dir()))
+    try:
+        return store.search(HistoryQuery(), limit=100)
+    finally:
+        store.close()
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    status = main(list(args))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+# --- the happy path -----------------------------------------------------------------------------------
+
+
+def test_send_prints_the_accepted_id_and_history_shows_it(capsys, on_sandbox) -> None:
+    status, out, err = run(capsys, "send", "--to", "9195550123", "--text", "hi")
+    assert status == 0, err
+    [message] = on_sandbox.accepted_messages()
+    assert message["id"] in out and "accepted" in out
+    status, out, _ = run(capsys, "history")
+    assert status == 0 and message["id"] in out and "+19195550123" in out
+
+
+def test_send_json_has_one_object_per_post_with_the_documented_names(capsys, on_sandbox) -> None:
+    status, out, _ = run(
+        capsys, "send", "--to", "9195550123", "--to", "9195550124", "--text", "hi", "--tag", "T-1", "--json"
+    )
+    assert status == 0
+    objects = json.loads(out)
+    assert [o["to"] for o in objects] == [["+19195550123"], ["+19195550124"]]
+    assert set(objects[0]) == {
+        "id", "created", "updated", "from", "to", "mode", "text", "media", "tag", "state",
+        "message_id", "segments", "http_status", "error", "delivery_status", "error_code",
+    }  # fmt: skip
+    assert {o["state"] for o in objects} == {"accepted"} and {o["http_status"] for o in objects} == {202}
+    assert objects[0]["tag"] == "T-1" and objects[0]["mode"] == "separate"
+
+
+def test_group_sends_one_post(capsys, on_sandbox) -> None:
+    status, _, _ = run(capsys, "send", "--to", "9195550123", "--to", "9195550124", "--group", "--text", "hi")
+    assert status == 0
+    [message] = on_sandbox.accepted_messages()
+    assert list(message["to"]) == ["+19195550123", "+19195550124"]
+
+
+def test_text_file_from_stdin_drops_one_trailing_newline(capsys, on_sandbox, monkeypatch) -> None:
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("line one\nline two\n\n"))
+    status, _, _ = run(capsys, "send", "--to", "9195550123", "--text-file", "-")
+    assert status == 0
+    assert on_sandbox.accepted_messages()[0]["text"] == "line one\nline two\n"
+
+
+def test_history_search_and_refresh(capsys, on_sandbox) -> None:
+    run(capsys, "send", "--to", "9195550123", "--text", "parts arrived", "--tag", "TICKET-4242")
+    run(capsys, "send", "--to", LANDLINE_NUMBER, "--text", "other thing")
+    status, out, err = run(capsys, "history", "--refresh", "--json")
+    assert status == 0, err
+    by_to = {o["to"][0]: o for o in json.loads(out)}
+    assert by_to["+19195550123"]["delivery_status"] == "DELIVERED"
+    assert by_to[LANDLINE_NUMBER]["delivery_status"] == "FAILED"
+    assert by_to[LANDLINE_NUMBER]["error_code"] == 4720
+    status, out, _ = run(capsys, "history", "--search", "TICKET-4242", "--json")
+    assert [o["text"] for o in json.loads(out)] == ["parts arrived"]
+    status, out, _ = run(capsys, "history", "--search", "(919) 555-0123", "--json")
+    assert [o["to"] for o in json.loads(out)] == [["+19195550123"]]
+
+
+# --- invalid input: exit 2, a message naming the field, nothing sent -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["--to", "12", "--text", "hi"], "to:"),
+        (["--to", "9195550123", "--text", "x" * 2049], "text:"),
+        (["--to", "9195550123", "--text", "hi", "--tag", "t" * 1025], "tag:"),
+        (["--to", "9195550123", "--media", "ftp://example.com/a.jpg"], "media:"),
+        (
+            [*(a for n in range(110, 121) for a in ("--to", f"919555{n:04d}")), "--group", "--text", "hi"],
+            "to:",
+        ),
+        (["--to", "9195550123"], "text:"),
+        (["--to", "9195550123", "--text", "hi", "--from", "not a sender!"], "from:"),
+    ],
+)
+def test_invalid_input_exits_2_names_the_field_and_sends_nothing(capsys, on_sandbox, args, field) -> None:
+    status, out, err = run(capsys, "send", *args)
+    assert status == 2
+    assert out == ""
+    assert field in err and "Traceback" not in err
+    assert on_sandbox.requests.all() == []
+    assert rows() == []
+
+
+def test_more_than_twenty_separate_messages_need_yes(capsys, on_sandbox) -> None:
+    numbers = [a for n in range(100, 121) for a in ("--to", f"919555{n:04d}")]
+    status, out, err = run(capsys, "send", *numbers, "--text", "hi")
+    assert status == 2 and "--yes" in err and out == ""
+    assert on_sandbox.requests.all() == []
+    status, _, _ = run(capsys, "send", *numbers, "--text", "hi", "--yes")
+    assert status == 0 and len(on_sandbox.accepted_messages()) == 21
+
+
+def test_missing_configuration_is_exit_2_with_what_to_set(capsys) -> None:
+    status, out, err = run(capsys, "send", "--to", "9195550123", "--text", "hi")
+    assert status == 2 and out == ""
+    assert "BW_ACCOUNT_ID" in err and "BW_MESSAGING_APPLICATION_ID" in err
+
+
+def test_unreadable_text_file_is_exit_2(capsys, on_sandbox, tmp_path) -> None:
+    status, _, err = run(capsys, "send", "--to", "9195550123", "--text-file", str(tmp_path / "missing.txt"))
+    assert status == 2 and "text:" in err and "missing.txt" in err
+
+
+def test_text_and_text_file_together_are_refused(capsys, on_sandbox, tmp_path) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["send", "--to", "9195550123", "--text", "a", "--text-file", "-"])
+    assert caught.value.code == 2
+
+
+# --- outcomes against a misbehaving server: count the POSTs ------------------------------------------------
+
+
+@pytest.fixture
+def fault_server() -> Iterator[FaultServer]:
+    with FaultServer() as server:
+        yield server
+
+
+def state_of_only_row() -> str:
+    [row] = rows()
+    return row.state.value
+
+
+def test_dropped_after_reading_is_exit_4_one_post_unknown(capsys, monkeypatch, fault_server) -> None:
+    use_account(monkeypatch, fault_server.api_base)
+    fault_server.on("POST", fault_server.messages_path, drop())
+    status, out, _ = run(capsys, "send", "--to", "9195550123", "--text", "hi")
+    assert status == 4
+    assert fault_server.count("POST", fault_server.messages_path) == 1
+    assert state_of_only_row() == "unknown"
+    assert "may have been sent" in out
+
+
+def test_429_then_202_is_exit_0_two_posts(capsys, monkeypatch, fault_server) -> None:
+    use_account(monkeypatch, fault_server.api_base)
+    fault_server.on("POST", fault_server.messages_path, too_many(retry_after=0), accepted())
+    status, _, _ = run(capsys, "send", "--to", "9195550123", "--text", "hi")
+    assert status == 0
+    assert fault_server.count("POST", fault_server.messages_path) == 2
+    assert state_of_only_row() == "accepted"
+
+
+def test_bandwidth_500_is_exit_3_one_post_rejected(capsys, monkeypatch, fault_server) -> None:
+    use_account(monkeypatch, fault_server.api_base)
+    fault_server.on(
+        "POST", fault_server.messages_path, bandwidth_error(500, "internal-error", "Something broke")
+    )
+    status, out, _ = run(capsys, "send", "--to", "9195550123", "--text", "hi")
+    assert status == 3
+    assert fault_server.count("POST", fault_server.messages_path) == 1
+    assert state_of_only_row() == "rejected"
+    assert "HTTP 500" in out and "internal-error" in out and "Something broke" in out
+
+
+def test_400_prints_the_field_errors(capsys, monkeypatch, fault_server) -> None:
+    use_account(monkeypatch, fault_server.api_base)
+    fault_server.on(
+        "POST",
+        fault_server.messages_path,
+        bandwidth_error(
+            400,
+            "request-validation",
+            "Your request could not be accepted",
+            field_errors=[("to", "'+19195550123' is blocked")],
+        ),
+    )
+    status, out, _ = run(capsys, "send", "--to", "9195550123", "--text", "hi")
+    assert status == 3
+    assert "to: '+19195550123' is blocked" in out
+
+
+def test_proxy_html_502_is_exit_4_one_post_unknown(capsys, monkeypatch, fault_server) -> None:
+    use_account(monkeypatch, fault_server.api_base)
+    fault_server.on("POST", fault_server.messages_path, html_502())
+    status, _, _ = run(capsys, "send", "--to", "9195550123", "--text", "hi")
+    assert status == 4
+    assert fault_server.count("POST", fault_server.messages_path) == 1
+    assert state_of_only_row() == "unknown"
+
+
+def test_nothing_listening_is_exit_4_failed(capsys, monkeypatch) -> None:
+    use_account(monkeypatch, f"http://127.0.0.1:{refused_port()}/api/v2")
+    status, out, _ = run(capsys, "send", "--to", "9195550123", "--text", "hi")
+    assert status == 4
+    assert state_of_only_row() == "failed"
+    assert "not sent" in out
+
+
+def test_401_is_a_rejection_exit_3(capsys, on_sandbox, monkeypatch) -> None:
+    monkeypatch.setenv("BW_PASSWORD", "wrong")
+    status, out, _ = run(capsys, "send", "--to", "9195550123", "--text", "hi")
+    assert status == 3 and "HTTP 401" in out
+
+
+# --- the program as scripts start it ----------------------------------------------------------------------
+
+
+def _bwdesk(*args: str, env: dict[str, str] | None = None, **kw) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bwdesk", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+        **kw,
+    )
+
+
+def test_version_and_help() -> None:
+    from bwdesk import __version__
+
+    version = _bwdesk("--version")
+    assert version.returncode == 0 and version.stdout.strip() == f"bwdesk {__version__}"
+    for command in ([], ["send"], ["history"], ["sandbox"]):
+        shown = _bwdesk(*command, "--help")
+        assert shown.returncode == 0 and "usage: bwdesk" in shown.stdout
+
+
+def test_invalid_input_in_a_real_process_prints_nothing_on_stdout() -> None:
+    result = _bwdesk("send", "--to", "12", "--text", "hi")
+    assert result.returncode == 2 and result.stdout == "" and result.stderr.startswith("bwdesk:")
+
+
+def test_sandbox_command_prints_how_to_connect_as_soon_as_it_listens() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bwdesk", "sandbox", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines = {}
+        while "Test numbers" not in lines:
+            line = process.stdout.readline()
+            assert line, process.stderr.read() if process.stderr else ""
+            if ": " in line:
+                label, value = line.rstrip("\n").split(": ", 1)
+                lines[label] = value
+        for label in ("API base URL", "OAuth2 token URL", "Account ID", "Username", "Password", "Client ID",
+                      "Client secret", "Application ID", "Numbers"):  # fmt: skip
+            assert lines.get(label), label
+        assert lines["API base URL"].startswith("http://127.0.0.1:")
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)  # also closes the pipes
