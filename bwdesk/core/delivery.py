@@ -1,0 +1,234 @@
+"""Delivery status from the API, and "did my unknown send go out?" — shared by the window and the CLI.
+
+A desktop app has no webhook endpoint, so status comes from polling `GET /users/{accountId}/messages`.
+That list API allows 3500 requests per 5 minutes per source IP — and a whole support desk may sit behind
+one IP — so requests are paced well below it, and a 429's Retry-After stops every refresh until it passes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Protocol
+
+from bwdesk.core.bandwidth import MessageStatus
+from bwdesk.core.errors import (
+    ApiRequestError,
+    BwdeskError,
+    Forbidden,
+    NetworkError,
+    RateLimited,
+    Unauthorized,
+    format_wait,
+)
+from bwdesk.core.history import HistoryRow, parse_time
+from bwdesk.core.outcome import SendState
+
+log = logging.getLogger(__name__)
+
+# Requests per second this process allows itself on the list API (the API's limit is ~11.7/s per IP).
+LIST_REQUESTS_PER_SECOND = 4.0
+# When an unknown send is looked up, Bandwidth's receive time may differ from our clock by this much.
+UNKNOWN_WINDOW_BEFORE = timedelta(minutes=2)
+UNKNOWN_WINDOW_AFTER = timedelta(minutes=15)
+
+
+class StatusLookup(Protocol):
+    def message_status(self, message_id: str) -> MessageStatus | None: ...
+
+    def find_messages(
+        self, source: str, destination: str, since: object, until: object = None
+    ) -> list[MessageStatus]: ...
+
+
+class DeliveryLog(Protocol):
+    def rows_to_refresh(
+        self, max_age: timedelta = ..., limit: int = ..., min_interval: timedelta = ...
+    ) -> list[HistoryRow]: ...
+
+    def update_delivery(self, row_id: int, status: str | None, error_code: int | None) -> None: ...
+
+    def confirm_sent(
+        self, row_id: int, message_id: str, segments: int | None, status: str | None, error_code: int | None
+    ) -> None: ...
+
+    def get(self, row_id: int) -> HistoryRow | None: ...
+
+
+@dataclass
+class RefreshReport:
+    """What one refresh did, with a one-line summary for a status bar or standard error."""
+
+    checked: int = 0
+    changed: int = 0
+    not_listed: int = 0
+    wait: float | None = None  # seconds the API asked us to wait (429), when the refresh stopped early
+    problem: str | None = None  # why the refresh stopped early (credentials, network, ...)
+    updated_rows: list[int] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if self.checked == 0 and self.problem is None and self.wait is None:
+            return "No recent messages need a status update."
+        parts = [f"Checked {self.checked} message{'s' if self.checked != 1 else ''}"]
+        parts.append(f"{self.changed} changed" if self.changed else "no change")
+        if self.not_listed:
+            parts.append(f"{self.not_listed} not listed by Bandwidth yet")
+        text = ", ".join(parts) + "."
+        if self.wait is not None:
+            text += f" Bandwidth asked to slow down: try again in {format_wait(self.wait)}."
+        if self.problem:
+            text += f" Stopped: {self.problem}"
+        return text
+
+
+@dataclass(frozen=True)
+class UnknownCheck:
+    """The result of looking for an unknown send at Bandwidth."""
+
+    found: MessageStatus | None
+    candidates: int  # how many matching messages Bandwidth listed in the time window
+
+    @property
+    def message(self) -> str:
+        if self.found is not None:
+            return (
+                f"Bandwidth has this message (id {self.found.message_id}, {self.found.description}). "
+                "It was sent: do not send it again."
+            )
+        if self.candidates > 1:
+            return (
+                f"Bandwidth lists {self.candidates} messages from this number to this recipient around that "
+                "time, so this one cannot be told apart. Check the recipient's thread before sending again."
+            )
+        return (
+            "Bandwidth does not list a message from this number to this recipient around that time, so it "
+            "was probably not sent. Bandwidth's list can lag by a minute or two; if you send again, the "
+            "recipient might still get it twice."
+        )
+
+
+class StatusRefresher:
+    """Paces list-API calls for one account and remembers a Retry-After across refreshes. Thread-safe."""
+
+    def __init__(
+        self,
+        client: StatusLookup,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        per_second: float = LIST_REQUESTS_PER_SECOND,
+    ) -> None:
+        self._client = client
+        self._clock = clock
+        self._sleep = sleep
+        self._interval = 1.0 / per_second
+        self._lock = threading.Lock()
+        self._next_call = 0.0
+        self._blocked_until = 0.0
+
+    def blocked_for(self) -> float:
+        """Seconds until the API allows list calls again (0 when it does)."""
+        with self._lock:
+            return max(0.0, self._blocked_until - self._clock())
+
+    def _pace(self) -> None:
+        """Wait for this call's turn; raises RateLimited while a Retry-After is in force."""
+        with self._lock:
+            now = self._clock()
+            if now < self._blocked_until:
+                raise RateLimited(self._blocked_until - now)
+            start = max(now, self._next_call)
+            self._next_call = start + self._interval
+        if start > now:
+            self._sleep(start - now)
+
+    def _note_rate_limit(self, exc: RateLimited) -> None:
+        wait = exc.retry_after if exc.retry_after is not None else 60.0
+        with self._lock:
+            self._blocked_until = max(self._blocked_until, self._clock() + wait)
+
+    def status_of(self, message_id: str) -> MessageStatus | None:
+        self._pace()
+        try:
+            return self._client.message_status(message_id)
+        except RateLimited as exc:
+            self._note_rate_limit(exc)
+            raise
+
+    def find(self, row: HistoryRow, recipient: str) -> list[MessageStatus]:
+        self._pace()
+        created = parse_time(row.created)
+        try:
+            return self._client.find_messages(
+                row.sender, recipient, created - UNKNOWN_WINDOW_BEFORE, created + UNKNOWN_WINDOW_AFTER
+            )
+        except RateLimited as exc:
+            self._note_rate_limit(exc)
+            raise
+
+    def refresh(
+        self, store: DeliveryLog, rows: Sequence[HistoryRow] | None = None, limit: int = 100
+    ) -> RefreshReport:
+        """Update the delivery status of `rows` (default: recent accepted rows whose status may still change)."""
+        report = RefreshReport()
+        if rows is None:
+            rows = store.rows_to_refresh(limit=limit, min_interval=timedelta(seconds=20))
+        for row in rows:
+            if row.state is not SendState.ACCEPTED or not row.message_id:
+                continue
+            try:
+                status = self.status_of(row.message_id)
+            except RateLimited as exc:
+                report.wait = exc.retry_after if exc.retry_after is not None else self.blocked_for()
+                break
+            except (Unauthorized, Forbidden) as exc:
+                report.problem = f"the account's credentials were refused ({exc})."
+                break
+            except NetworkError as exc:
+                report.problem = f"no connection to Bandwidth ({exc})."
+                break
+            except ApiRequestError as exc:
+                log.info(
+                    "status of history row %d not available: %s", row.id, exc.error.type or exc.http_status
+                )
+                report.checked += 1
+                continue
+            report.checked += 1
+            if status is None:
+                report.not_listed += 1
+                continue
+            if (status.status, status.error_code or None) != (row.delivery_status, row.error_code):
+                report.changed += 1
+                report.updated_rows.append(row.id)
+            store.update_delivery(row.id, status.status, status.error_code)
+        log.info(
+            "status refresh: %d checked, %d changed, %d not listed",
+            report.checked,
+            report.changed,
+            report.not_listed,
+        )
+        return report
+
+    def check_unknown(self, store: DeliveryLog, row: HistoryRow) -> UnknownCheck:
+        """Look for an unknown (or failed) send at Bandwidth by from/to/time; if found, record it as accepted."""
+        if row.state not in (SendState.UNKNOWN, SendState.FAILED):
+            raise BwdeskError("Only a message whose outcome is unknown needs checking.")
+        matches: dict[str, MessageStatus] = {}
+        for recipient in row.to:
+            for item in self.find(row, recipient):
+                matches.setdefault(item.message_id, item)
+        # A group message is one message id for every recipient; separate ones have one recipient.
+        if len(matches) == 1:
+            found = next(iter(matches.values()))
+            store.confirm_sent(row.id, found.message_id, found.segments, found.status, found.error_code)
+            return UnknownCheck(found, 1)
+        return UnknownCheck(None, len(matches))
+
+
+def refresh_statuses(store: DeliveryLog, client: StatusLookup) -> RefreshReport:
+    """`bwdesk history --refresh`: one paced refresh of recent messages."""
+    return StatusRefresher(client).refresh(store)

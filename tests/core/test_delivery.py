@@ -1,0 +1,144 @@
+"""Delivery status refresh: paced under the list API's limit, honouring Retry-After, against the sandbox."""
+
+from __future__ import annotations
+
+import pytest
+
+from bwdesk.core.bandwidth import BandwidthClient, Timeouts
+from bwdesk.core.credentials import BasicCredentials
+from bwdesk.core.delivery import StatusRefresher
+from bwdesk.core.errors import RateLimited
+from bwdesk.core.history import HistoryStore
+from bwdesk.core.message import Draft
+from bwdesk.core.sending import send_draft
+from bwdesk.sandbox import LANDLINE_NUMBER, OPTED_OUT_NUMBER, Fault, FaultKind, Sandbox
+
+
+def wait_until(condition, timeout: float = 10.0) -> None:
+    """Poll a condition (like qtbot.waitUntil, for code without an event loop)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(round(seconds, 3))
+        self.now += seconds
+
+
+@pytest.fixture
+def sandbox():
+    with Sandbox(status_step=0) as server:
+        yield server
+
+
+@pytest.fixture
+def client(sandbox):
+    with BandwidthClient(
+        sandbox.api_base, sandbox.account_id, BasicCredentials(sandbox.username, sandbox.password)
+    ) as c:
+        yield c
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = HistoryStore.open(tmp_path / "history.sqlite3")
+    yield s
+    s.close()
+
+
+def send(sandbox, client, store, *numbers: str) -> list[int]:
+    draft = Draft(sender=sandbox.numbers[0], recipients=numbers, text="status please")
+    return [s.row_id for s in send_draft(draft, sandbox.application_id, client, store)]
+
+
+def test_refresh_records_delivered_and_failed_with_codes(sandbox, client, store) -> None:
+    ids = send(sandbox, client, store, "9195550123", LANDLINE_NUMBER, OPTED_OUT_NUMBER)
+    clock = Clock()
+    report = StatusRefresher(client, clock=clock, sleep=clock.sleep).refresh(store)
+    assert report.checked == 3 and report.changed == 3
+    delivered, landline, opted_out = (store.get(i) for i in ids)
+    assert delivered.delivery_status == "DELIVERED" and delivered.error_code is None
+    assert (landline.delivery_status, landline.error_code) == ("FAILED", 4720)
+    assert (opted_out.delivery_status, opted_out.error_code) == ("FAILED", 4775)
+    assert "Checked 3 messages" in report.summary()
+    # Paced: one list call every 0.25 s, never a burst.
+    assert clock.sleeps == [0.25, 0.25]
+
+
+def test_final_statuses_are_not_asked_again(sandbox, client, store) -> None:
+    send(sandbox, client, store, "9195550123")
+    refresher = StatusRefresher(client, clock=Clock(), sleep=lambda s: None)
+    refresher.refresh(store)
+    before = sandbox.requests.count("GET", "/messages")
+    report = refresher.refresh(store)
+    assert report.checked == 0 and sandbox.requests.count("GET", "/messages") == before
+
+
+def test_retry_after_stops_the_refresh_and_blocks_until_it_passes(sandbox, client, store) -> None:
+    send(sandbox, client, store, "9195550123", "9195550124")
+    sandbox.inject(Fault(FaultKind.RATE_LIMIT, method="GET", retry_after=120))
+    clock = Clock()
+    refresher = StatusRefresher(client, clock=clock, sleep=clock.sleep)
+    report = refresher.refresh(store)
+    assert report.wait == 120 and report.checked == 0
+    assert "try again in 2 min" in report.summary()
+    gets = sandbox.requests.count("GET", "/messages")
+    # While Retry-After is in force nothing is sent at all.
+    assert refresher.blocked_for() == pytest.approx(120)
+    with pytest.raises(RateLimited):
+        refresher.status_of("anything")
+    assert sandbox.requests.count("GET", "/messages") == gets
+    clock.now += 121
+    report = refresher.refresh(store)
+    assert report.checked == 2 and report.wait is None
+
+
+def test_wrong_credentials_stop_the_refresh_with_a_reason(sandbox, store, client) -> None:
+    send(sandbox, client, store, "9195550123")
+    with BandwidthClient(
+        sandbox.api_base, sandbox.account_id, BasicCredentials(sandbox.username, "nope")
+    ) as bad:
+        report = StatusRefresher(bad, clock=Clock(), sleep=lambda s: None).refresh(store)
+    assert report.problem and "credentials" in report.problem
+
+
+def test_check_unknown_finds_a_send_that_reached_bandwidth(sandbox, client, store) -> None:
+    """The answer was lost but the message was queued: the check finds it and records it as accepted."""
+    sandbox.inject(Fault(FaultKind.DELAY, delay=1.0))
+    with BandwidthClient(
+        sandbox.api_base,
+        sandbox.account_id,
+        BasicCredentials(sandbox.username, sandbox.password),
+        timeouts=Timeouts(connect=2, read=0.2),
+    ) as impatient:
+        [row_id] = send(sandbox, impatient, store, "9195550123")
+    row = store.get(row_id)
+    assert row.state.value == "unknown"
+    # The sandbox queues it once the delay is over (it only held the answer back).
+    wait_until(lambda: len(sandbox.accepted_messages()) == 1)
+    refresher = StatusRefresher(client, clock=Clock(), sleep=lambda s: None)
+    outcome = refresher.check_unknown(store, row)
+    assert outcome.found is not None and "do not send it again" in outcome.message
+    settled = store.get(row_id)
+    assert settled.state.value == "accepted" and settled.message_id == outcome.found.message_id
+
+
+def test_check_unknown_says_probably_not_sent_when_nothing_is_listed(sandbox, client, store) -> None:
+    sandbox.inject(Fault(FaultKind.DROP))
+    [row_id] = send(sandbox, client, store, "9195550123")
+    refresher = StatusRefresher(client, clock=Clock(), sleep=lambda s: None)
+    outcome = refresher.check_unknown(store, store.get(row_id))
+    assert outcome.found is None and "probably not sent" in outcome.message
+    assert store.get(row_id).state.value == "unknown"
