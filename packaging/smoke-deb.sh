@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The whole Linux package round trip, as IT would do it: build the .deb, install it with apt, run bwdesk from
+# /usr/bin, check the desktop integration files, remove it, and check that nothing is left behind.
+#
+#   sudo bash packaging/smoke-deb.sh              build (packaging/build-deb.sh), then test
+#   sudo bash packaging/smoke-deb.sh --no-build   test the newest dist/bwdesk_*.deb as it is
+#
+# Needs root (apt-get install/remove). Refuses to run where bwdesk is already installed, since the test removes
+# it. Under Xvfb (xvfb-run present) the self-test also runs on the real xcb platform, which proves the package's
+# Depends bring every library Qt's xcb plugin loads.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+START=$SECONDS
+
+BUILD=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-build) BUILD=0 ;;
+    -h | --help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "smoke-deb.sh: unknown option $arg (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+log() { printf '\n=== smoke-deb [%ss]: %s\n' "$((SECONDS - START))" "$*" >&2; }
+die() { printf 'smoke-deb: FAILED: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "run as root (it installs and removes the package): sudo bash $0"
+if dpkg-query -W -f='${Status}' bwdesk 2>/dev/null | grep -q "install ok installed"; then
+  die "bwdesk is already installed here; this test would remove it. Remove it first: apt-get remove bwdesk"
+fi
+
+if [ "$BUILD" = 1 ]; then
+  log "building"
+  bash packaging/build-deb.sh
+fi
+DEB=$(ls -t dist/bwdesk_*_"$(dpkg --print-architecture)".deb 2>/dev/null | head -n 1) || true
+[ -n "$DEB" ] || die "no dist/bwdesk_*.deb (run without --no-build)"
+VERSION=$(dpkg-deb -f "$DEB" Version)
+log "installing $DEB (version $VERSION)"
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "./$DEB" >/dev/null
+
+# Run the installed program as an unprivileged user with an empty home: it must need nothing writable in /opt.
+HOME_DIR=$(mktemp -d)
+ERRORS=$(mktemp)
+cleanup() { rm -rf "$HOME_DIR" "$ERRORS"; }
+trap cleanup EXIT
+chmod 0777 "$HOME_DIR"
+as_user() { (cd / && runuser -u nobody -- env -i PATH=/usr/bin:/bin HOME="$HOME_DIR" LANG=C.UTF-8 "$@"); }
+
+log "bwdesk from /usr/bin"
+[ "$(command -v bwdesk)" = /usr/bin/bwdesk ] || die "bwdesk is not on PATH as /usr/bin/bwdesk"
+[ "$(readlink -f /usr/bin/bwdesk)" = /opt/bwdesk/bwdesk ] || die "/usr/bin/bwdesk does not lead to /opt/bwdesk/bwdesk"
+shown=$(as_user /usr/bin/bwdesk --version)
+case "$VERSION" in
+  *~*) ;; # a pre-release: Debian's spelling differs from Python's
+  *) [ "$shown" = "bwdesk $VERSION" ] || die "bwdesk --version printed '$shown', expected 'bwdesk $VERSION'" ;;
+esac
+echo "$shown"
+
+log "every library the bundle links to resolves (the package's Depends are complete)"
+unresolved=$(find /opt/bwdesk -type f \( -name '*.so*' -o -path /opt/bwdesk/bwdesk \) -print0 \
+  | xargs -0 -n 20 env LD_LIBRARY_PATH=/opt/bwdesk/_internal:/opt/bwdesk/_internal/PySide6/Qt/lib ldd 2>/dev/null \
+  | grep 'not found' | sort -u || true)
+[ -z "$unresolved" ] || die "libraries not found (missing from Depends?): $unresolved"
+
+log "bwdesk --self-test (offscreen)"
+as_user /usr/bin/bwdesk --self-test 2>"$ERRORS" || { cat "$ERRORS" >&2; die "the installed bwdesk failed its self-test"; }
+[ ! -s "$ERRORS" ] || { cat "$ERRORS" >&2; die "the installed bwdesk's self-test wrote to standard error"; }
+
+if command -v xvfb-run >/dev/null; then
+  log "bwdesk --self-test --platform xcb (under Xvfb)"
+  if as_user /usr/bin/bwdesk --self-test --platform offscreen >/dev/null 2>&1; then
+    as_user xvfb-run -a /usr/bin/bwdesk --self-test --platform xcb 2>"$ERRORS" \
+      || { cat "$ERRORS" >&2; die "the installed bwdesk failed its self-test on xcb"; }
+    [ ! -s "$ERRORS" ] || { cat "$ERRORS" >&2; die "the self-test on xcb wrote to standard error"; }
+  else
+    echo "skipped: this bwdesk's command line does not pass options to --self-test yet" >&2
+  fi
+fi
+
+log "desktop integration files"
+desktop-file-validate /usr/share/applications/bwdesk.desktop
+appstreamcli validate --no-net /usr/share/metainfo/io.github.bwdesk.bwdesk.metainfo.xml >/dev/null \
+  || die "the installed metainfo does not validate"
+[ -f /usr/share/icons/hicolor/scalable/apps/bwdesk.svg ] || die "no scalable icon"
+for size in 16 24 32 48 64 128 256 512; do
+  [ -f "/usr/share/icons/hicolor/${size}x${size}/apps/bwdesk.png" ] || die "no ${size}x${size} icon"
+done
+grep -qx 'Exec=bwdesk' /usr/share/applications/bwdesk.desktop || die "the desktop entry does not run bwdesk"
+
+log "running left nothing in /opt/bwdesk that the package does not own"
+extra=$(comm -13 <(dpkg -L bwdesk | sort) <(find /opt/bwdesk | sort))
+[ -z "$extra" ] || die "files appeared in /opt/bwdesk at run time (apt-get remove would leave them): $extra"
+
+log "apt-get remove bwdesk"
+DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq bwdesk >/dev/null
+left=()
+for path in /opt/bwdesk /usr/bin/bwdesk /usr/share/applications/bwdesk.desktop \
+  /usr/share/metainfo/io.github.bwdesk.bwdesk.metainfo.xml /usr/share/icons/hicolor/scalable/apps/bwdesk.svg \
+  /usr/share/icons/hicolor/256x256/apps/bwdesk.png /usr/share/doc/bwdesk; do
+  if [ -e "$path" ] || [ -L "$path" ]; then left+=("$path"); fi
+done
+[ ${#left[@]} -eq 0 ] || die "left behind after apt-get remove: ${left[*]}"
+if dpkg-query -W -f='${Status}' bwdesk 2>/dev/null | grep -q "installed"; then
+  die "dpkg still lists bwdesk: $(dpkg-query -W -f='${Status}' bwdesk)"
+fi
+
+log "passed: built, installed, ran, removed without a trace ($((SECONDS - START)) s)"
