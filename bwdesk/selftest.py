@@ -38,6 +38,9 @@ NON_US_NUMBERS = (
 # The sandbox accepts any valid number; this one is in the fictional 555-01xx range.
 SANDBOX_RECIPIENT = "+19195550123"
 SANDBOX_TEXT = "bwdesk self-test"
+# Qt messages that say nothing about the installation: Qt switches to C.UTF-8 by itself when started without a
+# UTF-8 locale (cron, ssh, systemd units), and the offscreen platform cannot pass size hints to a window manager.
+HARMLESS_QT_MESSAGES = ("Detected locale", "propagateSizeHints")
 
 
 class CheckFailed(Exception):
@@ -176,7 +179,11 @@ def _captured_noise(report: Report) -> Iterator[list[warnings.WarningMessage]]:
     else:
 
         def on_qt_message(kind: QtMsgType, _context: object, message: str) -> None:
-            if kind in (QtMsgType.QtWarningMsg, QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg):
+            harmless = any(part in message for part in HARMLESS_QT_MESSAGES)
+            if (
+                kind in (QtMsgType.QtWarningMsg, QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg)
+                and not harmless
+            ):
                 report.qt_messages.append(f"Qt: {_one_line(message)}")
 
         previous = qInstallMessageHandler(on_qt_message)
