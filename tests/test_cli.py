@@ -13,12 +13,7 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-
-from bwdesk.cli import main
-from bwdesk.core import paths
-from bwdesk.core.history import HistoryQuery, HistoryStore
-from bwdesk.sandbox import LANDLINE_NUMBER, Sandbox
-from tests.faultserver import (
+from faultserver import (
     FaultServer,
     accepted,
     bandwidth_error,
@@ -27,6 +22,11 @@ from tests.faultserver import (
     refused_port,
     too_many,
 )
+
+from bwdesk.cli import main
+from bwdesk.core import paths
+from bwdesk.core.history import HistoryQuery, HistoryStore
+from bwdesk.sandbox import LANDLINE_NUMBER, Sandbox
 
 
 @pytest.fixture

@@ -1,0 +1,121 @@
+"""Starting the window: the QApplication, logging, the sandbox, and the first run without an account.
+
+`bwdesk --sandbox` starts a sandbox API in this process on 127.0.0.1 and opens the composer on its
+demo account, in a profile of its own; it ignores the BW_* variables and never touches the keyring.
+Without any account configured, `bwdesk` opens the settings dialog first, offering the sandbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from types import TracebackType
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+
+from bwdesk import __version__
+from bwdesk.core import paths
+from bwdesk.core.account import Context, load_context, sandbox_context
+from bwdesk.core.logs import redact, setup_logging
+from bwdesk.ui.main_window import MainWindow, app_icon
+from bwdesk.ui.tasks import BackgroundTasks
+
+log = logging.getLogger(__name__)
+
+
+def make_application(argv: list[str] | None = None) -> QApplication:
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    QApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    app = QApplication(argv if argv is not None else [sys.argv[0]])
+    app.setApplicationName("bwdesk")
+    app.setApplicationDisplayName("bwdesk")
+    app.setApplicationVersion(__version__)
+    app.setOrganizationName("bwdesk")
+    app.setDesktopFileName("bwdesk")
+    app.setWindowIcon(app_icon())
+    return app
+
+
+def _install_crash_handler(app: QApplication) -> None:
+    """An unexpected error in a slot is logged (secrets redacted) and shown, instead of killing the app."""
+
+    def hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            app.quit()
+            return
+        log.error("unexpected error", exc_info=(kind, exc, tb))
+        details = redact("".join(traceback.format_exception(kind, exc, tb)))
+        box = QMessageBox(QMessageBox.Icon.Critical, "bwdesk: unexpected error", "")
+        box.setText(
+            "Something went wrong inside bwdesk. Your message and the history are safe; what you typed is "
+            "kept as a draft. Help → Copy diagnostics gathers what a support person needs."
+        )
+        box.setDetailedText(details)
+        box.exec()
+
+    sys.excepthook = hook
+
+
+def run_gui(*, sandbox: bool = False) -> int:
+    """`bwdesk` and `bwdesk --sandbox`: open the window and run until it is closed."""
+    app = make_application()
+    tasks = BackgroundTasks(app)
+    if sandbox:
+        return _run_sandbox(app, tasks)
+    context = load_context()
+    setup_logging(context.profile)
+    _install_crash_handler(app)
+    if context.loaded.warnings:
+        QTimer.singleShot(
+            0,
+            lambda: QMessageBox.warning(None, "bwdesk settings", "\n\n".join(context.loaded.warnings)),
+        )
+    if not context.is_configured():
+        choice = first_run(context, tasks)
+        if choice == "sandbox":
+            return _run_sandbox(app, tasks)
+        context.reload_settings()
+    return _run_window(app, context, tasks)
+
+
+def first_run(context: Context, tasks: BackgroundTasks) -> str:
+    """The settings dialog with "Try the sandbox"; returns "sandbox", "saved" or "cancelled"."""
+    from bwdesk.ui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(context, tasks, first_run=True)
+    result = dialog.exec()
+    if dialog.sandbox_requested:
+        return "sandbox"
+    return "saved" if result == QDialog.DialogCode.Accepted else "cancelled"
+
+
+def _run_window(app: QApplication, context: Context, tasks: BackgroundTasks) -> int:
+    window = MainWindow(context, tasks)
+    window.settings_requested.connect(lambda: open_settings(window))
+    window.show()
+    return app.exec()
+
+
+def open_settings(window: MainWindow) -> None:
+    from bwdesk.ui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(window.context, window.tasks, parent=window)
+    if dialog.exec() == QDialog.DialogCode.Accepted:
+        window.context.reload_settings()
+        window.start_services()
+
+
+def _run_sandbox(app: QApplication, tasks: BackgroundTasks) -> int:
+    from bwdesk.sandbox import Sandbox
+
+    profile = paths.sandbox_profile_dir()
+    setup_logging(profile)
+    _install_crash_handler(app)
+    with Sandbox() as server:
+        log.info("sandbox listening on %s", server.api_base)
+        context = sandbox_context(server, profile)
+        return _run_window(app, context, tasks)

@@ -1,0 +1,529 @@
+"""The message composer: From, recipients, Separate/Group, text with its counter, media, tag, Send.
+
+The widget holds what the agent typed and shows what core says about it; it decides nothing itself.
+`draft()` builds an immutable `Draft`, `core.message.validate` judges it, and the problems are shown
+next to the field they belong to, with the first error as the reason Send is disabled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from PySide6.QtCore import QDateTime, Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDateTimeEdit,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from bwdesk.core import message
+from bwdesk.core.drafts import SavedDraft
+from bwdesk.core.message import Draft, Mode, Priority, Problem
+from bwdesk.core.outcome import FieldError
+from bwdesk.ui.fields import FromPicker, TagEdit
+from bwdesk.ui.media_list import MediaListWidget
+from bwdesk.ui.message_text import MessageTextEdit, TextCounter
+from bwdesk.ui.recipients import RecipientEdit
+from bwdesk.ui.results import ResultPanel
+
+GROUP_WARNING = (
+    "Everyone in a group message sees every number in it, and replies go to the whole group. "
+    f"At most {message.MAX_GROUP} numbers."
+)
+SEND_SHORTCUT_TEXT = "Ctrl+↵"
+
+# Where each draft field's problems are shown. "priority"/"expiration" live in the Advanced section.
+_FIELDS = ("from", "to", "text", "media", "tag", "priority", "expiration")
+
+
+class FieldMessage(QLabel):
+    """A one-line problem (or warning) under a field; hidden when there is none."""
+
+    def __init__(self, field: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(f"problem_{field}")
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setAccessibleName(f"Problem with {field}")
+        self.hide()
+
+    def show_message(self, text: str, severity: str) -> None:
+        if not text:
+            self.clear()
+            self.hide()
+            return
+        colour = "#c0392b" if severity == "error" else "#b45309"
+        mark = "✖" if severity == "error" else "⚠"
+        self.setStyleSheet(f"color: {colour};")
+        self.setText(f"{mark} {text}")
+        self.setProperty("severity", severity)
+        self.show()
+
+
+class ComposerWidget(QWidget):
+    """The composer. Signals: `send_requested()`, `draft_changed()` (any edit), `upload_requested(Attachment)`."""
+
+    send_requested = Signal()
+    draft_changed = Signal()
+    upload_requested = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None, *, region: str | None = None) -> None:
+        super().__init__(parent)
+        self._region = region
+        self._sending = False
+        self._api_errors: dict[str, str] = {}
+        self._problems: list[Problem] = []
+        self._notes: dict[str, str] = {}
+
+        self.from_picker = FromPicker(self, region=region)
+        self.from_picker.setToolTip("The number (or alphanumeric sender ID) the message is sent from")
+        self.recipients = RecipientEdit(self, region=region)
+        self.recipients.setToolTip("Who gets the message: type or paste phone numbers")
+
+        self.separate_radio = QRadioButton("Separate messages", self)
+        self.separate_radio.setAccessibleName("Send separate messages")
+        self.separate_radio.setToolTip(
+            "One message to each recipient: customers never see each other's numbers (recommended)"
+        )
+        self.group_radio = QRadioButton("Group MMS — everyone sees every number", self)
+        self.group_radio.setAccessibleName("Send one group message")
+        self.group_radio.setToolTip(GROUP_WARNING)
+        self.separate_radio.setChecked(True)
+        self._mode_group = QButtonGroup(self)
+        self._mode_group.addButton(self.separate_radio)
+        self._mode_group.addButton(self.group_radio)
+        self.group_warning = QLabel(GROUP_WARNING, self)
+        self.group_warning.setObjectName("groupWarning")
+        self.group_warning.setWordWrap(True)
+        self.group_warning.setStyleSheet("color: #b45309;")
+        self.group_warning.setAccessibleName("Group message warning")
+        self.mode_row = QWidget(self)
+        mode_layout = QVBoxLayout(self.mode_row)
+        mode_layout.setContentsMargins(0, 0, 0, 0)
+        radios = QHBoxLayout()
+        radios.addWidget(self.separate_radio)
+        radios.addWidget(self.group_radio)
+        radios.addStretch(1)
+        mode_layout.addLayout(radios)
+        mode_layout.addWidget(self.group_warning)
+
+        self.text_edit = MessageTextEdit(self)
+        self.text_edit.setMinimumHeight(90)
+        self.counter = TextCounter(self)
+        self.counter.attach_to(self.text_edit)
+        self.text_notice = QLabel(self)
+        self.text_notice.setObjectName("textNotice")
+        self.text_notice.setStyleSheet("color: #b45309;")
+        self.text_notice.setWordWrap(True)
+        self.text_notice.hide()
+
+        self.media_list = MediaListWidget(self)
+        self.media_list.setMaximumHeight(170)
+        self.tag_edit = TagEdit(self)
+
+        self.advanced_button = QToolButton(self)
+        self.advanced_button.setText("Advanced")
+        self.advanced_button.setCheckable(True)
+        self.advanced_button.setArrowType(Qt.ArrowType.RightArrow)
+        self.advanced_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced_button.setAccessibleName("Show advanced options")
+        self.advanced_button.setToolTip("Priority and expiration (rarely needed)")
+        self.advanced = QWidget(self)
+        self.priority_combo = QComboBox(self.advanced)
+        self.priority_combo.addItem("Default", None)
+        self.priority_combo.addItem("High — ahead of your other queued messages", Priority.HIGH.value)
+        self.priority_combo.setAccessibleName("Priority")
+        self.priority_combo.setToolTip("High priority jumps ahead of this account's other queued messages")
+        self.expire_check = QCheckBox("Expire if not sent by", self.advanced)
+        self.expire_check.setAccessibleName("Set an expiration time")
+        self.expire_check.setToolTip(
+            "Bandwidth drops the message (error 4360) if it cannot leave before this time"
+        )
+        self.expiration_edit = QDateTimeEdit(self.advanced)
+        self.expiration_edit.setCalendarPopup(True)
+        self.expiration_edit.setDisplayFormat("yyyy-MM-dd HH:mm")
+        self.expiration_edit.setAccessibleName("Expiration time")
+        self.expiration_edit.setToolTip("Local time after which the message must not be sent")
+        self.expiration_edit.setEnabled(False)
+        advanced_layout = QHBoxLayout(self.advanced)
+        advanced_layout.setContentsMargins(0, 0, 0, 0)
+        advanced_layout.addWidget(QLabel("Priority", self.advanced))
+        advanced_layout.addWidget(self.priority_combo)
+        advanced_layout.addSpacing(12)
+        advanced_layout.addWidget(self.expire_check)
+        advanced_layout.addWidget(self.expiration_edit)
+        advanced_layout.addStretch(1)
+        self.advanced.hide()
+
+        self.result_panel = ResultPanel(self)
+
+        self.reason_label = QLabel(self)
+        self.reason_label.setObjectName("sendReason")
+        self.reason_label.setWordWrap(True)
+        self.reason_label.setAccessibleName("Why the message cannot be sent yet")
+        self.reason_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.progress = QProgressBar(self)
+        self.progress.setRange(0, 0)
+        self.progress.setMaximumWidth(120)
+        self.progress.setTextVisible(False)
+        self.progress.setAccessibleName("Sending")
+        self.progress.hide()
+        self.send_button = QPushButton(f"Send  {SEND_SHORTCUT_TEXT}", self)
+        self.send_button.setObjectName("sendButton")
+        self.send_button.setAccessibleName("Send")
+        self.send_button.setToolTip("Send the message (Ctrl+Return)")
+        self.send_button.setDefault(False)
+        self.send_button.setAutoDefault(False)
+
+        self._messages = {field: FieldMessage(field, self) for field in _FIELDS}
+
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow(
+            self._label("&From", self.from_picker), self._stack(self.from_picker, self._messages["from"])
+        )
+        form.addRow(self._label("&To", self.recipients), self._stack(self.recipients, self._messages["to"]))
+        form.addRow("", self.mode_row)
+        text_box = self._stack(self.text_edit, self.counter, self.text_notice, self._messages["text"])
+        form.addRow(self._label("Te&xt", self.text_edit), text_box)
+        form.addRow(
+            self._label("&Media", self.media_list), self._stack(self.media_list, self._messages["media"])
+        )
+        form.addRow(self._label("T&ag", self.tag_edit), self._stack(self.tag_edit, self._messages["tag"]))
+        advanced_box = self._stack(
+            self.advanced_button, self.advanced, self._messages["priority"], self._messages["expiration"]
+        )
+        form.addRow("", advanced_box)
+
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.reason_label, 1)
+        bottom.addWidget(self.progress)
+        bottom.addWidget(self.send_button)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.result_panel)
+        layout.addLayout(bottom)
+
+        QWidget.setTabOrder(self.from_picker, self.recipients.line_edit())
+        QWidget.setTabOrder(self.recipients.line_edit(), self.text_edit)
+        QWidget.setTabOrder(self.text_edit, self.media_list.input())
+        QWidget.setTabOrder(self.media_list.input(), self.tag_edit.line_edit())
+        QWidget.setTabOrder(self.tag_edit.line_edit(), self.separate_radio)
+        QWidget.setTabOrder(self.separate_radio, self.group_radio)
+        QWidget.setTabOrder(self.group_radio, self.send_button)
+
+        self._validate_timer = QTimer(self)
+        self._validate_timer.setSingleShot(True)
+        self._validate_timer.setInterval(0)  # coalesce a burst of edits into one validation
+        self._validate_timer.timeout.connect(self.revalidate)
+
+        self.from_picker.sender_changed.connect(self._edited)
+        self.recipients.changed.connect(self._edited)
+        self.recipients.line_edit().textChanged.connect(self._pending_text_changed)
+        self._mode_group.buttonToggled.connect(self._mode_toggled)
+        self.text_edit.textChanged.connect(self._edited)
+        self.text_edit.truncated.connect(self._text_truncated)
+        self.text_edit.files_dropped.connect(self.media_list.attach_files)
+        self.media_list.changed.connect(self._edited)
+        self.media_list.upload_requested.connect(self.upload_requested)
+        self.tag_edit.tag_changed.connect(self._edited)
+        self.tag_edit.truncated.connect(lambda _n: self._edited())
+        self.priority_combo.currentIndexChanged.connect(self._edited)
+        self.expire_check.toggled.connect(self._expiration_toggled)
+        self.expiration_edit.dateTimeChanged.connect(self._edited)
+        self.advanced_button.toggled.connect(self._toggle_advanced)
+        self.send_button.clicked.connect(self.send_requested)
+        self._update_mode_row()
+        self.revalidate()
+
+    # --- layout helpers -------------------------------------------------------------------------------
+
+    def _label(self, text: str, buddy: QWidget) -> QLabel:
+        label = QLabel(text, self)
+        label.setBuddy(buddy)
+        return label
+
+    def _stack(self, *widgets: QWidget) -> QWidget:
+        box = QWidget(self)
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        for widget in widgets:
+            layout.addWidget(widget)
+        return box
+
+    # --- the draft ------------------------------------------------------------------------------------
+
+    def set_region(self, region: str) -> None:
+        self._region = region
+        self.recipients.set_region(region)
+        self.revalidate()
+
+    def set_from_numbers(self, numbers: Sequence[tuple[str, str]], default: str | None) -> None:
+        current = self.from_picker.sender()
+        self.from_picker.set_numbers(numbers, current or default)
+        self.revalidate()
+
+    def mode(self) -> Mode:
+        return Mode.GROUP if self.group_radio.isChecked() and self._recipient_count() > 1 else Mode.SEPARATE
+
+    def expiration(self) -> datetime | None:
+        if not self.expire_check.isChecked():
+            return None
+        local = self.expiration_edit.dateTime().toSecsSinceEpoch()
+        return datetime.fromtimestamp(local, tz=UTC)
+
+    def priority(self) -> Priority | None:
+        value = self.priority_combo.currentData()
+        return Priority(value) if value else None
+
+    def draft(self) -> Draft:
+        """What is typed now, as an immutable draft (text left in the recipients input is not included)."""
+        return Draft(
+            sender=self.from_picker.sender(),
+            recipients=tuple(self.recipients.model().raw_inputs()),
+            text=self.text_edit.text(),
+            media=tuple(self.media_list.urls()),
+            tag=self.tag_edit.tag(),
+            mode=self.mode(),
+            priority=self.priority(),
+            expiration=self.expiration(),
+            region=self._region,
+        )
+
+    def saved_draft(self) -> SavedDraft:
+        expiration = self.expiration()
+        return SavedDraft(
+            sender=self.from_picker.sender(),
+            recipients=tuple(self.recipients.model().raw_inputs()),
+            pending_recipient_text=self.recipients.pending_text(),
+            text=self.text_edit.text(),
+            media=tuple(self.media_list.urls()),
+            tag=self.tag_edit.tag(),
+            mode="group" if self.group_radio.isChecked() else "separate",
+            priority=self.priority().value if self.priority() else None,
+            expiration=expiration.isoformat().replace("+00:00", "Z") if expiration else None,
+        )
+
+    def restore(self, saved: SavedDraft) -> None:
+        """Put a saved draft back into the fields (after a restart or a crash)."""
+        if saved.sender:
+            self.from_picker.set_sender(saved.sender)
+        self.recipients.model().set_inputs(list(saved.recipients))
+        self.recipients.set_pending_text(saved.pending_recipient_text)
+        self.text_edit.set_text(saved.text)
+        self.media_list.set_urls(saved.media)
+        self.tag_edit.set_tag(saved.tag)
+        (self.group_radio if saved.mode == "group" else self.separate_radio).setChecked(True)
+        index = self.priority_combo.findData(saved.priority) if saved.priority else 0
+        self.priority_combo.setCurrentIndex(max(0, index))
+        if saved.expiration:
+            try:
+                moment = datetime.fromisoformat(saved.expiration.replace("Z", "+00:00"))
+            except ValueError:
+                moment = None
+            if moment is not None:
+                self.expire_check.setChecked(True)
+                self.expiration_edit.setDateTime(QDateTime.fromSecsSinceEpoch(int(moment.timestamp())))
+                self.advanced_button.setChecked(True)
+        self._update_mode_row()
+        self.revalidate()
+
+    def clear_message(self) -> None:
+        """Empty everything but From, ready for the next message (after everything was accepted)."""
+        self.recipients.model().clear()
+        self.recipients.set_pending_text("")
+        self.text_edit.set_text("")
+        self.media_list.set_urls([])
+        self.tag_edit.set_tag("")
+        self.separate_radio.setChecked(True)
+        self.priority_combo.setCurrentIndex(0)
+        self.expire_check.setChecked(False)
+        self._api_errors.clear()
+        self.text_notice.hide()
+        self._update_mode_row()
+        self.revalidate()
+
+    def keep_recipients(self, keep: Sequence[str]) -> None:
+        """Leave only these recipients (E.164): after a partial send, the ones still to deal with."""
+        wanted = set(keep)
+        model = self.recipients.model()
+        for row in reversed(range(model.rowCount())):
+            number = model.numbers()[row]
+            if (number.e164 or number.raw) not in wanted:
+                model.remove(row)
+        self._update_mode_row()
+        self.revalidate()
+
+    # --- validation and state -------------------------------------------------------------------------
+
+    def problems(self) -> list[Problem]:
+        return list(self._problems)
+
+    def can_send(self) -> bool:
+        return not self._sending and self.reason_label.property("blocking") is not True
+
+    @Slot()
+    def revalidate(self) -> None:
+        """Judge the draft with core's rules and show the result next to each field and on Send."""
+        draft = self.draft()
+        problems = message.validate(draft)
+        self._problems = problems
+        by_field: dict[str, tuple[str, str]] = {}
+        for problem in problems:
+            if problem.field not in by_field or (
+                problem.severity == "error" and by_field[problem.field][1] != "error"
+            ):
+                by_field[problem.field] = (problem.message, problem.severity)
+        for field, (text, _severity) in list(by_field.items()):
+            extra = self._api_errors.get(field)
+            if extra:
+                by_field[field] = (f"{text} — {extra}", "error")
+        for field, text in self._api_errors.items():
+            by_field.setdefault(field, (text, "error"))
+        for field, label in self._messages.items():
+            text, severity = by_field.get(field, ("", ""))
+            label.show_message(text, severity)
+        errors = [p for p in problems if p.severity == "error"]
+        pending_uploads = self.media_list.has_pending_uploads()
+        blocking = bool(errors) or pending_uploads
+        if self._sending:
+            reason = "Sending…"
+        elif pending_uploads:
+            reason = "Waiting for the attachment to finish uploading."
+        elif errors:
+            reason = self._reason(errors[0])
+        else:
+            count = message.message_count(draft)
+            reason = self._ready_text(draft, count)
+        self.reason_label.setText(reason)
+        self.reason_label.setProperty("blocking", blocking)
+        self.reason_label.setStyleSheet("color: #c0392b;" if blocking and not self._sending else "")
+        self.send_button.setEnabled(not blocking and not self._sending)
+        self.send_button.setToolTip(
+            "Send the message (Ctrl+Return)" if not blocking else f"Cannot send yet: {reason}"
+        )
+        mms = message.is_mms(draft)
+        self.counter.set_mms(mms)
+        self.text_edit.set_mms(mms)
+        self.counter.set_recipient_count(message.message_count(draft) if draft.mode is Mode.SEPARATE else 1)
+
+    def _reason(self, problem: Problem) -> str:
+        names = {
+            "from": "From",
+            "to": "To",
+            "text": "Text",
+            "media": "Media",
+            "tag": "Tag",
+            "priority": "Priority",
+            "expiration": "Expiration",
+        }
+        return f"{names.get(problem.field, problem.field)}: {problem.message}"
+
+    def _ready_text(self, draft: Draft, count: int) -> str:
+        if draft.mode is Mode.GROUP:
+            return f"Ready to send 1 group message to {len(message.recipients_e164(draft))} numbers."
+        if count == 1:
+            return "Ready to send 1 message."
+        return f"Ready to send {count} separate messages."
+
+    def set_sending(self, sending: bool) -> None:
+        """While a send is in flight the draft cannot change and a progress indicator shows."""
+        self._sending = sending
+        self.from_picker.set_read_only(sending)
+        self.recipients.set_read_only(sending)
+        self.text_edit.setReadOnly(sending)
+        self.media_list.set_read_only(sending)
+        self.tag_edit.set_read_only(sending)
+        self.separate_radio.setEnabled(not sending)
+        self.group_radio.setEnabled(not sending)
+        self.advanced.setEnabled(not sending)
+        self.progress.setVisible(sending)
+        self.revalidate()
+
+    def is_sending(self) -> bool:
+        return self._sending
+
+    def show_api_errors(self, field_errors: Sequence[FieldError], fallback: str = "") -> None:
+        """Mark the fields the API named in a rejection (unknown field names go to the text as a note)."""
+        self._api_errors.clear()
+        aliases = {"from": "from", "to": "to", "text": "text", "media": "media", "tag": "tag"}
+        aliases |= {"priority": "priority", "expiration": "expiration", "applicationId": "from"}
+        for error in field_errors:
+            field = aliases.get(error.field.split("[")[0].split(".")[0], "")
+            key = field or "text"
+            previous = self._api_errors.get(key)
+            self._api_errors[key] = f"{previous}; {error.description}" if previous else error.description
+        if not field_errors and fallback:
+            self._api_errors["text"] = fallback
+        self.revalidate()
+
+    def clear_api_errors(self) -> None:
+        if self._api_errors:
+            self._api_errors.clear()
+            self.revalidate()
+
+    # --- reactions ------------------------------------------------------------------------------------
+
+    def _recipient_count(self) -> int:
+        model = self.recipients.model()
+        return model.valid_count() + model.invalid_count()
+
+    def _update_mode_row(self) -> None:
+        count = self._recipient_count()
+        self.mode_row.setVisible(count > 1)
+        self.separate_radio.setText(f"Separate messages ({count})" if count > 1 else "Separate messages")
+        self.group_warning.setVisible(count > 1 and self.group_radio.isChecked())
+
+    @Slot()
+    def _edited(self) -> None:
+        if self._api_errors and not self._sending:
+            # The agent is fixing what the API rejected; the old message no longer applies.
+            self._api_errors.clear()
+        self._update_mode_row()
+        self._validate_timer.start()
+        self.draft_changed.emit()
+
+    @Slot(str)
+    def _pending_text_changed(self, _text: str) -> None:
+        self.draft_changed.emit()
+
+    @Slot()
+    def _mode_toggled(self) -> None:
+        self._update_mode_row()
+        self._edited()
+
+    @Slot(int)
+    def _text_truncated(self, removed: int) -> None:
+        self.text_notice.setText(
+            f"The pasted text was cut by {removed} character{'s' if removed != 1 else ''} to fit the "
+            f"{message.MAX_TEXT_LENGTH}-character limit."
+        )
+        self.text_notice.show()
+
+    @Slot(bool)
+    def _expiration_toggled(self, checked: bool) -> None:
+        self.expiration_edit.setEnabled(checked)
+        if checked and self.expiration_edit.dateTime() <= QDateTime.currentDateTime():
+            soon = datetime.now().astimezone() + timedelta(hours=1)
+            self.expiration_edit.setDateTime(QDateTime.fromSecsSinceEpoch(int(soon.timestamp())))
+        self._edited()
+
+    @Slot(bool)
+    def _toggle_advanced(self, shown: bool) -> None:
+        self.advanced.setVisible(shown)
+        self.advanced_button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+        self.advanced_button.setAccessibleName("Hide advanced options" if shown else "Show advanced options")

@@ -1,0 +1,570 @@
+"""The main window: the composer above, the history below, and the send flow that joins them.
+
+Start-up opens the history and resolves the account (which may read the keyring) on a worker thread; the
+window is usable for typing at once and Send waits until the account is known. Sending validates on the
+GUI thread, asks before anything risky (many separate messages, a possible duplicate), then hands the
+POSTs to `SendController`. Quitting waits for sends in flight, so no history row is left unsettled.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from PySide6.QtCore import QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from bwdesk import __version__
+from bwdesk.core import message, paths
+from bwdesk.core.account import Account, Context
+from bwdesk.core.bandwidth import BandwidthClient
+from bwdesk.core.delivery import StatusRefresher
+from bwdesk.core.drafts import SavedDraft, clear_draft, load_draft, save_draft
+from bwdesk.core.errors import BwdeskError
+from bwdesk.core.history import HistoryQuery, HistoryRow, HistoryStore
+from bwdesk.core.message import Draft, InvalidDraft, Mode
+from bwdesk.core.outcome import SendState
+from bwdesk.core.sending import PlannedPost, SentPost, plan
+from bwdesk.ui.composer import ComposerWidget
+from bwdesk.ui.results import ResultEntry
+from bwdesk.ui.send_controller import SendController
+from bwdesk.ui.tasks import BackgroundTasks
+
+log = logging.getLogger(__name__)
+
+ABOUT_TEXT = (
+    "<p><b>bwdesk {version}</b></p>"
+    "<p>Send SMS and MMS by hand through Bandwidth's Messaging API v2.</p>"
+    "<p><b>bwdesk sends; it does not receive.</b> Replies go wherever your Bandwidth application's "
+    "callbacks point (your messaging platform or webhook), not to this window — so nobody should wait "
+    "for replies in the history.</p>"
+    "<p>Delivery status is looked up from Bandwidth when you refresh it in the history.</p>"
+)
+AUTOSAVE_DELAY_MS = 400
+COMPLETION_ROWS = 500
+
+
+@dataclass
+class Services:
+    """What the window needs from the outside world, opened off the GUI thread at start-up."""
+
+    history: HistoryStore | None = None
+    account: Account | None = None
+    client: BandwidthClient | None = None
+    refresher: StatusRefresher | None = None
+    account_problem: str = ""
+    history_problem: str = ""
+    past_recipients: tuple[str, ...] = ()
+
+
+def open_services(context: Context) -> Services:
+    """Runs on a worker thread: open the history, resolve the account, gather past recipients."""
+    services = Services()
+    try:
+        services.history = context.history()
+        rows = services.history.search(HistoryQuery(), limit=COMPLETION_ROWS)
+        services.past_recipients = tuple(dict.fromkeys(n for row in rows for n in row.to))
+    except BwdeskError as exc:
+        services.history_problem = str(exc)
+    try:
+        services.account = context.account()
+        services.client = services.account.client()
+        services.refresher = StatusRefresher(services.client)
+    except BwdeskError as exc:
+        services.account_problem = str(exc)
+    return services
+
+
+class MainWindow(QMainWindow):
+    """The composer and the history. `services_ready` fires once start-up work has finished."""
+
+    services_ready = Signal()
+    settings_requested = Signal()
+
+    def __init__(self, context: Context, tasks: BackgroundTasks | None = None) -> None:
+        super().__init__()
+        self.context = context
+        self.tasks = tasks if tasks is not None else BackgroundTasks(self)
+        self.services = Services()
+        self._ready = False
+        self._quit_when_idle = False
+        self._unknown: dict[int, PlannedPost] = {}  # history row id → the POST whose outcome is unknown
+        self._last_posts: dict[int, PlannedPost] = {}
+        self.setWindowTitle("bwdesk — Sandbox" if context.is_sandbox else "bwdesk — New message")
+        self.setWindowIcon(app_icon())
+        self.resize(900, 860)
+
+        self.composer = ComposerWidget(self, region=context.settings.region)
+        numbers = [(f.number, f.label) for f in context.settings.from_numbers]
+        self.composer.set_from_numbers(numbers, context.settings.default_from or None)
+        self.controller = SendController(self.tasks, self)
+
+        self.banner = QLabel(self)
+        self.banner.setObjectName("banner")
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("background: palette(alternate-base); padding: 6px;")
+        self.banner.hide()
+        self.banner_button = QPushButton("Settings…", self)
+        self.banner_button.setAccessibleName("Open settings")
+        self.banner_button.hide()
+        self.banner_button.clicked.connect(self.settings_requested)
+
+        top = QWidget(self)
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.banner)
+        top_layout.addWidget(self.banner_button)
+        top_layout.addWidget(self.composer)
+        scroll = QScrollArea(self)
+        scroll.setWidget(top)
+        scroll.setWidgetResizable(True)
+
+        from bwdesk.ui.history_view import HistoryView
+
+        self.history_view = HistoryView(self.tasks, region=context.settings.region, parent=self)
+        splitter = QSplitter(self)
+        splitter.setOrientation(splitter.orientation().Vertical)
+        splitter.addWidget(scroll)
+        splitter.addWidget(self.history_view)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
+        self.setCentralWidget(splitter)
+
+        self.account_label = QLabel(self)
+        self.account_label.setAccessibleName("Account")
+        self.statusBar().addPermanentWidget(self.account_label)
+        self._build_menus()
+
+        self._autosave = QTimer(self)
+        self._autosave.setSingleShot(True)
+        self._autosave.setInterval(AUTOSAVE_DELAY_MS)
+        self._autosave.timeout.connect(self.save_draft_now)
+
+        self.composer.draft_changed.connect(self._autosave.start)
+        self.composer.send_requested.connect(self.send)
+        self.composer.upload_requested.connect(self._upload)
+        self.composer.result_panel.check_requested.connect(self.check_unknown)
+        self.composer.result_panel.resend_requested.connect(self.resend_unknown)
+        self.controller.post_finished.connect(self._post_finished)
+        self.controller.finished.connect(self._send_finished)
+        self.history_view.use_as_draft.connect(self.use_as_draft)
+        self.history_view.send_again_requested.connect(self.send_again)
+        self.history_view.status_message.connect(self.statusBar().showMessage)
+
+        self._restore_draft()
+        self._update_account_label()
+        self.composer.recipients.line_edit().setFocus()
+        self.start_services()
+
+    # --- start-up -------------------------------------------------------------------------------------
+
+    def start_services(self) -> None:
+        """(Re)open the history and the account in the background."""
+        self._ready = False
+        self.composer.setEnabled(True)
+        self.tasks.run(
+            lambda: open_services(self.context), self._services_opened, description="open services"
+        )
+
+    @Slot(object)
+    def _services_opened(self, services: Services) -> None:
+        old = self.services
+        self.services = services
+        if old.client is not None and old.client is not services.client:
+            old.client.close()
+        if old.history is not None and old.history is not services.history:
+            old.history.close()
+        self._ready = True
+        if services.account is not None:
+            account = services.account
+            self.composer.set_region(account.region)
+            self.composer.set_from_numbers(
+                [(f.number, f.label) for f in account.from_numbers], account.default_from
+            )
+        self.composer.recipients.set_completion_numbers(list(services.past_recipients))
+        self.history_view.set_store(services.history)
+        self.history_view.set_refresher(services.refresher)
+        problems = [p for p in (services.history_problem, services.account_problem) if p]
+        self._show_banner(" ".join(problems))
+        self._update_account_label()
+        self.services_ready.emit()
+
+    def _show_banner(self, text: str) -> None:
+        self.banner.setText(text)
+        self.banner.setVisible(bool(text))
+        self.banner_button.setVisible(bool(text) and not self.context.is_sandbox)
+
+    def _update_account_label(self) -> None:
+        account = self.services.account
+        if self.context.is_sandbox:
+            text = "Sandbox — nothing leaves this computer"
+        elif account is not None:
+            text = f"Account {account.account_id}"
+        elif self._ready:
+            text = "Not set up"
+        else:
+            text = "Opening…"
+        self.account_label.setText(text)
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        self.new_action = self._action("&New message", QKeySequence.StandardKey.New, self.new_message)
+        self.send_action = self._action("&Send", QKeySequence("Ctrl+Return"), self.send)
+        self.send_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
+        self.settings_action = self._action(
+            "Se&ttings…", QKeySequence("Ctrl+,"), self.settings_requested.emit
+        )
+        self.settings_action.setEnabled(not self.context.is_sandbox)
+        self.quit_action = self._action("&Quit", QKeySequence("Ctrl+Q"), self.close)
+        for action in (self.new_action, self.send_action, self.settings_action):
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        history_menu = menu.addMenu("&History")
+        self.search_action = self._action("&Search", QKeySequence("Ctrl+F"), self.history_view.focus_search)
+        history_menu.addAction(self.search_action)
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self._action("Copy &diagnostics", None, self.copy_diagnostics))
+        help_menu.addAction(self._action("&About bwdesk", None, self.show_about))
+
+    def _action(
+        self, text: str, shortcut: QKeySequence | QKeySequence.StandardKey | None, slot: object
+    ) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        action.triggered.connect(slot)
+        self.addAction(action)  # shortcuts work even when the menu bar is hidden
+        return action
+
+    # --- the draft ------------------------------------------------------------------------------------
+
+    def _restore_draft(self) -> None:
+        saved = load_draft(paths.draft_file(self.context.profile))
+        if saved is not None:
+            self.composer.restore(saved)
+            self.statusBar().showMessage("Your unsent message was restored.", 8000)
+
+    @Slot()
+    def save_draft_now(self) -> None:
+        """Write the draft file (small; the debounce keeps it to a few writes per second at most)."""
+        try:
+            save_draft(paths.draft_file(self.context.profile), self.composer.saved_draft())
+        except OSError as exc:
+            self.statusBar().showMessage(f"Could not save the draft: {exc.strerror or exc}", 8000)
+
+    @Slot()
+    def new_message(self) -> None:
+        if self.controller.is_busy():
+            return
+        self.composer.clear_message()
+        self.composer.result_panel.clear()
+        clear_draft(paths.draft_file(self.context.profile))
+        self.composer.recipients.line_edit().setFocus()
+
+    @Slot(object)
+    def use_as_draft(self, row: HistoryRow) -> None:
+        if self.controller.is_busy():
+            return
+        self.composer.restore(
+            SavedDraft(
+                sender=row.sender,
+                recipients=row.to,
+                text=row.text,
+                media=row.media,
+                tag=row.tag,
+                mode=row.mode,
+            )
+        )
+        self.composer.result_panel.clear()
+        self.composer.text_edit.setFocus()
+
+    # --- sending --------------------------------------------------------------------------------------
+
+    @Slot()
+    def send(self) -> None:
+        """Validate, confirm what needs confirming, then send in the background."""
+        if self.controller.is_busy():
+            return
+        composer = self.composer
+        composer.recipients.commit_pending_text()
+        composer.revalidate()
+        if not composer.can_send():
+            self.statusBar().showMessage(composer.reason_label.text(), 8000)
+            return
+        account, client, history = self.services.account, self.services.client, self.services.history
+        if not self._ready:
+            self.statusBar().showMessage("Still opening the account; try again in a moment.", 5000)
+            return
+        if account is None or client is None or history is None:
+            problem = self.services.account_problem or self.services.history_problem
+            QMessageBox.warning(self, "bwdesk is not set up", problem or "The account is not set up.")
+            return
+        draft = composer.draft()
+        count = message.message_count(draft)
+        if (
+            draft.mode is Mode.SEPARATE
+            and count > message.CONFIRM_SEPARATE_ABOVE
+            and not self._confirm(
+                "Send many messages?",
+                f"This sends {count} separate messages, one to each recipient.",
+                "Send them",
+            )
+        ):
+            return
+        duplicates = self._possible_duplicates(draft)
+        if duplicates and not self._confirm_duplicate(duplicates):
+            return
+        try:
+            posts = plan(draft, account.application_id)
+        except (InvalidDraft, BwdeskError) as exc:
+            QMessageBox.warning(self, "Cannot send", str(exc))
+            return
+        self._start(posts)
+
+    def _start(self, posts: Sequence[PlannedPost]) -> None:
+        account, client, history = self.services.account, self.services.client, self.services.history
+        assert account is not None and client is not None and history is not None
+        self.composer.result_panel.clear()
+        self.composer.clear_api_errors()
+        self.composer.result_panel.show_status(
+            f"Sending {len(posts)} message{'s' if len(posts) != 1 else ''}…"
+        )
+        self.composer.set_sending(True)
+        self.send_action.setEnabled(False)
+        self.controller.send(posts, client, history)
+
+    def _possible_duplicates(self, draft: Draft) -> list[str]:
+        """Recipients whose last message with this very text has an unknown outcome."""
+        numbers = set(message.recipients_e164(draft))
+        return sorted(
+            {
+                n
+                for post in self._unknown.values()
+                if post.payload.get("text", "") == draft.text
+                for n in post.recipients
+                if n in numbers
+            }
+        )
+
+    def _confirm(self, title: str, text: str, accept: str) -> bool:
+        box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.Cancel, self)
+        go = box.addButton(accept, QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setEscapeButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return box.clickedButton() is go
+
+    def _confirm_duplicate(self, numbers: Sequence[str]) -> bool:
+        from bwdesk.core.phone import display_number
+
+        who = ", ".join(display_number(n) for n in numbers)
+        return self._confirm(
+            "Send again? It may be a duplicate",
+            f"The last attempt to send this message to {who} got no answer from Bandwidth: it may already "
+            "have been sent. Sending again could make the customer receive it twice.\n\n"
+            "Use “Check status” first if you are not sure.",
+            "Send again anyway",
+        )
+
+    @Slot(object)
+    def _post_finished(self, sent: SentPost) -> None:
+        entry = ResultEntry(sent.row_id, sent.post.recipients, sent.result)
+        self.composer.result_panel.add_result(entry)
+        self._last_posts[sent.row_id] = sent.post
+        if sent.result.state in (SendState.UNKNOWN, SendState.FAILED):
+            self._unknown[sent.row_id] = sent.post
+        self.history_view.reload()
+
+    @Slot(list)
+    def _send_finished(self, sent: list[SentPost]) -> None:
+        self.composer.set_sending(False)
+        self.send_action.setEnabled(True)
+        accepted = {n for s in sent if s.result.state is SendState.ACCEPTED for n in s.post.recipients}
+        for post in sent:
+            if post.result.state is SendState.ACCEPTED:
+                # A later accepted send to the same recipients supersedes an earlier unknown one.
+                for row_id, unknown in list(self._unknown.items()):
+                    if set(unknown.recipients) <= accepted:
+                        del self._unknown[row_id]
+        if sent and all(s.result.state is SendState.ACCEPTED for s in sent):
+            self.composer.clear_message()
+            clear_draft(paths.draft_file(self.context.profile))
+        else:
+            remaining = [
+                n for s in sent if s.result.state is not SendState.ACCEPTED for n in s.post.recipients
+            ]
+            if accepted:
+                self.composer.keep_recipients(remaining)
+            rejected = [
+                s for s in sent if s.result.state is SendState.REJECTED and s.result.error is not None
+            ]
+            if rejected:
+                error = rejected[0].result.error
+                assert error is not None
+                self.composer.show_api_errors(error.field_errors, fallback=error.description)
+            self.save_draft_now()
+        self.composer.recipients.set_completion_numbers(
+            list(dict.fromkeys([*accepted, *self.services.past_recipients]))
+        )
+        if self._quit_when_idle:
+            self.close()
+
+    # --- unknown outcomes -----------------------------------------------------------------------------
+
+    @Slot(int)
+    def check_unknown(self, row_id: int) -> None:
+        history, refresher = self.services.history, self.services.refresher
+        if history is None or refresher is None:
+            return
+
+        def check() -> tuple[HistoryRow | None, str]:
+            row = history.get(row_id)
+            if row is None:
+                return None, "That message is no longer in the history."
+            outcome = refresher.check_unknown(history, row)
+            return history.get(row_id), outcome.message
+
+        self.statusBar().showMessage("Asking Bandwidth about that message…")
+        self.tasks.run(check, self._unknown_checked, self._background_failed, description="check status")
+
+    def _unknown_checked(self, outcome: tuple[HistoryRow | None, str]) -> None:
+        row, note = outcome
+        self.statusBar().showMessage(note, 15000)
+        if row is None:
+            return
+        entry = next((e for e in self.composer.result_panel.entries() if e.row_id == row.id), None)
+        if entry is not None:
+            from bwdesk.core.outcome import SendResult
+
+            result = entry.result
+            if row.state is SendState.ACCEPTED:
+                result = SendResult(SendState.ACCEPTED, message_id=row.message_id, segments=row.segments)
+                self._unknown.pop(row.id, None)
+            self.composer.result_panel.update_result(ResultEntry(row.id, entry.recipients, result), note)
+        self.history_view.reload()
+
+    @Slot(int)
+    def resend_unknown(self, row_id: int) -> None:
+        post = self._unknown.get(row_id) or self._last_posts.get(row_id)
+        if post is None or self.controller.is_busy():
+            return
+        if not self._confirm_duplicate(post.recipients):
+            return
+        self._unknown.pop(row_id, None)
+        self._start([post])
+
+    @Slot(object)
+    def send_again(self, row: HistoryRow) -> None:
+        """From the history: resend a recorded message (after a confirmation that names the risk)."""
+        account = self.services.account
+        if account is None or self.controller.is_busy():
+            return
+        draft = Draft(
+            sender=row.sender,
+            recipients=row.to,
+            text=row.text,
+            media=row.media,
+            tag=row.tag,
+            mode=Mode(row.mode),
+            region=account.region,
+        )
+        try:
+            posts = plan(draft, account.application_id)
+        except (InvalidDraft, BwdeskError) as exc:
+            QMessageBox.warning(self, "Cannot send again", str(exc))
+            return
+        if row.state in (SendState.UNKNOWN, SendState.SENDING) or row.state is SendState.ACCEPTED:
+            if not self._confirm_duplicate(row.to):
+                return
+        elif not self._confirm(
+            "Send again?", "Send this message again to the same recipients?", "Send again"
+        ):
+            return
+        self._start(posts)
+
+    # --- media uploads --------------------------------------------------------------------------------
+
+    @Slot(object)
+    def _upload(self, attachment: object) -> None:
+        from bwdesk.core.attachments import Attachment
+
+        assert isinstance(attachment, Attachment)
+        client = self.services.client
+        media_list = self.composer.media_list
+        if client is None:
+            media_list.upload_failed(attachment, "bwdesk is not connected to an account yet.")
+            return
+
+        def upload() -> str:
+            return client.upload_media(attachment.name, attachment.read_data(), attachment.content_type)
+
+        self.tasks.run(
+            upload,
+            lambda url: media_list.upload_finished(attachment, url),
+            lambda exc: media_list.upload_failed(attachment, _error_text(exc)),
+            description="upload media",
+        )
+
+    # --- misc -----------------------------------------------------------------------------------------
+
+    @Slot()
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About bwdesk", ABOUT_TEXT.format(version=__version__))
+
+    @Slot()
+    def copy_diagnostics(self) -> None:
+        from bwdesk.ui.diagnostics import copy_diagnostics
+
+        copy_diagnostics(self, self.context, self.tasks)
+
+    def _background_failed(self, exc: BaseException) -> None:
+        self.statusBar().showMessage(_error_text(exc), 15000)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Quitting waits for sends in flight, so every history row is settled before the app exits."""
+        self._autosave.stop()
+        self.save_draft_now()
+        if self.controller.is_busy():
+            self._quit_when_idle = True
+            self.statusBar().showMessage("Waiting for the messages being sent to finish, then quitting…")
+            event.ignore()
+            return
+        event.accept()
+        self.tasks.wait_for_threads(10_000)
+        if self.services.client is not None:
+            self.services.client.close()
+        if self.services.history is not None:
+            self.services.history.close()
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, BwdeskError):
+        return str(exc)
+    log.error("unexpected error: %s", type(exc).__name__, exc_info=(type(exc), exc, None))
+    return f"Unexpected error ({type(exc).__name__}); see the log for details."
+
+
+def app_icon() -> QIcon:
+    from importlib import resources
+
+    icon = QIcon()
+    base = resources.files("bwdesk") / "resources"
+    for size in (16, 24, 32, 48, 64, 128, 256):
+        candidate = base / f"bwdesk-{size}.png"
+        if candidate.is_file():
+            icon.addFile(str(candidate))
+    return icon

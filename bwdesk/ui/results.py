@@ -1,0 +1,206 @@
+"""The result area under the composer: what happened to each POST of the last send, in the window.
+
+Accepted messages show their id with a Copy button; rejected ones the API's own words; unknown ones say
+plainly that the message may have gone out, with "Check status" and "Send again…" (the controller asks
+for confirmation before a resend, naming the risk of a duplicate).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
+
+from bwdesk.core.outcome import SendResult, SendState
+from bwdesk.core.phone import display_number
+
+_MARKS = {
+    SendState.ACCEPTED: ("✓", "#1e8449"),
+    SendState.REJECTED: ("✖", "#c0392b"),
+    SendState.FAILED: ("✖", "#c0392b"),
+    SendState.UNKNOWN: ("?", "#b45309"),
+    SendState.SENDING: ("…", ""),
+}
+
+
+@dataclass(frozen=True)
+class ResultEntry:
+    """One POST's outcome as the panel shows it."""
+
+    row_id: int
+    recipients: tuple[str, ...]
+    result: SendResult
+
+
+def describe_result(result: SendResult) -> str:
+    """The outcome in words (shared by the panel and its accessible text)."""
+    if result.state is SendState.ACCEPTED:
+        segments = ""
+        if result.segments:
+            segments = f" · {result.segments} segment{'s' if result.segments != 1 else ''}"
+        return f"accepted (queued by Bandwidth; delivery is checked in the history) · id {result.message_id}{segments}"
+    if result.state is SendState.REJECTED:
+        error = result.error
+        parts = []
+        if result.http_status:
+            parts.append(f"HTTP {result.http_status}")
+        if error is not None:
+            parts.append(error.description or (error.type or ""))
+            details = "; ".join(f"{f.field}: {f.description}" for f in error.field_errors)
+            if details:
+                parts.append(f"({details})")
+        return "rejected by Bandwidth, not sent: " + " ".join(p for p in parts if p)
+    if result.state is SendState.FAILED:
+        reason = result.detail or (result.error.description if result.error else "")
+        return f"not sent: {reason}"
+    reason = result.detail or (result.error.description if result.error else "no answer")
+    return f"outcome unknown — it may have been sent ({reason}). Check its status before sending again."
+
+
+class _ResultRow(QFrame):
+    check_requested = Signal(int)
+    resend_requested = Signal(int)
+
+    def __init__(self, entry: ResultEntry, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.entry = entry
+        self.setObjectName(f"result_{entry.row_id}")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.label = QLabel(self)
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.label, 1)
+        self.copy_button = QPushButton("Copy id", self)
+        self.copy_button.setAccessibleName("Copy message id")
+        self.copy_button.setToolTip("Copy the message id to the clipboard")
+        self.copy_button.clicked.connect(self._copy)
+        self.check_button = QPushButton("Check status", self)
+        self.check_button.setAccessibleName("Check status")
+        self.check_button.setToolTip("Ask Bandwidth whether this message arrived there")
+        self.check_button.clicked.connect(lambda: self.check_requested.emit(self.entry.row_id))
+        self.resend_button = QPushButton("Send again…", self)
+        self.resend_button.setAccessibleName("Send again")
+        self.resend_button.setToolTip(
+            "Send this message again (you will be asked to confirm: it may be a duplicate)"
+        )
+        self.resend_button.clicked.connect(lambda: self.resend_requested.emit(self.entry.row_id))
+        for button in (self.copy_button, self.check_button, self.resend_button):
+            layout.addWidget(button)
+        self.update_entry(entry)
+
+    def update_entry(self, entry: ResultEntry, note: str = "") -> None:
+        self.entry = entry
+        state = entry.result.state
+        mark, colour = _MARKS[state]
+        who = ", ".join(display_number(n) for n in entry.recipients)
+        text = f"{mark} {who} — {describe_result(entry.result)}"
+        if note:
+            text += f"\n{note}"
+        self.label.setText(text)
+        self.label.setStyleSheet(f"color: {colour};" if colour else "")
+        self.setAccessibleName(text)
+        self.copy_button.setVisible(bool(entry.result.message_id))
+        unknown = state in (SendState.UNKNOWN,)
+        self.check_button.setVisible(unknown)
+        self.resend_button.setVisible(unknown or state is SendState.FAILED)
+
+    def _copy(self) -> None:
+        clipboard = QGuiApplication.clipboard()
+        if clipboard is not None and self.entry.result.message_id:
+            clipboard.setText(self.entry.result.message_id)
+
+
+class ResultPanel(QWidget):
+    """Outcomes of the last send. Signals carry history row ids: `check_requested`, `resend_requested`."""
+
+    check_requested = Signal(int)
+    resend_requested = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Send result")
+        self.summary = QLabel(self)
+        self.summary.setObjectName("resultSummary")
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._rows: dict[int, _ResultRow] = {}
+        self._list = QWidget(self)
+        self._list_layout = QVBoxLayout(self._list)
+        self._list_layout.setContentsMargins(0, 0, 0, 0)
+        self._list_layout.setSpacing(2)
+        self._list_layout.addStretch(1)
+        self._scroll = QScrollArea(self)
+        self._scroll.setWidget(self._list)
+        self._scroll.setWidgetResizable(True)
+        self._scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self._scroll.setMaximumHeight(150)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.summary)
+        layout.addWidget(self._scroll)
+        self.clear()
+
+    def clear(self) -> None:
+        for row in self._rows.values():
+            row.deleteLater()
+        self._rows.clear()
+        self.summary.clear()
+        self._scroll.hide()
+        self.hide()
+
+    def show_status(self, text: str) -> None:
+        """A line such as "Sending 2 messages…" (the rows come as results arrive)."""
+        self.summary.setText(text)
+        self.summary.setStyleSheet("")
+        self.show()
+
+    def add_result(self, entry: ResultEntry) -> None:
+        row = self._rows.get(entry.row_id)
+        if row is None:
+            row = _ResultRow(entry, self._list)
+            row.check_requested.connect(self.check_requested)
+            row.resend_requested.connect(self.resend_requested)
+            self._list_layout.insertWidget(self._list_layout.count() - 1, row)
+            self._rows[entry.row_id] = row
+        else:
+            row.update_entry(entry)
+        self._scroll.show()
+        self.show()
+        self._update_summary()
+
+    def update_result(self, entry: ResultEntry, note: str = "") -> None:
+        row = self._rows.get(entry.row_id)
+        if row is not None:
+            row.update_entry(entry, note)
+            self._update_summary()
+
+    def entries(self) -> list[ResultEntry]:
+        return [row.entry for row in self._rows.values()]
+
+    def row_widget(self, row_id: int) -> _ResultRow | None:
+        return self._rows.get(row_id)
+
+    def _update_summary(self) -> None:
+        self.summary.setText(summarise([row.entry.result for row in self._rows.values()]))
+
+
+def summarise(results: Sequence[SendResult]) -> str:
+    counts: dict[SendState, int] = {}
+    for result in results:
+        counts[result.state] = counts.get(result.state, 0) + 1
+    parts = []
+    if counts.get(SendState.ACCEPTED):
+        accepted = counts[SendState.ACCEPTED]
+        ids = [r.message_id for r in results if r.state is SendState.ACCEPTED and r.message_id]
+        parts.append(f"✓ {accepted} accepted" + (f" · id {ids[0]}" if accepted == 1 and ids else ""))
+    if counts.get(SendState.REJECTED):
+        parts.append(f"✖ {counts[SendState.REJECTED]} rejected")
+    if counts.get(SendState.FAILED):
+        parts.append(f"✖ {counts[SendState.FAILED]} not sent")
+    if counts.get(SendState.UNKNOWN):
+        parts.append(f"? {counts[SendState.UNKNOWN]} unknown — check before sending again")
+    return " · ".join(parts)

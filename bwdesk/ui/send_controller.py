@@ -1,0 +1,106 @@
+"""Sending from the window: the POSTs of a draft run one after another on a worker thread.
+
+Each POST goes through `core.sending.send_one` (history row written before, settled after) as its own
+background task, so results appear one by one and the GUI thread never waits. The POSTs are chained,
+not parallel: Bandwidth's default rate is one message per second, and sequential sends keep the
+history in the order the agent expects.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QObject, Signal
+
+from bwdesk.core.outcome import ApiError, SendResult, SendState
+from bwdesk.core.sending import MessageSender, PlannedPost, SendLog, SentPost, send_one
+from bwdesk.ui.tasks import BackgroundTasks
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Batch:
+    posts: list[PlannedPost]
+    client: MessageSender
+    history: SendLog
+    done: list[SentPost] = field(default_factory=list)
+
+
+class SendController(QObject):
+    """Signals: `started(int posts)`, `post_finished(SentPost)`, `finished(list[SentPost])`, `busy_changed(bool)`."""
+
+    started = Signal(int)
+    post_finished = Signal(object)
+    finished = Signal(list)
+    busy_changed = Signal(bool)
+
+    def __init__(self, tasks: BackgroundTasks, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._tasks = tasks
+        self._batch: _Batch | None = None
+
+    def is_busy(self) -> bool:
+        return self._batch is not None
+
+    def send(self, posts: Sequence[PlannedPost], client: MessageSender, history: SendLog) -> None:
+        """Start sending `posts` (already validated and planned on the GUI thread)."""
+        if self._batch is not None:
+            raise RuntimeError("a send is already in progress")
+        if not posts:
+            return
+        self._batch = _Batch(list(posts), client, history)
+        self.busy_changed.emit(True)
+        self.started.emit(len(posts))
+        self._next()
+
+    def _next(self) -> None:
+        batch = self._batch
+        assert batch is not None
+        index = len(batch.done)
+        if index >= len(batch.posts):
+            self._batch = None
+            self.finished.emit(list(batch.done))
+            self.busy_changed.emit(False)
+            return
+        post = batch.posts[index]
+        self._tasks.run(
+            _bind(send_one, post, batch.client, batch.history),
+            self._post_done,
+            lambda exc: self._post_crashed(post, exc),
+            description="send a message",
+        )
+
+    def _post_done(self, sent: SentPost) -> None:
+        assert self._batch is not None
+        self._batch.done.append(sent)
+        self.post_finished.emit(sent)
+        self._next()
+
+    def _post_crashed(self, post: PlannedPost, exc: BaseException) -> None:
+        """send_one settles the row as unknown before re-raising; the window reports it and stops the batch."""
+        log.error("sending failed unexpectedly: %s", type(exc).__name__, exc_info=(type(exc), exc, None))
+        batch = self._batch
+        assert batch is not None
+        result = SendResult(
+            SendState.UNKNOWN,
+            error=ApiError(description=f"bwdesk hit an internal error while sending ({type(exc).__name__})"),
+            detail="bwdesk hit an internal error while sending; the message may or may not have been sent",
+        )
+        crashed = SentPost(row_id=-1, post=post, result=result)
+        batch.done.append(crashed)
+        self.post_finished.emit(crashed)
+        # Stop here: what is left of the batch is not sent after an internal error.
+        self._batch = None
+        self.finished.emit(list(batch.done))
+        self.busy_changed.emit(False)
+
+
+def _bind(fn: Callable[..., SentPost], *args: object) -> Callable[[], SentPost]:
+    def call() -> SentPost:
+        return fn(*args)
+
+    call.__name__ = getattr(fn, "__name__", "call")
+    return call
