@@ -32,7 +32,6 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     QApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
     app = QApplication(argv if argv is not None else [sys.argv[0]])
     app.setApplicationName("bwdesk")
-    app.setApplicationDisplayName("bwdesk")
     app.setApplicationVersion(__version__)
     app.setOrganizationName("bwdesk")
     app.setDesktopFileName("bwdesk")

@@ -85,7 +85,9 @@ class ComposerWidget(QWidget):
         self._sending = False
         self._api_errors: dict[str, str] = {}
         self._problems: list[Problem] = []
-        self._notes: dict[str, str] = {}
+        # Fields the agent has typed in (or every field, after a Send attempt): only there is a missing
+        # value worth a red message; an untouched, empty form just says what it needs, calmly.
+        self._touched: set[str] = set()
 
         self.from_picker = FromPicker(self, region=region)
         self.from_picker.setToolTip("The number (or alphanumeric sender ID) the message is sent from")
@@ -230,11 +232,17 @@ class ComposerWidget(QWidget):
         self._validate_timer.setInterval(0)  # coalesce a burst of edits into one validation
         self._validate_timer.timeout.connect(self.revalidate)
 
+        self.from_picker.sender_changed.connect(lambda _s: self._touch("from"))
+        self.recipients.changed.connect(lambda: self._touch("to"))
+        self.media_list.changed.connect(lambda: self._touch("media"))
+        self.tag_edit.tag_changed.connect(lambda _t: self._touch("tag"))
         self.from_picker.sender_changed.connect(self._edited)
         self.recipients.changed.connect(self._edited)
         self.recipients.line_edit().textChanged.connect(self._pending_text_changed)
         self._mode_group.buttonToggled.connect(self._mode_toggled)
-        self.text_edit.textChanged.connect(self._edited)
+        # textChanged also fires when only the UCS-2 marks are redrawn: react to real edits only.
+        self._last_text = ""
+        self.text_edit.textChanged.connect(self._text_changed)
         self.text_edit.truncated.connect(self._text_truncated)
         self.text_edit.files_dropped.connect(self.media_list.attach_files)
         self.media_list.changed.connect(self._edited)
@@ -355,6 +363,7 @@ class ComposerWidget(QWidget):
         self._api_errors.clear()
         self.text_notice.hide()
         self._update_mode_row()
+        self._touched.clear()
         self.revalidate()
 
     def keep_recipients(self, keep: Sequence[str]) -> None:
@@ -372,6 +381,14 @@ class ComposerWidget(QWidget):
 
     def problems(self) -> list[Problem]:
         return list(self._problems)
+
+    def show_all_problems(self) -> None:
+        """After a Send attempt every field's problem is shown, touched or not."""
+        self._touched.update(_FIELDS)
+        self.revalidate()
+
+    def _touch(self, field: str) -> None:
+        self._touched.add(field)
 
     def can_send(self) -> bool:
         return not self._sending and self.reason_label.property("blocking") is not True
@@ -396,6 +413,8 @@ class ComposerWidget(QWidget):
             by_field.setdefault(field, (text, "error"))
         for field, label in self._messages.items():
             text, severity = by_field.get(field, ("", ""))
+            if field not in self._touched and field not in self._api_errors:
+                text, severity = "", ""
             label.show_message(text, severity)
         errors = [p for p in problems if p.severity == "error"]
         pending_uploads = self.media_list.has_pending_uploads()
@@ -411,7 +430,8 @@ class ComposerWidget(QWidget):
             reason = self._ready_text(draft, count)
         self.reason_label.setText(reason)
         self.reason_label.setProperty("blocking", blocking)
-        self.reason_label.setStyleSheet("color: #c0392b;" if blocking and not self._sending else "")
+        loud = blocking and not self._sending and bool(self._touched)
+        self.reason_label.setStyleSheet("color: #c0392b;" if loud else "")
         self.send_button.setEnabled(not blocking and not self._sending)
         self.send_button.setToolTip(
             "Send the message (Ctrl+Return)" if not blocking else f"Cannot send yet: {reason}"
@@ -496,6 +516,15 @@ class ComposerWidget(QWidget):
         self._update_mode_row()
         self._validate_timer.start()
         self.draft_changed.emit()
+
+    @Slot()
+    def _text_changed(self) -> None:
+        text = self.text_edit.text()
+        if text == self._last_text:
+            return
+        self._last_text = text
+        self._touch("text")
+        self._edited()
 
     @Slot(str)
     def _pending_text_changed(self, _text: str) -> None:

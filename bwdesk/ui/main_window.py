@@ -303,6 +303,7 @@ class MainWindow(QMainWindow):
         composer.recipients.commit_pending_text()
         composer.revalidate()
         if not composer.can_send():
+            composer.show_all_problems()
             self.statusBar().showMessage(composer.reason_label.text(), 8000)
             return
         account, client, history = self.services.account, self.services.client, self.services.history

@@ -117,8 +117,9 @@ def test_send_two_separate_messages_with_media_and_tag(qtbot, make_window, sandb
     assert {r.state for r in rows} == {SendState.ACCEPTED}
     assert {r.message_id for r in rows} == {e.result.message_id for e in results}
 
-    # Everything accepted: the composer is empty again and the saved draft is gone.
+    # Everything accepted: the composer is empty again, calm (no red "required" messages), no saved draft.
     assert composer.recipients.model().rowCount() == 0 and composer.text_edit.text() == ""
+    assert [f for f, label in composer._messages.items() if label.isVisibleTo(window)] == []
     assert load_draft(paths.draft_file(window.context.profile)) is None
 
     # The id can be copied from the result area.
@@ -138,6 +139,8 @@ def test_send_is_disabled_with_the_reason_while_the_draft_is_invalid(qtbot, make
     assert composer.reason_label.text().startswith("To:")
     QTest.keyClick(composer.text_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     assert posted_messages(sandbox) == []
+    # The attempt shows the problem next to the field it belongs to.
+    assert composer._messages["to"].isVisibleTo(window) and "12" in composer._messages["to"].text()
 
 
 def test_group_choice_warns_and_caps_at_ten(qtbot, make_window, sandbox) -> None:
