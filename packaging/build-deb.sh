@@ -36,6 +36,7 @@ log() { printf '\n=== build-deb [%ss]: %s\n' "$SECONDS" "$*" >&2; }
 die() { printf 'build-deb: %s\n' "$*" >&2; exit 1; }
 
 # --- Debian tools, and the libraries the bundle links to (dpkg-shlibdeps must find each one) -------------
+# Installed when missing (as root, or with password-less sudo as on CI runners).
 TOOLS=(dpkg-dev desktop-file-utils appstream file)
 RUNTIME_LIBS=(
   libgl1 libegl1 libglib2.0-0 libfontconfig1 libfreetype6 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0
@@ -48,13 +49,15 @@ for deb in "${TOOLS[@]}" "${RUNTIME_LIBS[@]}"; do
   dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q "install ok installed" || missing+=("$deb")
 done
 if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=()
   if [ "$(id -u)" != 0 ]; then
-    die "missing Debian packages: ${missing[*]}
+    sudo -n true 2>/dev/null || die "missing Debian packages: ${missing[*]}
   install them with: sudo apt-get install --no-install-recommends ${missing[*]}"
+    SUDO=(sudo -n)
   fi
   log "installing Debian packages: ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  "${SUDO[@]}" apt-get update -qq
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 # --- Python: the project's virtual environment, plus PyInstaller -------------------------------------
