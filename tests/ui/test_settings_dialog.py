@@ -1,0 +1,414 @@
+"""The settings dialog: fields round-trip to the settings file, the secret goes to the keyring only,
+Test connection reports each outcome in words without freezing, first run, locked keys, no keyring."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import keyring.errors
+import pytest
+from keyring.backend import KeyringBackend
+from keyring.backends import fail
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QDialog, QLineEdit
+
+from bwdesk.core.account import Context, load_context, sandbox_context
+from bwdesk.core.bandwidth import CheckResult
+from bwdesk.core.credentials import AuthKind, BasicCredentials, OAuth2Credentials
+from bwdesk.core.secrets import SERVICE, SecretStore
+from bwdesk.core.settings import FromNumber, load_settings
+from bwdesk.sandbox import Fault, FaultKind, Sandbox
+from bwdesk.ui.settings_dialog import SANDBOX_RESULT, SettingsDialog
+from bwdesk.ui.tasks import BackgroundTasks
+
+WAIT = 10_000
+
+
+@pytest.fixture
+def tasks(qapp: QApplication) -> Iterator[BackgroundTasks]:
+    runner = BackgroundTasks(max_threads=2)
+    yield runner
+    runner.wait_for_threads(WAIT)
+
+
+@pytest.fixture
+def context(profile: Path) -> Context:
+    return load_context(profile=profile, env={})
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox(status_step=0) as running:
+        yield running
+
+
+def open_dialog(
+    qtbot: Any, context: Context, tasks: BackgroundTasks, store: SecretStore | None = None, **kwargs: Any
+) -> SettingsDialog:
+    dialog = SettingsDialog(context, tasks, secret_store=store or SecretStore(), **kwargs)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: tasks.pending() == 0, timeout=WAIT)  # the keyring has answered
+    return dialog
+
+
+def fill_for_sandbox(dialog: SettingsDialog, sandbox: Sandbox, password: str | None = None) -> None:
+    dialog.account_id_edit.setText(sandbox.account_id)
+    dialog.application_id_edit.setText(sandbox.application_id)
+    dialog.basic_radio.setChecked(True)
+    dialog.username_edit.setText(sandbox.username)
+    dialog.password_edit.setText(sandbox.password if password is None else password)
+    dialog.api_base_edit.setText(sandbox.api_base)
+    dialog.token_url_edit.setText(sandbox.token_url)
+
+
+def files_containing(folder: Path, secret: str) -> list[Path]:
+    needle = secret.encode()
+    return [p for p in folder.rglob("*") if p.is_file() and needle in p.read_bytes()]
+
+
+# --- round trip and secrets -----------------------------------------------------------------------------------
+
+
+def test_fields_round_trip_through_the_settings_file_and_the_secret_only_to_the_keyring(
+    qtbot: Any, tasks: BackgroundTasks, context: Context, profile: Path, memory_keyring: Any
+) -> None:
+    dialog = open_dialog(qtbot, context, tasks)
+    assert dialog.store_status is not None and dialog.store_status.available
+    dialog.account_id_edit.setText("9900123")
+    dialog.application_id_edit.setText("app-42")
+    dialog.add_number_button.click()
+    dialog.numbers_table.item(0, 0).setText("(919) 555-0100")
+    dialog.numbers_table.item(0, 1).setText("Support line")
+    dialog.add_number_button.click()
+    dialog.numbers_table.item(1, 0).setText("+1 919 555 0101")
+    dialog.default_from_combo.setCurrentIndex(dialog.default_from_combo.findData("+1 919 555 0101"))
+    dialog.region_combo.setCurrentIndex(dialog.region_combo.findData("CA"))
+    assert dialog.region_combo.currentText() == "CA — Canada"
+    dialog.username_edit.setText("api-user")
+    dialog.password_edit.setText("correct horse battery")
+    dialog.api_base_edit.setText("https://proxy.example.com/api/v2/")
+    dialog.connect_timeout_spin.setValue(7)
+    dialog.read_timeout_spin.setValue(45)
+    dialog.retention_spin.setValue(90)
+    with qtbot.waitSignal(dialog.saved, timeout=WAIT):
+        dialog.save_button.click()
+    assert dialog.result() == QDialog.DialogCode.Accepted
+
+    settings = load_settings(profile).settings
+    assert settings.account_id == "9900123" and settings.application_id == "app-42"
+    assert settings.from_numbers == (FromNumber("+19195550100", "Support line"), FromNumber("+19195550101"))
+    assert settings.default_from == "+19195550101" and settings.region == "CA"
+    assert settings.auth_kind is AuthKind.BASIC and settings.username == "api-user"
+    assert settings.api_base == "https://proxy.example.com/api/v2"
+    assert (settings.connect_timeout, settings.read_timeout, settings.retention_days) == (7.0, 45.0, 90)
+    stored = json.loads(memory_keyring.store[(SERVICE, "9900123")])
+    assert stored == {"kind": "basic", "id": "api-user", "secret": "correct horse battery"}
+    assert files_containing(profile, "correct horse battery") == []
+
+    # Opened again: every field shows what was saved; the secret comes back from the keyring, masked.
+    again = open_dialog(qtbot, load_context(profile=profile, env={}), tasks)
+    assert again.edited_settings() == settings
+    assert again.password_edit.text() == "correct horse battery" and again.password_secret.is_masked()
+
+
+def test_the_secret_is_masked_until_show_is_pressed(
+    qtbot: Any, tasks: BackgroundTasks, context: Context
+) -> None:
+    dialog = open_dialog(qtbot, context, tasks)
+    dialog.password_edit.setText("s3cret-value")
+    assert dialog.password_edit.echoMode() == QLineEdit.EchoMode.Password
+    assert dialog.password_edit.displayText() != "s3cret-value"
+    dialog.password_secret.toggle.click()
+    assert dialog.password_edit.echoMode() == QLineEdit.EchoMode.Normal
+    assert dialog.password_edit.displayText() == "s3cret-value"
+    assert dialog.password_secret.toggle.accessibleName() == "Hide password"
+    dialog.password_secret.toggle.click()
+    assert dialog.password_edit.echoMode() == QLineEdit.EchoMode.Password
+    dialog.oauth_radio.setChecked(True)
+    assert dialog.client_secret_edit.echoMode() == QLineEdit.EchoMode.Password
+
+
+def test_auth_kind_switches_the_credential_fields(
+    qtbot: Any, tasks: BackgroundTasks, context: Context
+) -> None:
+    dialog = open_dialog(qtbot, context, tasks)
+    dialog.show()
+
+    def shown(key: str) -> bool:
+        return dialog.problems[key].parentWidget().isVisible()
+
+    assert shown("username") and shown("password") and not shown("client_id") and not shown("token_url")
+    dialog.oauth_radio.setChecked(True)
+    assert shown("client_id") and shown("client_secret") and shown("token_url") and not shown("password")
+    dialog.client_id_edit.setText("cid")
+    dialog.client_secret_edit.setText("csecret-1")
+    assert dialog.edited_credentials() == OAuth2Credentials("cid", "csecret-1")
+
+
+def test_field_specific_validation_messages(
+    qtbot: Any, tasks: BackgroundTasks, context: Context, profile: Path
+) -> None:
+    dialog = open_dialog(qtbot, context, tasks)
+    dialog.account_id_edit.setText("acct-1")
+    dialog.api_base_edit.setText("http://bandwidth.example.com/api/v2")
+    dialog.add_number_button.click()
+    dialog.numbers_table.item(0, 0).setText("555-01")
+    dialog.save_button.click()
+    assert "digits only" in dialog.problems["account_id"].text() and dialog.problems[
+        "account_id"
+    ].isVisibleTo(dialog)
+    assert "plain http" in dialog.problems["api_base"].text()
+    assert "entry 1" in dialog.problems["from_numbers"].text()
+    assert not dialog.problems["application_id"].isVisibleTo(dialog)
+    assert dialog.result() != QDialog.DialogCode.Accepted and not (profile / "settings.json").exists()
+    dialog.account_id_edit.setText("9900000")
+    dialog.validate()
+    assert not dialog.problems["account_id"].isVisibleTo(dialog)
+
+
+# --- Test connection ------------------------------------------------------------------------------------------
+
+
+def run_test(qtbot: Any, dialog: SettingsDialog) -> tuple[Any, int]:
+    """Press Test connection; returns the check and how often a GUI-thread timer ticked meanwhile."""
+    ticks = 0
+
+    def tick() -> None:
+        nonlocal ticks
+        ticks += 1
+
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(tick)
+    timer.start()
+    try:
+        with qtbot.waitSignal(dialog.test_finished, timeout=WAIT) as finished:
+            dialog.test_button.click()
+            assert not dialog.test_button.isEnabled()  # one test at a time
+        assert dialog.test_button.isEnabled()
+    finally:
+        timer.stop()
+    return finished.args[0], ticks
+
+
+def test_connection_ok_against_the_sandbox_without_freezing(
+    qtbot: Any, tasks: BackgroundTasks, context: Context, sandbox: Sandbox
+) -> None:
+    dialog = open_dialog(qtbot, context, tasks)
+    fill_for_sandbox(dialog, sandbox)
+    sandbox.inject(Fault(FaultKind.DELAY, method="GET", path_suffix="/media", delay=0.4))
+    check, ticks = run_test(qtbot, dialog)
+    assert check.result is CheckResult.OK
+    assert dialog.test_result_label.text().startswith("✓ Connected")
+    assert ticks >= 10  # the GUI thread kept running while the request waited 0.4 s
+
+
+def test_connection_with_oauth2_against_the_sandbox(
+    qtbot: Any, tasks: BackgroundTasks, context: Context, sandbox: Sandbox
+) -> None:
+    dialog = open_dialog(qtbot, context, tasks)
+    fill_for_sandbox(dialog, sandbox)
+    dialog.oauth_radio.setChecked(True)
+    dialog.client_id_edit.setText(sandbox.client_id)
+    dialog.client_secret_edit.setText(sandbox.client_secret)
+    check, _ = run_test(qtbot, dialog)
+    assert check.result is CheckResult.OK
+
+
+def test_connection_wrong_password_is_401_in_words(
+    qtbot: Any, tasks: BackgroundTasks, context: Context, sandbox: Sandbox
+) -> None:
+    dialog = open_dialog(qtbot, context, tasks)
+    fill_for_sandbox(dialog, sandbox, password="not-the-password")
+    check, _ = run_test(qtbot, dialog)
+    assert check.result is CheckResult.WRONG_CREDENTIALS and check.http_status == 401
+    text = dialog.test_result_label.text()
+    assert text.startswith("✖ Wrong credentials") and "not accepted" in text
+    assert "not-the-password" not in text
+
+
+def test_connection_wrong_account_is_403_in_words(
+    qtbot: Any, tasks: BackgroundTasks, context: Context, sandbox: Sandbox
+) -> None:
+    dialog = open_dialog(qtbot, context, tasks)
+    fill_for_sandbox(dialog, sandbox)
+    dialog.account_id_edit.setText("9911111")
+    check, _ = run_test(qtbot, dialog)
+    assert check.result is CheckResult.NO_ACCESS and check.http_status == 403
+    assert (
+        dialog.test_result_label.text().startswith("✖ No access")
+        and "9911111" in dialog.test_result_label.text()
+    )
+
+
+def test_connection_with_nothing_listening_is_a_network_problem(
+    qtbot: Any, tasks: BackgroundTasks, context: Context, sandbox: Sandbox
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    dialog = open_dialog(qtbot, context, tasks)
+    fill_for_sandbox(dialog, sandbox)
+    dialog.api_base_edit.setText(f"http://127.0.0.1:{port}/api/v2")
+    check, _ = run_test(qtbot, dialog)
+    assert check.result is CheckResult.NETWORK
+    assert dialog.test_result_label.text().startswith("✖ Network problem")
+
+
+def test_connection_needs_the_secret_first(qtbot: Any, tasks: BackgroundTasks, context: Context) -> None:
+    dialog = open_dialog(qtbot, context, tasks)
+    dialog.account_id_edit.setText("9900000")
+    dialog.username_edit.setText("someone")
+    with qtbot.waitSignal(dialog.test_finished, timeout=WAIT) as finished:
+        dialog.test_button.click()
+    assert finished.args == [None] and dialog.test_result_label.text() == "✖ Enter the password first."
+
+
+# --- first run, locked keys, the sandbox ------------------------------------------------------------------------
+
+
+def test_first_run_offers_the_sandbox(qtbot: Any, tasks: BackgroundTasks, context: Context) -> None:
+    dialog = open_dialog(qtbot, context, tasks, first_run=True)
+    assert dialog.sandbox_button is not None and "sandbox" in dialog.intro_label.text()
+    assert not dialog.sandbox_requested
+    with qtbot.waitSignal(dialog.finished, timeout=WAIT) as finished:
+        dialog.sandbox_button.click()
+    assert finished.args == [SANDBOX_RESULT] and dialog.sandbox_requested
+    normal = open_dialog(qtbot, context, tasks)
+    assert normal.sandbox_button is None
+
+
+def test_a_key_locked_by_the_administrator_is_read_only(
+    qtbot: Any, tasks: BackgroundTasks, profile: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    system = profile / "system-settings.json"
+    system.write_text(
+        json.dumps(
+            {
+                "defaults": {"api_base": "https://proxy.example.com/bw/api/v2"},
+                "locked": ["api_base", "auth_kind"],
+            }
+        )
+    )
+    monkeypatch.setenv("BWDESK_SYSTEM_SETTINGS", str(system))
+    dialog = open_dialog(qtbot, load_context(profile=profile, env={}), tasks)
+    assert dialog.api_base_edit.text() == "https://proxy.example.com/bw/api/v2"
+    assert dialog.api_base_edit.isReadOnly() and "administrator" in dialog.api_base_edit.toolTip()
+    assert not dialog.basic_radio.isEnabled() and "administrator" in dialog.oauth_radio.toolTip()
+    assert not dialog.account_id_edit.isReadOnly()
+    dialog.account_id_edit.setText("9900000")
+    with qtbot.waitSignal(dialog.saved, timeout=WAIT):
+        dialog.save_button.click()
+    saved = json.loads((profile / "settings.json").read_text())
+    assert saved["account_id"] == "9900000" and "api_base" not in saved
+
+
+def test_sandbox_window_shows_its_account_and_saves_nothing(
+    qtbot: Any, tasks: BackgroundTasks, profile: Path, sandbox: Sandbox
+) -> None:
+    dialog = open_dialog(qtbot, sandbox_context(sandbox, profile / "sandbox"), tasks)
+    assert dialog.account_id_edit.text() == sandbox.account_id
+    assert dialog.password_edit.text() == sandbox.password and dialog.password_secret.is_masked()
+    assert "sandbox" in dialog.note_label.text()
+    check, _ = run_test(qtbot, dialog)
+    assert check.ok
+    dialog.save_button.click()
+    assert "not saved" in dialog.error_label.text() and not (profile / "sandbox" / "settings.json").exists()
+
+
+# --- where the secret goes ------------------------------------------------------------------------------------
+
+
+def test_without_a_keyring_the_dialog_says_so_and_offers_this_session_only(
+    qtbot: Any, tasks: BackgroundTasks, context: Context, profile: Path
+) -> None:
+    store = SecretStore(backend=fail.Keyring())
+    dialog = open_dialog(qtbot, context, tasks, store=store)
+    dialog.show()
+    assert "No system keyring found" in dialog.store_label.text()
+    assert dialog.session_only_check.isVisible() and not dialog.session_only_check.isChecked()
+    dialog.account_id_edit.setText("9900000")
+    dialog.username_edit.setText("api-user")
+    dialog.password_edit.setText("only-in-memory-1")
+    dialog.save_button.click()
+    qtbot.waitUntil(lambda: dialog.store_problem.isVisible(), timeout=WAIT)
+    assert "session only" in dialog.store_problem.text() and dialog.result() != QDialog.DialogCode.Accepted
+    dialog.session_only_check.setChecked(True)
+    with qtbot.waitSignal(dialog.saved, timeout=WAIT):
+        dialog.save_button.click()
+    assert store.load("9900000") == BasicCredentials("api-user", "only-in-memory-1")
+    assert files_containing(profile, "only-in-memory-1") == []
+
+
+class LockedKeyring(KeyringBackend):
+    """A keyring that is there but locked (as a Secret Service whose unlock prompt was dismissed)."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def get_password(self, service: str, username: str) -> str | None:
+        raise keyring.errors.KeyringLocked("Failed to unlock the collection!")
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise keyring.errors.KeyringLocked("Failed to unlock the collection!")
+
+    def delete_password(self, service: str, username: str) -> None:
+        raise keyring.errors.KeyringLocked("Failed to unlock the collection!")
+
+
+def test_a_locked_keyring_says_unlock_it(qtbot: Any, tasks: BackgroundTasks, profile: Path) -> None:
+    (profile / "settings.json").write_text(json.dumps({"version": 1, "account_id": "9900000"}))
+    dialog = open_dialog(
+        qtbot, load_context(profile=profile, env={}), tasks, store=SecretStore(backend=LockedKeyring())
+    )
+    assert "Unlock your keyring" in dialog.store_problem.text()  # reading the saved secret already said so
+    dialog.username_edit.setText("api-user")
+    dialog.password_edit.setText("pw-for-locked")
+    dialog.store_problem.show_problem("")
+    dialog.save_button.click()
+    qtbot.waitUntil(lambda: bool(dialog.store_problem.text()), timeout=WAIT)
+    assert (
+        "Unlock your keyring" in dialog.store_problem.text()
+        and "Traceback" not in dialog.store_problem.text()
+    )
+    assert dialog.session_only_check.isVisibleTo(dialog)
+
+
+def test_every_control_has_an_accessible_name_and_a_tooltip(
+    qtbot: Any, tasks: BackgroundTasks, context: Context
+) -> None:
+    dialog = open_dialog(qtbot, context, tasks, first_run=True)
+    controls = [
+        dialog.account_id_edit,
+        dialog.application_id_edit,
+        dialog.numbers_table,
+        dialog.add_number_button,
+        dialog.remove_number_button,
+        dialog.default_from_combo,
+        dialog.region_combo,
+        dialog.basic_radio,
+        dialog.oauth_radio,
+        dialog.username_edit,
+        dialog.password_edit,
+        dialog.password_secret.toggle,
+        dialog.client_id_edit,
+        dialog.client_secret_edit,
+        dialog.client_secret_secret.toggle,
+        dialog.session_only_check,
+        dialog.api_base_edit,
+        dialog.token_url_edit,
+        dialog.connect_timeout_spin,
+        dialog.read_timeout_spin,
+        dialog.test_button,
+        dialog.retention_spin,
+        dialog.save_button,
+        dialog.cancel_button,
+        dialog.sandbox_button,
+    ]
+    for control in controls:
+        assert control is not None
+        assert control.accessibleName(), control
+        assert control.toolTip(), control
