@@ -404,6 +404,8 @@ class MainWindow(QMainWindow):
         if sent and all(s.result.state is SendState.ACCEPTED for s in sent):
             self.composer.clear_message()
             clear_draft(paths.draft_file(self.context.profile))
+            # Ready for the next message: the agent types its recipients next, wherever Send was pressed.
+            self.composer.recipients.line_edit().setFocus()
         else:
             remaining = [
                 n for s in sent if s.result.state is not SendState.ACCEPTED for n in s.post.recipients

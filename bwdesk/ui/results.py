@@ -41,7 +41,7 @@ def describe_result(result: SendResult) -> str:
         segments = ""
         if result.segments:
             segments = f" · {result.segments} segment{'s' if result.segments != 1 else ''}"
-        return f"accepted (queued by Bandwidth; delivery is checked in the history) · id {result.message_id}{segments}"
+        return f"accepted · id {result.message_id}{segments}"
     if result.state is SendState.REJECTED:
         error = result.error
         parts = []
@@ -102,6 +102,11 @@ class _ResultRow(QFrame):
             text += f"\n{note}"
         self.label.setText(text)
         self.label.setStyleSheet(f"color: {colour};" if colour else "")
+        if state is SendState.ACCEPTED:
+            self.label.setToolTip(
+                "Accepted means Bandwidth queued the message. Whether it reached the phone shows in the "
+                "history once its status is refreshed."
+            )
         self.setAccessibleName(text)
         self.copy_button.setVisible(bool(entry.result.message_id))
         unknown = state in (SendState.UNKNOWN,)

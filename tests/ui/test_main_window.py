@@ -120,6 +120,7 @@ def test_send_two_separate_messages_with_media_and_tag(qtbot, make_window, sandb
     # Everything accepted: the composer is empty again, calm (no red "required" messages), no saved draft.
     assert composer.recipients.model().rowCount() == 0 and composer.text_edit.text() == ""
     assert [f for f, label in composer._messages.items() if label.isVisibleTo(window)] == []
+    assert composer.recipients.line_edit().hasFocus()  # ready for the next message
     assert load_draft(paths.draft_file(window.context.profile)) is None
 
     # The id can be copied from the result area.
