@@ -533,3 +533,26 @@ def test_export_to_a_folder_that_does_not_exist_says_so(
     with qtbot.waitSignal(view.export_finished, timeout=WAIT) as done:
         view.export_csv(tmp_path / "missing" / "out.csv")
     assert done.args[0] is False and "Could not write" in done.args[1] and "No such file" in done.args[1]
+
+
+def test_check_status_finds_an_unknown_send_that_bandwidth_has(
+    qtbot: Any, tasks: BackgroundTasks, store: HistoryStore, sandbox: Sandbox
+) -> None:
+    client = sandbox_client(sandbox)
+    draft = Draft(sender=sandbox.numbers[0], recipients=("+19195550123",), text="did it go?", region="US")
+    (payload,) = to_requests(draft, sandbox.application_id)
+    row_id = store.record_sending(draft.sender, ["+19195550123"], "separate", draft.text, (), "", 1)
+    sent = client.send(payload)  # it reached Bandwidth, but (as far as the row knows) the answer was lost
+    store.settle(row_id, SendResult(SendState.UNKNOWN, detail="connection reset after the request was sent"))
+    view = make_view(qtbot, tasks, store, refresher=StatusRefresher(client, sleep=lambda _s: None))
+    select(view, 0)
+    with qtbot.waitSignal(view.check_finished, timeout=WAIT) as finished:
+        view.check_action.trigger()
+    assert (
+        finished.args[0].found.message_id == sent.message_id
+        and "do not send it again" in finished.args[0].message
+    )
+    row = view.model.row_at(0)
+    assert row.state is SendState.ACCEPTED and row.message_id == sent.message_id
+    assert not view.check_action.isEnabled()  # no longer unknown
+    client.close()

@@ -412,3 +412,42 @@ def test_every_control_has_an_accessible_name_and_a_tooltip(
         assert control is not None
         assert control.accessibleName(), control
         assert control.toolTip(), control
+
+
+# --- Help → Copy diagnostics --------------------------------------------------------------------------------
+
+
+def test_copy_diagnostics_puts_versions_and_settings_on_the_clipboard_without_the_secret(
+    qtbot: Any, tasks: BackgroundTasks, context: Context, profile: Path
+) -> None:
+    from PySide6.QtCore import qVersion
+    from PySide6.QtWidgets import QMainWindow
+
+    from bwdesk.ui.diagnostics import copy_diagnostics
+
+    store = SecretStore()
+    dialog = open_dialog(qtbot, context, tasks, store=store)
+    dialog.account_id_edit.setText("9900777")
+    dialog.username_edit.setText("api-user")
+    dialog.password_edit.setText("diag-secret-password")
+    with qtbot.waitSignal(dialog.saved, timeout=WAIT):
+        dialog.save_button.click()
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    results: list[tuple[bool, str]] = []
+    QApplication.clipboard().clear()
+    copy_diagnostics(
+        window,
+        load_context(profile=profile, env={}),
+        tasks,
+        on_done=lambda ok, m: results.append((ok, m)),
+        secret_store=store,
+    )
+    qtbot.waitUntil(lambda: bool(results), timeout=WAIT)
+    ok, message = results[0]
+    assert ok and message.startswith("Diagnostics copied to the clipboard")
+    assert window.statusBar().currentMessage() == message
+    text = QApplication.clipboard().text()
+    assert f"Qt: {qVersion()} (PySide6" in text and "Keyring: Secrets are kept in" in text
+    assert '  account_id: "9900777"' in text and "diag-secret-password" not in text

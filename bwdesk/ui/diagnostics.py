@@ -1,0 +1,92 @@
+"""Help → Copy diagnostics: what a support person needs, on the clipboard, with no secret in it.
+
+The text is `core.logs.diagnostics_text` (versions, platform, keyring, settings, the last log lines, all
+redacted). Asking the keyring which store it uses can wait on its service, so the text is gathered on a
+worker thread; only the clipboard is touched on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import PySide6
+import shiboken6
+from PySide6.QtCore import qVersion
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QMainWindow, QWidget
+
+from bwdesk.core.account import Context
+from bwdesk.core.errors import BwdeskError
+from bwdesk.core.logs import diagnostics_text
+from bwdesk.core.secrets import SecretStore, default_store
+from bwdesk.ui.tasks import BackgroundTasks
+
+log = logging.getLogger(__name__)
+
+STATUS_TIMEOUT_MS = 10_000
+
+
+def qt_version_text() -> str:
+    """The Qt version the program runs on and the PySide6 that binds it, e.g. "6.8.1 (PySide6 6.8.1)"."""
+    return f"{qVersion()} (PySide6 {PySide6.__version__})"
+
+
+def gather(context: Context, secret_store: SecretStore | None = None) -> str:
+    """The diagnostics text for `context` (blocks on the keyring: call it off the GUI thread)."""
+    store = secret_store if secret_store is not None else default_store()
+    try:
+        keyring = store.status().description
+    except Exception as exc:  # diagnostics must never fail because the keyring does
+        keyring = f"could not be determined ({type(exc).__name__}: {exc})"
+    if context.is_sandbox:
+        keyring = f"not used (sandbox); the system store: {keyring}"
+        settings = {"sandbox": True, **context.settings.to_json()}
+    else:
+        settings = None  # read from the profile, with its warnings and the administrator's locked keys
+    return diagnostics_text(
+        context.profile, qt_version=qt_version_text(), keyring_description=keyring, settings=settings
+    )
+
+
+def copy_diagnostics(
+    parent: QWidget | None,
+    context: Context,
+    tasks: BackgroundTasks,
+    *,
+    on_done: Callable[[bool, str], None] | None = None,
+    secret_store: SecretStore | None = None,
+) -> int:
+    """Gather the diagnostics in the background and put them on the clipboard.
+
+    What happened is announced in `parent`'s status bar (when it is a main window) and passed to
+    `on_done(ok, message)`. Returns the background task's id.
+    """
+
+    def announce(ok: bool, message: str) -> None:
+        if isinstance(parent, QMainWindow) and shiboken6.isValid(parent):
+            parent.statusBar().showMessage(message, STATUS_TIMEOUT_MS)
+        if on_done is not None:
+            on_done(ok, message)
+
+    def copied(text: str) -> None:
+        QGuiApplication.clipboard().setText(text)
+        lines = text.count("\n")
+        announce(
+            True,
+            f"Diagnostics copied to the clipboard ({lines} lines, no passwords or secrets): paste them into "
+            "your message to support.",
+        )
+
+    def failed(exc: BaseException) -> None:
+        if isinstance(exc, BwdeskError):
+            reason = str(exc)
+        else:
+            log.error("gathering diagnostics failed", exc_info=(type(exc), exc, exc.__traceback__))
+            reason = f"{type(exc).__name__}; the log has the details"
+        announce(False, f"Could not gather the diagnostics: {reason}.")
+
+    return tasks.run(lambda: gather(context, secret_store), copied, failed, description="gather diagnostics")
+
+
+__all__ = ["copy_diagnostics", "gather", "qt_version_text"]
