@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 
 log = logging.getLogger(__name__)
@@ -43,9 +44,19 @@ class _Job(QRunnable):
         try:
             result = self._fn()
         except BaseException as exc:  # delivered to the GUI thread; nothing may escape a pool thread
-            self._relay._finished.emit(self._task_id, False, exc)
+            self._deliver(False, exc)
         else:
-            self._relay._finished.emit(self._task_id, True, result)
+            self._deliver(True, result)
+
+    def _deliver(self, ok: bool, payload: object) -> None:
+        # The application may be shutting down while this job ran; there is nobody left to tell then.
+        if not shiboken6.isValid(self._relay):
+            log.info("background task finished after its owner was destroyed; result dropped")
+            return
+        try:
+            self._relay._finished.emit(self._task_id, ok, payload)
+        except RuntimeError:
+            log.info("background task finished while its owner was being destroyed; result dropped")
 
 
 class BackgroundTasks(QObject):

@@ -87,3 +87,23 @@ def test_gui_thread_keeps_running_while_work_blocks(qtbot, tasks) -> None:
     release.set()
     qtbot.waitUntil(lambda: finished == [True], timeout=5000)
     timer.stop()
+
+
+def test_a_job_finishing_while_its_owner_is_destroyed_is_dropped_quietly(qapp) -> None:
+    """Quitting while a page load runs: the pool waits for the job, whose result has nowhere to go."""
+    import shiboken6
+
+    runner = BackgroundTasks(max_threads=1)
+    started, release, finished = threading.Event(), threading.Event(), threading.Event()
+
+    def work() -> str:
+        started.set()
+        release.wait(5)
+        finished.set()
+        return "late"
+
+    runner.run(work, lambda _: None)
+    assert started.wait(5)
+    threading.Timer(0.05, release.set).start()  # let the job end while the owner is being destroyed
+    shiboken6.delete(runner)  # waits for the pool's threads
+    assert finished.is_set()
