@@ -240,6 +240,7 @@ class HistoryModel(QAbstractTableModel):
         *,
         page_size: int = DEFAULT_PAGE,
         region: str | None = None,
+        query: HistoryQuery | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -247,7 +248,9 @@ class HistoryModel(QAbstractTableModel):
         self._store = store
         self._page_size = page_size
         self._region = (region or default_region()).upper()
-        self._query = HistoryQuery(region=self._region)
+        self._query = HistoryQuery(region=self._region) if query is None else query
+        if self._query.region is None:
+            self._query = replace(self._query, region=self._region)
         self._entries: list[_Entry] = []
         self._generation = 0
         self._request_ids = itertools.count(1)
