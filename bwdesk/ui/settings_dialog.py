@@ -221,6 +221,7 @@ class SettingsDialog(QDialog):
         self._regions = region_choices()
         self.problems: dict[str, _Problem] = {}
         self.fields: dict[str, QWidget] = {}
+        self._holders: dict[str, QWidget] = {}
         self._validate_timer = QTimer(self)
         self._validate_timer.setSingleShot(True)
         self._validate_timer.setInterval(300)
@@ -527,6 +528,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(problem)
         form.addRow(label or LABELS[key], holder)
         self.problems[key] = problem
+        self._holders[key] = holder
         if register:
             self.fields[key] = widget
         holder.setObjectName(f"row_{key}")
@@ -659,7 +661,9 @@ class SettingsDialog(QDialog):
     def _add_number(self) -> None:
         row = self._append_number()
         self.numbers_table.setCurrentCell(row, 0)
-        self.numbers_table.editItem(self.numbers_table.item(row, 0))
+        item = self.numbers_table.item(row, 0)
+        if item is not None:
+            self.numbers_table.editItem(item)
 
     def _remove_numbers(self) -> None:
         rows = sorted({index.row() for index in self.numbers_table.selectedIndexes()}, reverse=True)
@@ -675,9 +679,8 @@ class SettingsDialog(QDialog):
             ("client_id", not basic),
             ("client_secret", not basic),
         ):
-            holder = self.problems[key].parentWidget()
-            self.sign_in_form.setRowVisible(holder, visible)
-        self.connection_form.setRowVisible(self.problems["token_url"].parentWidget(), not basic)
+            self.sign_in_form.setRowVisible(self._holders[key], visible)
+        self.connection_form.setRowVisible(self._holders["token_url"], not basic)
 
     # -- the keyring -----------------------------------------------------------------------------------
 

@@ -99,6 +99,16 @@ def test_model_passes_the_model_tester_while_pages_arrive_and_rows_change(
     changed = store.get(new[0])
     assert changed is not None and model.update_row(changed)
     assert model.index(0, Column.STATUS).data() == "accepted · DELIVERED"
+    # rows that stop matching are removed by a reload (two sends in flight; one settles)
+    first = store.record_sending("+19195550100", ["+19195550123"], "separate", "a", (), "", 1)
+    second = store.record_sending("+19195550100", ["+19195550124"], "separate", "b", (), "", 1)
+    model.set_query(HistoryQuery(state=SendState.SENDING))
+    qtbot.waitUntil(lambda: model.exhausted and not model.loading, timeout=WAIT)
+    assert ids_in(model) == [second, first]
+    store.settle(first, SendResult(SendState.ACCEPTED, 202, "msg-a", 1))
+    with qtbot.waitSignal(model.reloaded, timeout=WAIT):
+        model.reload()
+    assert ids_in(model) == [second]
     model.set_query(HistoryQuery(state=SendState.UNKNOWN))
     wait_idle(qtbot, model)
     assert model.rowCount() == 0
