@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from bwdesk.core import paths
-from bwdesk.core.bandwidth import BandwidthClient, Timeouts
+from bwdesk.core.api import Timeouts
 from bwdesk.core.credentials import AuthKind, BasicCredentials, Credentials
 from bwdesk.core.errors import ConfigError
 from bwdesk.core.history import HistoryStore
-from bwdesk.core.secrets import credentials_from_env
 from bwdesk.core.settings import FromNumber, LoadedSettings, Settings, load_settings
 
 if TYPE_CHECKING:
+    from bwdesk.core.bandwidth import BandwidthClient
     from bwdesk.sandbox import Sandbox
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,8 @@ class Account:
     sandbox: bool = False
 
     def client(self) -> BandwidthClient:
+        from bwdesk.core.bandwidth import BandwidthClient  # the HTTP stack loads with the first client
+
         return BandwidthClient(
             self.api_base, self.account_id, self.credentials, token_url=self.token_url, timeouts=self.timeouts
         )
@@ -93,6 +95,8 @@ def is_configured(settings: Settings) -> bool:
 
 def resolve_account(settings: Settings, env: Mapping[str, str], load_secret: SecretLoader | None) -> Account:
     """The account to send with, or a ConfigError that lists everything missing and where to set it."""
+    from bwdesk.core.secrets import credentials_from_env  # keyring loads only when credentials are needed
+
     effective = apply_environment(settings, env)
     missing: list[str] = []
     if not effective.account_id:
@@ -186,19 +190,24 @@ class Context:
         return store
 
 
+def _load_from_keyring(account_id: str) -> Credentials | None:
+    """The saved credentials; the keyring module loads on first use, on the worker thread that needs it."""
+    from bwdesk.core import secrets
+
+    return secrets.load(account_id)
+
+
 def load_context(
     *, err: IO[str] | None = None, profile: Path | None = None, env: Mapping[str, str] | None = None
 ) -> Context:
     """The context for the user's profile; settings warnings are printed to `err` when given."""
-    from bwdesk.core import secrets
-
     profile = profile if profile is not None else paths.profile_dir()
     loaded = load_settings(profile)
     if err is not None:
         for warning in loaded.warnings:
             print(f"bwdesk: warning: {warning}", file=err)
     environment = os.environ if env is None else env
-    return Context(profile, loaded, environment, secrets.load)
+    return Context(profile, loaded, environment, _load_from_keyring)
 
 
 def sandbox_context(sandbox: Sandbox, profile: Path | None = None) -> Context:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import email.utils
 import http.client
-import ipaddress
 import json
 import logging
 import random as _random
@@ -49,6 +48,16 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.retry import Retry
 
 from bwdesk import __version__
+from bwdesk.core.api import (
+    DEFAULT_API_BASE as DEFAULT_API_BASE,  # re-exported: part of the client's interface
+)
+from bwdesk.core.api import (
+    DEFAULT_TOKEN_URL,
+    FINAL_DELIVERY_STATUSES,
+    Timeouts,
+    check_api_url,
+    is_loopback,
+)
 from bwdesk.core.credentials import BasicCredentials, Credentials, OAuth2Credentials
 from bwdesk.core.errors import (
     ApiRequestError,
@@ -69,8 +78,6 @@ from bwdesk.core.outcome import ApiError, FieldError, SendResult, SendState
 
 log = logging.getLogger(__name__)
 
-DEFAULT_API_BASE = "https://messaging.bandwidth.com/api/v2"
-DEFAULT_TOKEN_URL = "https://api.bandwidth.com/api/v1/oauth2/token"
 USER_AGENT = f"bwdesk/{__version__}"
 
 # A cached OAuth2 token is renewed this long before the expiry the token endpoint announced.
@@ -80,19 +87,6 @@ BACKOFF_429 = 1.0
 BACKOFF_CONNECT = 0.5
 # The most pages `list_media` / `find_messages` follow before stopping (a guard against a server loop).
 MAX_PAGES = 50
-
-FINAL_DELIVERY_STATUSES = frozenset({"DELIVERED", "FAILED", "UNDELIVERED", "DLR_EXPIRED"})
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Seconds to wait for a connection, and for each read of the answer."""
-
-    connect: float = 5.0
-    read: float = 30.0
-
-    def as_tuple(self) -> tuple[float, float]:
-        return (self.connect, self.read)
 
 
 @dataclass(frozen=True)
@@ -257,35 +251,6 @@ class _HeaderAuth(AuthBase):
 def _basic_header(user: str, secret: str) -> str:
     raw = f"{user}:{secret}".encode()
     return "Basic " + base64.b64encode(raw).decode("ascii")
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _check_url(url: str, what: str) -> str:
-    """Refuse URLs that would leak credentials: anything but https, except plain http to this machine."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.scheme not in ("http", "https") or not host:
-        raise ConfigError(f"The {what} {url!r} is not an http(s) URL; expected e.g. {DEFAULT_API_BASE!r}.")
-    if parts.username is not None or parts.password is not None:
-        raise ConfigError(
-            f"The {what} must not contain a user name or password; put credentials in the settings."
-        )
-    if parts.query or parts.fragment:
-        raise ConfigError(f"The {what} {url!r} must not have a query (?…) or fragment (#…).")
-    if parts.scheme == "http" and not _is_loopback(host):
-        raise ConfigError(
-            f"The {what} {url!r} uses plain http to another machine, which would send the credentials "
-            "unencrypted. Use https (plain http is only allowed to 127.0.0.1 / localhost)."
-        )
-    return url.rstrip("/")
 
 
 # --- reading answers ---------------------------------------------------------------------------------
@@ -513,10 +478,10 @@ class BandwidthClient:
             raise ConfigError("The password (or client secret) is empty.")
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
-        self.api_base = _check_url(api_base, "API base URL")
+        self.api_base = check_api_url(api_base, "API base URL")
         self.token_url = token_url
         if isinstance(credentials, OAuth2Credentials):
-            self.token_url = _check_url(token_url, "OAuth2 token URL")
+            self.token_url = check_api_url(token_url, "OAuth2 token URL")
         self.account_id = account_id.strip()
         self.timeouts = timeouts or Timeouts()
         self._credentials = credentials
@@ -560,7 +525,7 @@ class BandwidthClient:
     def _proxies_for(url: str) -> dict[str, str]:
         """HTTPS_PROXY/NO_PROXY for this URL; loopback is never proxied (that would expose credentials)."""
         host = urlsplit(url).hostname or ""
-        if _is_loopback(host):
+        if is_loopback(host):
             return {}
         return dict(get_environ_proxies(url))
 

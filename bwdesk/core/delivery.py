@@ -13,9 +13,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from bwdesk.core.bandwidth import MessageStatus
 from bwdesk.core.errors import (
     ApiRequestError,
     BwdeskError,
@@ -27,6 +26,9 @@ from bwdesk.core.errors import (
 )
 from bwdesk.core.history import HistoryRow, parse_time
 from bwdesk.core.outcome import SendState
+
+if TYPE_CHECKING:
+    from bwdesk.core.bandwidth import MessageStatus
 
 log = logging.getLogger(__name__)
 

@@ -47,7 +47,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
-from bwdesk.core.bandwidth import FINAL_DELIVERY_STATUSES
+from bwdesk.core.api import FINAL_DELIVERY_STATUSES
 from bwdesk.core.errors import BwdeskError
 from bwdesk.core.outcome import ApiError, FieldError, SendResult, SendState
 from bwdesk.core.paths import ensure_private_dir

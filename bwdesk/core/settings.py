@@ -46,8 +46,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bwdesk.core import bandwidth, paths
-from bwdesk.core.bandwidth import DEFAULT_API_BASE, DEFAULT_TOKEN_URL, Timeouts
+from bwdesk.core import paths
+from bwdesk.core.api import DEFAULT_API_BASE, DEFAULT_TOKEN_URL, Timeouts, check_api_url
 from bwdesk.core.credentials import AuthKind
 from bwdesk.core.errors import ConfigError
 from bwdesk.core.message import Draft, validate
@@ -260,7 +260,7 @@ def _coerce(key: str, value: Any, region: str) -> Any:
     if key in ("api_base", "token_url"):
         text = _text(value, max_length=2000)
         try:
-            return bandwidth._check_url(text, LABELS[key])
+            return check_api_url(text, LABELS[key])
         except ConfigError as exc:
             raise _Bad(str(exc)) from None
     if key in ("connect_timeout", "read_timeout"):

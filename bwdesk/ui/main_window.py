@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
@@ -28,7 +29,6 @@ from PySide6.QtWidgets import (
 from bwdesk import __version__
 from bwdesk.core import message, paths
 from bwdesk.core.account import Account, Context
-from bwdesk.core.bandwidth import BandwidthClient
 from bwdesk.core.delivery import StatusRefresher
 from bwdesk.core.drafts import SavedDraft, clear_draft, load_draft, save_draft
 from bwdesk.core.errors import BwdeskError
@@ -40,6 +40,9 @@ from bwdesk.ui.composer import ComposerWidget
 from bwdesk.ui.results import ResultEntry
 from bwdesk.ui.send_controller import SendController
 from bwdesk.ui.tasks import BackgroundTasks
+
+if TYPE_CHECKING:
+    from bwdesk.core.bandwidth import BandwidthClient
 
 log = logging.getLogger(__name__)
 
