@@ -21,6 +21,8 @@ class FaultKind(StrEnum):
     SERVER_ERROR = "server_error"  # 5xx (`status`, default 500) with a Bandwidth-shaped JSON body
     HTML_502 = "html_502"  # 502 with an HTML page, as a proxy or load balancer sends it
     MALFORMED = "malformed"  # `status` (default 202) with Content-Type JSON and a body that is not JSON
+    # 400 request-validation with `field_errors`: a server-side rule the client could not know in advance
+    REJECT = "reject"
 
 
 _DEFAULT_STATUS = {
@@ -29,6 +31,7 @@ _DEFAULT_STATUS = {
     FaultKind.SERVER_ERROR: 500,
     FaultKind.HTML_502: 502,
     FaultKind.MALFORMED: 202,
+    FaultKind.REJECT: 400,
 }
 
 
@@ -43,6 +46,7 @@ class Fault:
     delay: float = 0.0  # seconds to wait before acting (any kind; the whole point of DELAY)
     retry_after: int | str | None = None  # the Retry-After header value, for the 429 kinds
     status: int | None = None  # overrides the kind's HTTP status
+    field_errors: tuple[tuple[str, str], ...] = ()  # (fieldName, description) pairs, for REJECT
 
     def __post_init__(self) -> None:
         try:
@@ -63,6 +67,8 @@ class Fault:
             raise ValueError("'status' must be an HTTP status code")
         if kind is FaultKind.RATE_LIMIT and self.retry_after is None:
             object.__setattr__(self, "retry_after", 300)
+        pairs = tuple((str(name), str(text)) for name, text in self.field_errors)
+        object.__setattr__(self, "field_errors", pairs)
 
     @property
     def http_status(self) -> int | None:
@@ -76,6 +82,7 @@ class Fault:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["kind"] = str(self.kind)
+        data["field_errors"] = [{"fieldName": n, "description": d} for n, d in self.field_errors]
         return data
 
     @classmethod
@@ -83,7 +90,8 @@ class Fault:
         """Build a fault from a control request's JSON; ValueError with a readable reason if it is wrong."""
         if not isinstance(data, dict):
             raise ValueError('send a JSON object such as {"kind": "drop"}')
-        unknown = set(data) - {"kind", "times", "method", "path_suffix", "delay", "retry_after", "status"}
+        fields = {"kind", "times", "method", "path_suffix", "delay", "retry_after", "status", "field_errors"}
+        unknown = set(data) - fields
         if unknown:
             raise ValueError(f"unknown fault field(s): {', '.join(sorted(unknown))}")
         if "kind" not in data:
@@ -96,10 +104,16 @@ class Fault:
             "delay": (int, float),
             "retry_after": (int, str, type(None)),
             "status": (int, type(None)),
+            "field_errors": (list,),
         }
         for name, types in checks.items():
             if name in data and (not isinstance(data[name], types) or isinstance(data[name], bool)):
                 raise ValueError(f"fault field '{name}' has the wrong type")
+        if "field_errors" in data:
+            errors = data["field_errors"]
+            if not all(isinstance(e, dict) and {"fieldName", "description"} <= e.keys() for e in errors):
+                raise ValueError('field_errors is a list of {"fieldName": ..., "description": ...} objects')
+            data = {**data, "field_errors": tuple((e["fieldName"], e["description"]) for e in errors)}
         return cls(**data)
 
 

@@ -349,6 +349,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(status, PROXY_502, "text/html")
         elif kind is FaultKind.MALFORMED:
             self._reply(status, MALFORMED_JSON, "application/json")
+        elif kind is FaultKind.REJECT:
+            body: dict[str, Any] = {
+                "type": "request-validation",
+                "description": "Your request could not be accepted",
+            }
+            if fault.field_errors:
+                body["fieldErrors"] = [{"fieldName": n, "description": d} for n, d in fault.field_errors]
+            self._json(status, body)
         return True
 
     def _route(self, raw_path: str, query_string: str, body: bytes) -> None:

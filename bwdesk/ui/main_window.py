@@ -282,6 +282,13 @@ class MainWindow(QMainWindow):
     def use_as_draft(self, row: HistoryRow) -> None:
         if self.controller.is_busy():
             return
+        if not self.composer.saved_draft().is_empty() and not self._confirm(
+            "Replace your message?",
+            "The message you are writing will be replaced by the one from the history.",
+            "Replace it",
+        ):
+            return
+        self.composer.clear_message()
         self.composer.restore(
             SavedDraft(
                 sender=row.sender,

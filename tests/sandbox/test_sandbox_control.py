@@ -40,6 +40,7 @@ def test_faults_through_the_control_endpoint(
         "delay": 0.0,
         "retry_after": 7,
         "status": None,
+        "field_errors": [],
     }
     response = session.post(messages_url, json=payload, timeout=10)
     assert (response.status_code, response.headers["Retry-After"]) == (429, "7")
@@ -121,7 +122,7 @@ def test_messages_reset_identity_and_token_expiry(
         (
             {"kind": "explode"},
             "unknown fault kind 'explode'; use one of: delay, drop, queue_full, rate_limit, "
-            "server_error, html_502, malformed",
+            "server_error, html_502, malformed, reject",
         ),
         ({"kind": "drop", "when": "now"}, "unknown fault field(s): when"),
         ({"times": 1}, "a fault needs a 'kind'"),

@@ -207,3 +207,45 @@ def test_reset_forgets_everything(
     assert (sandbox.accepted_messages(), sandbox.requests.all(), sandbox.pending_faults()) == ([], [], [])
     assert sandbox.media("a.png") is None
     assert post(session, messages_url, payload).status_code == 202
+
+
+def test_reject_fault_answers_400_with_the_given_field_errors() -> None:
+    import requests
+
+    from bwdesk.sandbox import Fault, FaultKind, Sandbox
+
+    with Sandbox(status_step=0) as sandbox:
+        sandbox.inject(Fault(FaultKind.REJECT, field_errors=(("to", "'+19195550123' is not allowed"),)))
+        body = {
+            "applicationId": sandbox.application_id,
+            "to": ["+19195550123"],
+            "from": sandbox.numbers[0],
+            "text": "x",
+        }
+        answer = requests.post(
+            f"{sandbox.api_base}/users/{sandbox.account_id}/messages",
+            json=body,
+            auth=(sandbox.username, sandbox.password),
+            timeout=10,
+        )
+        assert answer.status_code == 400
+        assert answer.json() == {
+            "type": "request-validation",
+            "description": "Your request could not be accepted",
+            "fieldErrors": [{"fieldName": "to", "description": "'+19195550123' is not allowed"}],
+        }
+        assert sandbox.accepted_messages() == []
+        # From another process, through the control endpoint, the same fault in JSON.
+        fault = requests.post(
+            f"{sandbox.base_url}/_sandbox/faults",
+            json={"kind": "reject", "field_errors": [{"fieldName": "text", "description": "nope"}]},
+            timeout=10,
+        )
+        assert fault.status_code in (200, 201)
+        again = requests.post(
+            f"{sandbox.api_base}/users/{sandbox.account_id}/messages",
+            json=body,
+            auth=(sandbox.username, sandbox.password),
+            timeout=10,
+        )
+        assert again.json()["fieldErrors"] == [{"fieldName": "text", "description": "nope"}]

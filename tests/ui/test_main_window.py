@@ -237,6 +237,30 @@ def test_check_status_finds_an_unknown_send_at_bandwidth(qtbot, make_window, san
 
 
 def test_rejected_send_marks_the_field(qtbot, make_window, sandbox) -> None:
+    """Bandwidth refuses with a field error the client could not foresee: the To field says so."""
+    window = make_window()
+    composer = window.composer
+    sandbox.inject(Fault(FaultKind.REJECT, field_errors=(("to", "'+19195550123' cannot receive messages"),)))
+    type_message(qtbot, window, "9195550123,", "hello")
+    window.send()
+    qtbot.waitUntil(
+        lambda: bool(composer.result_panel.entries()) and not composer.is_sending(), timeout=10_000
+    )
+    [entry] = composer.result_panel.entries()
+    assert entry.result.state is SendState.REJECTED
+    assert "rejected" in composer.result_panel.summary.text()
+    assert composer._messages["to"].isVisibleTo(window)
+    assert "cannot receive messages" in composer._messages["to"].text()
+    assert composer.text_edit.text() == "hello"  # nothing the agent typed is lost
+    assert composer.recipients.model().raw_inputs() == ["+19195550123"]
+    assert len(posted_messages(sandbox)) == 1
+    assert [r.state for r in history_rows(window)] == [SendState.REJECTED]
+    # Editing the field clears the API's complaint (the agent is fixing it).
+    composer.recipients.model().remove(0)
+    qtbot.waitUntil(lambda: "cannot receive" not in composer._messages["to"].text())
+
+
+def test_server_error_in_bandwidths_shape_is_a_rejection_with_its_words(qtbot, make_window, sandbox) -> None:
     window = make_window()
     composer = window.composer
     sandbox.inject(Fault(FaultKind.SERVER_ERROR, status=500))
@@ -246,10 +270,28 @@ def test_rejected_send_marks_the_field(qtbot, make_window, sandbox) -> None:
         lambda: bool(composer.result_panel.entries()) and not composer.is_sending(), timeout=10_000
     )
     [entry] = composer.result_panel.entries()
-    assert entry.result.state is SendState.REJECTED
-    assert "rejected" in composer.result_panel.summary.text()
-    assert composer.text_edit.text() == "hello"  # nothing the agent typed is lost
-    assert len(posted_messages(sandbox)) == 1
+    assert entry.result.state is SendState.REJECTED and entry.result.http_status == 500
+    row = composer.result_panel.row_widget(entry.row_id)
+    assert row is not None and "HTTP 500" in row.label.text()
+
+
+def test_using_a_history_row_asks_before_replacing_a_message_being_written(
+    qtbot, make_window, monkeypatch
+) -> None:
+    window = make_window()
+    type_message(qtbot, window, "9195550124,", "something else")
+    window.send()
+    qtbot.waitUntil(lambda: not window.composer.is_sending() and bool(window.composer.result_panel.entries()))
+    [row] = history_rows(window)
+    type_message(qtbot, window, "9195550125,", "half written")
+    asked: list[str] = []
+    monkeypatch.setattr(window, "_confirm", lambda title, text, accept: asked.append(title) or False)
+    window.use_as_draft(row)
+    assert asked and window.composer.text_edit.text() == "half written"
+    monkeypatch.setattr(window, "_confirm", lambda title, text, accept: True)
+    window.use_as_draft(row)
+    assert window.composer.text_edit.text() == "something else"
+    assert window.composer.recipients.model().raw_inputs() == ["+19195550124"]
 
 
 def test_draft_is_restored_after_the_window_is_destroyed_unsent(qtbot, make_window) -> None:
