@@ -390,3 +390,32 @@ def test_about_box_says_bwdesk_does_not_receive(make_window) -> None:
     from bwdesk.ui.main_window import ABOUT_TEXT
 
     assert "does not receive" in ABOUT_TEXT
+
+
+def test_attached_file_is_uploaded_in_the_background_and_sent_as_media(
+    qtbot, make_window, sandbox, tmp_path
+) -> None:
+    from PySide6.QtGui import QColor, QImage
+
+    window = make_window()
+    composer = window.composer
+    picture = tmp_path / "part photo.png"
+    image = QImage(40, 30, QImage.Format.Format_RGB32)
+    image.fill(QColor("teal"))
+    assert image.save(str(picture))
+
+    composer.media_list.attach_files([picture])
+    qtbot.waitUntil(lambda: len(composer.media_list.urls()) == 1, timeout=10_000)
+    [url] = composer.media_list.urls()
+    assert url.startswith(f"{sandbox.api_base}/users/{sandbox.account_id}/media/")
+    uploads = [r for r in sandbox.requests.all() if r.method == "PUT"]
+    assert len(uploads) == 1 and uploads[0].path.endswith(url.rsplit("/", 1)[1])
+    assert sandbox.media(url.split("/media/", 1)[1]) == picture.read_bytes()  # byte for byte
+
+    type_message(qtbot, window, "9195550123,", "")
+    window.send()
+    qtbot.waitUntil(
+        lambda: bool(composer.result_panel.entries()) and not composer.is_sending(), timeout=10_000
+    )
+    [post] = posted_messages(sandbox)
+    assert post["media"] == [url] and "text" not in post
