@@ -37,7 +37,7 @@ die() { printf 'build-deb: %s\n' "$*" >&2; exit 1; }
 
 # --- Debian tools, and the libraries the bundle links to (dpkg-shlibdeps must find each one) -------------
 # Installed when missing (as root, or with password-less sudo as on CI runners).
-TOOLS=(dpkg-dev desktop-file-utils appstream file)
+TOOLS=(dpkg-dev desktop-file-utils appstream)
 RUNTIME_LIBS=(
   libgl1 libegl1 libglib2.0-0 libfontconfig1 libfreetype6 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0
   libx11-6 libx11-xcb1 libxcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
