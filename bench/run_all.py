@@ -25,7 +25,9 @@ def main(names: list[str]) -> int:
     chosen = names or available
     unknown = [n for n in chosen if n not in available]
     if unknown:
-        print(f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(available)}", file=sys.stderr)
+        print(
+            f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(available)}", file=sys.stderr
+        )
         return 2
     results: dict[str, object] = {
         "date": time.strftime("%Y-%m-%d"),
