@@ -4,6 +4,8 @@
 #
 #   bash packaging/measure-sizes.sh            build both one-folder apps and both .debs, then measure
 #   bash packaging/measure-sizes.sh --no-deb   one-folder apps only (no dpkg tools needed)
+#
+# Builds under build/sizes/; with the .debs it also leaves dist/bwdesk and the zstd .deb in dist/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
