@@ -3,6 +3,9 @@
 Targets: bwdesk ≤ 1.3× a bare PySide6 window holding the same kinds of widgets (issue 3), and opening on a
 1,000,000-row history ≤ 1.5× opening on an empty one, with ≤ 60 MB more memory (issue 4).
 
+"Shown" is the window's first paint. The bare window (`bare_window.py`) holds one of each kind of widget
+bwdesk shows, configured the ordinary way, and no bwdesk code.
+
 Each measurement is a fresh process (`python bench/bench_startup.py --probe VARIANT`), timed by this
 script from spawning it to reading the line it prints once the window is shown (so interpreter start-up and
 imports count, as a user feels them). Variants run interleaved, several rounds, and the medians are kept.
@@ -35,49 +38,14 @@ def _probe(variant: str) -> None:
     from PySide6.QtCore import QTimer
 
     if variant == "bare":
-        from PySide6.QtGui import QStandardItemModel
-        from PySide6.QtWidgets import (
-            QApplication,
-            QComboBox,
-            QFormLayout,
-            QLabel,
-            QLineEdit,
-            QListWidget,
-            QMainWindow,
-            QPlainTextEdit,
-            QPushButton,
-            QRadioButton,
-            QSplitter,
-            QTableView,
-            QVBoxLayout,
-            QWidget,
-        )
+        sys.path.insert(0, str(HERE))
+        from bare_window import build_window
+        from PySide6.QtWidgets import QApplication
 
         app = QApplication([sys.argv[0]])
-        window = QMainWindow()
-        top = QWidget()
-        form = QFormLayout(top)
-        form.addRow("From", QComboBox())
-        form.addRow("To", QLineEdit())
-        form.addRow("", QRadioButton("Separate"))
-        form.addRow("Text", QPlainTextEdit())
-        form.addRow("", QLabel("0 / 2048"))
-        form.addRow("Media", QListWidget())
-        form.addRow("Tag", QLineEdit())
-        form.addRow("", QPushButton("Send"))
-        bottom = QWidget()
-        layout = QVBoxLayout(bottom)
-        layout.addWidget(QLineEdit())
-        table = QTableView()
-        table.setModel(QStandardItemModel(0, 9))
-        layout.addWidget(table)
-        splitter = QSplitter()
-        splitter.addWidget(top)
-        splitter.addWidget(bottom)
-        window.setCentralWidget(splitter)
-        window.menuBar().addMenu("File")
+        window = build_window()
         window.show()
-        QTimer.singleShot(0, lambda: (print("shown", flush=True), print("ready", flush=True), app.quit()))
+        _on_first_paint(window, lambda: (print("shown", flush=True), print("ready", flush=True), app.quit()))
         app.exec()
         return
 
@@ -88,7 +56,7 @@ def _probe(variant: str) -> None:
     app = make_application()
     window = MainWindow(load_context())
     window.show()
-    QTimer.singleShot(0, lambda: print("shown", flush=True))
+    _on_first_paint(window, lambda: print("shown", flush=True))
     model = window.history_view.model
 
     def ready() -> None:
@@ -105,6 +73,21 @@ def _probe(variant: str) -> None:
 
     QTimer.singleShot(0, check)
     app.exec()
+
+
+def _on_first_paint(window: Any, then: Any) -> None:
+    """Call `then` once the window has painted for the first time (what the person actually sees)."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    class Watch(QObject):
+        def eventFilter(self, watched: Any, event: Any) -> bool:
+            if event.type() == QEvent.Type.Paint and not getattr(self, "seen", False):
+                self.seen = True
+                QTimer.singleShot(0, then)
+            return False
+
+    watch = Watch(window)
+    window.installEventFilter(watch)
 
 
 def _rss_mb() -> float:
@@ -130,6 +113,9 @@ def _profile(history: Path | None) -> Path:
 
 def _measure(variant: str, home: Path | None) -> dict[str, float]:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    # Installed bwdesk always has bytecode (pip compiles on install, PyInstaller bundles it); a checkout
+    # writes it on first run unless told not to, as some machines are. Measure as users run it.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     if home is not None:
         env |= {"BWDESK_HOME": str(home), "BW_USERNAME": "bench", "BW_PASSWORD": "bench-password"}
         env["BWDESK_API_BASE"] = "http://127.0.0.1:9/api/v2"  # never contacted at start-up

@@ -119,7 +119,13 @@ def _positive_int(value: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(sys.argv[1:] if argv is None else list(argv))
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    if arguments[:1] == ["--self-test"]:
+        # The self-test has options of its own (`--platform xcb`, `--expect-keyring NAME`).
+        from bwdesk.selftest import run_self_test
+
+        return run_self_test(arguments[1:])
+    args = build_parser().parse_args(arguments)
     try:
         if args.self_test:
             from bwdesk.selftest import run_self_test

@@ -572,12 +572,9 @@ def _error_text(exc: BaseException) -> str:
 
 
 def app_icon() -> QIcon:
-    from importlib import resources
+    from bwdesk.resources import icon_pngs
 
     icon = QIcon()
-    base = resources.files("bwdesk") / "resources"
-    for size in (16, 24, 32, 48, 64, 128, 256):
-        candidate = base / f"bwdesk-{size}.png"
-        if candidate.is_file():
-            icon.addFile(str(candidate))
+    for png in icon_pngs():
+        icon.addFile(str(png))
     return icon
