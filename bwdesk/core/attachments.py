@@ -13,6 +13,7 @@ reading.
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 import re
 import stat
@@ -144,9 +145,15 @@ _EXTENSIONS: dict[str, str] = {
 # Compressed files: mimetypes reports these as an "encoding"; what is uploaded is the compressed bytes.
 _ENCODINGS = {"gzip": "application/gzip", "bzip2": "application/x-bzip2"}
 
-_MIME = mimetypes.MimeTypes()  # built-in table only: the user's system files don't change the answer
-for _ext, _type in _EXTENSIONS.items():
-    _MIME.add_type(_type, _ext, strict=True)
+
+@functools.cache
+def _mime() -> mimetypes.MimeTypes:
+    """Python's built-in table only (the user's system files don't change the answer); built on first use."""
+    table = mimetypes.MimeTypes()
+    for ext, content_type in _EXTENSIONS.items():
+        table.add_type(content_type, ext, strict=True)
+    return table
+
 
 _SNIFF_BYTES = 32
 
@@ -245,7 +252,7 @@ def detect_content_type(file_name: str, head: bytes) -> str:
 
 def guess_type_from_name(file_name: str) -> str | None:
     """The content type a file name suggests (normalised to the contract's spelling), or None."""
-    content_type, encoding = _MIME.guess_type(file_name, strict=True)
+    content_type, encoding = _mime().guess_type(file_name, strict=True)
     if encoding is not None:
         return _ENCODINGS.get(encoding, f"application/x-{encoding}")
     return content_type

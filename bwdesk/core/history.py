@@ -32,13 +32,11 @@ implementation (a shared PostgreSQL store is planned behind the same interface).
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import logging
 import os
 import re
 import sqlite3
-import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -348,6 +346,8 @@ def _linux_start(pid: int) -> str | None:
 
 
 def _ps_start(pid: int) -> str | None:
+    import subprocess  # only on systems without /proc; not worth loading at start-up
+
     try:
         done = subprocess.run(
             ["ps", "-o", "lstart=", "-p", str(pid)],
@@ -1160,6 +1160,8 @@ class HistoryStore:
 
     def _write_csv(self, handle: IO[str], query: HistoryQuery) -> int:
         handle.write("\ufeff")
+        import csv  # only when exporting
+
         writer = csv.writer(handle, lineterminator="\r\n")
         writer.writerow(CSV_COLUMNS)
         written = 0

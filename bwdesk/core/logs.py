@@ -20,9 +20,7 @@ import io
 import json
 import logging
 import os
-import platform
 import re
-import sqlite3
 import sys
 import threading
 from collections.abc import Mapping
@@ -195,6 +193,9 @@ def diagnostics_text(
     `keyring_description` and `settings` are looked up when not given (the keyring status may wait for
     the keyring service; call this off the GUI thread). Everything passes through `redact()`.
     """
+    import platform  # only for diagnostics: nothing else needs these at start-up
+    import sqlite3
+
     profile = profile if profile is not None else paths.profile_dir()
     if keyring_description is None:
         try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import (
     QAbstractItemModel,
@@ -57,8 +58,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bwdesk.core.attachments import Attachment, AttachmentError, allowed_extensions, check_attachment
 from bwdesk.core.message import MAX_MEDIA, Draft, validate
+
+if TYPE_CHECKING:
+    from bwdesk.core.attachments import Attachment
 
 ROW_MIME = "application/x-bwdesk-media-row"
 
@@ -388,6 +391,8 @@ class MediaListWidget(QWidget):
 
     def attach_files(self, paths: Sequence[str | Path]) -> list[Attachment]:
         """Check local files and ask for their upload; refused files are explained in the notice."""
+        from bwdesk.core import attachments  # loaded when a file is first attached, not at start-up
+
         if self._read_only:
             return []
         accepted: list[Attachment] = []
@@ -397,8 +402,8 @@ class MediaListWidget(QWidget):
                 problems.append(self._limit_message(len(paths) - index, "file"))
                 break
             try:
-                attachment = check_attachment(path)
-            except AttachmentError as exc:
+                attachment = attachments.check_attachment(path)
+            except attachments.AttachmentError as exc:
                 problems.append(str(exc))
                 continue
             self._list.addItem(self._new_pending_item(attachment))
@@ -623,6 +628,8 @@ class MediaListWidget(QWidget):
             self._input.clear()
 
     def _choose_files(self) -> list[str]:
+        from bwdesk.core.attachments import allowed_extensions  # loaded when a file is attached
+
         patterns = " ".join(f"*{ext}" for ext in allowed_extensions())
         files, _filter = QFileDialog.getOpenFileNames(
             self, "Attach files", str(Path.home()), f"Files MMS can carry ({patterns});;All files (*)"
