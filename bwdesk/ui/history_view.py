@@ -66,7 +66,7 @@ from bwdesk.core.history import (
 )
 from bwdesk.core.outcome import SendState
 from bwdesk.core.phone import default_region, display_number
-from bwdesk.ui.tasks import BackgroundTasks
+from bwdesk.ui.tasks import BackgroundTasks, error_message
 
 log = logging.getLogger(__name__)
 
@@ -930,7 +930,13 @@ class HistoryView(QWidget):
         self._update_actions()
         self._update_busy()
         self._report("Asking Bandwidth for delivery statuses…")
-        self._run(work, self._refresh_done, self._refresh_failed, "refresh delivery statuses")
+        self._tasks.run(
+            work,
+            self._refresh_done,
+            self._refresh_failed,
+            description="refresh delivery statuses",
+            owner=self,
+        )
 
     def _refresh_done(self, result: tuple[RefreshReport, list[HistoryRow]]) -> None:
         report, rows = result
@@ -944,7 +950,7 @@ class HistoryView(QWidget):
     def _refresh_failed(self, exc: BaseException) -> None:
         self._refreshing = False
         self._after_task()
-        self._report(self._failure("Status refresh", exc))
+        self._report(error_message(exc, "Status refresh"))
         self.refresh_finished.emit(None)
 
     def check_selected_status(self) -> None:
@@ -964,7 +970,9 @@ class HistoryView(QWidget):
         self._update_actions()
         self._update_busy()
         self._report("Asking Bandwidth whether the message was sent…")
-        self._run(work, self._check_done, self._check_failed, "check an unknown send")
+        self._tasks.run(
+            work, self._check_done, self._check_failed, description="check an unknown send", owner=self
+        )
 
     def _check_done(self, result: tuple[UnknownCheck, HistoryRow | None]) -> None:
         check, row = result
@@ -978,7 +986,7 @@ class HistoryView(QWidget):
     def _check_failed(self, exc: BaseException) -> None:
         self._checking = False
         self._after_task()
-        self._report(self._failure("Check status", exc))
+        self._report(error_message(exc, "Check status"))
         self.check_finished.emit(None)
 
     def export_csv(self, path: str | Path | None = None) -> None:
@@ -1000,11 +1008,12 @@ class HistoryView(QWidget):
         self._update_actions()
         self._update_busy()
         self._report(f"Exporting to {target}…")
-        self._run(
+        self._tasks.run(
             lambda: store.export_csv(target, query),
             lambda count: self._export_done(target, count),
             lambda exc: self._export_failed(target, exc),
-            "export the history as CSV",
+            description="export the history as CSV",
+            owner=self,
         )
 
     def _export_done(self, target: Path, count: int) -> None:
@@ -1020,7 +1029,7 @@ class HistoryView(QWidget):
         if isinstance(exc, OSError):
             message = f"Could not write {target}: {exc.strerror or exc}. Choose another folder or file name."
         else:
-            message = self._failure("Export", exc)
+            message = error_message(exc, "Export")
         self._report(message)
         self.export_finished.emit(False, message)
 
@@ -1038,31 +1047,6 @@ class HistoryView(QWidget):
         action.triggered.connect(lambda _checked=False: slot())
         self.addAction(action)
         return action
-
-    def _run(
-        self,
-        fn: Callable[[], T],
-        on_success: Callable[[T], None],
-        on_error: Callable[[BaseException], None],
-        description: str,
-    ) -> None:
-        """A background task whose callbacks are skipped if this widget is gone by the time they arrive."""
-
-        def success(value: T) -> None:
-            if shiboken6.isValid(self):
-                on_success(value)
-
-        def error(exc: BaseException) -> None:
-            if shiboken6.isValid(self):
-                on_error(exc)
-
-        self._tasks.run(fn, success, error, description=description)
-
-    def _failure(self, what: str, exc: BaseException) -> str:
-        if isinstance(exc, BwdeskError):
-            return f"{what} failed: {exc}"
-        log.error("%s failed", what, exc_info=(type(exc), exc, exc.__traceback__))
-        return f"{what} failed ({type(exc).__name__}); the log has the details."
 
     def _report(self, message: str) -> None:
         self.status_message.emit(message)

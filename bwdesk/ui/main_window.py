@@ -39,7 +39,7 @@ from bwdesk.core.sending import PlannedPost, SentPost, plan
 from bwdesk.ui.composer import ComposerWidget
 from bwdesk.ui.results import ResultEntry
 from bwdesk.ui.send_controller import SendController
-from bwdesk.ui.tasks import BackgroundTasks
+from bwdesk.ui.tasks import BackgroundTasks, error_message
 
 if TYPE_CHECKING:
     from bwdesk.core.bandwidth import BandwidthClient
@@ -528,7 +528,7 @@ class MainWindow(QMainWindow):
         self.tasks.run(
             upload,
             lambda url: media_list.upload_finished(attachment, url),
-            lambda exc: media_list.upload_failed(attachment, _error_text(exc)),
+            lambda exc: media_list.upload_failed(attachment, error_message(exc)),
             description="upload media",
         )
 
@@ -545,7 +545,7 @@ class MainWindow(QMainWindow):
         copy_diagnostics(self, self.context, self.tasks)
 
     def _background_failed(self, exc: BaseException) -> None:
-        self.statusBar().showMessage(_error_text(exc), 15000)
+        self.statusBar().showMessage(error_message(exc), 15000)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Quitting waits for sends in flight, so every history row is settled before the app exits."""
@@ -562,13 +562,6 @@ class MainWindow(QMainWindow):
             self.services.client.close()
         if self.services.history is not None:
             self.services.history.close()
-
-
-def _error_text(exc: BaseException) -> str:
-    if isinstance(exc, BwdeskError):
-        return str(exc)
-    log.error("unexpected error: %s", type(exc).__name__, exc_info=(type(exc), exc, None))
-    return f"Unexpected error ({type(exc).__name__}); see the log for details."
 
 
 def app_icon() -> QIcon:

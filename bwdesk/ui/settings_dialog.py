@@ -13,12 +13,10 @@ with `SANDBOX_RESULT` and `sandbox_requested` is True.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
 import phonenumbers
-import shiboken6
 from PySide6.QtCore import QLocale, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -49,7 +47,6 @@ from bwdesk.core import paths
 from bwdesk.core.account import Context
 from bwdesk.core.bandwidth import BandwidthClient, CheckResult, ConnectionCheck, Timeouts
 from bwdesk.core.credentials import AuthKind, BasicCredentials, Credentials, OAuth2Credentials
-from bwdesk.core.errors import BwdeskError
 from bwdesk.core.secrets import (
     SecretStore,
     SecretStoreError,
@@ -69,7 +66,7 @@ from bwdesk.core.settings import (
     save_settings,
     validate_settings,
 )
-from bwdesk.ui.tasks import BackgroundTasks
+from bwdesk.ui.tasks import BackgroundTasks, error_message
 
 log = logging.getLogger(__name__)
 
@@ -702,7 +699,13 @@ class SettingsDialog(QDialog):
                     problem = str(exc)
             return status, credentials, problem
 
-        self._run(work, self._secret_store_loaded, self._secret_store_failed, "read the keyring")
+        self._tasks.run(
+            work,
+            self._secret_store_loaded,
+            self._secret_store_failed,
+            description="read the keyring",
+            owner=self,
+        )
 
     def _secret_store_loaded(
         self, result: tuple[SecretStoreStatus | None, Credentials | None, str | None]
@@ -727,7 +730,7 @@ class SettingsDialog(QDialog):
 
     def _secret_store_failed(self, exc: BaseException) -> None:
         self.store_label.setText("Could not find out where secrets are kept.")
-        self.store_problem.show_problem(self._describe(exc))
+        self.store_problem.show_problem(error_message(exc))
         self.session_only_check.show()
 
     def _show_store_status(self, status: SecretStoreStatus) -> None:
@@ -771,7 +774,9 @@ class SettingsDialog(QDialog):
         self.test_button.setEnabled(False)
         self.test_result_label.setStyleSheet("")
         self.test_result_label.setText("Testing…")
-        self._run(work, self._test_done, self._test_failed, "test the connection")
+        self._tasks.run(
+            work, self._test_done, self._test_failed, description="test the connection", owner=self
+        )
 
     def _missing_for_connection(self, settings: Settings, credentials: Credentials | None) -> str:
         basic = settings.auth_kind is AuthKind.BASIC
@@ -806,7 +811,7 @@ class SettingsDialog(QDialog):
     def _test_failed(self, exc: BaseException) -> None:
         self._testing = False
         self.test_button.setEnabled(True)
-        self._show_test_result(False, self._describe(exc))
+        self._show_test_result(False, error_message(exc))
         self.test_finished.emit(None)
 
     def _show_test_result(self, ok: bool, text: str) -> None:
@@ -846,7 +851,7 @@ class SettingsDialog(QDialog):
 
         self._saving = True
         self._set_buttons_enabled(False)
-        self._run(work, self._save_done, self._save_failed, "save the settings")
+        self._tasks.run(work, self._save_done, self._save_failed, description="save the settings", owner=self)
 
     def _save_done(self, loaded: LoadedSettings) -> None:
         self._saving = False
@@ -875,7 +880,7 @@ class SettingsDialog(QDialog):
             self.session_only_check.show()
             self.session_only_check.setFocus()
             return
-        self._show_error(self._describe(exc))
+        self._show_error(error_message(exc))
 
     def _set_buttons_enabled(self, enabled: bool) -> None:
         for button in (self.save_button, self.cancel_button, self.sandbox_button):
@@ -896,30 +901,6 @@ class SettingsDialog(QDialog):
         self.done(SANDBOX_RESULT)
 
     # -- plumbing --------------------------------------------------------------------------------------
-
-    def _describe(self, exc: BaseException) -> str:
-        """A problem in words: BwdeskError's message; anything else is a bug, logged, never a traceback."""
-        if isinstance(exc, BwdeskError):
-            return str(exc)
-        log.error("settings dialog: unexpected error", exc_info=(type(exc), exc, exc.__traceback__))
-        return f"Something went wrong ({type(exc).__name__}); the log has the details."
-
-    def _run(
-        self,
-        fn: Callable[[], T],
-        on_success: Callable[[T], None],
-        on_error: Callable[[BaseException], None],
-        description: str,
-    ) -> None:
-        def success(value: T) -> None:
-            if shiboken6.isValid(self):
-                on_success(value)
-
-        def error(exc: BaseException) -> None:
-            if shiboken6.isValid(self):
-                on_error(exc)
-
-        self._tasks.run(fn, success, error, description=description)
 
 
 __all__ = ["INTRO", "SANDBOX_RESULT", "SecretEdit", "SettingsDialog", "region_choices"]

@@ -18,6 +18,8 @@ from typing import Any, Generic, TypeVar
 import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 
+from bwdesk.core.errors import BwdeskError
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -28,6 +30,22 @@ class _Callbacks(Generic[T]):
     on_success: Callable[[T], None] | None
     on_error: Callable[[BaseException], None] | None
     description: str
+    owner: QObject | None = None
+
+
+def error_message(exc: BaseException, what: str = "") -> str:
+    """An exception from background work in words for the window: a BwdeskError says it itself; anything
+    else is a bug, logged with its traceback (secrets are redacted by the log), and never shown raw."""
+    prefix = f"{what} failed" if what else ""
+    if isinstance(exc, BwdeskError):
+        return f"{prefix}: {exc}" if prefix else str(exc)
+    log.error(
+        "%s: unexpected %s",
+        what or "background work",
+        type(exc).__name__,
+        exc_info=(type(exc), exc, exc.__traceback__),
+    )
+    return f"{prefix or 'Something went wrong'} ({type(exc).__name__}); the log has the details."
 
 
 class _Job(QRunnable):
@@ -81,13 +99,18 @@ class BackgroundTasks(QObject):
         on_error: Callable[[BaseException], None] | None = None,
         *,
         description: str = "",
+        owner: QObject | None = None,
     ) -> int:
-        """Start `fn` on a worker thread; the callbacks run later on the GUI thread. Returns a task id."""
+        """Start `fn` on a worker thread; the callbacks run later on the GUI thread. Returns a task id.
+
+        With an `owner` (usually the widget that asked), the callbacks are dropped if it has been destroyed
+        by the time the result arrives — a closed dialog must not be updated.
+        """
         task_id = next(self._ids)
         with self._lock:
             was_idle = not self._pending
             self._pending[task_id] = _Callbacks(
-                on_success, on_error, description or getattr(fn, "__name__", "task")
+                on_success, on_error, description or getattr(fn, "__name__", "task"), owner
             )
         if was_idle:
             self.busy_changed.emit(True)
@@ -108,6 +131,8 @@ class BackgroundTasks(QObject):
         with self._lock:
             callbacks = self._pending.pop(task_id, None)
             now_idle = not self._pending
+        if callbacks is not None and callbacks.owner is not None and not shiboken6.isValid(callbacks.owner):
+            callbacks = None  # whoever asked is gone
         if callbacks is not None:
             try:
                 if ok:

@@ -107,3 +107,30 @@ def test_a_job_finishing_while_its_owner_is_destroyed_is_dropped_quietly(qapp) -
     threading.Timer(0.05, release.set).start()  # let the job end while the owner is being destroyed
     shiboken6.delete(runner)  # waits for the pool's threads
     assert finished.is_set()
+
+
+def test_callbacks_are_dropped_when_their_owner_is_gone(qtbot, tasks) -> None:
+    """A dialog closed while its Test connection runs must not be updated afterwards."""
+    import shiboken6
+    from PySide6.QtWidgets import QWidget
+
+    owner = QWidget()
+    release = threading.Event()
+    called: list[str] = []
+    tasks.run(lambda: release.wait(5), lambda _: called.append("success"), owner=owner)
+    tasks.run(lambda: 1, lambda _: called.append("no owner"))
+    shiboken6.delete(owner)
+    release.set()
+    qtbot.waitUntil(lambda: tasks.pending() == 0, timeout=5000)
+    assert called == ["no owner"]
+
+
+def test_error_message_words_for_known_and_unknown_errors(expect_log) -> None:
+    from bwdesk.core.errors import ConfigError
+    from bwdesk.ui.tasks import error_message
+
+    assert error_message(ConfigError("The account id is empty.")) == "The account id is empty."
+    assert error_message(ConfigError("bad"), "Export") == "Export failed: bad"
+    expect_log("unexpected ZeroDivisionError")
+    text = error_message(ZeroDivisionError("x"), "Export")
+    assert text == "Export failed (ZeroDivisionError); the log has the details."
