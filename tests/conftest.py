@@ -178,3 +178,39 @@ def fail_on_unexpected_log_warnings(request: pytest.FixtureRequest) -> Iterator[
     if unexpected:
         lines = "\n".join(f"  {r.levelname} {r.name}: {r.getMessage()}" for r in unexpected)
         pytest.fail(f"unexpected log records at WARNING or above:\n{lines}", pytrace=False)
+
+
+# --- shared servers and stores ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sandbox() -> Iterator[object]:
+    """A running sandbox whose statuses are final at once (tests/sandbox/ has its own, on a manual clock)."""
+    from bwdesk.sandbox import Sandbox
+
+    with Sandbox(status_step=0) as running:
+        yield running
+
+
+@pytest.fixture
+def client(sandbox: object) -> Iterator[object]:
+    """A Bandwidth client signed in to `sandbox` with its demo username and password."""
+    from bwdesk.core.bandwidth import BandwidthClient
+    from bwdesk.core.credentials import BasicCredentials
+
+    with BandwidthClient(
+        sandbox.api_base,  # type: ignore[attr-defined]
+        sandbox.account_id,  # type: ignore[attr-defined]
+        BasicCredentials(sandbox.username, sandbox.password),  # type: ignore[attr-defined]
+    ) as signed_in:
+        yield signed_in
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[object]:
+    """A real SQLite history file in a temporary folder."""
+    from bwdesk.core.history import HistoryStore
+
+    history = HistoryStore.open(tmp_path / "history.sqlite3")
+    yield history
+    history.close()

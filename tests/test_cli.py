@@ -29,12 +29,6 @@ from bwdesk.core.history import HistoryQuery, HistoryStore
 from bwdesk.sandbox import LANDLINE_NUMBER, Sandbox
 
 
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(status_step=0) as server:
-        yield server
-
-
 def use_account(
     monkeypatch: pytest.MonkeyPatch, api_base: str, account_id: str = "9900000", **extra: str
 ) -> None:

@@ -8,10 +8,9 @@ from bwdesk.core.bandwidth import BandwidthClient, Timeouts
 from bwdesk.core.credentials import BasicCredentials
 from bwdesk.core.delivery import StatusRefresher
 from bwdesk.core.errors import RateLimited
-from bwdesk.core.history import HistoryStore
 from bwdesk.core.message import Draft
 from bwdesk.core.sending import send_draft
-from bwdesk.sandbox import LANDLINE_NUMBER, OPTED_OUT_NUMBER, Fault, FaultKind, Sandbox
+from bwdesk.sandbox import LANDLINE_NUMBER, OPTED_OUT_NUMBER, Fault, FaultKind
 
 
 def wait_until(condition, timeout: float = 10.0) -> None:
@@ -35,27 +34,6 @@ class Clock:
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(round(seconds, 3))
         self.now += seconds
-
-
-@pytest.fixture
-def sandbox():
-    with Sandbox(status_step=0) as server:
-        yield server
-
-
-@pytest.fixture
-def client(sandbox):
-    with BandwidthClient(
-        sandbox.api_base, sandbox.account_id, BasicCredentials(sandbox.username, sandbox.password)
-    ) as c:
-        yield c
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = HistoryStore.open(tmp_path / "history.sqlite3")
-    yield s
-    s.close()
 
 
 def send(sandbox, client, store, *numbers: str) -> list[int]:

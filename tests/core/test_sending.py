@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bwdesk.core.bandwidth import BandwidthClient
-from bwdesk.core.credentials import BasicCredentials
-from bwdesk.core.history import HistoryQuery, HistoryStore
+from bwdesk.core.history import HistoryQuery
 from bwdesk.core.message import Draft, InvalidDraft, Mode
 from bwdesk.core.outcome import SendResult, SendState
 from bwdesk.core.sending import (
@@ -18,28 +16,7 @@ from bwdesk.core.sending import (
     send_draft,
     send_one,
 )
-from bwdesk.sandbox import Fault, FaultKind, Sandbox
-
-
-@pytest.fixture
-def sandbox():
-    with Sandbox(status_step=0) as server:
-        yield server
-
-
-@pytest.fixture
-def client(sandbox):
-    with BandwidthClient(
-        sandbox.api_base, sandbox.account_id, BasicCredentials(sandbox.username, sandbox.password)
-    ) as c:
-        yield c
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = HistoryStore.open(tmp_path / "history.sqlite3")
-    yield s
-    s.close()
+from bwdesk.sandbox import Fault, FaultKind
 
 
 def draft(sandbox, *to: str, **kw) -> Draft:

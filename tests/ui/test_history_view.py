@@ -394,12 +394,6 @@ def test_use_as_draft_send_again_and_copy_carry_the_row(
     assert QApplication.clipboard().text() == "msg-2\nmsg-0"
 
 
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(status_step=0) as running:
-        yield running
-
-
 class FakeClock:
     def __init__(self) -> None:
         self.now = 1000.0

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
@@ -25,12 +24,6 @@ from bwdesk.core.outcome import SendState
 from bwdesk.sandbox import Fault, FaultKind, Sandbox
 from bwdesk.ui.main_window import MainWindow
 from bwdesk.ui.tasks import BackgroundTasks
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(status_step=0) as server:
-        yield server
 
 
 @pytest.fixture

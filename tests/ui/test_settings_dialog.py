@@ -40,12 +40,6 @@ def context(profile: Path) -> Context:
     return load_context(profile=profile, env={})
 
 
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(status_step=0) as running:
-        yield running
-
-
 def open_dialog(
     qtbot: Any, context: Context, tasks: BackgroundTasks, store: SecretStore | None = None, **kwargs: Any
 ) -> SettingsDialog:
