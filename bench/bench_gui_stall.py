@@ -53,7 +53,7 @@ def _one_run(app: Any, delay: float) -> dict[str, float]:
         started = time.perf_counter()
         last[0] = started
         window.send()
-        while window.controller.is_busy():
+        while window.is_busy():
             app.processEvents()
         elapsed = time.perf_counter() - started
         timer.stop()

@@ -109,12 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _positive_int(value: str) -> int:
+    from bwdesk.core.history import MAX_PAGE
+
     try:
         number = int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
+    if not 1 <= number <= MAX_PAGE:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_PAGE}")
     return number
 
 
@@ -191,20 +193,35 @@ def cmd_send(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             f"to: this would send {len(recipients)} separate messages; add --yes to confirm. Nothing was sent."
         )
 
-    store = context.history()
     client = context.client()
     try:
+        store = context.history()
+    except BaseException:
+        client.close()
+        raise
+    sent: list[sending.SentPost] = []
 
-        def report(post: sending.SentPost) -> None:
-            if not args.json:
-                print(_result_line(post), file=out, flush=True)
+    def report(post: sending.SentPost) -> None:
+        sent.append(post)
+        if not args.json:
+            print(_result_line(post), file=out, flush=True)
+        if post.history_problem:
+            print(f"bwdesk: warning: {post.history_problem}", file=err, flush=True)
 
-        sent = sending.send_draft(draft, account.application_id, client, store, on_sent=report)
+    try:
+        try:
+            sending.send_draft(draft, account.application_id, client, store, on_sent=report)
+        except sending.NotRecorded as exc:
+            # What went out is printed above; the rest was not sent because it could not be recorded first.
+            print(f"bwdesk: {exc} The remaining messages were not sent either.", file=err)
+            status = sending.EXIT_NOT_CONFIRMED
+        else:
+            status = sending.exit_status(post.result for post in sent)
         if args.json:
-            rows = [store.get(post.row_id) for post in sent]
+            rows = [store.get(post.row_id) for post in sent if not post.history_problem]
             json.dump([row.to_json() for row in rows if row is not None], out, ensure_ascii=False)
             out.write("\n")
-        return sending.exit_status(post.result for post in sent)
+        return status
     finally:
         client.close()
         store.close()

@@ -320,3 +320,25 @@ def test_sandbox_command_prints_how_to_connect_as_soon_as_it_listens() -> None:
     finally:
         process.terminate()
         process.communicate(timeout=10)  # also closes the pipes
+
+
+def test_limit_beyond_a_page_is_refused_with_exit_2() -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["history", "--limit", "20000"])
+    assert caught.value.code == 2
+
+
+def test_an_unusable_profile_folder_is_exit_2_with_what_to_do(capsys, monkeypatch, tmp_path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("BWDESK_HOME", str(blocker / "profile"))
+    status, out, err = run(capsys, "history")
+    assert status == 2 and out == ""
+    assert "profile folder" in err and "BWDESK_HOME" in err and "Traceback" not in err
+
+
+def test_a_malformed_api_base_is_exit_2_not_a_traceback(capsys, on_sandbox, monkeypatch) -> None:
+    monkeypatch.setenv("BWDESK_API_BASE", "https://messaging.bandwidth.com:443x/api/v2")
+    status, out, err = run(capsys, "send", "--to", "9195550123", "--text", "hi")
+    assert status == 2 and out == "" and "API base URL" in err and "Traceback" not in err
+    assert rows() == []

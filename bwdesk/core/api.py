@@ -42,8 +42,14 @@ def is_loopback(host: str) -> bool:
 
 def check_api_url(url: str, what: str) -> str:
     """Refuse URLs that would leak credentials: anything but https, except plain http to this machine."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError as exc:
+        raise ConfigError(
+            f"The {what} {url!r} is not a valid URL ({exc}); expected e.g. {DEFAULT_API_BASE!r}."
+        ) from None
     if parts.scheme not in ("http", "https") or not host:
         raise ConfigError(f"The {what} {url!r} is not an http(s) URL; expected e.g. {DEFAULT_API_BASE!r}.")
     if parts.username is not None or parts.password is not None:

@@ -635,7 +635,7 @@ class BandwidthClient:
 
     def _host(self, url: str) -> str:
         parts = urlsplit(url)
-        return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+        return parts.netloc.rpartition("@")[2] or str(parts.hostname)
 
     # --- auth ------------------------------------------------------------------------------------------
 

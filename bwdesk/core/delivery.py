@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
@@ -59,6 +59,8 @@ class DeliveryLog(Protocol):
     ) -> None: ...
 
     def get(self, row_id: int) -> HistoryRow | None: ...
+
+    def known_message_ids(self, message_ids: Iterable[str]) -> set[str]: ...
 
 
 @dataclass
@@ -223,6 +225,10 @@ class StatusRefresher:
         for recipient in row.to:
             for item in self.find(row, recipient):
                 matches.setdefault(item.message_id, item)
+        # A message the history already holds is another send (an earlier one to the same customer, say):
+        # it can never be the one whose answer was lost.
+        for known in store.known_message_ids(matches):
+            del matches[known]
         # A group message is one message id for every recipient; separate ones have one recipient.
         if len(matches) == 1:
             found = next(iter(matches.values()))

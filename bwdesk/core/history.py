@@ -39,7 +39,7 @@ import re
 import sqlite3
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -266,6 +266,8 @@ class HistoryBackend(Protocol):
     def count(self, query: HistoryQuery = ...) -> int: ...
 
     def get(self, row_id: int) -> HistoryRow | None: ...
+
+    def known_message_ids(self, message_ids: Iterable[str]) -> set[str]: ...
 
     def update_delivery(self, row_id: int, status: str | None, error_code: int | None) -> None: ...
 
@@ -977,6 +979,20 @@ class HistoryStore:
         return deleted
 
     # -- reading ------------------------------------------------------------------------------------------
+
+    def known_message_ids(self, message_ids: Iterable[str]) -> set[str]:
+        """Which of these Bandwidth message ids some row already holds (so a lookup never claims them twice)."""
+        wanted = list(dict.fromkeys(message_ids))
+        known: set[str] = set()
+        with self._read("read the history") as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ", ".join("?" * len(chunk))
+                rows = conn.execute(
+                    f"SELECT message_id FROM history WHERE message_id IN ({marks})", chunk
+                ).fetchall()
+                known.update(str(message_id) for (message_id,) in rows)
+        return known
 
     def get(self, row_id: int) -> HistoryRow | None:
         with self._read("read the history") as conn:

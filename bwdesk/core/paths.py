@@ -13,6 +13,8 @@ from pathlib import Path
 
 import platformdirs
 
+from bwdesk.core.errors import ConfigError
+
 APP_NAME = "bwdesk"
 
 
@@ -20,11 +22,11 @@ def profile_dir() -> Path:
     """The user's profile folder, created (owner-only) if it does not exist."""
     override = os.environ.get("BWDESK_HOME")
     path = Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-    return ensure_private_dir(path)
+    return _profile(path)
 
 
 def sandbox_profile_dir(base: Path | None = None) -> Path:
-    return ensure_private_dir((base or profile_dir()) / "sandbox")
+    return _profile((base or profile_dir()) / "sandbox")
 
 
 def ensure_private_dir(path: Path) -> Path:
@@ -32,6 +34,16 @@ def ensure_private_dir(path: Path) -> Path:
     if not path.is_dir():
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
+
+
+def _profile(path: Path) -> Path:
+    try:
+        return ensure_private_dir(path)
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot use {path} as bwdesk's profile folder: {exc.strerror or exc}. Choose a folder you can "
+            "write to (BWDESK_HOME sets where bwdesk keeps its settings, history and logs)."
+        ) from None
 
 
 def settings_file(profile: Path) -> Path:

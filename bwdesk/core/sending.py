@@ -9,10 +9,14 @@ process, which the next start turns into `unknown` — never a silent gap in the
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from bwdesk.core.errors import BwdeskError
+from bwdesk.core.history import HistoryQuery, HistoryRow, parse_time
 from bwdesk.core.message import Draft, Mode, segments_per_message, to_requests
 from bwdesk.core.outcome import ApiError, SendResult, SendState
 
@@ -58,11 +62,24 @@ class PlannedPost:
 
 @dataclass(frozen=True)
 class SentPost:
-    """A POST that has been made (or attempted): its history row and its outcome."""
+    """A POST that has been made (or attempted): its history row and its outcome.
+
+    `history_problem` says why the outcome could not be saved in the history; the outcome itself (and the
+    message id of an accepted send) is still here, so it is shown and never silently lost.
+    """
 
     row_id: int
     post: PlannedPost
     result: SendResult
+    history_problem: str | None = None
+
+
+class NotRecorded(BwdeskError):
+    """The history could not record the message before the POST, so it was not sent (a rule of DESIGN §4)."""
+
+
+# Waits between attempts to save an outcome when the history is busy or briefly failing (seconds).
+SETTLE_RETRY_DELAYS = (0.2, 0.5, 1.0)
 
 
 def plan(draft: Draft, application_id: str) -> list[PlannedPost]:
@@ -71,18 +88,28 @@ def plan(draft: Draft, application_id: str) -> list[PlannedPost]:
     return [PlannedPost(payload, draft.mode, segments) for payload in to_requests(draft, application_id)]
 
 
-def send_one(post: PlannedPost, client: MessageSender, history: SendLog) -> SentPost:
-    """Record, POST, settle. Safe to call from a worker thread (the store and the client are thread-safe)."""
+def send_one(
+    post: PlannedPost, client: MessageSender, history: SendLog, *, sleep: Callable[[float], None] = time.sleep
+) -> SentPost:
+    """Record, POST, settle. Safe to call from a worker thread (the store and the client are thread-safe).
+
+    Raises NotRecorded (nothing sent) when the row cannot be written first.
+    """
     payload = post.payload
-    row_id = history.record_sending(
-        sender=payload["from"],
-        to=list(payload["to"]),
-        mode=post.mode.value,
-        text=payload.get("text", ""),
-        media=list(payload.get("media", [])),
-        tag=payload.get("tag", ""),
-        segments=post.segments,
-    )
+    try:
+        row_id = history.record_sending(
+            sender=payload["from"],
+            to=list(payload["to"]),
+            mode=post.mode.value,
+            text=payload.get("text", ""),
+            media=list(payload.get("media", [])),
+            tag=payload.get("tag", ""),
+            segments=post.segments,
+        )
+    except Exception as exc:
+        raise NotRecorded(
+            f"Not sent: the history could not record the message first ({_reason(exc)})."
+        ) from exc
     try:
         result = client.send(payload)
     except BaseException as exc:
@@ -93,11 +120,42 @@ def send_one(post: PlannedPost, client: MessageSender, history: SendLog) -> Sent
             error=ApiError(description=f"bwdesk stopped while sending ({type(exc).__name__})"),
             detail="bwdesk stopped while sending; the message may or may not have been sent",
         )
-        history.settle(row_id, result)
+        _settle(history, row_id, result, sleep)
         raise
-    history.settle(row_id, result)
+    problem = _settle(history, row_id, result, sleep)
     log.info("history row %d settled as %s (attempts=%d)", row_id, result.state, result.attempts)
-    return SentPost(row_id, post, result)
+    return SentPost(row_id, post, result, problem)
+
+
+def _settle(history: SendLog, row_id: int, result: SendResult, sleep: Callable[[float], None]) -> str | None:
+    """Save the outcome, retrying a busy or failing history briefly; None when saved, else why not.
+
+    The POST has happened: whatever the history does, the outcome is returned to the caller, and the
+    message id of an accepted send goes to the log so it can be found again.
+    """
+    for delay in (*SETTLE_RETRY_DELAYS, None):
+        try:
+            history.settle(row_id, result)
+            return None
+        except Exception as exc:
+            if delay is None:
+                log.warning(
+                    "history row %d could not be saved as %s (message id %s): %s",
+                    row_id,
+                    result.state,
+                    result.message_id,
+                    _reason(exc),
+                )
+                return (
+                    f"the outcome could not be saved in the history ({_reason(exc)}); the message was "
+                    f"{result.state.value}" + (f" with id {result.message_id}" if result.message_id else "")
+                )
+            sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, BwdeskError) else type(exc).__name__
 
 
 def send_draft(
@@ -134,3 +192,58 @@ def exit_status(results: Iterable[SendResult]) -> int:
     if SendState.REJECTED in states:
         return EXIT_REJECTED
     return EXIT_OK
+
+
+# --- before sending: has this very message gone to these people recently? ---------------------------------
+
+# An identical accepted message this recent is probably a double press or a restored draft.
+RECENT_ACCEPTED = timedelta(minutes=10)
+# A send whose outcome is unknown (or still open) this recent may have reached the customer.
+RECENT_UNCERTAIN = timedelta(hours=48)
+
+
+class RecentMessages(Protocol):
+    def search(
+        self, query: HistoryQuery = ..., limit: int = ..., before_id: int | None = None
+    ) -> list[HistoryRow]: ...
+
+
+@dataclass(frozen=True)
+class PossibleDuplicate:
+    """An earlier send of the same text from the same number to a recipient of this one."""
+
+    recipient: str
+    row: HistoryRow
+
+    @property
+    def uncertain(self) -> bool:
+        """True when the earlier one may or may not have been sent (unknown, or never settled)."""
+        return self.row.state in (SendState.UNKNOWN, SendState.SENDING)
+
+
+def find_possible_duplicates(
+    history: RecentMessages, posts: Sequence[PlannedPost], now: datetime | None = None
+) -> list[PossibleDuplicate]:
+    """Earlier sends of the same message to the same people: accepted in the last few minutes, or of
+    unknown outcome in the last two days. Runs a few indexed queries (call it off the GUI thread)."""
+    now = now or datetime.now(UTC)
+    found: list[PossibleDuplicate] = []
+    for post in posts:
+        payload = post.payload
+        for recipient in post.recipients:
+            rows = history.search(HistoryQuery(number=recipient, since=now - RECENT_UNCERTAIN), limit=200)
+            for row in rows:
+                same = (
+                    row.sender == payload["from"]
+                    and row.text == payload.get("text", "")
+                    and list(row.media) == list(payload.get("media", []))
+                )
+                if not same:
+                    continue
+                recent = parse_time(row.created) >= now - RECENT_ACCEPTED
+                if row.state in (SendState.UNKNOWN, SendState.SENDING) or (
+                    row.state is SendState.ACCEPTED and recent
+                ):
+                    found.append(PossibleDuplicate(recipient, row))
+                    break
+    return found

@@ -102,6 +102,11 @@ def _run_window(app: QApplication, context: Context, tasks: BackgroundTasks) -> 
 def open_settings(window: MainWindow) -> None:
     from bwdesk.ui.settings_dialog import SettingsDialog
 
+    if window.is_busy():
+        window.statusBar().showMessage(
+            "Settings can be changed once the messages being sent have finished.", 8000
+        )
+        return
     dialog = SettingsDialog(window.context, window.tasks, parent=window)
     if dialog.exec() == QDialog.DialogCode.Accepted:
         window.context.reload_settings()

@@ -366,13 +366,12 @@ class ComposerWidget(QWidget):
         self._touched.clear()
         self.revalidate()
 
-    def keep_recipients(self, keep: Sequence[str]) -> None:
-        """Leave only these recipients (E.164): after a partial send, the ones still to deal with."""
-        wanted = set(keep)
+    def drop_recipients(self, done: Sequence[str]) -> None:
+        """Remove these recipients (E.164) — their message was accepted — leaving the ones still to deal with."""
+        finished = set(done)
         model = self.recipients.model()
         for row in reversed(range(model.rowCount())):
-            number = model.numbers()[row]
-            if (number.e164 or number.raw) not in wanted:
+            if model.numbers()[row].e164 in finished:
                 model.remove(row)
         self._update_mode_row()
         self.revalidate()

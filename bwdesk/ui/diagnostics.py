@@ -34,15 +34,16 @@ def qt_version_text() -> str:
 
 def gather(context: Context, secret_store: SecretStore | None = None) -> str:
     """The diagnostics text for `context` (blocks on the keyring: call it off the GUI thread)."""
-    store = secret_store if secret_store is not None else default_store()
-    try:
-        keyring = store.status().description
-    except Exception as exc:  # diagnostics must never fail because the keyring does
-        keyring = f"could not be determined ({type(exc).__name__}: {exc})"
     if context.is_sandbox:
-        keyring = f"not used (sandbox); the system store: {keyring}"
-        settings = {"sandbox": True, **context.settings.to_json()}
+        # The sandbox never touches the keyring (DESIGN §3), not even to ask which one there is.
+        keyring = "not used (sandbox mode)"
+        settings: dict[str, object] | None = {"sandbox": True, **context.settings.to_json()}
     else:
+        store = secret_store if secret_store is not None else default_store()
+        try:
+            keyring = store.status().description
+        except Exception as exc:  # diagnostics must never fail because the keyring does
+            keyring = f"could not be determined ({type(exc).__name__}: {exc})"
         settings = None  # read from the profile, with its warnings and the administrator's locked keys
     return diagnostics_text(
         context.profile, qt_version=qt_version_text(), keyring_description=keyring, settings=settings

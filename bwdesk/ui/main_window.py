@@ -35,7 +35,7 @@ from bwdesk.core.errors import BwdeskError
 from bwdesk.core.history import HistoryQuery, HistoryRow, HistoryStore
 from bwdesk.core.message import Draft, InvalidDraft, Mode
 from bwdesk.core.outcome import SendState
-from bwdesk.core.sending import PlannedPost, SentPost, plan
+from bwdesk.core.sending import PlannedPost, PossibleDuplicate, SentPost, find_possible_duplicates, plan
 from bwdesk.ui.composer import ComposerWidget
 from bwdesk.ui.results import ResultEntry
 from bwdesk.ui.send_controller import SendController
@@ -104,6 +104,9 @@ class MainWindow(QMainWindow):
         self._quit_when_idle = False
         self._unknown: dict[int, PlannedPost] = {}  # history row id → the POST whose outcome is unknown
         self._last_posts: dict[int, PlannedPost] = {}
+        self._batch: list[PlannedPost] = []
+        self._preparing = False  # between Send and the first POST (the duplicate check)
+        self._restart_services = False
         self.setWindowTitle("bwdesk — Sandbox" if context.is_sandbox else "bwdesk — New message")
         self.setWindowIcon(app_icon())
         self.resize(900, 860)
@@ -174,7 +177,10 @@ class MainWindow(QMainWindow):
     # --- start-up -------------------------------------------------------------------------------------
 
     def start_services(self) -> None:
-        """(Re)open the history and the account in the background."""
+        """(Re)open the history and the account in the background (after any send in flight)."""
+        if self.is_busy():
+            self._restart_services = True  # never close the client or the history under a send
+            return
         self._ready = False
         self.composer.setEnabled(True)
         self.tasks.run(
@@ -271,7 +277,11 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def new_message(self) -> None:
-        if self.controller.is_busy():
+        if self.is_busy():
+            return
+        if not self.composer.saved_draft().is_empty() and not self._confirm(
+            "Discard this message?", "The message you are writing will be discarded.", "Discard it"
+        ):
             return
         self.composer.clear_message()
         self.composer.result_panel.clear()
@@ -280,7 +290,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def use_as_draft(self, row: HistoryRow) -> None:
-        if self.controller.is_busy():
+        if self.is_busy():
             return
         if not self.composer.saved_draft().is_empty() and not self._confirm(
             "Replace your message?",
@@ -304,10 +314,26 @@ class MainWindow(QMainWindow):
 
     # --- sending --------------------------------------------------------------------------------------
 
+    def is_busy(self) -> bool:
+        """True from pressing Send until every POST has settled (including the duplicate check before)."""
+        return self._preparing or self.controller.is_busy()
+
+    def _sending_services(self) -> tuple[Account, BandwidthClient, HistoryStore] | None:
+        """The account, client and history to send with, or None after telling the agent what is missing."""
+        account, client, history = self.services.account, self.services.client, self.services.history
+        if not self._ready:
+            self.statusBar().showMessage("Still opening the account; try again in a moment.", 5000)
+            return None
+        if account is None or client is None or history is None:
+            problem = self.services.account_problem or self.services.history_problem
+            QMessageBox.warning(self, "bwdesk is not set up", problem or "The account is not set up.")
+            return None
+        return account, client, history
+
     @Slot()
     def send(self) -> None:
-        """Validate, confirm what needs confirming, then send in the background."""
-        if self.controller.is_busy():
+        """Validate, plan and lock the draft; check the history for duplicates off the GUI thread; send."""
+        if self.is_busy():
             return
         composer = self.composer
         composer.recipients.commit_pending_text()
@@ -316,14 +342,10 @@ class MainWindow(QMainWindow):
             composer.show_all_problems()
             self.statusBar().showMessage(composer.reason_label.text(), 8000)
             return
-        account, client, history = self.services.account, self.services.client, self.services.history
-        if not self._ready:
-            self.statusBar().showMessage("Still opening the account; try again in a moment.", 5000)
+        services = self._sending_services()
+        if services is None:
             return
-        if account is None or client is None or history is None:
-            problem = self.services.account_problem or self.services.history_problem
-            QMessageBox.warning(self, "bwdesk is not set up", problem or "The account is not set up.")
-            return
+        account = services[0]
         draft = composer.draft()
         count = message.message_count(draft)
         if (
@@ -336,40 +358,76 @@ class MainWindow(QMainWindow):
             )
         ):
             return
-        duplicates = self._possible_duplicates(draft)
-        if duplicates and not self._confirm_duplicate(duplicates):
-            return
         try:
             posts = plan(draft, account.application_id)
         except (InvalidDraft, BwdeskError) as exc:
             QMessageBox.warning(self, "Cannot send", str(exc))
             return
+        self._check_then_send(posts)
+
+    def _check_then_send(self, posts: Sequence[PlannedPost]) -> None:
+        """The draft is frozen from here; the history is asked whether this very message went out recently."""
+        services = self._sending_services()
+        if services is None:
+            return
+        history = services[2]
+        self._preparing = True
+        self.composer.set_sending(True)
+        self._update_actions()
+        self.tasks.run(
+            lambda: find_possible_duplicates(history, posts),
+            lambda found: self._duplicates_checked(posts, found),
+            lambda exc: self._duplicates_checked(posts, None, exc),
+            description="look for duplicates",
+        )
+
+    def _duplicates_checked(
+        self,
+        posts: Sequence[PlannedPost],
+        found: list[PossibleDuplicate] | None,
+        problem: BaseException | None = None,
+    ) -> None:
+        self._preparing = False
+        go = True
+        if problem is not None:
+            go = self._confirm(
+                "Send without checking for duplicates?",
+                f"bwdesk could not check the history for an earlier copy of this message: "
+                f"{error_message(problem)}",
+                "Send anyway",
+            )
+        elif found:
+            go = self._confirm_duplicate([d.recipient for d in found], found)
+        if not go:
+            self.composer.set_sending(False)
+            self._update_actions()
+            return
         self._start(posts)
 
     def _start(self, posts: Sequence[PlannedPost]) -> None:
-        account, client, history = self.services.account, self.services.client, self.services.history
-        assert account is not None and client is not None and history is not None
+        services = self._sending_services()
+        if services is None:
+            self.composer.set_sending(False)
+            self._update_actions()
+            return
+        _account, client, history = services
+        self._batch = list(posts)
         self.composer.result_panel.clear()
         self.composer.clear_api_errors()
         self.composer.result_panel.show_status(
             f"Sending {len(posts)} message{'s' if len(posts) != 1 else ''}…"
         )
         self.composer.set_sending(True)
-        self.send_action.setEnabled(False)
         self.controller.send(posts, client, history)
+        self._update_actions()
 
-    def _possible_duplicates(self, draft: Draft) -> list[str]:
-        """Recipients whose last message with this very text has an unknown outcome."""
-        numbers = set(message.recipients_e164(draft))
-        return sorted(
-            {
-                n
-                for post in self._unknown.values()
-                if post.payload.get("text", "") == draft.text
-                for n in post.recipients
-                if n in numbers
-            }
-        )
+    def _update_actions(self) -> None:
+        """While sending: no second Send, no New message, no settings change under the send's feet."""
+        busy = self.is_busy()
+        self.send_action.setEnabled(not busy)
+        self.new_action.setEnabled(not busy)
+        self.settings_action.setEnabled(not busy and not self.context.is_sandbox)
+        self.banner_button.setEnabled(not busy)
 
     def _confirm(self, title: str, text: str, accept: str) -> bool:
         box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.Cancel, self)
@@ -379,17 +437,23 @@ class MainWindow(QMainWindow):
         box.exec()
         return box.clickedButton() is go
 
-    def _confirm_duplicate(self, numbers: Sequence[str]) -> bool:
+    def _confirm_duplicate(self, numbers: Sequence[str], earlier: Sequence[PossibleDuplicate] = ()) -> bool:
         from bwdesk.core.phone import display_number
 
-        who = ", ".join(display_number(n) for n in numbers)
-        return self._confirm(
-            "Send again? It may be a duplicate",
-            f"The last attempt to send this message to {who} got no answer from Bandwidth: it may already "
-            "have been sent. Sending again could make the customer receive it twice.\n\n"
-            "Use “Check status” first if you are not sure.",
-            "Send again anyway",
-        )
+        who = ", ".join(display_number(n) for n in dict.fromkeys(numbers))
+        if earlier and not any(d.uncertain for d in earlier):
+            when = ", ".join(sorted({d.row.created_local()[-5:] for d in earlier}))
+            text = (
+                f"This same message was already sent to {who} a few minutes ago (at {when}) and Bandwidth "
+                "accepted it. Sending it again means the customer receives it twice."
+            )
+        else:
+            text = (
+                f"The last attempt to send this message to {who} got no answer from Bandwidth: it may already "
+                "have been sent. Sending again could make the customer receive it twice.\n\n"
+                "Use “Check status” first if you are not sure."
+            )
+        return self._confirm("Send again? It may be a duplicate", text, "Send again anyway")
 
     @Slot(object)
     def _post_finished(self, sent: SentPost) -> None:
@@ -398,30 +462,31 @@ class MainWindow(QMainWindow):
         self._last_posts[sent.row_id] = sent.post
         if sent.result.state in (SendState.UNKNOWN, SendState.FAILED):
             self._unknown[sent.row_id] = sent.post
+        if sent.result.state is SendState.ACCEPTED:
+            # Out of the draft at once, and saved: a crash now cannot bring this recipient back for a resend.
+            self.composer.drop_recipients(sent.post.recipients)
+            self.save_draft_now()
+        if sent.history_problem:
+            self.statusBar().showMessage(f"Warning: {sent.history_problem}", 30000)
         self.history_view.reload()
 
     @Slot(list)
     def _send_finished(self, sent: list[SentPost]) -> None:
+        batch, self._batch = self._batch, []
         self.composer.set_sending(False)
-        self.send_action.setEnabled(True)
+        self._update_actions()
         accepted = {n for s in sent if s.result.state is SendState.ACCEPTED for n in s.post.recipients}
-        for post in sent:
-            if post.result.state is SendState.ACCEPTED:
-                # A later accepted send to the same recipients supersedes an earlier unknown one.
-                for row_id, unknown in list(self._unknown.items()):
-                    if set(unknown.recipients) <= accepted:
-                        del self._unknown[row_id]
-        if sent and all(s.result.state is SendState.ACCEPTED for s in sent):
+        for row_id, unknown in list(self._unknown.items()):
+            # A later accepted send to the same recipients supersedes an earlier unknown one.
+            if set(unknown.recipients) <= accepted:
+                del self._unknown[row_id]
+        not_attempted = len(batch) - len(sent)
+        if sent and not not_attempted and all(s.result.state is SendState.ACCEPTED for s in sent):
             self.composer.clear_message()
             clear_draft(paths.draft_file(self.context.profile))
             # Ready for the next message: the agent types its recipients next, wherever Send was pressed.
             self.composer.recipients.line_edit().setFocus()
         else:
-            remaining = [
-                n for s in sent if s.result.state is not SendState.ACCEPTED for n in s.post.recipients
-            ]
-            if accepted:
-                self.composer.keep_recipients(remaining)
             rejected = [
                 s for s in sent if s.result.state is SendState.REJECTED and s.result.error is not None
             ]
@@ -429,10 +494,19 @@ class MainWindow(QMainWindow):
                 error = rejected[0].result.error
                 assert error is not None
                 self.composer.show_api_errors(error.field_errors, fallback=error.description)
+            if not_attempted > 0:
+                self.composer.result_panel.show_status(
+                    f"{self.composer.result_panel.summary.text()} · sending stopped after an error: "
+                    f"{not_attempted} message{'s were' if not_attempted != 1 else ' was'} not sent; "
+                    "the recipients are still in the To field"
+                )
             self.save_draft_now()
         self.composer.recipients.set_completion_numbers(
             list(dict.fromkeys([*accepted, *self.services.past_recipients]))
         )
+        if self._restart_services:
+            self._restart_services = False
+            self.start_services()
         if self._quit_when_idle:
             self.close()
 
@@ -473,19 +547,23 @@ class MainWindow(QMainWindow):
     @Slot(int)
     def resend_unknown(self, row_id: int) -> None:
         post = self._unknown.get(row_id) or self._last_posts.get(row_id)
-        if post is None or self.controller.is_busy():
+        if post is None or self.is_busy() or self._sending_services() is None:
             return
         if not self._confirm_duplicate(post.recipients):
             return
         self._unknown.pop(row_id, None)
+        self.composer.set_sending(True)
         self._start([post])
 
     @Slot(object)
     def send_again(self, row: HistoryRow) -> None:
         """From the history: resend a recorded message (after a confirmation that names the risk)."""
-        account = self.services.account
-        if account is None or self.controller.is_busy():
+        if self.is_busy():
             return
+        services = self._sending_services()
+        if services is None:
+            return
+        account = services[0]
         draft = Draft(
             sender=row.sender,
             recipients=row.to,
@@ -551,7 +629,7 @@ class MainWindow(QMainWindow):
         """Quitting waits for sends in flight, so every history row is settled before the app exits."""
         self._autosave.stop()
         self.save_draft_now()
-        if self.controller.is_busy():
+        if self.is_busy():
             self._quit_when_idle = True
             self.statusBar().showMessage("Waiting for the messages being sent to finish, then quitting…")
             event.ignore()

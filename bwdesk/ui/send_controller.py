@@ -8,6 +8,7 @@ history in the order the agent expects.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QObject, Signal
 
 from bwdesk.core.outcome import ApiError, SendResult, SendState
-from bwdesk.core.sending import MessageSender, PlannedPost, SendLog, SentPost, send_one
+from bwdesk.core.sending import MessageSender, NotRecorded, PlannedPost, SendLog, SentPost, send_one
 from bwdesk.ui.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class SendController(QObject):
         super().__init__(parent)
         self._tasks = tasks
         self._batch: _Batch | None = None
+        self._placeholder_ids = itertools.count(-1, -1)  # result rows for POSTs that have no history row
 
     def is_busy(self) -> bool:
         return self._batch is not None
@@ -80,16 +82,28 @@ class SendController(QObject):
         self._next()
 
     def _post_crashed(self, post: PlannedPost, exc: BaseException) -> None:
-        """send_one settles the row as unknown before re-raising; the window reports it and stops the batch."""
-        log.error("sending failed unexpectedly: %s", type(exc).__name__, exc_info=(type(exc), exc, None))
+        """The batch stops; what is left of it is not sent (its recipients stay in the composer).
+
+        NotRecorded: the history could not write the row first, so nothing was sent. Anything else is a
+        bug after the row was written: send_one recorded it as unknown before re-raising.
+        """
         batch = self._batch
         assert batch is not None
-        result = SendResult(
-            SendState.UNKNOWN,
-            error=ApiError(description=f"bwdesk hit an internal error while sending ({type(exc).__name__})"),
-            detail="bwdesk hit an internal error while sending; the message may or may not have been sent",
-        )
-        crashed = SentPost(row_id=-1, post=post, result=result)
+        if isinstance(exc, NotRecorded):
+            log.warning("not sent: %s", exc)
+            result = SendResult(
+                SendState.FAILED, error=ApiError(description=str(exc)), attempts=0, detail=str(exc)
+            )
+        else:
+            log.error("sending failed unexpectedly: %s", type(exc).__name__, exc_info=(type(exc), exc, None))
+            result = SendResult(
+                SendState.UNKNOWN,
+                error=ApiError(
+                    description=f"bwdesk hit an internal error while sending ({type(exc).__name__})"
+                ),
+                detail="bwdesk hit an internal error while sending; the message may or may not have been sent",
+            )
+        crashed = SentPost(row_id=next(self._placeholder_ids), post=post, result=result)
         batch.done.append(crashed)
         self.post_finished.emit(crashed)
         # Stop here: what is left of the batch is not sent after an internal error.

@@ -120,3 +120,16 @@ def test_check_unknown_says_probably_not_sent_when_nothing_is_listed(sandbox, cl
     outcome = refresher.check_unknown(store, store.get(row_id))
     assert outcome.found is None and "probably not sent" in outcome.message
     assert store.get(row_id).state.value == "unknown"
+
+
+def test_check_unknown_never_claims_a_message_the_history_already_holds(sandbox, client, store) -> None:
+    """An earlier, accepted message to the same customer must not 'confirm' a later one whose answer was lost."""
+    [first] = send(sandbox, client, store, "9195550123")
+    assert store.get(first).state.value == "accepted"
+    sandbox.inject(Fault(FaultKind.DROP))
+    [second] = send(sandbox, client, store, "9195550123")
+    refresher = StatusRefresher(client, clock=Clock(), sleep=lambda s: None)
+    outcome = refresher.check_unknown(store, store.get(second))
+    assert outcome.found is None and "probably not sent" in outcome.message
+    assert store.get(second).state.value == "unknown"
+    assert store.get(second).message_id is None

@@ -95,3 +95,75 @@ def test_dropped_connection_is_unknown_and_recorded(sandbox, client, store) -> N
 )
 def test_exit_status(states, status) -> None:
     assert exit_status(SendResult(s) for s in states) == status
+
+
+class FlakyHistory:
+    """A real store whose settle fails the first `failures` times (a locked or briefly full disk)."""
+
+    def __init__(self, store, failures: int) -> None:
+        self.store = store
+        self.failures = failures
+
+    def record_sending(self, **fields):
+        return self.store.record_sending(**fields)
+
+    def settle(self, row_id, result):
+        if self.failures:
+            self.failures -= 1
+            from bwdesk.core.history import HistoryError
+
+            raise HistoryError("the history is locked by another program")
+        self.store.settle(row_id, result)
+
+
+def test_a_briefly_failing_history_is_retried_after_the_post(sandbox, client, store) -> None:
+    from bwdesk.core.sending import SETTLE_RETRY_DELAYS
+
+    waits: list[float] = []
+    [post] = plan(draft(sandbox, "9195550123"), sandbox.application_id)
+    sent = send_one(post, client, FlakyHistory(store, failures=2), sleep=waits.append)
+    assert sent.history_problem is None
+    assert waits == list(SETTLE_RETRY_DELAYS[:2])
+    assert store.get(sent.row_id).state is SendState.ACCEPTED
+
+
+def test_an_accepted_send_is_never_lost_when_the_history_cannot_save_it(
+    sandbox, client, store, expect_log
+) -> None:
+    expect_log("could not be saved as accepted")
+    [post] = plan(draft(sandbox, "9195550123"), sandbox.application_id)
+    sent = send_one(post, client, FlakyHistory(store, failures=99), sleep=lambda s: None)
+    assert sent.result.state is SendState.ACCEPTED and sent.result.message_id
+    assert sent.history_problem and sent.result.message_id in sent.history_problem
+    assert len(sandbox.accepted_messages()) == 1
+
+
+def test_a_history_that_cannot_record_first_means_not_sent(sandbox, client) -> None:
+    from bwdesk.core.sending import NotRecorded
+
+    class Broken:
+        def record_sending(self, **fields):
+            raise OSError("disk full")
+
+        def settle(self, row_id, result):  # pragma: no cover - never reached
+            raise AssertionError
+
+    [post] = plan(draft(sandbox, "9195550123"), sandbox.application_id)
+    with pytest.raises(NotRecorded, match="Not sent"):
+        send_one(post, client, Broken())
+    assert sandbox.requests.all() == []
+
+
+def test_possible_duplicates_come_from_the_history(sandbox, client, store) -> None:
+    from bwdesk.core.sending import find_possible_duplicates
+
+    sandbox.inject(Fault(FaultKind.DROP))
+    send_draft(draft(sandbox, "9195550123", "9195550124"), sandbox.application_id, client, store)
+    again = plan(draft(sandbox, "9195550123", "9195550124", "9195550125"), sandbox.application_id)
+    found = find_possible_duplicates(store, again)
+    by_number = {d.recipient: d for d in found}
+    assert set(by_number) == {"+19195550123", "+19195550124"}
+    assert by_number["+19195550123"].uncertain  # dropped: unknown
+    assert not by_number["+19195550124"].uncertain  # accepted a moment ago
+    other_text = plan(draft(sandbox, "9195550124", text="a different message"), sandbox.application_id)
+    assert find_possible_duplicates(store, other_text) == []

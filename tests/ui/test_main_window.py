@@ -344,7 +344,7 @@ def test_closing_during_a_send_waits_and_settles_the_history_row(qtbot, make_win
     sandbox.inject(Fault(FaultKind.DELAY, delay=1.0))
     type_message(qtbot, window, "9195550123,", "closing soon")
     window.send()
-    assert window.controller.is_busy()
+    assert window.is_busy()
     window.close()
     assert window.isVisible()  # not yet: the send is in flight
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
@@ -352,13 +352,20 @@ def test_closing_during_a_send_waits_and_settles_the_history_row(qtbot, make_win
     assert [r.state for r in rows] == [SendState.ACCEPTED]
 
 
-def test_ctrl_n_starts_a_new_message(qtbot, make_window) -> None:
+def test_ctrl_n_asks_before_discarding_then_starts_a_new_message(qtbot, make_window, monkeypatch) -> None:
     window = make_window()
     type_message(qtbot, window, "9195550123,", "draft text")
+    asked: list[str] = []
+    monkeypatch.setattr(window, "_confirm", lambda title, text, accept: asked.append(title) or False)
+    QTest.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    assert asked == ["Discard this message?"]
+    assert window.composer.text_edit.text() == "draft text"  # Cancel kept everything
+    monkeypatch.setattr(window, "_confirm", lambda title, text, accept: True)
     QTest.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     assert window.composer.text_edit.text() == ""
     assert window.composer.recipients.model().rowCount() == 0
     assert window.composer.recipients.line_edit().hasFocus()
+    assert load_draft(paths.draft_file(window.context.profile)) is None
 
 
 def test_every_control_has_an_accessible_name_and_a_tooltip(make_window) -> None:
@@ -412,3 +419,132 @@ def test_attached_file_is_uploaded_in_the_background_and_sent_as_media(
     )
     [post] = posted_messages(sandbox)
     assert post["media"] == [url] and "text" not in post
+
+
+def test_a_restored_draft_of_an_unknown_send_asks_before_sending_again(
+    qtbot, make_window, sandbox, monkeypatch
+) -> None:
+    """The answer was lost, bwdesk was closed; the draft comes back — Send must not silently re-post."""
+    window = make_window()
+    sandbox.inject(Fault(FaultKind.DROP))
+    type_message(qtbot, window, "9195550123,", "Are you home?")
+    window.send()
+    qtbot.waitUntil(
+        lambda: not window.is_busy() and bool(window.composer.result_panel.entries()), timeout=10_000
+    )
+    window.close()
+
+    again = make_window()
+    assert again.composer.recipients.model().raw_inputs() == ["+19195550123"]
+    asked: list[str] = []
+    monkeypatch.setattr(again, "_confirm", lambda title, text, accept: asked.append(text) or False)
+    again.send()
+    qtbot.waitUntil(lambda: bool(asked) and not again.is_busy(), timeout=10_000)
+    assert "may already have been sent" in asked[0]
+    assert len(posted_messages(sandbox)) == 1  # cancelled: still only the first POST
+    assert not again.composer.is_sending()  # the draft is editable again
+
+
+def test_accepted_recipients_leave_the_saved_draft_at_once(qtbot, make_window, sandbox) -> None:
+    """If bwdesk died between two POSTs, the restored draft must not hold the one already accepted."""
+    window = make_window()
+    saved = paths.draft_file(window.context.profile)
+    type_message(qtbot, window, "9195550123, 9195550124,", "Two customers")
+    window.save_draft_now()
+    # Faults apply in order: the first POST answers at once, the second is held back 2 s while we look.
+    sandbox.inject(Fault(FaultKind.DELAY, delay=0.01, times=1))
+    sandbox.inject(Fault(FaultKind.DELAY, delay=2.0, times=1))
+    window.send()
+    qtbot.waitUntil(lambda: len(window.composer.result_panel.entries()) == 1, timeout=10_000)
+    assert window.is_busy()
+    assert json.loads(saved.read_text(encoding="utf-8"))["recipients"] == ["+19195550124"]
+    qtbot.waitUntil(lambda: not window.is_busy(), timeout=10_000)
+    assert load_draft(saved) is None  # everything accepted
+
+
+def test_an_accepted_identical_message_minutes_ago_is_confirmed_before_a_second_one(
+    qtbot, make_window, sandbox, monkeypatch
+) -> None:
+    window = make_window()
+    type_message(qtbot, window, "9195550123,", "On my way")
+    window.send()
+    qtbot.waitUntil(
+        lambda: not window.is_busy() and bool(window.composer.result_panel.entries()), timeout=10_000
+    )
+    type_message(qtbot, window, "9195550123,", "On my way")
+    asked: list[str] = []
+    monkeypatch.setattr(window, "_confirm", lambda title, text, accept: asked.append(text) or True)
+    window.send()
+    qtbot.waitUntil(lambda: len(posted_messages(sandbox)) == 2 and not window.is_busy(), timeout=10_000)
+    assert len(asked) == 1 and "already sent" in asked[0]
+
+
+def test_reloading_the_services_waits_for_the_send_in_flight(qtbot, make_window, sandbox) -> None:
+    window = make_window()
+    sandbox.inject(Fault(FaultKind.DELAY, delay=1.0))
+    type_message(qtbot, window, "9195550123,", "settings mid-send")
+    old_client = window.services.client
+    window.send()
+    qtbot.waitUntil(window.controller.is_busy, timeout=10_000)
+    assert not window.settings_action.isEnabled()
+    window.start_services()  # what saving the settings does
+    assert window.services.client is old_client  # not replaced under the send
+    qtbot.waitUntil(lambda: not window.is_busy(), timeout=10_000)
+    qtbot.waitUntil(lambda: window.services.client is not old_client and window._ready, timeout=10_000)
+    assert [r.state for r in history_rows(window)] == [SendState.ACCEPTED]
+    assert window.settings_action.isEnabled() is False  # sandbox mode: never editable
+
+
+def test_an_internal_error_mid_batch_keeps_the_recipients_not_attempted(
+    qtbot, make_window, sandbox, expect_log
+) -> None:
+    expect_log("sending failed unexpectedly")
+    window = make_window()
+    client = window.services.client
+    real_send = client.send
+    calls: list[int] = []
+
+    def send_then_break(payload):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("a bug")
+        return real_send(payload)
+
+    client.send = send_then_break
+    type_message(qtbot, window, "9195550123, 9195550124, 9195550125,", "three")
+    window.send()
+    qtbot.waitUntil(
+        lambda: not window.is_busy() and len(window.composer.result_panel.entries()) == 2, timeout=10_000
+    )
+    assert window.composer.recipients.model().raw_inputs() == ["+19195550124", "+19195550125"]
+    assert "1 message was not sent" in window.composer.result_panel.summary.text()
+    assert len(posted_messages(sandbox)) == 1
+
+
+def test_send_again_without_a_working_client_warns_instead_of_crashing(
+    qtbot, make_window, monkeypatch
+) -> None:
+    window = make_window()
+    type_message(qtbot, window, "9195550123,", "hello")
+    window.send()
+    qtbot.waitUntil(
+        lambda: not window.is_busy() and bool(window.composer.result_panel.entries()), timeout=10_000
+    )
+    [row] = history_rows(window)
+    warned: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *args: warned.append(str(args[2])))
+    window.services.client = None
+    window.send_again(row)
+    assert warned and not window.is_busy()
+
+
+def test_sandbox_diagnostics_never_ask_the_keyring(make_window) -> None:
+    from bwdesk.ui.diagnostics import gather
+
+    class Untouchable:
+        def status(self):
+            raise AssertionError("the sandbox must not touch the keyring")
+
+    window = make_window()
+    text = gather(window.context, Untouchable())
+    assert "not used (sandbox mode)" in text
