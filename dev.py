@@ -67,12 +67,17 @@ def ensure_venv(extras: tuple[str, ...]) -> Path:
     if wanted not in done:
         spec = f".[{','.join(extras)}]" if extras else "."
         say(f"installing bwdesk and its packages ({spec}) into {VENV.name}/ …")
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", spec],
-            check=True,
-            cwd=ROOT,
-        )
+        for step in (
+            ["install", "--upgrade", "pip"],
+            ["install", "--disable-pip-version-check", "-e", spec],
+        ):
+            # pip's and setuptools' chatter is only shown when something went wrong.
+            result = subprocess.run(
+                [str(python), "-m", "pip", "--quiet", *step], cwd=ROOT, capture_output=True, text=True
+            )
+            if result.returncode != 0:
+                sys.stderr.write(result.stdout + result.stderr)
+                sys.exit(f"dev.py: installing failed (pip {' '.join(step)}); the output above says why.")
         # A changed pyproject invalidates every earlier fingerprint.
         keep = {line for line in done if line.split(":", 1)[0] == wanted.split(":", 1)[0]}
         stamp.write_text("\n".join(sorted(keep | {wanted})) + "\n")
@@ -99,6 +104,10 @@ def main(argv: list[str]) -> int:
         return 2
     python = ensure_venv(EXTRAS[command])
     if command == "bwdesk":
+        if os.name == "posix":
+            # Become bwdesk: Ctrl+C, kill and the exit status then reach it directly, with no orphan left.
+            os.chdir(ROOT)
+            os.execv(str(python), [str(python), "-m", "bwdesk", *rest])
         return run(python, "-m", "bwdesk", *rest)
     if command == "test":
         return run(python, "-m", "pytest", *rest)

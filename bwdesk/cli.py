@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import IO, Any, NoReturn
@@ -133,6 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bwdesk.selftest import run_self_test
 
             return run_self_test()
+        if args.command in ("send", "history"):
+            _log_to_profile()
         if args.command == "send":
             return cmd_send(args, sys.stdout, sys.stderr)
         if args.command == "history":
@@ -153,6 +156,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _log_to_profile() -> None:
+    """Commands log to the profile's rotating log like the window (and warnings go there, not twice to the screen)."""
+    from bwdesk.core import paths
+    from bwdesk.core.logs import setup_logging
+
+    setup_logging(paths.profile_dir())
+
+
 # --- send ------------------------------------------------------------------------------------------------
 
 
@@ -163,6 +174,8 @@ def cmd_send(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     text = _read_text(args)
     context = load_context(err=err)
     account = context.account()
+    if args.sender is not None and not args.sender.strip():
+        raise UsageError("from: --from is empty; give a sending number or sender ID, or leave --from out.")
     sender = args.sender or account.default_from
     if not sender:
         raise ConfigError(
@@ -170,7 +183,10 @@ def cmd_send(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         )
     draft = message.Draft(
         sender=sender,
-        recipients=tuple(args.to),
+        # `--to "a, b"` is two recipients, as in the window (numbers themselves contain spaces).
+        recipients=tuple(
+            part.strip() for value in args.to for part in re.split(r"[,;\n]", value) if part.strip()
+        ),
         text=text,
         media=tuple(args.media),
         tag=args.tag,
@@ -236,10 +252,11 @@ def _read_text(args: argparse.Namespace) -> str:
         if args.text_file == "-":
             data = sys.stdin.read()
         else:
-            with open(args.text_file, encoding="utf-8") as handle:
+            with open(args.text_file, encoding="utf-8-sig") as handle:
                 data = handle.read()
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"text: cannot read --text-file {args.text_file}: {_os_reason(exc)}") from None
+    data = data.removeprefix("\ufeff")  # a byte-order mark (Windows Notepad) is not part of the message
     if data.endswith("\r\n"):
         return data[:-2]
     return data[:-1] if data.endswith("\n") else data
@@ -272,10 +289,15 @@ def _result_line(post: Any) -> str:
         if result.error is not None:
             lines.extend(f"    {f.field}: {f.description}" for f in result.error.field_errors)
         return "\n".join(lines)
-    reason = result.detail or (result.error.description if result.error else "")
+    detail = result.detail or ""
+    described = result.error.description if result.error else ""
+    reason = detail if described and described in detail else "; ".join(p for p in (detail, described) if p)
     if result.state is SendState.FAILED:
-        return f"failed    {to}  not sent: {reason}"
-    return f"unknown   {to}  {reason}. It may have been sent: check with `bwdesk history --refresh` before sending again."
+        return f"failed    {to}  {reason if reason.startswith('not sent') else 'not sent: ' + reason}"
+    return (
+        f"unknown   {to}  {reason}. It may have been sent: `bwdesk history --refresh` asks Bandwidth whether it "
+        "has it; check that before sending again."
+    )
 
 
 def _error_summary(result: Any) -> str:
@@ -297,32 +319,39 @@ def cmd_history(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     context = load_context(err=err)
     store = context.history()
     try:
+        status = EXIT_OK
         if args.refresh:
             from bwdesk.core.delivery import refresh_statuses
+            from bwdesk.core.sending import EXIT_NOT_CONFIRMED, EXIT_REJECTED
 
-            client = context.client()
+            client = context.client(for_sending=False)
             try:
                 report = refresh_statuses(store, client)
             finally:
                 client.close()
-            if not args.json:
-                print(report.summary(), file=err)
-        rows = store.search(HistoryQuery.from_text(args.search or ""), limit=args.limit)
+            print(report.summary(), file=err)
+            if not report.complete:
+                # The list below may be stale; a script must be able to tell.
+                status = EXIT_REJECTED if report.refused else EXIT_NOT_CONFIRMED
+        rows = store.search(
+            HistoryQuery.from_text(args.search or "", context.settings.region), limit=args.limit
+        )
         if args.json:
             json.dump([row.to_json() for row in rows], out, ensure_ascii=False)
             out.write("\n")
         else:
-            _print_history_table(rows, out)
-        return EXIT_OK
+            _print_history_table(rows, out, args.search)
+        return status
     finally:
         store.close()
 
 
-def _print_history_table(rows: Sequence[Any], out: IO[str]) -> None:
+def _print_history_table(rows: Sequence[Any], out: IO[str], search: str | None = None) -> None:
+    from bwdesk.core.errors import describe_error_code
     from bwdesk.core.history import status_label
 
     if not rows:
-        print("No messages in the history yet.", file=out)
+        print(f"No messages match {search!r}." if search else "No messages in the history yet.", file=out)
         return
     for row in rows:
         text = " ".join((row.text or "").split())
@@ -334,6 +363,8 @@ def _print_history_table(rows: Sequence[Any], out: IO[str]) -> None:
             f"{text}{media}  {row.message_id or ''}".rstrip(),
             file=out,
         )
+        if row.error_code:
+            print(f"{'':18}{describe_error_code(row.error_code)}", file=out)
 
 
 # --- sandbox ---------------------------------------------------------------------------------------------

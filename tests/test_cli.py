@@ -342,3 +342,92 @@ def test_a_malformed_api_base_is_exit_2_not_a_traceback(capsys, on_sandbox, monk
     status, out, err = run(capsys, "send", "--to", "9195550123", "--text", "hi")
     assert status == 2 and out == "" and "API base URL" in err and "Traceback" not in err
     assert rows() == []
+
+
+def test_refresh_finds_an_unknown_send_that_reached_bandwidth(capsys, on_sandbox, profile) -> None:
+    """The answer was lost but Bandwidth queued it: `history --refresh` says so (the CLI's Check status)."""
+    import time as _time
+
+    from bwdesk.sandbox import Fault, FaultKind
+
+    (profile / "settings.json").write_text('{"version": 1, "read_timeout": 0.3}', encoding="utf-8")
+    on_sandbox.inject(Fault(FaultKind.DELAY, delay=1.0))
+    status, out, _ = run(capsys, "send", "--to", "9195550123", "--text", "lost answer")
+    assert status == 4 and "--refresh" in out
+    deadline = _time.monotonic() + 10
+    while not on_sandbox.accepted_messages():  # the sandbox queues it once its delay is over
+        assert _time.monotonic() < deadline
+        _time.sleep(0.01)
+    status, out, err = run(capsys, "history", "--refresh", "--json")
+    assert status == 0, err
+    [row] = json.loads(out)
+    assert row["state"] == "accepted" and row["message_id"] == on_sandbox.accepted_messages()[0]["id"]
+    assert "1 found at Bandwidth" in err
+
+
+def test_refresh_with_refused_credentials_exits_3_and_needs_no_application_id(
+    capsys, on_sandbox, monkeypatch
+) -> None:
+    run(capsys, "send", "--to", "9195550123", "--text", "hi")
+    password = on_sandbox.password
+    monkeypatch.setenv("BW_PASSWORD", "wrong")
+    status, out, err = run(capsys, "history", "--refresh")
+    assert status == 3 and "credentials were refused" in err
+    assert "+19195550123" in out  # the list is still shown
+    monkeypatch.setenv("BW_PASSWORD", password)
+    monkeypatch.delenv("BW_MESSAGING_APPLICATION_ID")
+    status, out, err = run(capsys, "history", "--refresh")
+    assert status == 0, err  # looking statuses up needs no application ID
+    assert "DELIVERED" in out
+
+
+def test_one_to_may_hold_a_comma_separated_list(capsys, on_sandbox) -> None:
+    status, _, err = run(capsys, "send", "--to", "9195550123, 9195550124; +1 919 555 0125", "--text", "hi")
+    assert status == 0, err
+    assert sorted(m["to"][0] for m in on_sandbox.accepted_messages()) == [
+        "+19195550123",
+        "+19195550124",
+        "+19195550125",
+    ]
+
+
+def test_a_byte_order_mark_is_not_part_of_the_message(capsys, on_sandbox, tmp_path) -> None:
+    text_file = tmp_path / "notepad.txt"
+    text_file.write_bytes("\ufeff".encode() + b"a" * 160 + b"\r\n")
+    status, out, _ = run(capsys, "send", "--to", "9195550123", "--text-file", str(text_file))
+    assert status == 0 and "(1 segment)" in out
+    assert on_sandbox.accepted_messages()[0]["text"] == "a" * 160
+
+
+def test_a_search_of_only_symbols_finds_nothing_and_says_so(capsys, on_sandbox) -> None:
+    run(capsys, "send", "--to", "9195550123", "--text", "hello")
+    status, out, _ = run(capsys, "history", "--search", "😀")
+    assert status == 0 and out.strip() == "No messages match '😀'."
+
+
+def test_locked_settings_win_over_the_environment(capsys, on_sandbox, profile, monkeypatch) -> None:
+    system = profile / "system-settings.json"
+    system.write_text(
+        json.dumps({"defaults": {"api_base": on_sandbox.api_base}, "locked": ["api_base"]}), encoding="utf-8"
+    )
+    monkeypatch.setenv("BWDESK_SYSTEM_SETTINGS", str(system))
+    monkeypatch.setenv("BWDESK_API_BASE", "http://127.0.0.1:9/elsewhere")
+    status, _, err = run(capsys, "send", "--to", "9195550123", "--text", "hi")
+    assert status == 0, err
+    assert "BWDESK_API_BASE is ignored" in err
+    assert len(on_sandbox.accepted_messages()) == 1
+
+
+def test_an_unknown_region_code_is_exit_2_naming_the_variable(capsys, on_sandbox, monkeypatch) -> None:
+    monkeypatch.setenv("BWDESK_REGION", "UK")
+    status, out, err = run(capsys, "send", "--to", "9195550123", "--text", "hi")
+    assert status == 2 and out == "" and "BWDESK_REGION" in err and "GB" in err
+
+
+def test_window_without_a_display_says_so_instead_of_aborting() -> None:
+    from bwdesk.ui.app import display_problem
+
+    assert display_problem({}, "linux") is not None
+    assert display_problem({"DISPLAY": ":0"}, "linux") is None
+    assert display_problem({"QT_QPA_PLATFORM": "offscreen"}, "linux") is None
+    assert display_problem({}, "win32") is None

@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from bwdesk.core import paths
-from bwdesk.core.api import Timeouts
+from bwdesk.core.api import Timeouts, check_api_url
 from bwdesk.core.credentials import AuthKind, BasicCredentials, Credentials
 from bwdesk.core.errors import ConfigError
 from bwdesk.core.history import HistoryStore
+from bwdesk.core.phone import is_known_region
 from bwdesk.core.settings import FromNumber, LoadedSettings, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -57,11 +58,29 @@ class Account:
         )
 
 
-def apply_environment(settings: Settings, env: Mapping[str, str]) -> Settings:
-    """The non-secret settings with the environment's overrides applied."""
+# Which environment variable sets which setting (DESIGN §3); credentials are not settings.
+ENVIRONMENT = {
+    "BW_ACCOUNT_ID": "account_id",
+    "BW_MESSAGING_APPLICATION_ID": "application_id",
+    "BWDESK_API_BASE": "api_base",
+    "BWDESK_OAUTH_TOKEN_URL": "token_url",
+    "BWDESK_REGION": "region",
+    "BW_NUMBER": "default_from",
+}
+
+
+def apply_environment(
+    settings: Settings, env: Mapping[str, str], locked: frozenset[str] = frozenset()
+) -> Settings:
+    """The non-secret settings with the environment's overrides applied.
+
+    Keys the administrator locked in the system-wide file win over the environment too: a lock that any
+    variable could lift would not be one. `ignored_variables` says which variables were ignored.
+    """
 
     def get(name: str) -> str:
-        return env.get(name, "").strip()
+        value = env.get(name, "").strip()
+        return "" if ENVIRONMENT.get(name) in locked else value
 
     changes: dict[str, object] = {}
     if get("BW_ACCOUNT_ID"):
@@ -73,19 +92,29 @@ def apply_environment(settings: Settings, env: Mapping[str, str]) -> Settings:
     if get("BWDESK_OAUTH_TOKEN_URL"):
         changes["token_url"] = get("BWDESK_OAUTH_TOKEN_URL")
     if get("BWDESK_REGION"):
-        changes["region"] = get("BWDESK_REGION").upper()
+        region = get("BWDESK_REGION").upper()
+        if not is_known_region(region):
+            raise ConfigError(
+                f"BWDESK_REGION {region!r} is not a region code; use a two-letter code such as US, GB or DE."
+            )
+        changes["region"] = region
     if get("BW_NUMBER"):
         number = get("BW_NUMBER")
         changes["default_from"] = number
         if all(f.number != number for f in settings.from_numbers):
             changes["from_numbers"] = (FromNumber(number, "from BW_NUMBER"), *settings.from_numbers)
-    if get("BW_CLIENT_ID") or get("BW_CLIENT_SECRET"):
+    if env.get("BW_CLIENT_ID", "").strip() or env.get("BW_CLIENT_SECRET", "").strip():
         changes["auth_kind"] = AuthKind.OAUTH2
-        changes["client_id"] = get("BW_CLIENT_ID")
-    elif get("BW_USERNAME") or get("BW_PASSWORD"):
+        changes["client_id"] = env.get("BW_CLIENT_ID", "").strip()
+    elif env.get("BW_USERNAME", "").strip() or env.get("BW_PASSWORD", "").strip():
         changes["auth_kind"] = AuthKind.BASIC
-        changes["username"] = get("BW_USERNAME")
+        changes["username"] = env.get("BW_USERNAME", "").strip()
     return replace(settings, **changes) if changes else settings  # type: ignore[arg-type]
+
+
+def ignored_variables(env: Mapping[str, str], locked: frozenset[str]) -> list[str]:
+    """Environment variables set but not used because the administrator locked their setting."""
+    return [name for name, key in ENVIRONMENT.items() if env.get(name, "").strip() and key in locked]
 
 
 def is_configured(settings: Settings) -> bool:
@@ -93,15 +122,32 @@ def is_configured(settings: Settings) -> bool:
     return bool(settings.account_id and settings.application_id)
 
 
-def resolve_account(settings: Settings, env: Mapping[str, str], load_secret: SecretLoader | None) -> Account:
-    """The account to send with, or a ConfigError that lists everything missing and where to set it."""
+def resolve_account(
+    settings: Settings,
+    env: Mapping[str, str],
+    load_secret: SecretLoader | None,
+    *,
+    locked: frozenset[str] = frozenset(),
+    for_sending: bool = True,
+) -> Account:
+    """The account, or a ConfigError that lists everything missing and where to set it.
+
+    Looking up statuses needs no application ID (`for_sending=False`); sending does. The URLs are checked
+    here so that a bad one is reported with where it came from.
+    """
     from bwdesk.core.secrets import credentials_from_env  # keyring loads only when credentials are needed
 
-    effective = apply_environment(settings, env)
+    effective = apply_environment(settings, env, locked)
+    for key, variable, label in (
+        ("api_base", "BWDESK_API_BASE", "API base URL"),
+        ("token_url", "BWDESK_OAUTH_TOKEN_URL", "OAuth2 token URL"),
+    ):
+        source = variable if env.get(variable, "").strip() and key not in locked else "Settings"
+        check_api_url(getattr(effective, key), f"{label} ({source})")
     missing: list[str] = []
     if not effective.account_id:
         missing.append("the account ID (Settings → Account ID, or BW_ACCOUNT_ID)")
-    if not effective.application_id:
+    if for_sending and not effective.application_id:
         missing.append("the application ID (Settings → Application ID, or BW_MESSAGING_APPLICATION_ID)")
     credentials = credentials_from_env(env, prefer=effective.auth_kind)
     if credentials is None and effective.account_id and load_secret is not None:
@@ -153,7 +199,10 @@ class Context:
         """The effective non-secret settings (saved settings with the environment applied)."""
         if self._account is not None and self._account.sandbox:
             return self.loaded.settings
-        return apply_environment(self.loaded.settings, self.env)
+        return apply_environment(self.loaded.settings, self.env, self.loaded.locked)
+
+    def ignored_variables(self) -> list[str]:
+        return [] if self.is_sandbox else ignored_variables(self.env, self.loaded.locked)
 
     @property
     def is_sandbox(self) -> bool:
@@ -162,11 +211,20 @@ class Context:
     def is_configured(self) -> bool:
         return self._account is not None or is_configured(self.settings)
 
-    def account(self) -> Account:
+    def account(self, *, for_sending: bool = True) -> Account:
         """The account (may read the keyring, which can block: call it off the GUI thread)."""
-        if self._account is None:
-            self._account = resolve_account(self.loaded.settings, self.env, self._load_secret)
-        return self._account
+        if self._account is not None:
+            return self._account
+        account = resolve_account(
+            self.loaded.settings,
+            self.env,
+            self._load_secret,
+            locked=self.loaded.locked,
+            for_sending=for_sending,
+        )
+        if for_sending:
+            self._account = account
+        return account
 
     def forget_account(self) -> None:
         """Drop the cached account (after the settings or the credentials changed)."""
@@ -177,8 +235,8 @@ class Context:
         self.loaded = load_settings(self.profile)
         self.forget_account()
 
-    def client(self) -> BandwidthClient:
-        return self.account().client()
+    def client(self, *, for_sending: bool = True) -> BandwidthClient:
+        return self.account(for_sending=for_sending).client()
 
     def history(self) -> HistoryStore:
         """Open the history, turn sends interrupted by a dead process into `unknown`, apply retention."""
@@ -207,7 +265,13 @@ def load_context(
         for warning in loaded.warnings:
             print(f"bwdesk: warning: {warning}", file=err)
     environment = os.environ if env is None else env
-    return Context(profile, loaded, environment, _load_from_keyring)
+    context = Context(profile, loaded, environment, _load_from_keyring)
+    if err is not None:
+        for name in context.ignored_variables():
+            print(
+                f"bwdesk: warning: {name} is ignored: your administrator has locked that setting.", file=err
+            )
+    return context
 
 
 def sandbox_context(sandbox: Sandbox, profile: Path | None = None) -> Context:

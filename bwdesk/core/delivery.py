@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from bwdesk.core.errors import (
@@ -24,7 +24,7 @@ from bwdesk.core.errors import (
     Unauthorized,
     format_wait,
 )
-from bwdesk.core.history import HistoryRow, parse_time
+from bwdesk.core.history import HistoryQuery, HistoryRow, parse_time
 from bwdesk.core.outcome import SendState
 
 if TYPE_CHECKING:
@@ -37,6 +37,8 @@ LIST_REQUESTS_PER_SECOND = 4.0
 # When an unknown send is looked up, Bandwidth's receive time may differ from our clock by this much.
 UNKNOWN_WINDOW_BEFORE = timedelta(minutes=2)
 UNKNOWN_WINDOW_AFTER = timedelta(minutes=15)
+# A refresh also looks for sends of unknown outcome this recent (Bandwidth lists 14 days at most).
+UNKNOWN_LOOKBACK = timedelta(days=2)
 
 
 class StatusLookup(Protocol):
@@ -48,6 +50,10 @@ class StatusLookup(Protocol):
 
 
 class DeliveryLog(Protocol):
+    def search(
+        self, query: HistoryQuery = ..., limit: int = ..., before_id: int | None = None
+    ) -> list[HistoryRow]: ...
+
     def rows_to_refresh(
         self, max_age: timedelta = ..., limit: int = ..., min_interval: timedelta = ...
     ) -> list[HistoryRow]: ...
@@ -72,15 +78,27 @@ class RefreshReport:
     not_listed: int = 0
     wait: float | None = None  # seconds the API asked us to wait (429), when the refresh stopped early
     problem: str | None = None  # why the refresh stopped early (credentials, network, ...)
+    refused: bool = False  # the problem was the credentials (not the network)
     updated_rows: list[int] = field(default_factory=list)
+    unknown_checked: int = 0  # sends of unknown outcome looked for at Bandwidth
+    unknown_found: int = 0  # ...and found there: they were sent after all
+
+    @property
+    def complete(self) -> bool:
+        return self.problem is None and self.wait is None
 
     def summary(self) -> str:
-        if self.checked == 0 and self.problem is None and self.wait is None:
+        if self.checked == 0 and self.unknown_checked == 0 and self.complete:
             return "No recent messages need a status update."
         parts = [f"Checked {self.checked} message{'s' if self.checked != 1 else ''}"]
         parts.append(f"{self.changed} changed" if self.changed else "no change")
         if self.not_listed:
             parts.append(f"{self.not_listed} not listed by Bandwidth yet")
+        if self.unknown_checked:
+            parts.append(
+                f"{self.unknown_checked} of unknown outcome looked for: {self.unknown_found} found at Bandwidth "
+                f"(sent), {self.unknown_checked - self.unknown_found} not found (probably not sent)"
+            )
         text = ", ".join(parts) + "."
         if self.wait is not None:
             text += f" Bandwidth asked to slow down: try again in {format_wait(self.wait)}."
@@ -125,7 +143,9 @@ class StatusRefresher:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         per_second: float = LIST_REQUESTS_PER_SECOND,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        self._now = now
         self._client = client
         self._clock = clock
         self._sleep = sleep
@@ -177,11 +197,40 @@ class StatusRefresher:
     def refresh(
         self, store: DeliveryLog, rows: Sequence[HistoryRow] | None = None, limit: int = 100
     ) -> RefreshReport:
-        """Update the delivery status of `rows` (default: recent accepted rows whose status may still change)."""
+        """Update `rows` from the API: the delivery status of accepted ones, and for those of unknown outcome
+        whether Bandwidth has them (as "Check status" does). Default: recent accepted rows whose status may
+        still change, and recent unknown sends."""
         report = RefreshReport()
         if rows is None:
-            rows = store.rows_to_refresh(limit=limit, min_interval=timedelta(seconds=20))
+            rows = [
+                *store.rows_to_refresh(limit=limit, min_interval=timedelta(seconds=20)),
+                *store.search(
+                    HistoryQuery(state=SendState.UNKNOWN, since=self._now() - UNKNOWN_LOOKBACK), limit=20
+                ),
+            ]
         for row in rows:
+            if row.state is SendState.UNKNOWN:
+                try:
+                    found = self.check_unknown(store, row)
+                except RateLimited as exc:
+                    report.wait = exc.retry_after if exc.retry_after is not None else self.blocked_for()
+                    break
+                except (Unauthorized, Forbidden) as exc:
+                    report.problem, report.refused = f"the account's credentials were refused ({exc}).", True
+                    break
+                except NetworkError as exc:
+                    report.problem = f"no connection to Bandwidth ({exc})."
+                    break
+                except ApiRequestError as exc:
+                    log.info(
+                        "unknown history row %d not checked: %s", row.id, exc.error.type or exc.http_status
+                    )
+                    continue
+                report.unknown_checked += 1
+                if found.found is not None:
+                    report.unknown_found += 1
+                    report.updated_rows.append(row.id)
+                continue
             if row.state is not SendState.ACCEPTED or not row.message_id:
                 continue
             try:
@@ -190,7 +239,7 @@ class StatusRefresher:
                 report.wait = exc.retry_after if exc.retry_after is not None else self.blocked_for()
                 break
             except (Unauthorized, Forbidden) as exc:
-                report.problem = f"the account's credentials were refused ({exc})."
+                report.problem, report.refused = f"the account's credentials were refused ({exc}).", True
                 break
             except NetworkError as exc:
                 report.problem = f"no connection to Bandwidth ({exc})."

@@ -1060,6 +1060,10 @@ class HistoryStore:
         when a filter needs it.
         """
         match = fts_query(query.text)
+        if match is None and query.text.strip():
+            # Something was typed but none of it is searchable (only symbols or emoji): a search that finds
+            # nothing is honest; quietly listing the whole history would look like a match.
+            return None
         number = None
         if query.number is not None and query.number.strip():
             number = _normalise_number(query.number, query.region)

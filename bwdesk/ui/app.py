@@ -8,8 +8,10 @@ Without any account configured, `bwdesk` opens the settings dialog first, offeri
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
+from collections.abc import Mapping
 from types import TracebackType
 
 from PySide6.QtCore import Qt, QTimer
@@ -59,8 +61,24 @@ def _install_crash_handler(app: QApplication) -> None:
     sys.excepthook = hook
 
 
+def display_problem(env: Mapping[str, str] = os.environ, platform: str = sys.platform) -> str | None:
+    """Why no window can open here, in words — Qt itself would abort the process (exit 134) instead."""
+    if not platform.startswith("linux") or env.get("QT_QPA_PLATFORM"):
+        return None
+    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
+        return None
+    return (
+        "no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set). Start bwdesk from a "
+        "desktop session; `bwdesk send` and `bwdesk history` work without one."
+    )
+
+
 def run_gui(*, sandbox: bool = False) -> int:
     """`bwdesk` and `bwdesk --sandbox`: open the window and run until it is closed."""
+    problem = display_problem()
+    if problem is not None:
+        print(f"bwdesk: {problem}", file=sys.stderr)
+        return 2
     app = make_application()
     tasks = BackgroundTasks(app)
     if sandbox:
@@ -68,11 +86,15 @@ def run_gui(*, sandbox: bool = False) -> int:
     context = load_context()
     setup_logging(context.profile)
     _install_crash_handler(app)
-    if context.loaded.warnings:
-        QTimer.singleShot(
-            0,
-            lambda: QMessageBox.warning(None, "bwdesk settings", "\n\n".join(context.loaded.warnings)),
-        )
+    notes = [
+        *context.loaded.warnings,
+        *(
+            f"{name} is ignored: your administrator has locked that setting."
+            for name in context.ignored_variables()
+        ),
+    ]
+    if notes:
+        QTimer.singleShot(0, lambda: QMessageBox.warning(None, "bwdesk settings", "\n\n".join(notes)))
     if not context.is_configured():
         choice = first_run(context, tasks)
         if choice == "sandbox":
