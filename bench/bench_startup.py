@@ -49,30 +49,32 @@ def _probe(variant: str) -> None:
         app.exec()
         return
 
-    from bwdesk.core.account import load_context
-    from bwdesk.ui.app import make_application
-    from bwdesk.ui.main_window import MainWindow
+    # The real start path (`bwdesk` → run_gui: settings, logging, crash handler, window), observed from
+    # outside: the window class is wrapped only to notice its first paint and quit once the table is ready.
+    from bwdesk.ui import app as app_module
+    from bwdesk.ui import main_window
 
-    app = make_application()
-    window = MainWindow(load_context())
-    window.show()
-    _on_first_paint(window, lambda: print("shown", flush=True))
-    model = window.history_view.model
+    original = main_window.MainWindow
 
-    def ready() -> None:
-        print("ready", flush=True)
-        print(f"rows {model.rowCount()}", flush=True)
-        print(f"rss {_rss_mb():.1f}", flush=True)
-        app.quit()
+    class Observed(original):  # type: ignore[misc, valid-type]
+        def show(self) -> None:
+            super().show()
+            _on_first_paint(self, lambda: print("shown", flush=True))
+            model = self.history_view.model
 
-    def check() -> None:
-        if window._ready and (model.rowCount() > 0 or model.exhausted) and not model.loading:
-            ready()
-        else:
-            QTimer.singleShot(1, check)
+            def check() -> None:
+                if self._ready and (model.rowCount() > 0 or model.exhausted) and not model.loading:
+                    print("ready", flush=True)
+                    print(f"rows {model.rowCount()}", flush=True)
+                    print(f"rss {_rss_mb():.1f}", flush=True)
+                    self.close()
+                else:
+                    QTimer.singleShot(1, check)
 
-    QTimer.singleShot(0, check)
-    app.exec()
+            QTimer.singleShot(0, check)
+
+    app_module.MainWindow = Observed  # type: ignore[misc]
+    app_module.run_gui()
 
 
 def _on_first_paint(window: Any, then: Any) -> None:
