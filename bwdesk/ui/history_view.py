@@ -681,6 +681,7 @@ class HistoryView(QWidget):
         self._clock = clock
         self._region = (region or default_region()).upper()
         self._refreshing = False
+        self._automatic = False  # the refresh in progress was started by the window, not the agent
         self._checking = False
         self._exporting = False
         self._model = HistoryModel(tasks, None, page_size=page_size, region=self._region, parent=self)
@@ -900,24 +901,38 @@ class HistoryView(QWidget):
         if row is not None and row.state is not SendState.SENDING:
             self.send_again_requested.emit(row)
 
-    def refresh_status(self) -> None:
-        """Look up delivery statuses in the background: the selected rows, or every recent open one."""
+    def refresh_status(self, *, automatic: bool = False) -> None:
+        """Look up delivery statuses in the background: the selected rows, or every recent open one.
+
+        `automatic` (the window does it a little after each send): recent open rows whatever is selected,
+        and nothing is said unless something changed or went wrong.
+        """
         store, refresher = self._model.store, self._refresher
         if store is None or refresher is None or self._refreshing:
             return
+        self._automatic = automatic
         wait = refresher.blocked_for()
         if wait > 0:
+            if automatic:
+                return
             self._report(
                 f"Bandwidth asked bwdesk to slow down: status refresh is possible again in {format_wait(wait)}."
             )
             self.refresh_finished.emit(RefreshReport(wait=wait))
             return
-        selected = self.selected_rows()
+        selected = [] if automatic else self.selected_rows()
         rows: list[HistoryRow] | None = None
         if selected:
-            rows = [r for r in selected if r.state is SendState.ACCEPTED and r.message_id]
+            rows = [
+                r
+                for r in selected
+                if (r.state is SendState.ACCEPTED and r.message_id) or r.state is SendState.UNKNOWN
+            ]
             if not rows:
-                self._report("Only messages Bandwidth accepted have a delivery status; none is selected.")
+                self._report(
+                    "Only messages Bandwidth accepted (or whose outcome is unknown) have a status to look up; "
+                    "none is selected."
+                )
                 self.refresh_finished.emit(RefreshReport())
                 return
 
@@ -929,7 +944,8 @@ class HistoryView(QWidget):
         self._refreshing = True
         self._update_actions()
         self._update_busy()
-        self._report("Asking Bandwidth for delivery statuses…")
+        if not automatic:
+            self._report("Asking Bandwidth for delivery statuses…")
         self._tasks.run(
             work,
             self._refresh_done,
@@ -944,7 +960,8 @@ class HistoryView(QWidget):
         for row in rows:
             self._model.update_row(row)
         self._after_task()
-        self._report(report.summary())
+        if not self._automatic or report.changed or report.unknown_found or not report.complete:
+            self._report(report.summary())
         self.refresh_finished.emit(report)
 
     def _refresh_failed(self, exc: BaseException) -> None:

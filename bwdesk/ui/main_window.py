@@ -55,6 +55,8 @@ ABOUT_TEXT = (
     "<p>Delivery status is looked up from Bandwidth when you refresh it in the history.</p>"
 )
 AUTOSAVE_DELAY_MS = 400
+# After a send, delivery statuses are looked up on their own this many seconds later (paced by the refresher).
+AUTO_REFRESH_AFTER_S = (5, 30, 120)
 COMPLETION_ROWS = 500
 
 
@@ -107,6 +109,7 @@ class MainWindow(QMainWindow):
         self._batch: list[PlannedPost] = []
         self._preparing = False  # between Send and the first POST (the duplicate check)
         self._restart_services = False
+        self.auto_refresh_after: tuple[float, ...] = AUTO_REFRESH_AFTER_S
         self.setWindowTitle("bwdesk — Sandbox" if context.is_sandbox else "bwdesk — New message")
         self.setWindowIcon(app_icon())
         self.resize(900, 860)
@@ -504,11 +507,20 @@ class MainWindow(QMainWindow):
         self.composer.recipients.set_completion_numbers(
             list(dict.fromkeys([*accepted, *self.services.past_recipients]))
         )
+        if accepted or any(s.result.state is SendState.UNKNOWN for s in sent):
+            # Statuses move on within seconds (or a lost answer turns up): show it without a click.
+            for seconds in self.auto_refresh_after:
+                QTimer.singleShot(int(seconds * 1000), self, self._refresh_automatically)
         if self._restart_services:
             self._restart_services = False
             self.start_services()
         if self._quit_when_idle:
             self.close()
+
+    @Slot()
+    def _refresh_automatically(self) -> None:
+        if self._ready and not self.is_busy():
+            self.history_view.refresh_status(automatic=True)
 
     # --- unknown outcomes -----------------------------------------------------------------------------
 

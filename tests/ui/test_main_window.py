@@ -548,3 +548,25 @@ def test_sandbox_diagnostics_never_ask_the_keyring(make_window) -> None:
     window = make_window()
     text = gather(window.context, Untouchable())
     assert "not used (sandbox mode)" in text
+
+
+def test_statuses_update_on_their_own_after_a_send(qtbot, make_window, sandbox) -> None:
+    """Nobody has to click Refresh to see a landline's 4720 (the sandbox moves statuses on at once here)."""
+    from bwdesk.sandbox import LANDLINE_NUMBER
+
+    window = make_window()
+    window.auto_refresh_after = (0.05,)
+    type_message(qtbot, window, f"9195550123, {LANDLINE_NUMBER},", "status please")
+    window.send()
+    model = window.history_view.model
+
+    def statuses() -> dict[str, tuple[str | None, int | None]]:
+        return {
+            model.row_at(i).to[0]: (model.row_at(i).delivery_status, model.row_at(i).error_code)
+            for i in range(model.rowCount())
+        }
+
+    qtbot.waitUntil(lambda: len(statuses()) == 2 and all(s[0] for s in statuses().values()), timeout=10_000)
+    assert statuses() == {"+19195550123": ("DELIVERED", None), LANDLINE_NUMBER: ("FAILED", 4720)}
+    gets = [r for r in sandbox.requests.all() if r.method == "GET" and r.path.endswith("/messages")]
+    assert len(gets) == 2  # one lookup per message, paced, no storm
