@@ -234,13 +234,39 @@ def cmd_send(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         else:
             status = sending.exit_status(post.result for post in sent)
         if args.json:
-            rows = [store.get(post.row_id) for post in sent if not post.history_problem]
-            json.dump([row.to_json() for row in rows if row is not None], out, ensure_ascii=False)
+            json.dump([_post_json(store, post) for post in sent], out, ensure_ascii=False)
             out.write("\n")
         return status
     finally:
         client.close()
         store.close()
+
+
+def _post_json(store: Any, post: Any) -> dict[str, Any]:
+    """The DESIGN §3 object for one POST: its history row, or — if the history could not save the outcome —
+    the same fields built from the result itself (one object per POST, whatever the history did)."""
+    row = None if post.history_problem else store.get(post.row_id)
+    if row is not None:
+        return dict(row.to_json())
+    result, payload = post.result, post.post.payload
+    return {
+        "id": post.row_id,
+        "created": None,
+        "updated": None,
+        "from": payload["from"],
+        "to": list(payload["to"]),
+        "mode": post.post.mode.value,
+        "text": payload.get("text") or None,
+        "media": list(payload.get("media", [])),
+        "tag": payload.get("tag") or None,
+        "state": result.state.value,
+        "message_id": result.message_id,
+        "segments": result.segments,
+        "http_status": result.http_status,
+        "error": result.error.to_json() if result.error else None,
+        "delivery_status": None,
+        "error_code": None,
+    }
 
 
 def _read_text(args: argparse.Namespace) -> str:

@@ -362,7 +362,7 @@ def test_refresh_finds_an_unknown_send_that_reached_bandwidth(capsys, on_sandbox
     assert status == 0, err
     [row] = json.loads(out)
     assert row["state"] == "accepted" and row["message_id"] == on_sandbox.accepted_messages()[0]["id"]
-    assert "1 found at Bandwidth" in err
+    assert "1 found (sent)" in err
 
 
 def test_refresh_with_refused_credentials_exits_3_and_needs_no_application_id(
@@ -431,3 +431,22 @@ def test_window_without_a_display_says_so_instead_of_aborting() -> None:
     assert display_problem({"DISPLAY": ":0"}, "linux") is None
     assert display_problem({"QT_QPA_PLATFORM": "offscreen"}, "linux") is None
     assert display_problem({}, "win32") is None
+
+
+def test_json_keeps_an_accepted_post_whose_outcome_the_history_could_not_save(
+    capsys, on_sandbox, monkeypatch, expect_log
+) -> None:
+    from bwdesk.core import history as history_module
+
+    expect_log("could not be saved as accepted")
+    monkeypatch.setattr("bwdesk.core.sending.SETTLE_RETRY_DELAYS", ())
+
+    def broken(self, row_id, result):
+        raise history_module.HistoryError("the disk is full")
+
+    monkeypatch.setattr(history_module.HistoryStore, "settle", broken)
+    status, out, err = run(capsys, "send", "--to", "9195550123", "--text", "hi", "--json")
+    assert status == 0
+    [obj] = json.loads(out)
+    assert obj["state"] == "accepted" and obj["message_id"] == on_sandbox.accepted_messages()[0]["id"]
+    assert "could not be saved" in err

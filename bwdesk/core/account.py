@@ -100,21 +100,61 @@ def apply_environment(
         changes["region"] = region
     if get("BW_NUMBER"):
         number = get("BW_NUMBER")
-        changes["default_from"] = number
-        if all(f.number != number for f in settings.from_numbers):
-            changes["from_numbers"] = (FromNumber(number, "from BW_NUMBER"), *settings.from_numbers)
-    if env.get("BW_CLIENT_ID", "").strip() or env.get("BW_CLIENT_SECRET", "").strip():
-        changes["auth_kind"] = AuthKind.OAUTH2
+        listed = any(f.number == number for f in settings.from_numbers)
+        if listed or "from_numbers" not in locked:
+            changes["default_from"] = number
+            if not listed:
+                changes["from_numbers"] = (FromNumber(number, "from BW_NUMBER"), *settings.from_numbers)
+    kind = _environment_auth_kind(env)
+    if kind is not None and "auth_kind" not in locked:
+        changes["auth_kind"] = kind
+    if (
+        kind is AuthKind.OAUTH2
+        and "client_id" not in locked
+        and changes.get("auth_kind", settings.auth_kind) is kind
+    ):
         changes["client_id"] = env.get("BW_CLIENT_ID", "").strip()
-    elif env.get("BW_USERNAME", "").strip() or env.get("BW_PASSWORD", "").strip():
-        changes["auth_kind"] = AuthKind.BASIC
+    elif (
+        kind is AuthKind.BASIC
+        and "username" not in locked
+        and changes.get("auth_kind", settings.auth_kind) is kind
+    ):
         changes["username"] = env.get("BW_USERNAME", "").strip()
     return replace(settings, **changes) if changes else settings  # type: ignore[arg-type]
 
 
-def ignored_variables(env: Mapping[str, str], locked: frozenset[str]) -> list[str]:
-    """Environment variables set but not used because the administrator locked their setting."""
-    return [name for name, key in ENVIRONMENT.items() if env.get(name, "").strip() and key in locked]
+def _environment_auth_kind(env: Mapping[str, str]) -> AuthKind | None:
+    if env.get("BW_CLIENT_ID", "").strip() or env.get("BW_CLIENT_SECRET", "").strip():
+        return AuthKind.OAUTH2
+    if env.get("BW_USERNAME", "").strip() or env.get("BW_PASSWORD", "").strip():
+        return AuthKind.BASIC
+    return None
+
+
+def ignored_variables(
+    env: Mapping[str, str], locked: frozenset[str], settings: Settings | None = None
+) -> list[str]:
+    """Environment variables set but not used because the administrator locked what they would change."""
+    ignored = [name for name, key in ENVIRONMENT.items() if env.get(name, "").strip() and key in locked]
+    number = env.get("BW_NUMBER", "").strip()
+    if (
+        number
+        and "BW_NUMBER" not in ignored
+        and "from_numbers" in locked
+        and settings is not None
+        and all(f.number != number for f in settings.from_numbers)
+    ):
+        ignored.append("BW_NUMBER")
+    kind = _environment_auth_kind(env)
+    if kind is not None and "auth_kind" in locked and settings is not None and kind is not settings.auth_kind:
+        ignored.extend(n for n in _CREDENTIAL_VARIABLES[kind] if env.get(n, "").strip())
+    return ignored
+
+
+_CREDENTIAL_VARIABLES = {
+    AuthKind.BASIC: ("BW_USERNAME", "BW_PASSWORD"),
+    AuthKind.OAUTH2: ("BW_CLIENT_ID", "BW_CLIENT_SECRET"),
+}
 
 
 def is_configured(settings: Settings) -> bool:
@@ -150,6 +190,8 @@ def resolve_account(
     if for_sending and not effective.application_id:
         missing.append("the application ID (Settings → Application ID, or BW_MESSAGING_APPLICATION_ID)")
     credentials = credentials_from_env(env, prefer=effective.auth_kind)
+    if credentials is not None and "auth_kind" in locked and credentials.kind is not effective.auth_kind:
+        credentials = None  # the administrator fixed the kind of sign-in; the other kind is ignored
     if credentials is None and effective.account_id and load_secret is not None:
         credentials = load_secret(effective.account_id)
     if credentials is None:
@@ -202,7 +244,9 @@ class Context:
         return apply_environment(self.loaded.settings, self.env, self.loaded.locked)
 
     def ignored_variables(self) -> list[str]:
-        return [] if self.is_sandbox else ignored_variables(self.env, self.loaded.locked)
+        return (
+            [] if self.is_sandbox else ignored_variables(self.env, self.loaded.locked, self.loaded.settings)
+        )
 
     @property
     def is_sandbox(self) -> bool:

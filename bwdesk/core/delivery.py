@@ -82,6 +82,7 @@ class RefreshReport:
     updated_rows: list[int] = field(default_factory=list)
     unknown_checked: int = 0  # sends of unknown outcome looked for at Bandwidth
     unknown_found: int = 0  # ...and found there: they were sent after all
+    unknown_ambiguous: int = 0  # ...and not told apart from other messages to the same people
 
     @property
     def complete(self) -> bool:
@@ -90,15 +91,22 @@ class RefreshReport:
     def summary(self) -> str:
         if self.checked == 0 and self.unknown_checked == 0 and self.complete:
             return "No recent messages need a status update."
-        parts = [f"Checked {self.checked} message{'s' if self.checked != 1 else ''}"]
-        parts.append(f"{self.changed} changed" if self.changed else "no change")
+        parts = []
+        if self.checked or not self.unknown_checked:
+            parts.append(f"Checked {self.checked} message{'s' if self.checked != 1 else ''}")
+            parts.append(f"{self.changed} changed" if self.changed else "no change")
         if self.not_listed:
             parts.append(f"{self.not_listed} not listed by Bandwidth yet")
         if self.unknown_checked:
-            parts.append(
-                f"{self.unknown_checked} of unknown outcome looked for: {self.unknown_found} found at Bandwidth "
-                f"(sent), {self.unknown_checked - self.unknown_found} not found (probably not sent)"
+            missing = self.unknown_checked - self.unknown_found - self.unknown_ambiguous
+            unknown = (
+                f"Looked for {self.unknown_checked} of unknown outcome: {self.unknown_found} found (sent)"
             )
+            if self.unknown_ambiguous:
+                unknown += (
+                    f", {self.unknown_ambiguous} not told apart from other messages (check the conversation)"
+                )
+            parts.append(unknown + f", {missing} not found (probably not sent)")
         text = ", ".join(parts) + "."
         if self.wait is not None:
             text += f" Bandwidth asked to slow down: try again in {format_wait(self.wait)}."
@@ -230,6 +238,8 @@ class StatusRefresher:
                 if found.found is not None:
                     report.unknown_found += 1
                     report.updated_rows.append(row.id)
+                elif found.candidates > 1:
+                    report.unknown_ambiguous += 1
                 continue
             if row.state is not SendState.ACCEPTED or not row.message_id:
                 continue
@@ -267,7 +277,14 @@ class StatusRefresher:
         return report
 
     def check_unknown(self, store: DeliveryLog, row: HistoryRow) -> UnknownCheck:
-        """Look for an unknown (or failed) send at Bandwidth by from/to/time; if found, record it as accepted."""
+        """Look for an unknown (or failed) send at Bandwidth by from/to/time; if found, record it as accepted.
+
+        Only a certain match is recorded: one message Bandwidth lists that no other row holds, while no
+        other send to the same people is still in flight (its id is not known yet and could be the one).
+        """
+        current = store.get(row.id)
+        if current is not None and current.state is SendState.ACCEPTED and current.message_id:
+            return UnknownCheck(_as_status(current), 1)  # found meanwhile (another check, a refresh)
         if row.state not in (SendState.UNKNOWN, SendState.FAILED):
             raise BwdeskError("Only a message whose outcome is unknown needs checking.")
         matches: dict[str, MessageStatus] = {}
@@ -278,12 +295,44 @@ class StatusRefresher:
         # it can never be the one whose answer was lost.
         for known in store.known_message_ids(matches):
             del matches[known]
+        if matches and self._send_in_flight(store, row):
+            return UnknownCheck(None, len(matches) + 1)  # the in-flight one may be what Bandwidth lists
         # A group message is one message id for every recipient; separate ones have one recipient.
         if len(matches) == 1:
             found = next(iter(matches.values()))
-            store.confirm_sent(row.id, found.message_id, found.segments, found.status, found.error_code)
+            try:
+                store.confirm_sent(row.id, found.message_id, found.segments, found.status, found.error_code)
+            except (KeyError, ValueError):
+                settled = store.get(row.id)  # settled meanwhile by another check
+                if settled is not None and settled.state is SendState.ACCEPTED and settled.message_id:
+                    return UnknownCheck(_as_status(settled), 1)
+                return UnknownCheck(None, 1)
             return UnknownCheck(found, 1)
         return UnknownCheck(None, len(matches))
+
+    def _send_in_flight(self, store: DeliveryLog, row: HistoryRow) -> bool:
+        since = parse_time(row.created) - UNKNOWN_WINDOW_BEFORE
+        return any(
+            other.id != row.id and other.sender == row.sender
+            for number in row.to
+            for other in store.search(
+                HistoryQuery(number=number, state=SendState.SENDING, since=since), limit=20
+            )
+        )
+
+
+def _as_status(row: HistoryRow) -> MessageStatus:
+    from bwdesk.core.bandwidth import MessageStatus
+
+    return MessageStatus(
+        message_id=row.message_id or "",
+        status=row.delivery_status or "ACCEPTED",
+        error_code=row.error_code,
+        segments=row.segments,
+        receive_time=None,
+        source=row.sender,
+        destination=row.to[0] if row.to else None,
+    )
 
 
 def refresh_statuses(store: DeliveryLog, client: StatusLookup) -> RefreshReport:

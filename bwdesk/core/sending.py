@@ -121,6 +121,8 @@ def send_one(
             detail="bwdesk stopped while sending; the message may or may not have been sent",
         )
         _settle(history, row_id, result, sleep)
+        exc.add_note(f"bwdesk history row {row_id}")
+        exc.history_row_id = row_id  # type: ignore[attr-defined]  # so the window can offer Check status
         raise
     problem = _settle(history, row_id, result, sleep)
     log.info("history row %d settled as %s (attempts=%d)", row_id, result.state, result.attempts)
@@ -224,26 +226,34 @@ class PossibleDuplicate:
 def find_possible_duplicates(
     history: RecentMessages, posts: Sequence[PlannedPost], now: datetime | None = None
 ) -> list[PossibleDuplicate]:
-    """Earlier sends of the same message to the same people: accepted in the last few minutes, or of
-    unknown outcome in the last two days. Runs a few indexed queries (call it off the GUI thread)."""
+    """Earlier sends of the same message to the same people that make a new one a likely duplicate.
+
+    Only the newest earlier send of that message to each recipient counts: unknown or still open (it may
+    have gone out), or sent in the last few minutes (a double press, a restored draft), or found at
+    Bandwidth by a status check in the last two days (its answer had been lost, so the agent may not know
+    it went out). Runs a few indexed queries: call it off the GUI thread.
+    """
     now = now or datetime.now(UTC)
     found: list[PossibleDuplicate] = []
     for post in posts:
         payload = post.payload
         for recipient in post.recipients:
             rows = history.search(HistoryQuery(number=recipient, since=now - RECENT_UNCERTAIN), limit=200)
-            for row in rows:
-                same = (
-                    row.sender == payload["from"]
-                    and row.text == payload.get("text", "")
-                    and list(row.media) == list(payload.get("media", []))
-                )
-                if not same:
-                    continue
-                recent = parse_time(row.created) >= now - RECENT_ACCEPTED
-                if row.state in (SendState.UNKNOWN, SendState.SENDING) or (
-                    row.state is SendState.ACCEPTED and recent
-                ):
-                    found.append(PossibleDuplicate(recipient, row))
-                    break
+            newest = next((row for row in rows if _same_message(row, payload)), None)  # newest first
+            if newest is None:
+                continue
+            recent = parse_time(newest.created) >= now - RECENT_ACCEPTED
+            found_by_lookup = newest.state is SendState.ACCEPTED and newest.http_status is None
+            if newest.state in (SendState.UNKNOWN, SendState.SENDING) or (
+                newest.state is SendState.ACCEPTED and (recent or found_by_lookup)
+            ):
+                found.append(PossibleDuplicate(recipient, newest))
     return found
+
+
+def _same_message(row: HistoryRow, payload: dict[str, Any]) -> bool:
+    return (
+        row.sender == payload["from"]
+        and row.text == payload.get("text", "")
+        and list(row.media) == list(payload.get("media", []))
+    )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from bwdesk import __version__
 from bwdesk.core import message, paths
 from bwdesk.core.account import Account, Context
-from bwdesk.core.delivery import StatusRefresher
+from bwdesk.core.delivery import RefreshReport, StatusRefresher
 from bwdesk.core.drafts import SavedDraft, clear_draft, load_draft, save_draft
 from bwdesk.core.errors import BwdeskError
 from bwdesk.core.history import HistoryQuery, HistoryRow, HistoryStore
@@ -109,6 +109,7 @@ class MainWindow(QMainWindow):
         self._batch: list[PlannedPost] = []
         self._preparing = False  # between Send and the first POST (the duplicate check)
         self._restart_services = False
+        self._batch_from_composer = True
         self.auto_refresh_after: tuple[float, ...] = AUTO_REFRESH_AFTER_S
         self.setWindowTitle("bwdesk — Sandbox" if context.is_sandbox else "bwdesk — New message")
         self.setWindowIcon(app_icon())
@@ -171,13 +172,29 @@ class MainWindow(QMainWindow):
         self.history_view.use_as_draft.connect(self.use_as_draft)
         self.history_view.send_again_requested.connect(self.send_again)
         self.history_view.status_message.connect(self.statusBar().showMessage)
+        self.history_view.refresh_finished.connect(self._refresh_finished)
 
         self._restore_draft()
         self._update_account_label()
         self.composer.recipients.line_edit().setFocus()
-        self.start_services()
+        # The services (history, account; they load the network and keyring modules) start once the window
+        # has painted, so that work on a worker thread does not compete with the first paint. A window that
+        # is never shown still gets them shortly.
+        self._services_started = False
+        QTimer.singleShot(300, self, self._start_services_once)
 
-    # --- start-up -------------------------------------------------------------------------------------
+    # --- start-up ----------------------------------------------------------------------------------------
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self._services_started:
+            QTimer.singleShot(0, self, self._start_services_once)
+
+    @Slot()
+    def _start_services_once(self) -> None:
+        if not self._services_started:
+            self._services_started = True
+            self.start_services()
 
     def start_services(self) -> None:
         """(Re)open the history and the account in the background (after any send in flight)."""
@@ -390,7 +407,6 @@ class MainWindow(QMainWindow):
         found: list[PossibleDuplicate] | None,
         problem: BaseException | None = None,
     ) -> None:
-        self._preparing = False
         go = True
         if problem is not None:
             go = self._confirm(
@@ -401,20 +417,22 @@ class MainWindow(QMainWindow):
             )
         elif found:
             go = self._confirm_duplicate([d.recipient for d in found], found)
+        self._preparing = False  # only now: the question above must not leave a gap where Send is free
         if not go:
-            self.composer.set_sending(False)
-            self._update_actions()
+            self._became_idle()
             return
         self._start(posts)
 
-    def _start(self, posts: Sequence[PlannedPost]) -> None:
+    def _start(self, posts: Sequence[PlannedPost], *, from_composer: bool = True) -> None:
+        """Send `posts`. `from_composer`: they are the composer's message, whose recipients leave it when
+        accepted; a resend from the history (or of a result) leaves the composer alone."""
         services = self._sending_services()
         if services is None:
-            self.composer.set_sending(False)
-            self._update_actions()
+            self._became_idle()
             return
         _account, client, history = services
         self._batch = list(posts)
+        self._batch_from_composer = from_composer
         self.composer.result_panel.clear()
         self.composer.clear_api_errors()
         self.composer.result_panel.show_status(
@@ -466,16 +484,38 @@ class MainWindow(QMainWindow):
         if sent.result.state in (SendState.UNKNOWN, SendState.FAILED):
             self._unknown[sent.row_id] = sent.post
         if sent.result.state is SendState.ACCEPTED:
-            # Out of the draft at once, and saved: a crash now cannot bring this recipient back for a resend.
-            self.composer.drop_recipients(sent.post.recipients)
-            self.save_draft_now()
+            self._accepted_elsewhere_or_now(sent.post)
         if sent.history_problem:
             self.statusBar().showMessage(f"Warning: {sent.history_problem}", 30000)
         self.history_view.reload()
 
+    def _accepted_elsewhere_or_now(self, post: PlannedPost) -> None:
+        """A message went out (its 202 now, or a status check found it): if the composer still holds that very
+        message for these recipients, they leave it at once and the draft is saved — a crash or a restart
+        then cannot bring them back for a second send."""
+        if self.composer.text_edit.text() == post.payload.get("text", ""):
+            self.composer.drop_recipients(post.recipients)
+            self.save_draft_now()
+
+    def _composer_message_done(self) -> bool:
+        """Every recipient of the composer's message has been dealt with (nothing left to send)."""
+        model = self.composer.recipients.model()
+        return model.rowCount() == 0 and not self.composer.recipients.pending_text().strip()
+
+    def _became_idle(self) -> None:
+        """Every way out of sending ends here: unlock the composer, then do what was put off meanwhile."""
+        self.composer.set_sending(False)
+        self._update_actions()
+        if self._restart_services:
+            self._restart_services = False
+            self.start_services()
+        if self._quit_when_idle:
+            self.close()
+
     @Slot(list)
     def _send_finished(self, sent: list[SentPost]) -> None:
         batch, self._batch = self._batch, []
+        from_composer = self._batch_from_composer
         self.composer.set_sending(False)
         self._update_actions()
         accepted = {n for s in sent if s.result.state is SendState.ACCEPTED for n in s.post.recipients}
@@ -484,12 +524,15 @@ class MainWindow(QMainWindow):
             if set(unknown.recipients) <= accepted:
                 del self._unknown[row_id]
         not_attempted = len(batch) - len(sent)
-        if sent and not not_attempted and all(s.result.state is SendState.ACCEPTED for s in sent):
+        everything_sent = (
+            bool(sent) and not not_attempted and all(s.result.state is SendState.ACCEPTED for s in sent)
+        )
+        if everything_sent and from_composer and self._composer_message_done():
             self.composer.clear_message()
             clear_draft(paths.draft_file(self.context.profile))
             # Ready for the next message: the agent types its recipients next, wherever Send was pressed.
             self.composer.recipients.line_edit().setFocus()
-        else:
+        elif from_composer:
             rejected = [
                 s for s in sent if s.result.state is SendState.REJECTED and s.result.error is not None
             ]
@@ -511,11 +554,32 @@ class MainWindow(QMainWindow):
             # Statuses move on within seconds (or a lost answer turns up): show it without a click.
             for seconds in self.auto_refresh_after:
                 QTimer.singleShot(int(seconds * 1000), self, self._refresh_automatically)
-        if self._restart_services:
-            self._restart_services = False
-            self.start_services()
-        if self._quit_when_idle:
-            self.close()
+        self._became_idle()
+
+    @Slot(object)
+    def _refresh_finished(self, report: RefreshReport | None) -> None:
+        """A refresh in the history found unknown sends at Bandwidth: treat them as sent, here too."""
+        if report is None:
+            return
+        for row_id in report.updated_rows:
+            if row_id in self._unknown:
+                self._found_at_bandwidth(row_id)
+
+    def _found_at_bandwidth(self, row_id: int) -> None:
+        post = self._unknown.pop(row_id, None)
+        if post is not None:
+            self._accepted_elsewhere_or_now(post)
+        model = self.history_view.model
+        position = model.position_of(row_id)
+        entry = next((e for e in self.composer.result_panel.entries() if e.row_id == row_id), None)
+        if entry is not None and position is not None:
+            from bwdesk.core.outcome import SendResult
+
+            row = model.row_at(position)
+            if row.state is SendState.ACCEPTED:
+                found = SendResult(SendState.ACCEPTED, message_id=row.message_id, segments=row.segments)
+                note = "Bandwidth has this message: it was sent. Do not send it again."
+                self.composer.result_panel.update_result(ResultEntry(row_id, entry.recipients, found), note)
 
     @Slot()
     def _refresh_automatically(self) -> None:
@@ -552,7 +616,9 @@ class MainWindow(QMainWindow):
             result = entry.result
             if row.state is SendState.ACCEPTED:
                 result = SendResult(SendState.ACCEPTED, message_id=row.message_id, segments=row.segments)
-                self._unknown.pop(row.id, None)
+                post = self._unknown.pop(row.id, None)
+                if post is not None:
+                    self._accepted_elsewhere_or_now(post)
             self.composer.result_panel.update_result(ResultEntry(row.id, entry.recipients, result), note)
         self.history_view.reload()
 
@@ -561,11 +627,16 @@ class MainWindow(QMainWindow):
         post = self._unknown.get(row_id) or self._last_posts.get(row_id)
         if post is None or self.is_busy() or self._sending_services() is None:
             return
-        if not self._confirm_duplicate(post.recipients):
+        entry = next((e for e in self.composer.result_panel.entries() if e.row_id == row_id), None)
+        if entry is not None and entry.result.state is SendState.FAILED:
+            question = ("Send it now?", "This message was not sent (it never reached Bandwidth).", "Send it")
+            if not self._confirm(*question):
+                return
+        elif not self._confirm_duplicate(post.recipients):
             return
         self._unknown.pop(row_id, None)
         self.composer.set_sending(True)
-        self._start([post])
+        self._start([post], from_composer=self.composer.text_edit.text() == post.payload.get("text", ""))
 
     @Slot(object)
     def send_again(self, row: HistoryRow) -> None:
@@ -590,14 +661,24 @@ class MainWindow(QMainWindow):
         except (InvalidDraft, BwdeskError) as exc:
             QMessageBox.warning(self, "Cannot send again", str(exc))
             return
-        if row.state in (SendState.UNKNOWN, SendState.SENDING) or row.state is SendState.ACCEPTED:
-            if not self._confirm_duplicate(row.to):
-                return
-        elif not self._confirm(
-            "Send again?", "Send this message again to the same recipients?", "Send again"
-        ):
+        from bwdesk.core.phone import display_number
+
+        who = ", ".join(display_number(n) for n in row.to)
+        if row.state in (SendState.UNKNOWN, SendState.SENDING):
+            go = self._confirm_duplicate(row.to)
+        elif row.state is SendState.ACCEPTED:
+            go = self._confirm(
+                "Send it again?",
+                f"This message was sent to {who} on {row.created_local()} (Bandwidth accepted it). "
+                "Sending it again means the customer receives it twice.",
+                "Send again",
+            )
+        else:
+            go = self._confirm("Send again?", f"Send this message again to {who}?", "Send again")
+        if not go:
             return
-        self._start(posts)
+        self.composer.set_sending(True)
+        self._start(posts, from_composer=False)
 
     # --- media uploads --------------------------------------------------------------------------------
 

@@ -103,7 +103,12 @@ class SendController(QObject):
                 ),
                 detail="bwdesk hit an internal error while sending; the message may or may not have been sent",
             )
-        crashed = SentPost(row_id=next(self._placeholder_ids), post=post, result=result)
+        row_id = getattr(exc, "history_row_id", None)  # a real row (recorded unknown) when there is one
+        crashed = SentPost(
+            row_id=row_id if isinstance(row_id, int) else next(self._placeholder_ids),
+            post=post,
+            result=result,
+        )
         batch.done.append(crashed)
         self.post_finished.emit(crashed)
         # Stop here: what is left of the batch is not sent after an internal error.

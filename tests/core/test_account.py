@@ -85,3 +85,23 @@ def test_sandbox_context_ignores_the_environment_and_the_keyring(profile, memory
         assert account.api_base == server.api_base and account.sandbox
         assert context.profile == profile / "sandbox"
         assert memory_keyring.store == {}
+
+
+def test_environment_cannot_extend_a_locked_list_of_numbers_or_switch_a_locked_sign_in() -> None:
+    from bwdesk.core.account import apply_environment, ignored_variables
+
+    settings = Settings(
+        account_id="1",
+        application_id="a",
+        from_numbers=(FromNumber("+19195550100", "Desk"),),
+        auth_kind=AuthKind.OAUTH2,
+        client_id="it-client",
+    )
+    locked = frozenset({"from_numbers", "auth_kind"})
+    env = {"BW_NUMBER": "+19195550199", "BW_USERNAME": "me", "BW_PASSWORD": "pw"}
+    effective = apply_environment(settings, env, locked)
+    assert [f.number for f in effective.from_numbers] == ["+19195550100"]
+    assert effective.default_from == "" and effective.auth_kind is AuthKind.OAUTH2
+    assert set(ignored_variables(env, locked, settings)) == {"BW_NUMBER", "BW_USERNAME", "BW_PASSWORD"}
+    with pytest.raises(ConfigError, match="client ID and secret"):
+        resolve_account(settings, env, None, locked=locked)

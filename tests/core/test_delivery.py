@@ -133,3 +133,58 @@ def test_check_unknown_never_claims_a_message_the_history_already_holds(sandbox,
     assert outcome.found is None and "probably not sent" in outcome.message
     assert store.get(second).state.value == "unknown"
     assert store.get(second).message_id is None
+
+
+def test_two_unknown_sends_that_both_arrived_are_reported_as_not_told_apart(sandbox, store, client) -> None:
+    impatient = BandwidthClient(
+        sandbox.api_base,
+        sandbox.account_id,
+        BasicCredentials(sandbox.username, sandbox.password),
+        timeouts=Timeouts(connect=2, read=0.2),
+    )
+    with impatient:
+        for _ in range(2):
+            sandbox.inject(Fault(FaultKind.DELAY, delay=0.6))
+            send(sandbox, impatient, store, "9195550123")
+    wait_until(lambda: len(sandbox.accepted_messages()) == 2)
+    report = StatusRefresher(client, clock=Clock(), sleep=lambda s: None).refresh(store)
+    assert report.unknown_checked == 2 and report.unknown_found == 0 and report.unknown_ambiguous == 2
+    assert "not told apart" in report.summary() and "0 not found" in report.summary()
+
+
+def test_checking_a_row_that_was_found_meanwhile_says_found(sandbox, client, store) -> None:
+    sandbox.inject(Fault(FaultKind.DELAY, delay=0.6))
+    with BandwidthClient(
+        sandbox.api_base,
+        sandbox.account_id,
+        BasicCredentials(sandbox.username, sandbox.password),
+        timeouts=Timeouts(2, 0.2),
+    ) as impatient:
+        [row_id] = send(sandbox, impatient, store, "9195550123")
+    wait_until(lambda: len(sandbox.accepted_messages()) == 1)
+    stale = store.get(row_id)
+    refresher = StatusRefresher(client, clock=Clock(), sleep=lambda s: None)
+    assert refresher.check_unknown(store, stale).found is not None
+    again = refresher.check_unknown(store, stale)  # the same, now out-of-date copy
+    assert again.found is not None and again.found.message_id == store.get(row_id).message_id
+
+
+def test_a_send_still_in_flight_makes_the_match_uncertain(sandbox, client, store) -> None:
+    """Bandwidth lists one message nobody holds yet — but a resend to the same customer has no answer yet
+    either, so that message may be the resend's: nothing is claimed."""
+    sandbox.inject(Fault(FaultKind.DELAY, delay=0.6))
+    with BandwidthClient(
+        sandbox.api_base,
+        sandbox.account_id,
+        BasicCredentials(sandbox.username, sandbox.password),
+        timeouts=Timeouts(2, 0.2),
+    ) as impatient:
+        [lost] = send(sandbox, impatient, store, "9195550123")
+    wait_until(lambda: len(sandbox.accepted_messages()) == 1)
+    store.record_sending(
+        sender=sandbox.numbers[0], to=["+19195550123"], mode="separate", text="status please"
+    )
+    refresher = StatusRefresher(client, clock=Clock(), sleep=lambda s: None)
+    outcome = refresher.check_unknown(store, store.get(lost))
+    assert outcome.found is None and outcome.candidates > 1
+    assert store.get(lost).state.value == "unknown"

@@ -167,3 +167,16 @@ def test_possible_duplicates_come_from_the_history(sandbox, client, store) -> No
     assert not by_number["+19195550124"].uncertain  # accepted a moment ago
     other_text = plan(draft(sandbox, "9195550124", text="a different message"), sandbox.application_id)
     assert find_possible_duplicates(store, other_text) == []
+
+
+def test_only_the_newest_earlier_send_counts_as_a_possible_duplicate(sandbox, client, store) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from bwdesk.core.sending import find_possible_duplicates
+
+    sandbox.inject(Fault(FaultKind.DROP))
+    send_draft(draft(sandbox, "9195550123"), sandbox.application_id, client, store)  # unknown
+    send_draft(draft(sandbox, "9195550123"), sandbox.application_id, client, store)  # then accepted
+    later = datetime.now(UTC) + timedelta(hours=1)  # beyond the few minutes of "just sent"
+    posts = plan(draft(sandbox, "9195550123"), sandbox.application_id)
+    assert find_possible_duplicates(store, posts, now=later) == []  # the accepted resend covers it

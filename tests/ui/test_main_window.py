@@ -570,3 +570,112 @@ def test_statuses_update_on_their_own_after_a_send(qtbot, make_window, sandbox) 
     assert statuses() == {"+19195550123": ("DELIVERED", None), LANDLINE_NUMBER: ("FAILED", 4720)}
     gets = [r for r in sandbox.requests.all() if r.method == "GET" and r.path.endswith("/messages")]
     assert len(gets) == 2  # one lookup per message, paced, no storm
+
+
+def _wait_idle(qtbot, window) -> None:
+    qtbot.waitUntil(
+        lambda: not window.is_busy() and bool(window.composer.result_panel.entries()), timeout=10_000
+    )
+
+
+def test_an_unknown_send_found_by_a_refresh_leaves_the_draft_and_later_sends_are_warned(
+    qtbot, make_window, sandbox, monkeypatch
+) -> None:
+    """The answer was lost but Bandwidth had it: the refresh finds it, the window stops offering it for sending."""
+    window = make_window()
+    window.auto_refresh_after = ()
+    window.services.client.timeouts = __import__("bwdesk.core.api", fromlist=["Timeouts"]).Timeouts(2, 0.3)
+    sandbox.inject(Fault(FaultKind.DELAY, delay=1.0))
+    type_message(qtbot, window, "9195550123,", "lost answer")
+    window.send()
+    _wait_idle(qtbot, window)
+    [entry] = window.composer.result_panel.entries()
+    assert entry.result.state is SendState.UNKNOWN
+    qtbot.waitUntil(lambda: len(sandbox.accepted_messages()) == 1, timeout=10_000)
+    with qtbot.waitSignal(window.history_view.refresh_finished, timeout=10_000):
+        window.history_view.refresh_status()
+    assert window.composer.recipients.model().rowCount() == 0  # no longer waiting to be sent
+    assert window.composer.result_panel.entries()[0].result.state is SendState.ACCEPTED
+    assert entry.row_id not in window._unknown
+    # Typing the same message to the same customer again asks first, even beyond the last few minutes.
+    type_message(qtbot, window, "9195550123,", "")
+    asked: list[str] = []
+    monkeypatch.setattr(window, "_confirm", lambda title, text, accept: asked.append(text) or False)
+    window.send()
+    qtbot.waitUntil(lambda: bool(asked) and not window.is_busy(), timeout=10_000)
+    assert len(sandbox.accepted_messages()) == 1
+
+
+def test_resending_one_result_keeps_the_rest_of_the_draft(qtbot, make_window, sandbox, monkeypatch) -> None:
+    """Separate send: A unknown, B rejected. Resending A must not wipe B or the text B still needs."""
+    window = make_window()
+    window.auto_refresh_after = ()
+    sandbox.inject(Fault(FaultKind.DROP, times=1))
+    sandbox.inject(Fault(FaultKind.REJECT, field_errors=(("to", "blocked"),), times=1))
+    type_message(qtbot, window, "9195550123, 9195550124,", "two customers")
+    window.send()
+    qtbot.waitUntil(
+        lambda: not window.is_busy() and len(window.composer.result_panel.entries()) == 2, timeout=10_000
+    )
+    unknown = next(e for e in window.composer.result_panel.entries() if e.result.state is SendState.UNKNOWN)
+    monkeypatch.setattr(window, "_confirm", lambda title, text, accept: True)
+    window.resend_unknown(unknown.row_id)
+    qtbot.waitUntil(lambda: not window.is_busy(), timeout=10_000)
+    assert window.composer.recipients.model().raw_inputs() == ["+19195550124"]
+    assert window.composer.text_edit.text() == "two customers"
+
+
+def test_send_again_from_the_history_leaves_an_unrelated_draft_alone(
+    qtbot, make_window, sandbox, monkeypatch
+) -> None:
+    window = make_window()
+    window.auto_refresh_after = ()
+    type_message(qtbot, window, "9195550123,", "old message")
+    window.send()
+    _wait_idle(qtbot, window)
+    [row] = history_rows(window)
+    type_message(qtbot, window, "9195550123, 9195550124,", "a new message in progress")
+    monkeypatch.setattr(window, "_confirm", lambda title, text, accept: True)
+    window.send_again(row)
+    qtbot.waitUntil(lambda: not window.is_busy() and len(posted_messages(sandbox)) == 2, timeout=10_000)
+    assert window.composer.recipients.model().raw_inputs() == ["+19195550123", "+19195550124"]
+    assert window.composer.text_edit.text() == "a new message in progress"
+
+
+def test_quit_asked_while_a_duplicate_question_is_open_still_quits_after_cancel(
+    qtbot, make_window, sandbox, monkeypatch
+) -> None:
+    window = make_window()
+    window.auto_refresh_after = ()
+    type_message(qtbot, window, "9195550123,", "twice")
+    window.send()
+    _wait_idle(qtbot, window)
+    type_message(qtbot, window, "9195550123,", "twice")
+
+    def answer(title, text, accept):
+        window.close()  # Ctrl+Q while the question is open: put off until idle
+        assert window.isVisible()
+        return False  # Cancel
+
+    monkeypatch.setattr(window, "_confirm", answer)
+    window.send()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
+    assert len(posted_messages(sandbox)) == 1
+
+
+def test_an_internal_error_entry_keeps_its_history_row_for_check_status(
+    qtbot, make_window, expect_log
+) -> None:
+    expect_log("sending failed unexpectedly")
+    window = make_window()
+
+    def broken(payload):
+        raise RuntimeError("a bug")
+
+    window.services.client.send = broken
+    type_message(qtbot, window, "9195550123,", "crash")
+    window.send()
+    _wait_idle(qtbot, window)
+    [entry] = window.composer.result_panel.entries()
+    assert entry.row_id > 0
+    assert [r.id for r in history_rows(window)] == [entry.row_id]
