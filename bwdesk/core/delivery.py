@@ -217,34 +217,11 @@ class StatusRefresher:
                 ),
             ]
         for row in rows:
-            if row.state is SendState.UNKNOWN:
-                try:
-                    found = self.check_unknown(store, row)
-                except RateLimited as exc:
-                    report.wait = exc.retry_after if exc.retry_after is not None else self.blocked_for()
-                    break
-                except (Unauthorized, Forbidden) as exc:
-                    report.problem, report.refused = f"the account's credentials were refused ({exc}).", True
-                    break
-                except NetworkError as exc:
-                    report.problem = f"no connection to Bandwidth ({exc})."
-                    break
-                except ApiRequestError as exc:
-                    log.info(
-                        "unknown history row %d not checked: %s", row.id, exc.error.type or exc.http_status
-                    )
-                    continue
-                report.unknown_checked += 1
-                if found.found is not None:
-                    report.unknown_found += 1
-                    report.updated_rows.append(row.id)
-                elif found.candidates > 1:
-                    report.unknown_ambiguous += 1
-                continue
-            if row.state is not SendState.ACCEPTED or not row.message_id:
-                continue
             try:
-                status = self.status_of(row.message_id)
+                if row.state is SendState.UNKNOWN:
+                    self._refresh_unknown(store, row, report)
+                elif row.state is SendState.ACCEPTED and row.message_id:
+                    self._refresh_accepted(store, row, row.message_id, report)
             except RateLimited as exc:
                 report.wait = exc.retry_after if exc.retry_after is not None else self.blocked_for()
                 break
@@ -254,20 +231,8 @@ class StatusRefresher:
             except NetworkError as exc:
                 report.problem = f"no connection to Bandwidth ({exc})."
                 break
-            except ApiRequestError as exc:
-                log.info(
-                    "status of history row %d not available: %s", row.id, exc.error.type or exc.http_status
-                )
-                report.checked += 1
-                continue
-            report.checked += 1
-            if status is None:
-                report.not_listed += 1
-                continue
-            if (status.status, status.error_code or None) != (row.delivery_status, row.error_code):
-                report.changed += 1
-                report.updated_rows.append(row.id)
-            store.update_delivery(row.id, status.status, status.error_code)
+            except ApiRequestError as exc:  # this one row could not be looked up; the others still can
+                log.info("history row %d not looked up: %s", row.id, exc.error.type or exc.http_status)
         log.info(
             "status refresh: %d checked, %d changed, %d not listed",
             report.checked,
@@ -275,6 +240,28 @@ class StatusRefresher:
             report.not_listed,
         )
         return report
+
+    def _refresh_unknown(self, store: DeliveryLog, row: HistoryRow, report: RefreshReport) -> None:
+        found = self.check_unknown(store, row)
+        report.unknown_checked += 1
+        if found.found is not None:
+            report.unknown_found += 1
+            report.updated_rows.append(row.id)
+        elif found.candidates > 1:
+            report.unknown_ambiguous += 1
+
+    def _refresh_accepted(
+        self, store: DeliveryLog, row: HistoryRow, message_id: str, report: RefreshReport
+    ) -> None:
+        status = self.status_of(message_id)
+        report.checked += 1
+        if status is None:
+            report.not_listed += 1
+            return
+        if (status.status, status.error_code or None) != (row.delivery_status, row.error_code):
+            report.changed += 1
+            report.updated_rows.append(row.id)
+        store.update_delivery(row.id, status.status, status.error_code)
 
     def check_unknown(self, store: DeliveryLog, row: HistoryRow) -> UnknownCheck:
         """Look for an unknown (or failed) send at Bandwidth by from/to/time; if found, record it as accepted.
