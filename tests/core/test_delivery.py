@@ -36,6 +36,19 @@ class Clock:
         self.now += seconds
 
 
+@pytest.fixture
+def impatient(sandbox):
+    """A client that gives up on an answer after 0.2 s: with a DELAY fault, its send ends `unknown` while the
+    sandbox still queues the message once the delay is over (a lost answer)."""
+    with BandwidthClient(
+        sandbox.api_base,
+        sandbox.account_id,
+        BasicCredentials(sandbox.username, sandbox.password),
+        timeouts=Timeouts(connect=2, read=0.2),
+    ) as client:
+        yield client
+
+
 def send(sandbox, client, store, *numbers: str) -> list[int]:
     draft = Draft(sender=sandbox.numbers[0], recipients=numbers, text="status please")
     return [s.row_id for s in send_draft(draft, sandbox.application_id, client, store)]
@@ -92,16 +105,10 @@ def test_wrong_credentials_stop_the_refresh_with_a_reason(sandbox, store, client
     assert report.problem and "credentials" in report.problem
 
 
-def test_check_unknown_finds_a_send_that_reached_bandwidth(sandbox, client, store) -> None:
+def test_check_unknown_finds_a_send_that_reached_bandwidth(sandbox, client, store, impatient) -> None:
     """The answer was lost but the message was queued: the check finds it and records it as accepted."""
     sandbox.inject(Fault(FaultKind.DELAY, delay=1.0))
-    with BandwidthClient(
-        sandbox.api_base,
-        sandbox.account_id,
-        BasicCredentials(sandbox.username, sandbox.password),
-        timeouts=Timeouts(connect=2, read=0.2),
-    ) as impatient:
-        [row_id] = send(sandbox, impatient, store, "9195550123")
+    [row_id] = send(sandbox, impatient, store, "9195550123")
     row = store.get(row_id)
     assert row.state.value == "unknown"
     # The sandbox queues it once the delay is over (it only held the answer back).
@@ -135,32 +142,21 @@ def test_check_unknown_never_claims_a_message_the_history_already_holds(sandbox,
     assert store.get(second).message_id is None
 
 
-def test_two_unknown_sends_that_both_arrived_are_reported_as_not_told_apart(sandbox, store, client) -> None:
-    impatient = BandwidthClient(
-        sandbox.api_base,
-        sandbox.account_id,
-        BasicCredentials(sandbox.username, sandbox.password),
-        timeouts=Timeouts(connect=2, read=0.2),
-    )
-    with impatient:
-        for _ in range(2):
-            sandbox.inject(Fault(FaultKind.DELAY, delay=0.6))
-            send(sandbox, impatient, store, "9195550123")
+def test_two_unknown_sends_that_both_arrived_are_reported_as_not_told_apart(
+    sandbox, store, client, impatient
+) -> None:
+    for _ in range(2):
+        sandbox.inject(Fault(FaultKind.DELAY, delay=0.6))
+        send(sandbox, impatient, store, "9195550123")
     wait_until(lambda: len(sandbox.accepted_messages()) == 2)
     report = StatusRefresher(client, clock=Clock(), sleep=lambda s: None).refresh(store)
     assert report.unknown_checked == 2 and report.unknown_found == 0 and report.unknown_ambiguous == 2
     assert "not told apart" in report.summary() and "0 not found" in report.summary()
 
 
-def test_checking_a_row_that_was_found_meanwhile_says_found(sandbox, client, store) -> None:
+def test_checking_a_row_that_was_found_meanwhile_says_found(sandbox, client, store, impatient) -> None:
     sandbox.inject(Fault(FaultKind.DELAY, delay=0.6))
-    with BandwidthClient(
-        sandbox.api_base,
-        sandbox.account_id,
-        BasicCredentials(sandbox.username, sandbox.password),
-        timeouts=Timeouts(2, 0.2),
-    ) as impatient:
-        [row_id] = send(sandbox, impatient, store, "9195550123")
+    [row_id] = send(sandbox, impatient, store, "9195550123")
     wait_until(lambda: len(sandbox.accepted_messages()) == 1)
     stale = store.get(row_id)
     refresher = StatusRefresher(client, clock=Clock(), sleep=lambda s: None)
@@ -169,17 +165,11 @@ def test_checking_a_row_that_was_found_meanwhile_says_found(sandbox, client, sto
     assert again.found is not None and again.found.message_id == store.get(row_id).message_id
 
 
-def test_a_send_still_in_flight_makes_the_match_uncertain(sandbox, client, store) -> None:
+def test_a_send_still_in_flight_makes_the_match_uncertain(sandbox, client, store, impatient) -> None:
     """Bandwidth lists one message nobody holds yet — but a resend to the same customer has no answer yet
     either, so that message may be the resend's: nothing is claimed."""
     sandbox.inject(Fault(FaultKind.DELAY, delay=0.6))
-    with BandwidthClient(
-        sandbox.api_base,
-        sandbox.account_id,
-        BasicCredentials(sandbox.username, sandbox.password),
-        timeouts=Timeouts(2, 0.2),
-    ) as impatient:
-        [lost] = send(sandbox, impatient, store, "9195550123")
+    [lost] = send(sandbox, impatient, store, "9195550123")
     wait_until(lambda: len(sandbox.accepted_messages()) == 1)
     store.record_sending(
         sender=sandbox.numbers[0], to=["+19195550123"], mode="separate", text="status please"

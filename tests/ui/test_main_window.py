@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from bwdesk.core import paths
 from bwdesk.core.account import sandbox_context
+from bwdesk.core.api import Timeouts
 from bwdesk.core.drafts import load_draft
 from bwdesk.core.history import HistoryQuery, HistoryStore
 from bwdesk.core.outcome import SendState
@@ -584,7 +585,7 @@ def test_an_unknown_send_found_by_a_refresh_leaves_the_draft_and_later_sends_are
     """The answer was lost but Bandwidth had it: the refresh finds it, the window stops offering it for sending."""
     window = make_window()
     window.auto_refresh_after = ()
-    window.services.client.timeouts = __import__("bwdesk.core.api", fromlist=["Timeouts"]).Timeouts(2, 0.3)
+    window.services.client.timeouts = Timeouts(connect=2, read=0.3)  # the answer will be "lost"
     sandbox.inject(Fault(FaultKind.DELAY, delay=1.0))
     type_message(qtbot, window, "9195550123,", "lost answer")
     window.send()
