@@ -24,7 +24,6 @@ import re
 import sys
 import threading
 from collections.abc import Mapping
-from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -123,14 +122,50 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
-class PrivateRotatingFileHandler(RotatingFileHandler):
-    """A rotating log whose files are created readable by their owner only."""
+def _private_rotating_handler(path: Path, max_bytes: int, backups: int) -> logging.Handler:
+    """A rotating log whose files are created readable by their owner only.
 
-    def _open(self) -> io.TextIOWrapper:
-        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        if os.name == "posix" and os.fstat(fd).st_mode & 0o077:
-            os.fchmod(fd, 0o600)
-        return open(fd, "a", encoding=self.encoding, errors=self.errors)
+    `logging.handlers` (which loads socket, pickle and queue) is imported here, when the log file is
+    opened — after the window's first paint — rather than with this module.
+    """
+    from logging.handlers import RotatingFileHandler
+
+    class PrivateRotatingFileHandler(RotatingFileHandler):
+        def _open(self) -> io.TextIOWrapper:
+            fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            if os.name == "posix" and os.fstat(fd).st_mode & 0o077:
+                os.fchmod(fd, 0o600)
+            return open(fd, "a", encoding=self.encoding, errors=self.errors)
+
+    return PrivateRotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
+
+
+class EarlyRecords(logging.Handler):
+    """Keeps what is logged before the log file is open, for `setup_logging` to write first.
+
+    The window opens its log file just after its first paint; records from the start-up before that
+    (a damaged settings file, say) still reach the file, in order.
+    """
+
+    LIMIT = 1000
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.set_name("bwdesk-early")
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if len(self.records) < self.LIMIT:
+            self.records.append(record)
+
+
+def hold_early_records() -> None:
+    """Keep INFO and above from now until `setup_logging` opens the log file."""
+    root = logging.getLogger()
+    if not any(isinstance(h, EarlyRecords) for h in root.handlers):
+        root.addHandler(EarlyRecords())
+    if root.level == logging.NOTSET or root.level > logging.INFO:
+        root.setLevel(logging.INFO)
 
 
 def log_file(profile: Path) -> Path:
@@ -146,26 +181,35 @@ def setup_logging(
 ) -> Path:
     """Send log records at `level` and above to `<profile>/logs/bwdesk.log`; returns its path.
 
-    Calling it again (another profile, another level) replaces the earlier bwdesk handler.
+    Calling it again with another profile or level replaces the earlier bwdesk handler; with the same
+    ones it does nothing. Records kept by `hold_early_records` are written first.
     """
     numeric = logging.getLevelName(level.upper()) if isinstance(level, str) else level
     if not isinstance(numeric, int):
         raise ValueError(f"unknown log level {level!r}")
     profile = profile if profile is not None else paths.profile_dir()
-    paths.ensure_private_dir(paths.log_dir(profile))
     path = log_file(profile)
-    handler = PrivateRotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
+    root = logging.getLogger()
+    current = [h for h in root.handlers if h.get_name() == "bwdesk-file"]
+    if any(getattr(h, "baseFilename", None) == os.path.abspath(path) and h.level == numeric for h in current):
+        return path  # already logging there
+    paths.ensure_private_dir(paths.log_dir(profile))
+    handler = _private_rotating_handler(path, max_bytes, backups)
     handler.set_name("bwdesk-file")
     handler.setLevel(numeric)
     handler.addFilter(RedactingFilter())
     handler.setFormatter(RedactingFormatter(_FORMAT))
-    root = logging.getLogger()
-    for old in [h for h in root.handlers if h.get_name() == "bwdesk-file"]:
+    for old in current:
         root.removeHandler(old)
         old.close()
     root.addHandler(handler)
     if root.level == logging.NOTSET or root.level > numeric:
         root.setLevel(numeric)
+    for early in [h for h in root.handlers if isinstance(h, EarlyRecords)]:
+        root.removeHandler(early)
+        for record in early.records:
+            if record.levelno >= numeric:
+                handler.handle(record)
     logging.getLogger(__name__).info("bwdesk %s logging to %s", __version__, path)
     return path
 
@@ -234,11 +278,12 @@ def diagnostics_text(
 
 __all__ = [
     "REDACTED",
-    "PrivateRotatingFileHandler",
+    "EarlyRecords",
     "RedactingFilter",
     "RedactingFormatter",
     "diagnostics_text",
     "forget_secrets",
+    "hold_early_records",
     "last_log_lines",
     "log_file",
     "redact",

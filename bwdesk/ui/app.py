@@ -14,13 +14,14 @@ import traceback
 from collections.abc import Mapping
 from types import TracebackType
 
+from PySide6 import QtWidgets
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from bwdesk import __version__
 from bwdesk.core import paths
 from bwdesk.core.account import Context, load_context, sandbox_context
-from bwdesk.core.logs import redact, setup_logging
+from bwdesk.core.logs import hold_early_records, redact, setup_logging
 from bwdesk.ui.main_window import MainWindow, app_icon
 from bwdesk.ui.tasks import BackgroundTasks
 
@@ -50,7 +51,7 @@ def _install_crash_handler(app: QApplication) -> None:
             return
         log.error("unexpected error", exc_info=(kind, exc, tb))
         details = redact("".join(traceback.format_exception(kind, exc, tb)))
-        box = QMessageBox(QMessageBox.Icon.Critical, "bwdesk: unexpected error", "")
+        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Critical, "bwdesk: unexpected error", "")
         box.setText(
             "Something went wrong inside bwdesk. Your message and the history are safe; what you typed is "
             "kept as a draft. Help → Copy diagnostics gathers what a support person needs."
@@ -84,7 +85,7 @@ def run_gui(*, sandbox: bool = False) -> int:
     if sandbox:
         return _run_sandbox(app, tasks)
     context = load_context()
-    setup_logging(context.profile)
+    hold_early_records()  # the log file opens once the window has painted (`_run_window`)
     _install_crash_handler(app)
     notes = [
         *context.loaded.warnings,
@@ -94,8 +95,11 @@ def run_gui(*, sandbox: bool = False) -> int:
         ),
     ]
     if notes:
-        QTimer.singleShot(0, lambda: QMessageBox.warning(None, "bwdesk settings", "\n\n".join(notes)))
+        QTimer.singleShot(
+            0, lambda: QtWidgets.QMessageBox.warning(None, "bwdesk settings", "\n\n".join(notes))
+        )
     if not context.is_configured():
+        setup_logging(context.profile)
         choice = first_run(context, tasks)
         if choice == "sandbox":
             return _run_sandbox(app, tasks)
@@ -111,12 +115,13 @@ def first_run(context: Context, tasks: BackgroundTasks) -> str:
     result = dialog.exec()
     if dialog.sandbox_requested:
         return "sandbox"
-    return "saved" if result == QDialog.DialogCode.Accepted else "cancelled"
+    return "saved" if result == QtWidgets.QDialog.DialogCode.Accepted else "cancelled"
 
 
 def _run_window(app: QApplication, context: Context, tasks: BackgroundTasks) -> int:
     window = MainWindow(context, tasks)
     window.settings_requested.connect(lambda: open_settings(window))
+    window.started.connect(lambda: setup_logging(context.profile))
     window.show()
     return app.exec()
 
@@ -130,7 +135,7 @@ def open_settings(window: MainWindow) -> None:
         )
         return
     dialog = SettingsDialog(window.context, window.tasks, parent=window)
-    if dialog.exec() == QDialog.DialogCode.Accepted:
+    if dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted:
         window.context.reload_settings()
         window.start_services()
 

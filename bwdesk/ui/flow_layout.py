@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from PySide6 import QtWidgets
 from PySide6.QtCore import QPoint, QRect, QSize, Qt
-from PySide6.QtWidgets import QLayout, QLayoutItem, QStyle, QWidget
+from PySide6.QtWidgets import QLayout, QLayoutItem, QWidget
 
 
 @dataclass
@@ -86,14 +87,14 @@ class FlowLayout(QLayout):
     def horizontalSpacing(self) -> int:
         if self._h_spacing >= 0:
             return self._h_spacing
-        return self._style_spacing(QStyle.PixelMetric.PM_LayoutHorizontalSpacing)
+        return self._style_spacing(QtWidgets.QStyle.PixelMetric.PM_LayoutHorizontalSpacing)
 
     def verticalSpacing(self) -> int:
         if self._v_spacing >= 0:
             return self._v_spacing
-        return self._style_spacing(QStyle.PixelMetric.PM_LayoutVerticalSpacing)
+        return self._style_spacing(QtWidgets.QStyle.PixelMetric.PM_LayoutVerticalSpacing)
 
-    def _style_spacing(self, metric: QStyle.PixelMetric) -> int:
+    def _style_spacing(self, metric: QtWidgets.QStyle.PixelMetric) -> int:
         parent = self.parentWidget()
         if parent is None:
             return 4

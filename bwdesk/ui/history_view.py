@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import html
 import itertools
 import logging
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import shiboken6
+from PySide6 import QtWidgets
 from PySide6.QtCore import (
     QAbstractTableModel,
     QEvent,
@@ -42,7 +42,6 @@ from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeyEvent, QKeySeque
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
@@ -158,7 +157,9 @@ def _entry(row: HistoryRow, region: str) -> _Entry:
 
 def _rich(text: str) -> str:
     """Plain text as a tooltip Qt will not read as HTML (a message can contain `<b>`), line breaks kept."""
-    return f"<p style='white-space:pre-wrap'>{html.escape(text)}</p>"
+    from html import escape  # with its entity table, only once a tooltip is shown
+
+    return f"<p style='white-space:pre-wrap'>{escape(text)}</p>"
 
 
 def status_details(row: HistoryRow) -> str:
@@ -583,12 +584,16 @@ class _HistoryTable(QTableView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._placeholder = ""
+        # The table's own viewport, kept here: the first `viewport()` call on a viewport Qt created makes
+        # PySide6 work out the widget's Python type, which costs about 9 ms of start-up.
+        self.canvas = QWidget(self)
+        self.setViewport(self.canvas)
 
     def set_placeholder(self, text: str) -> None:
         if text != self._placeholder:
             self._placeholder = text
             self.setAccessibleDescription(text)
-            self.viewport().update()
+            self.canvas.update()
 
     def placeholder(self) -> str:
         return self._placeholder
@@ -597,10 +602,10 @@ class _HistoryTable(QTableView):
         super().paintEvent(event)
         model = self.model()
         if self._placeholder and (model is None or model.rowCount() == 0):
-            painter = QPainter(self.viewport())
+            painter = QPainter(self.canvas)
             painter.setPen(self.palette().placeholderText().color())
             painter.drawText(
-                self.viewport().rect().adjusted(12, 12, -12, -12),
+                self.canvas.rect().adjusted(12, 12, -12, -12),
                 Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap,
                 self._placeholder,
             )
@@ -1013,7 +1018,7 @@ class HistoryView(QWidget):
             return
         if path is None:
             suggested = str(Path.home() / f"bwdesk-history-{self._clock().astimezone():%Y-%m-%d}.csv")
-            chosen, _filter = QFileDialog.getSaveFileName(
+            chosen, _filter = QtWidgets.QFileDialog.getSaveFileName(
                 self, "Export history as CSV", suggested, "CSV files (*.csv);;All files (*)"
             )
             if not chosen:
@@ -1156,7 +1161,7 @@ class HistoryView(QWidget):
             menu.addAction(action)
         menu.addSeparator()
         menu.addAction(self.export_action)
-        menu.popup(self.table.viewport().mapToGlobal(position))
+        menu.popup(self.table.canvas.mapToGlobal(position))
 
     def _size_columns(self) -> None:
         header = self.table.horizontalHeader()

@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from PySide6 import QtWidgets
 from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
-    QMessageBox,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -95,6 +95,9 @@ class MainWindow(QMainWindow):
     """The composer and the history. `services_ready` fires once start-up work has finished."""
 
     services_ready = Signal()
+    #: Once, after the first paint (or shortly after construction for a window never shown): work that
+    #: need not delay the window (the log file, the background services) starts here.
+    started = Signal()
     settings_requested = Signal()
 
     def __init__(self, context: Context, tasks: BackgroundTasks | None = None) -> None:
@@ -194,6 +197,7 @@ class MainWindow(QMainWindow):
     def _start_services_once(self) -> None:
         if not self._services_started:
             self._services_started = True
+            self.started.emit()
             self.start_services()
 
     def start_services(self) -> None:
@@ -346,7 +350,9 @@ class MainWindow(QMainWindow):
             return None
         if account is None or client is None or history is None:
             problem = self.services.account_problem or self.services.history_problem
-            QMessageBox.warning(self, "bwdesk is not set up", problem or "The account is not set up.")
+            QtWidgets.QMessageBox.warning(
+                self, "bwdesk is not set up", problem or "The account is not set up."
+            )
             return None
         return account, client, history
 
@@ -381,7 +387,7 @@ class MainWindow(QMainWindow):
         try:
             posts = plan(draft, account.application_id)
         except (InvalidDraft, BwdeskError) as exc:
-            QMessageBox.warning(self, "Cannot send", str(exc))
+            QtWidgets.QMessageBox.warning(self, "Cannot send", str(exc))
             return
         self._check_then_send(posts)
 
@@ -451,10 +457,16 @@ class MainWindow(QMainWindow):
         self.banner_button.setEnabled(not busy)
 
     def _confirm(self, title: str, text: str, accept: str) -> bool:
-        box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.Cancel, self)
-        go = box.addButton(accept, QMessageBox.ButtonRole.AcceptRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.setEscapeButton(QMessageBox.StandardButton.Cancel)
+        box = QtWidgets.QMessageBox(
+            QtWidgets.QMessageBox.Icon.Question,
+            title,
+            text,
+            QtWidgets.QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        go = box.addButton(accept, QtWidgets.QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(QtWidgets.QMessageBox.StandardButton.Cancel)
+        box.setEscapeButton(QtWidgets.QMessageBox.StandardButton.Cancel)
         box.exec()
         return box.clickedButton() is go
 
@@ -659,7 +671,7 @@ class MainWindow(QMainWindow):
         try:
             posts = plan(draft, account.application_id)
         except (InvalidDraft, BwdeskError) as exc:
-            QMessageBox.warning(self, "Cannot send again", str(exc))
+            QtWidgets.QMessageBox.warning(self, "Cannot send again", str(exc))
             return
         from bwdesk.core.phone import display_number
 
@@ -707,7 +719,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def show_about(self) -> None:
-        QMessageBox.about(self, "About bwdesk", ABOUT_TEXT.format(version=__version__))
+        QtWidgets.QMessageBox.about(self, "About bwdesk", ABOUT_TEXT.format(version=__version__))
 
     @Slot()
     def copy_diagnostics(self) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6 import QtGui, QtWidgets
 from PySide6.QtCore import (
     QAbstractItemModel,
     QEvent,
@@ -30,7 +31,6 @@ from PySide6.QtCore import (
 from PySide6.QtGui import (
     QAction,
     QColor,
-    QDrag,
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
@@ -38,12 +38,9 @@ from PySide6.QtGui import (
     QKeyEvent,
     QKeySequence,
     QMouseEvent,
-    QPainter,
-    QPalette,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -51,9 +48,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QProgressBar,
     QPushButton,
-    QStyle,
     QStyledItemDelegate,
-    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
@@ -93,26 +88,33 @@ class _RemoveButtonDelegate(QStyledItemDelegate):
     def button_rect(self, row_rect: QRect) -> QRect:
         return QRect(row_rect.right() - _REMOVE_WIDTH + 1, row_rect.top(), _REMOVE_WIDTH, row_rect.height())
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+    def sizeHint(
+        self, option: QtWidgets.QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
         size = super().sizeHint(option, index)
         return QSize(size.width() + _REMOVE_WIDTH, max(size.height(), 22))
 
     def paint(
-        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+        self,
+        painter: QtGui.QPainter,
+        option: QtWidgets.QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
     ) -> None:
         if not self.show_remove:
             super().paint(painter, option, index)
             return
-        text_option = QStyleOptionViewItem(option)
+        text_option = QtWidgets.QStyleOptionViewItem(option)
         text_option.rect = option.rect.adjusted(0, 0, -_REMOVE_WIDTH, 0)
         widget = option.widget
         style = widget.style() if widget is not None else None
         if style is not None:
-            style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, widget)
+            style.drawPrimitive(
+                QtWidgets.QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, widget
+            )
         super().paint(painter, text_option, index)
         painter.save()
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        selected = bool(option.state & QtWidgets.QStyle.StateFlag.State_Selected)
+        role = QtGui.QPalette.ColorRole.HighlightedText if selected else QtGui.QPalette.ColorRole.Text
         painter.setPen(option.palette.color(role))
         painter.drawText(self.button_rect(option.rect), Qt.AlignmentFlag.AlignCenter, "×")
         painter.restore()
@@ -121,7 +123,7 @@ class _RemoveButtonDelegate(QStyledItemDelegate):
         self,
         event: QEvent,
         model: QAbstractItemModel,
-        option: QStyleOptionViewItem,
+        option: QtWidgets.QStyleOptionViewItem,
         index: QModelIndex | QPersistentModelIndex,
     ) -> bool:
         if (
@@ -165,7 +167,7 @@ class _MediaListView(QListWidget):
         mime = QMimeData()
         mime.setData(ROW_MIME, str(self.row(item)).encode())
         mime.setText(str(item.data(URL_ROLE)))
-        drag = QDrag(self)
+        drag = QtGui.QDrag(self)
         drag.setMimeData(mime)
         drag.exec(Qt.DropAction.MoveAction)  # the drop moved the row already; nothing to remove here
 
@@ -565,7 +567,6 @@ class MediaListWidget(QWidget):
         for index, message in self._external_errors.items():
             problems.setdefault(index, message)
         index = 0
-        style = self.style()
         for item in self._items():
             attachment: Attachment | None = item.data(ATTACHMENT_ROLE)
             if item.data(PENDING_ROLE):
@@ -575,9 +576,9 @@ class MediaListWidget(QWidget):
                 item.setToolTip(f"{text} It can be sent when the upload has finished.")
                 item.setData(Qt.ItemDataRole.AccessibleTextRole, text)
                 item.setData(ERROR_ROLE, "")
-                item.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_BrowserReload))
+                item.setIcon(self.style().standardIcon(QtWidgets.QStyle.StandardPixmap.SP_BrowserReload))
                 item.setForeground(
-                    self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+                    self.palette().color(QtGui.QPalette.ColorGroup.Disabled, QtGui.QPalette.ColorRole.Text)
                 )
                 continue
             url = str(item.data(URL_ROLE))
@@ -587,13 +588,13 @@ class MediaListWidget(QWidget):
             item.setText(shown)
             item.setData(ERROR_ROLE, error)
             if error:
-                item.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning))
+                item.setIcon(self.style().standardIcon(QtWidgets.QStyle.StandardPixmap.SP_MessageBoxWarning))
                 item.setForeground(QColor(INVALID_COLOR))
                 item.setToolTip(f"Can't be sent: {error}")
                 item.setData(Qt.ItemDataRole.AccessibleTextRole, f"Invalid link: {shown}. {error}")
             else:
-                item.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_FileIcon))
-                item.setForeground(self.palette().color(QPalette.ColorRole.Text))
+                item.setIcon(self.style().standardIcon(QtWidgets.QStyle.StandardPixmap.SP_FileIcon))
+                item.setForeground(self.palette().color(QtGui.QPalette.ColorRole.Text))
                 item.setToolTip(f"{attachment.file_name}, uploaded: {url}" if attachment is not None else url)
                 item.setData(Qt.ItemDataRole.AccessibleTextRole, shown)
         self._busy.setVisible(self.has_pending_uploads())
@@ -631,7 +632,7 @@ class MediaListWidget(QWidget):
         from bwdesk.core.attachments import allowed_extensions  # loaded when a file is attached
 
         patterns = " ".join(f"*{ext}" for ext in allowed_extensions())
-        files, _filter = QFileDialog.getOpenFileNames(
+        files, _filter = QtWidgets.QFileDialog.getOpenFileNames(
             self, "Attach files", str(Path.home()), f"Files MMS can carry ({patterns});;All files (*)"
         )
         return list(files)

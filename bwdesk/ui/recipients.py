@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import shiboken6
+from PySide6 import QtGui, QtWidgets
 from PySide6.QtCore import (
     QAbstractListModel,
     QByteArray,
@@ -39,10 +40,7 @@ from PySide6.QtGui import (
     QKeyEvent,
     QKeySequence,
     QMouseEvent,
-    QPainter,
     QPaintEvent,
-    QPalette,
-    QPen,
     QStandardItem,
     QStandardItemModel,
 )
@@ -55,8 +53,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QScrollArea,
     QSizePolicy,
-    QStyle,
-    QStyleOptionFrame,
     QToolButton,
     QWidget,
 )
@@ -306,11 +302,11 @@ def _mix(a: QColor, b: QColor, amount: float) -> QColor:
     )
 
 
-def error_colour(palette: QPalette) -> QColor:
+def error_colour(palette: QtGui.QPalette) -> QColor:
     """A red that reads on this palette's base colour: dark red on light themes, light red on dark ones.
     Qt palettes have no error role, so it is derived from the palette rather than fixed."""
-    base = palette.color(QPalette.ColorRole.Base)
-    text = palette.color(QPalette.ColorRole.Text)
+    base = palette.color(QtGui.QPalette.ColorRole.Base)
+    text = palette.color(QtGui.QPalette.ColorRole.Text)
     if base.lightness() < text.lightness():  # dark theme
         return QColor.fromHsl(0, 200, 170)
     return QColor.fromHsl(0, 190, 95)
@@ -370,9 +366,9 @@ class RecipientChip(QFrame):
         self.setProperty("warning", bool(warning))
         if not valid or warning:
             icon = (
-                QStyle.StandardPixmap.SP_MessageBoxCritical
+                QtWidgets.QStyle.StandardPixmap.SP_MessageBoxCritical
                 if not valid
-                else QStyle.StandardPixmap.SP_MessageBoxWarning
+                else QtWidgets.QStyle.StandardPixmap.SP_MessageBoxWarning
             )
             size = self.mark.size()
             self.mark.setPixmap(self.style().standardIcon(icon).pixmap(size))
@@ -401,7 +397,7 @@ class RecipientChip(QFrame):
             return
         self._selected = selected
         self.label.setForegroundRole(
-            QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+            QtGui.QPalette.ColorRole.HighlightedText if selected else QtGui.QPalette.ColorRole.Text
         )
         self.update()
 
@@ -411,8 +407,8 @@ class RecipientChip(QFrame):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         palette = self.palette()
-        base = palette.color(QPalette.ColorRole.Base)
-        highlight = palette.color(QPalette.ColorRole.Highlight)
+        base = palette.color(QtGui.QPalette.ColorRole.Base)
+        highlight = palette.color(QtGui.QPalette.ColorRole.Highlight)
         pen_style = Qt.PenStyle.SolidLine
         if self._selected:
             fill, border = highlight, highlight.darker(125)
@@ -421,9 +417,9 @@ class RecipientChip(QFrame):
             fill, border, pen_style = _mix(base, red, 0.22), red, Qt.PenStyle.DashLine
         else:
             fill, border = _mix(base, highlight, 0.14), _mix(base, highlight, 0.5)
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        pen = QPen(border, 1.5 if not self._valid else 1.0, pen_style)
+        painter = QtGui.QPainter(self)
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+        pen = QtGui.QPen(border, 1.5 if not self._valid else 1.0, pen_style)
         painter.setPen(pen)
         painter.setBrush(fill)
         rect = QRectF(self.rect()).adjusted(1, 1, -1, -1)
@@ -611,12 +607,14 @@ class RecipientEdit(QWidget):
         self._scroll.setFrameShape(QFrame.Shape.NoFrame)
         self._scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self._scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self._scroll.setBackgroundRole(QPalette.ColorRole.Base)
+        self._scroll.setBackgroundRole(QtGui.QPalette.ColorRole.Base)
         self._scroll.setAccessibleName("Recipient list")
 
         # No layout of its own: a layout would answer heightForWidth for this widget (Qt asks a widget's
         # layout first), and the scroll area inside has none to give. resizeEvent places the scroll area.
-        self._frame = max(1, self.style().pixelMetric(QStyle.PixelMetric.PM_DefaultFrameWidth, None, self))
+        self._frame = max(
+            1, self.style().pixelMetric(QtWidgets.QStyle.PixelMetric.PM_DefaultFrameWidth, None, self)
+        )
 
         policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         policy.setHeightForWidth(True)
@@ -770,17 +768,19 @@ class RecipientEdit(QWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         """Drawn as a line edit's panel (focus frame included) so it looks like one field in every style."""
-        option = QStyleOptionFrame()
+        option = QtWidgets.QStyleOptionFrame()
         option.initFrom(self)
-        option.lineWidth = self.style().pixelMetric(QStyle.PixelMetric.PM_DefaultFrameWidth, option, self)
+        option.lineWidth = self.style().pixelMetric(
+            QtWidgets.QStyle.PixelMetric.PM_DefaultFrameWidth, option, self
+        )
         option.midLineWidth = 0
-        option.state |= QStyle.StateFlag.State_Sunken
+        option.state |= QtWidgets.QStyle.StateFlag.State_Sunken
         if self._input.hasFocus():
-            option.state |= QStyle.StateFlag.State_HasFocus
+            option.state |= QtWidgets.QStyle.StateFlag.State_HasFocus
         if self._read_only:
-            option.state |= QStyle.StateFlag.State_ReadOnly
-        painter = QPainter(self)
-        self.style().drawPrimitive(QStyle.PrimitiveElement.PE_PanelLineEdit, option, painter, self)
+            option.state |= QtWidgets.QStyle.StateFlag.State_ReadOnly
+        painter = QtGui.QPainter(self)
+        self.style().drawPrimitive(QtWidgets.QStyle.PrimitiveElement.PE_PanelLineEdit, option, painter, self)
         painter.end()
 
     # --- reacting to the model --------------------------------------------------------------------

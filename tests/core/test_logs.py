@@ -34,7 +34,7 @@ def clean_logging() -> Iterator[None]:
     level = root.level
     logs.forget_secrets()
     yield
-    for handler in [h for h in root.handlers if h.get_name() == "bwdesk-file"]:
+    for handler in [h for h in root.handlers if h.get_name() in ("bwdesk-file", "bwdesk-early")]:
         root.removeHandler(handler)
         handler.close()
     root.setLevel(level)
@@ -69,6 +69,45 @@ def test_setting_up_again_replaces_the_handler(profile: Path, tmp_path: Path) ->
     assert "debug now" in flushed_text(tmp_path)
     with pytest.raises(ValueError, match="unknown log level"):
         setup_logging(profile, "LOUD")
+
+
+def test_setting_up_again_the_same_way_keeps_the_one_handler(profile: Path) -> None:
+    setup_logging(profile)
+    first = [h for h in logging.getLogger().handlers if h.get_name() == "bwdesk-file"]
+    setup_logging(profile)
+    assert [h for h in logging.getLogger().handlers if h.get_name() == "bwdesk-file"] == first
+    assert flushed_text(profile).count("logging to") == 1
+
+
+def test_records_from_before_the_file_opens_are_written_first(profile: Path) -> None:
+    """The window opens its log file after its first paint; what start-up logged before is not lost."""
+    logs.hold_early_records()
+    log.info("settings were damaged, kept aside")
+    log.debug("too detailed for INFO")
+    setup_logging(profile)
+    log.info("after the file opened")
+    text = flushed_text(profile)
+    assert text.index("settings were damaged") < text.index("after the file opened")
+    assert "too detailed" not in text
+    assert not [h for h in logging.getLogger().handlers if isinstance(h, logs.EarlyRecords)]
+
+
+def test_early_records_are_redacted_like_the_rest(profile: Path) -> None:
+    logs.hold_early_records()
+    register_secret("early-secret-value")
+    log.info("token was early-secret-value")
+    setup_logging(profile)
+    text = flushed_text(profile)
+    assert "early-secret-value" not in text and REDACTED in text
+
+
+def test_early_records_are_capped(profile: Path) -> None:
+    logs.hold_early_records()
+    for i in range(logs.EarlyRecords.LIMIT + 50):
+        log.info("early %d", i)
+    setup_logging(profile)
+    text = flushed_text(profile)
+    assert f"early {logs.EarlyRecords.LIMIT - 1}" in text and f"early {logs.EarlyRecords.LIMIT}\n" not in text
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")

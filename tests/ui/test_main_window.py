@@ -74,6 +74,21 @@ def test_title_focus_and_tab_order(make_window) -> None:
     assert window.composer.text_edit.toPlainText() == ""  # Tab moved on, inserted nothing
 
 
+def test_started_fires_once_after_the_first_paint(qtbot, sandbox, profile) -> None:
+    """Deferred start-up work (the log file, the services) hooks on `started`: once, after the window painted."""
+    context = sandbox_context(sandbox, paths.sandbox_profile_dir(profile))
+    window = MainWindow(context, BackgroundTasks())
+    qtbot.addWidget(window)
+    fired: list[bool] = []
+    window.started.connect(lambda: fired.append(window.isVisible()))
+    window.show()
+    qtbot.waitUntil(lambda: window._ready, timeout=10_000)
+    window.repaint()
+    QApplication.processEvents()  # a later paint must not start anything again
+    assert fired == [True]
+    window.tasks.wait_for_threads(10_000)
+
+
 def test_send_two_separate_messages_with_media_and_tag(qtbot, make_window, sandbox) -> None:
     """The issue's 'done when': two recipients typed with spaces, Separate kept, Ctrl+Return, two accepted."""
     window = make_window()
