@@ -38,7 +38,16 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeyEvent, QKeySequence, QPainter, QPaintEvent
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QGuiApplication,
+    QKeyEvent,
+    QKeySequence,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -587,6 +596,9 @@ class _HistoryTable(QTableView):
         # The table's own viewport, kept here: the first `viewport()` call on a viewport Qt created makes
         # PySide6 work out the widget's Python type, which costs about 9 ms of start-up.
         self.canvas = QWidget(self)
+        self.canvas.setObjectName("qt_scrollarea_viewport")  # what Qt gives its own viewports
+        self.canvas.setBackgroundRole(QPalette.ColorRole.Base)
+        self.canvas.setAutoFillBackground(True)
         self.setViewport(self.canvas)
 
     def set_placeholder(self, text: str) -> None:

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QApplication, QTableView
 
 from bwdesk.core import paths
 from bwdesk.core.bandwidth import BandwidthClient
@@ -304,6 +305,41 @@ def test_typing_is_debounced_into_one_query(qtbot: Any, tasks: BackgroundTasks, 
     with qtbot.waitSignal(view.model.page_loaded, timeout=WAIT):
         qtbot.keyClicks(view.search_edit, "shipped")
     assert [q.text for q in queries] == ["shipped"]
+
+
+def test_the_table_paints_its_empty_state_on_a_viewport_like_qts_own(
+    qtbot: Any, tasks: BackgroundTasks, store: HistoryStore
+) -> None:
+    """The table owns its viewport (a start-up saving); it must look and behave like the one Qt makes."""
+    view = make_view(qtbot, tasks, store)
+    view.resize(700, 400)
+    view.show()
+    qtbot.waitExposed(view)
+    stock = QTableView()
+    qtbot.addWidget(stock)
+    stock.show()
+    qtbot.waitExposed(stock)
+    ours, theirs = view.table.viewport(), stock.viewport()
+    assert ours is view.table.canvas
+    for prop in (
+        "objectName",
+        "backgroundRole",
+        "autoFillBackground",
+        "hasMouseTracking",
+        "contextMenuPolicy",
+    ):
+        assert getattr(ours, prop)() == getattr(theirs, prop)(), prop
+    assert ours.focusProxy() is view.table
+    assert [a for a in Qt.WidgetAttribute if ours.testAttribute(a)] == [
+        a for a in Qt.WidgetAttribute if theirs.testAttribute(a)
+    ]
+    image = ours.grab().toImage()
+    base = ours.palette().color(QPalette.ColorRole.Base)
+    assert image.pixelColor(image.width() - 5, image.height() - 5) == base  # filled like a table
+    text = ours.palette().placeholderText().color()
+    assert any(  # the empty-state sentence is drawn on it
+        image.pixelColor(x, y) != base for x in range(0, image.width(), 2) for y in range(12, 40)
+    ), text.name()
 
 
 def test_state_filter_and_empty_states(qtbot: Any, tasks: BackgroundTasks, store: HistoryStore) -> None:
