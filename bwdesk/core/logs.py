@@ -153,9 +153,13 @@ class EarlyRecords(logging.Handler):
         super().__init__(logging.INFO)
         self.set_name("bwdesk-early")
         self.records: list[logging.LogRecord] = []
+        self.replaced_by: logging.Handler | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
-        if len(self.records) < self.LIMIT:
+        if self.replaced_by is not None:  # a record that was on its way here while the file opened
+            if record.levelno >= self.replaced_by.level:
+                self.replaced_by.handle(record)
+        elif len(self.records) < self.LIMIT:
             self.records.append(record)
 
 
@@ -172,6 +176,45 @@ def log_file(profile: Path) -> Path:
     return paths.log_dir(profile) / LOG_NAME
 
 
+def is_holding_early_records() -> bool:
+    """True until `setup_logging` has written what `hold_early_records` kept."""
+    return any(isinstance(h, EarlyRecords) for h in logging.getLogger().handlers)
+
+
+def _writes(handler: logging.Handler, path: Path, level: int, max_bytes: int, backups: int) -> bool:
+    return (
+        getattr(handler, "baseFilename", None) == os.path.abspath(path)
+        and handler.level == level
+        and getattr(handler, "maxBytes", None) == max_bytes
+        and getattr(handler, "backupCount", None) == backups
+    )
+
+
+def _write_early_records(root: logging.Logger, handler: logging.Handler) -> None:
+    """Attach `handler` in place of any `EarlyRecords`, writing their records first.
+
+    The swap happens under each buffer's lock; a record another thread was handing to a buffer at that
+    moment is passed on to `handler`, so nothing is lost or written twice.
+    """
+    buffers = [h for h in root.handlers if isinstance(h, EarlyRecords)]
+    for early in buffers:
+        early.acquire()
+    try:
+        for early in buffers:
+            for record in early.records:
+                if record.levelno >= handler.level:
+                    handler.handle(record)
+            early.records = []
+        if handler not in root.handlers:
+            root.addHandler(handler)
+        for early in buffers:
+            root.removeHandler(early)
+            early.replaced_by = handler
+    finally:
+        for early in buffers:
+            early.release()
+
+
 def setup_logging(
     profile: Path | None = None,
     level: int | str = logging.INFO,
@@ -181,8 +224,8 @@ def setup_logging(
 ) -> Path:
     """Send log records at `level` and above to `<profile>/logs/bwdesk.log`; returns its path.
 
-    Calling it again with another profile or level replaces the earlier bwdesk handler; with the same
-    ones it does nothing. Records kept by `hold_early_records` are written first.
+    Calling it again with another profile, level or rotation replaces the earlier bwdesk handler; with
+    the same ones it keeps it. Either way, records kept by `hold_early_records` are written first.
     """
     numeric = logging.getLevelName(level.upper()) if isinstance(level, str) else level
     if not isinstance(numeric, int):
@@ -191,8 +234,10 @@ def setup_logging(
     path = log_file(profile)
     root = logging.getLogger()
     current = [h for h in root.handlers if h.get_name() == "bwdesk-file"]
-    if any(getattr(h, "baseFilename", None) == os.path.abspath(path) and h.level == numeric for h in current):
-        return path  # already logging there
+    same = [h for h in current if _writes(h, path, numeric, max_bytes, backups)]
+    if same:
+        _write_early_records(root, same[0])  # already logging there
+        return path
     paths.ensure_private_dir(paths.log_dir(profile))
     handler = _private_rotating_handler(path, max_bytes, backups)
     handler.set_name("bwdesk-file")
@@ -202,14 +247,9 @@ def setup_logging(
     for old in current:
         root.removeHandler(old)
         old.close()
-    root.addHandler(handler)
+    _write_early_records(root, handler)
     if root.level == logging.NOTSET or root.level > numeric:
         root.setLevel(numeric)
-    for early in [h for h in root.handlers if isinstance(h, EarlyRecords)]:
-        root.removeHandler(early)
-        for record in early.records:
-            if record.levelno >= numeric:
-                handler.handle(record)
     logging.getLogger(__name__).info("bwdesk %s logging to %s", __version__, path)
     return path
 
@@ -284,6 +324,7 @@ __all__ = [
     "diagnostics_text",
     "forget_secrets",
     "hold_early_records",
+    "is_holding_early_records",
     "last_log_lines",
     "log_file",
     "redact",

@@ -12,6 +12,7 @@ import os
 import sys
 import traceback
 from collections.abc import Mapping
+from pathlib import Path
 from types import TracebackType
 
 from PySide6 import QtWidgets
@@ -21,7 +22,7 @@ from PySide6.QtWidgets import QApplication
 from bwdesk import __version__
 from bwdesk.core import paths
 from bwdesk.core.account import Context, load_context, sandbox_context
-from bwdesk.core.logs import hold_early_records, redact, setup_logging
+from bwdesk.core.logs import hold_early_records, is_holding_early_records, redact, setup_logging
 from bwdesk.ui.main_window import MainWindow, app_icon
 from bwdesk.ui.tasks import BackgroundTasks
 
@@ -42,13 +43,15 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def _install_crash_handler(app: QApplication) -> None:
+def _install_crash_handler(app: QApplication, profile: Path) -> None:
     """An unexpected error in a slot is logged (secrets redacted) and shown, instead of killing the app."""
 
     def hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
         if issubclass(kind, KeyboardInterrupt):
             app.quit()
             return
+        if is_holding_early_records():  # before the first paint: open the log now, so the error is in it
+            _open_log_file(profile)
         log.error("unexpected error", exc_info=(kind, exc, tb))
         details = redact("".join(traceback.format_exception(kind, exc, tb)))
         box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Critical, "bwdesk: unexpected error", "")
@@ -84,27 +87,39 @@ def run_gui(*, sandbox: bool = False) -> int:
     tasks = BackgroundTasks(app)
     if sandbox:
         return _run_sandbox(app, tasks)
+    hold_early_records()  # for the log file, which opens once the window has painted (`_run_window`)
     context = load_context()
-    hold_early_records()  # the log file opens once the window has painted (`_run_window`)
-    _install_crash_handler(app)
-    notes = [
-        *context.loaded.warnings,
-        *(
-            f"{name} is ignored: your administrator has locked that setting."
-            for name in context.ignored_variables()
-        ),
-    ]
-    if notes:
-        QTimer.singleShot(
-            0, lambda: QtWidgets.QMessageBox.warning(None, "bwdesk settings", "\n\n".join(notes))
-        )
-    if not context.is_configured():
-        setup_logging(context.profile)
-        choice = first_run(context, tasks)
-        if choice == "sandbox":
-            return _run_sandbox(app, tasks)
-        context.reload_settings()
-    return _run_window(app, context, tasks)
+    _install_crash_handler(app, context.profile)
+    try:
+        notes = [
+            *context.loaded.warnings,
+            *(
+                f"{name} is ignored: your administrator has locked that setting."
+                for name in context.ignored_variables()
+            ),
+        ]
+        if notes:
+            QTimer.singleShot(
+                0, lambda: QtWidgets.QMessageBox.warning(None, "bwdesk settings", "\n\n".join(notes))
+            )
+        if not context.is_configured():
+            _open_log_file(context.profile)
+            choice = first_run(context, tasks)
+            if choice == "sandbox":
+                return _run_sandbox(app, tasks)
+            context.reload_settings()
+        return _run_window(app, context, tasks)
+    finally:
+        if is_holding_early_records():  # the window never painted: keep what start-up logged
+            _open_log_file(context.profile)
+
+
+def _open_log_file(profile: Path) -> None:
+    """Open the log file; one that cannot be written is said on stderr and does not stop bwdesk."""
+    try:
+        setup_logging(profile)
+    except OSError as exc:
+        print(f"bwdesk: cannot write the log file under {profile}: {exc.strerror or exc}", file=sys.stderr)
 
 
 def first_run(context: Context, tasks: BackgroundTasks) -> str:
@@ -121,7 +136,7 @@ def first_run(context: Context, tasks: BackgroundTasks) -> str:
 def _run_window(app: QApplication, context: Context, tasks: BackgroundTasks) -> int:
     window = MainWindow(context, tasks)
     window.settings_requested.connect(lambda: open_settings(window))
-    window.started.connect(lambda: setup_logging(context.profile))
+    window.started.connect(lambda: _open_log_file(context.profile))
     window.show()
     return app.exec()
 
@@ -144,8 +159,8 @@ def _run_sandbox(app: QApplication, tasks: BackgroundTasks) -> int:
     from bwdesk.sandbox import Sandbox
 
     profile = paths.sandbox_profile_dir()
-    setup_logging(profile)
-    _install_crash_handler(app)
+    _open_log_file(profile)
+    _install_crash_handler(app, profile)
     with Sandbox() as server:
         log.info("sandbox listening on %s", server.api_base)
         context = sandbox_context(server, profile)

@@ -55,6 +55,8 @@ ABOUT_TEXT = (
     "<p>Delivery status is looked up from Bandwidth when you refresh it in the history.</p>"
 )
 AUTOSAVE_DELAY_MS = 400
+# A window built but not shown (tests, a dialog first) still starts its services after this long.
+UNSHOWN_START_MS = 300
 # After a send, delivery statuses are looked up on their own this many seconds later (paced by the refresher).
 AUTO_REFRESH_AFTER_S = (5, 30, 120)
 COMPLETION_ROWS = 500
@@ -184,7 +186,7 @@ class MainWindow(QMainWindow):
         # has painted, so that work on a worker thread does not compete with the first paint. A window that
         # is never shown still gets them shortly.
         self._services_started = False
-        QTimer.singleShot(300, self, self._start_services_once)
+        QTimer.singleShot(UNSHOWN_START_MS, self, self._start_services_once)
 
     # --- start-up ----------------------------------------------------------------------------------------
 

@@ -101,6 +101,32 @@ def test_early_records_are_redacted_like_the_rest(profile: Path) -> None:
     assert "early-secret-value" not in text and REDACTED in text
 
 
+def test_setting_up_again_writes_records_held_since(profile: Path) -> None:
+    setup_logging(profile)
+    logs.hold_early_records()
+    log.info("held while the file was already open")
+    setup_logging(profile)
+    assert "held while the file was already open" in flushed_text(profile)
+    assert not logs.is_holding_early_records()
+
+
+def test_other_rotation_settings_replace_the_handler(profile: Path) -> None:
+    setup_logging(profile)
+    setup_logging(profile, max_bytes=2_000, backups=2)
+    (handler,) = [h for h in logging.getLogger().handlers if h.get_name() == "bwdesk-file"]
+    assert (getattr(handler, "maxBytes", None), getattr(handler, "backupCount", None)) == (2_000, 2)
+
+
+def test_a_record_on_its_way_to_the_buffer_during_the_swap_is_passed_on(profile: Path) -> None:
+    logs.hold_early_records()
+    (early,) = [h for h in logging.getLogger().handlers if isinstance(h, logs.EarlyRecords)]
+    setup_logging(profile)
+    # Another thread had already picked the buffer from the root's handlers when the file opened.
+    early.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, "late arrival", (), None))
+    text = flushed_text(profile)
+    assert text.count("late arrival") == 1 and not early.records
+
+
 def test_early_records_are_capped(profile: Path) -> None:
     logs.hold_early_records()
     for i in range(logs.EarlyRecords.LIMIT + 50):

@@ -1,7 +1,8 @@
 """The real start path of the window (`run_gui` without the sandbox): what happens before and after it shows.
 
 The log file opens once the window has painted, so that start-up does not wait for the logging machinery;
-what was logged before that moment still reaches the file, first and redacted.
+what was logged before that moment still reaches the file, first and redacted — also when start-up
+fails before the first paint.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEvent, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from bwdesk.core import logs
 from bwdesk.core.logs import log_file
@@ -20,38 +23,15 @@ from bwdesk.sandbox import Sandbox
 from bwdesk.ui import app as app_module
 from bwdesk.ui.main_window import MainWindow
 
+early_log = logging.getLogger("bwdesk.test.start")
+
 
 @pytest.fixture
-def clean_logging() -> Iterator[None]:
+def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
+    """A configured account (from the environment, as `bwdesk` reads it) on a sandbox; no crash dialog left behind."""
     root = logging.getLogger()
     level = root.level
-    yield
-    for handler in [h for h in root.handlers if h.get_name() in ("bwdesk-file", "bwdesk-early")]:
-        root.removeHandler(handler)
-        handler.close()
-    root.setLevel(level)
-
-
-def test_the_log_file_opens_after_the_first_paint_with_what_came_before(
-    qtbot: Any, profile: Any, monkeypatch: pytest.MonkeyPatch, clean_logging: None
-) -> None:
-    seen: dict[str, object] = {}
-
-    class Watched(MainWindow):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            logging.getLogger("bwdesk.test").info("logged while the window is built")
-            super().__init__(*args, **kwargs)
-            seen["file before paint"] = log_file(self.context.profile).exists()
-            self.started.connect(self._after_start)
-
-        def _after_start(self) -> None:
-            seen["visible"] = self.isVisible()
-            QTimer.singleShot(0, self.close)
-
-        def closeEvent(self, event: Any) -> None:
-            self.tasks.wait_for_threads(10_000)
-            super().closeEvent(event)
-
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # run_gui installs its crash dialog
     with Sandbox() as sandbox:
         for name, value in {
             "BW_ACCOUNT_ID": sandbox.account_id,
@@ -62,14 +42,101 @@ def test_the_log_file_opens_after_the_first_paint_with_what_came_before(
             "BW_NUMBER": sandbox.numbers[0],
         }.items():
             monkeypatch.setenv(name, value)
-        monkeypatch.setattr(app_module, "MainWindow", Watched)
-        monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # run_gui installs its crash dialog
-        assert app_module.run_gui() == 0
+        yield sandbox
+    for handler in [h for h in root.handlers if h.get_name() in ("bwdesk-file", "bwdesk-early")]:
+        root.removeHandler(handler)
+        handler.close()
+    root.setLevel(level)
 
-    assert seen == {"file before paint": False, "visible": True}
+
+def log_text(profile: Path) -> str:
     for handler in logging.getLogger().handlers:
         handler.flush()
-    text = log_file(profile).read_text(encoding="utf-8")
+    return log_file(profile).read_text(encoding="utf-8")
+
+
+def run_gui_with_a_safety_net(seconds: float = 30) -> int:
+    """run_gui, whose event loop is ended after `seconds` if the test's own ending never comes."""
+    safety = QTimer()
+    safety.setSingleShot(True)
+    safety.timeout.connect(QApplication.quit)
+    safety.start(int(seconds * 1000))
+    try:
+        return app_module.run_gui()
+    finally:
+        safety.stop()
+
+
+def test_the_log_file_opens_after_the_first_paint_with_what_came_before(
+    qtbot: Any, profile: Path, monkeypatch: pytest.MonkeyPatch, account: Sandbox
+) -> None:
+    seen: dict[str, object] = {}
+
+    class Watched(MainWindow):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            early_log.info("logged while the window is built, password=%s", account.password)
+            super().__init__(*args, **kwargs)
+            qtbot.addWidget(self)
+            self.started.connect(self._after_start)
+
+        def event(self, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint and "file at first paint" not in seen:
+                seen["file at first paint"] = log_file(self.context.profile).exists()
+            return super().event(event)
+
+        def _after_start(self) -> None:
+            QTimer.singleShot(0, self.close)
+
+        def closeEvent(self, event: Any) -> None:
+            self.tasks.wait_for_threads(10_000)
+            super().closeEvent(event)
+
+    monkeypatch.setattr(app_module, "MainWindow", Watched)
+    assert run_gui_with_a_safety_net() == 0
+
+    assert seen == {"file at first paint": False}
+    text = log_text(profile)
     assert text.index("logged while the window is built") < text.index("logging to")
-    assert sandbox.password not in text
-    assert not [h for h in logging.getLogger().handlers if isinstance(h, logs.EarlyRecords)]
+    assert account.password not in text and logs.REDACTED in text
+    assert not logs.is_holding_early_records()
+
+
+def test_a_failure_before_the_first_paint_still_leaves_the_log(
+    qtbot: Any, profile: Path, monkeypatch: pytest.MonkeyPatch, account: Sandbox
+) -> None:
+    class Broken(MainWindow):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            early_log.info("about to build the window")
+            raise RuntimeError("the window could not be built")
+
+    monkeypatch.setattr(app_module, "MainWindow", Broken)
+    with pytest.raises(RuntimeError, match="could not be built"):
+        run_gui_with_a_safety_net()
+    assert "about to build the window" in log_text(profile)
+    assert not logs.is_holding_early_records()
+
+
+def test_the_crash_dialog_logs_an_error_raised_before_the_first_paint(
+    qtbot: Any, profile: Path, account: Sandbox, expect_log: Any
+) -> None:
+    expect_log("unexpected error")
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    logs.hold_early_records()
+    app_module._install_crash_handler(app, profile)
+    shown: list[str] = []
+
+    def close_the_dialog() -> None:
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox)
+        shown.append(box.text())
+        box.done(0)
+
+    QTimer.singleShot(0, close_the_dialog)
+    try:
+        raise ValueError("a slot failed early")
+    except ValueError:
+        sys.excepthook(*sys.exc_info())  # type: ignore[arg-type]
+    assert shown and "Something went wrong" in shown[0]
+    text = log_text(profile)
+    assert "unexpected error" in text and "a slot failed early" in text

@@ -23,6 +23,7 @@ from bwdesk.core.drafts import load_draft
 from bwdesk.core.history import HistoryQuery, HistoryStore
 from bwdesk.core.outcome import SendState
 from bwdesk.sandbox import Fault, FaultKind, Sandbox
+from bwdesk.ui import main_window
 from bwdesk.ui.main_window import MainWindow
 from bwdesk.ui.tasks import BackgroundTasks
 
@@ -74,8 +75,9 @@ def test_title_focus_and_tab_order(make_window) -> None:
     assert window.composer.text_edit.toPlainText() == ""  # Tab moved on, inserted nothing
 
 
-def test_started_fires_once_after_the_first_paint(qtbot, sandbox, profile) -> None:
+def test_started_fires_once_after_the_first_paint(qtbot, sandbox, profile, monkeypatch) -> None:
     """Deferred start-up work (the log file, the services) hooks on `started`: once, after the window painted."""
+    monkeypatch.setattr(main_window, "UNSHOWN_START_MS", 600_000)  # so only the paint can start it
     context = sandbox_context(sandbox, paths.sandbox_profile_dir(profile))
     window = MainWindow(context, BackgroundTasks())
     qtbot.addWidget(window)
