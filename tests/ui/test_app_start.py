@@ -101,6 +101,30 @@ def test_the_log_file_opens_after_the_first_paint_with_what_came_before(
     assert not logs.is_holding_early_records()
 
 
+def test_a_damaged_settings_file_is_told_and_reaches_the_log(
+    qtbot: Any, profile: Path, monkeypatch: pytest.MonkeyPatch, account: Sandbox, expect_log: Any
+) -> None:
+    expect_log("settings: ")
+    (profile / "settings.json").write_text("{ not json", encoding="utf-8")
+    told: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _parent, _title, text: told.append(text))
+
+    class ClosesWhenStarted(MainWindow):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            qtbot.addWidget(self)
+            self.started.connect(lambda: QTimer.singleShot(0, self.close))
+
+        def closeEvent(self, event: Any) -> None:
+            self.tasks.wait_for_threads(10_000)
+            super().closeEvent(event)
+
+    monkeypatch.setattr(app_module, "MainWindow", ClosesWhenStarted)
+    assert run_gui_with_a_safety_net() == 0
+    assert told and "settings" in told[0].lower()
+    assert "WARNING" in log_text(profile) and "settings: " in log_text(profile)
+
+
 def test_a_failure_before_the_first_paint_still_leaves_the_log(
     qtbot: Any, profile: Path, monkeypatch: pytest.MonkeyPatch, account: Sandbox
 ) -> None:
