@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 from PySide6.QtCore import QDateTime, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
@@ -72,12 +73,19 @@ class FieldMessage(QLabel):
         self.show()
 
 
+def apply_tab_order(stops: Sequence[QWidget]) -> None:
+    """Chain `stops` in this order for Tab (and the reverse for Shift+Tab); hidden or disabled ones are skipped."""
+    for first, second in pairwise(stops):
+        QWidget.setTabOrder(first, second)
+
+
 class ComposerWidget(QWidget):
     """The composer. Signals: `send_requested()`, `draft_changed()` (any edit), `upload_requested(Attachment)`."""
 
     send_requested = Signal()
     draft_changed = Signal()
     upload_requested = Signal(object)
+    tab_stops_changed = Signal()  # controls joined or left `tab_stops()` (the results' buttons)
 
     def __init__(self, parent: QWidget | None = None, *, region: str | None = None) -> None:
         super().__init__(parent)
@@ -194,16 +202,22 @@ class ComposerWidget(QWidget):
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow(
-            self._label("&From", self.from_picker), self._stack(self.from_picker, self._messages["from"])
+            self._label("F&rom", self.from_picker), self._stack(self.from_picker, self._messages["from"])
         )
-        form.addRow(self._label("&To", self.recipients), self._stack(self.recipients, self._messages["to"]))
+        form.addRow(
+            self._label("&To", self.recipients.line_edit()),
+            self._stack(self.recipients, self._messages["to"]),
+        )
         form.addRow("", self.mode_row)
         text_box = self._stack(self.text_edit, self.counter, self.text_notice, self._messages["text"])
         form.addRow(self._label("Te&xt", self.text_edit), text_box)
         form.addRow(
-            self._label("&Media", self.media_list), self._stack(self.media_list, self._messages["media"])
+            self._label("&Media", self.media_list.input()),
+            self._stack(self.media_list, self._messages["media"]),
         )
-        form.addRow(self._label("T&ag", self.tag_edit), self._stack(self.tag_edit, self._messages["tag"]))
+        form.addRow(
+            self._label("T&ag", self.tag_edit.line_edit()), self._stack(self.tag_edit, self._messages["tag"])
+        )
         advanced_box = self._stack(
             self.advanced_button, self.advanced, self._messages["priority"], self._messages["expiration"]
         )
@@ -219,13 +233,9 @@ class ComposerWidget(QWidget):
         layout.addWidget(self.result_panel)
         layout.addLayout(bottom)
 
-        QWidget.setTabOrder(self.from_picker, self.recipients.line_edit())
-        QWidget.setTabOrder(self.recipients.line_edit(), self.text_edit)
-        QWidget.setTabOrder(self.text_edit, self.media_list.input())
-        QWidget.setTabOrder(self.media_list.input(), self.tag_edit.line_edit())
-        QWidget.setTabOrder(self.tag_edit.line_edit(), self.separate_radio)
-        QWidget.setTabOrder(self.separate_radio, self.group_radio)
-        QWidget.setTabOrder(self.group_radio, self.send_button)
+        apply_tab_order(self.tab_stops())
+        self.result_panel.rows_changed.connect(self.tab_stops_changed)
+        self.tab_stops_changed.connect(lambda: apply_tab_order(self.tab_stops()))
 
         self._validate_timer = QTimer(self)
         self._validate_timer.setSingleShot(True)
@@ -258,6 +268,27 @@ class ComposerWidget(QWidget):
         self.revalidate()
 
     # --- layout helpers -------------------------------------------------------------------------------
+
+    def tab_stops(self) -> list[QWidget]:
+        """Every control in Tab order: DESIGN §6's From → recipients → text → media → tag → Separate/Group →
+        Send, with each field's own buttons after it, the advanced options after the tag, and the last
+        send's results just before Send."""
+        return [
+            self.from_picker,
+            *self.recipients.tab_stops(),
+            self.text_edit,
+            *self.counter.tab_stops(),
+            *self.media_list.tab_stops(),
+            *self.tag_edit.tab_stops(),
+            self.advanced_button,
+            self.priority_combo,
+            self.expire_check,
+            self.expiration_edit,
+            self.separate_radio,
+            self.group_radio,
+            *self.result_panel.tab_stops(),
+            self.send_button,
+        ]
 
     def _label(self, text: str, buddy: QWidget) -> QLabel:
         label = QLabel(text, self)

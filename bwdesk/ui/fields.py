@@ -189,6 +189,9 @@ class TagEdit(QWidget):
     def set_read_only(self, read_only: bool) -> None:
         self._edit.setReadOnly(read_only)
 
+    def tab_stops(self) -> list[QWidget]:
+        return [self._edit]
+
     def line_edit(self) -> CappedLineEdit:
         return self._edit
 

@@ -747,6 +747,7 @@ class HistoryView(QWidget):
         self.table.setToolTip("")  # the cells have their own tooltips
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table; the arrow keys move within it
         self.table.setSortingEnabled(False)
         self.table.setWordWrap(False)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
@@ -856,6 +857,10 @@ class HistoryView(QWidget):
         self._region = region.upper()
         self._model.set_region(self._region)
         self._apply_filters()
+
+    def tab_stops(self) -> list[QWidget]:
+        """The controls Tab visits, in order: search, filters, the action buttons, the table."""
+        return [self.search_edit, self.state_filter, self.date_filter, *self.buttons.values(), self.table]
 
     def focus_search(self) -> None:
         """For the window's Ctrl+F."""

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6 import QtWidgets
-from PySide6.QtCore import QTimer, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QLabel,
     QMainWindow,
     QPushButton,
+    QRadioButton,
     QScrollArea,
     QSplitter,
     QVBoxLayout,
@@ -36,7 +38,7 @@ from bwdesk.core.history import HistoryQuery, HistoryRow, HistoryStore
 from bwdesk.core.message import Draft, InvalidDraft, Mode
 from bwdesk.core.outcome import SendState
 from bwdesk.core.sending import PlannedPost, PossibleDuplicate, SentPost, find_possible_duplicates, plan
-from bwdesk.ui.composer import ComposerWidget
+from bwdesk.ui.composer import ComposerWidget, apply_tab_order
 from bwdesk.ui.results import ResultEntry
 from bwdesk.ui.send_controller import SendController
 from bwdesk.ui.tasks import BackgroundTasks, error_message
@@ -142,8 +144,10 @@ class MainWindow(QMainWindow):
         top_layout.addWidget(self.banner_button)
         top_layout.addWidget(self.composer)
         scroll = QScrollArea(self)
+        self._composer_scroll = scroll
         scroll.setWidget(top)
         scroll.setWidgetResizable(True)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # not a Tab stop of its own; it scrolls to the focus
 
         from bwdesk.ui.history_view import HistoryView
 
@@ -161,6 +165,8 @@ class MainWindow(QMainWindow):
         self.account_label.setAccessibleName("Account")
         self.statusBar().addPermanentWidget(self.account_label)
         self._build_menus()
+        self._apply_tab_order()
+        self.composer.tab_stops_changed.connect(self._apply_tab_order)
 
         self._autosave = QTimer(self)
         self._autosave.setSingleShot(True)
@@ -187,6 +193,30 @@ class MainWindow(QMainWindow):
         # is never shown still gets them shortly.
         self._services_started = False
         QTimer.singleShot(UNSHOWN_START_MS, self, self._start_services_once)
+
+    def tab_stops(self) -> list[QWidget]:
+        """Every control Tab visits, in order: the settings banner, the composer, the history."""
+        return [self.banner_button, *self.composer.tab_stops(), *self.history_view.tab_stops()]
+
+    def _apply_tab_order(self) -> None:
+        apply_tab_order(self.tab_stops())
+
+    def focusNextPrevChild(self, next: bool) -> bool:
+        """Tab and Shift+Tab walk `tab_stops()` exactly.
+
+        Qt's own focus chain also holds the compound fields' containers (which pass focus on to their
+        input), and following it could jump from the tag back to the recipients; this walks the list
+        instead, skipping hidden and disabled controls and, as Qt does, the unchecked radio button of a pair.
+        """
+        current = QApplication.focusWidget()
+        stops = [w for w in self.tab_stops() if _takes_tab_focus(w) or w is current]
+        if current not in stops:
+            return super().focusNextPrevChild(next)
+        target = stops[(stops.index(current) + (1 if next else -1)) % len(stops)]
+        target.setFocus(Qt.FocusReason.TabFocusReason if next else Qt.FocusReason.BacktabFocusReason)
+        if self._composer_scroll.isAncestorOf(target):
+            self._composer_scroll.ensureWidgetVisible(target)
+        return True
 
     # --- start-up ----------------------------------------------------------------------------------------
 
@@ -268,7 +298,7 @@ class MainWindow(QMainWindow):
             file_menu.addAction(action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
-        history_menu = menu.addMenu("&History")
+        history_menu = menu.addMenu("Hi&story")
         self.search_action = self._action("&Search", QKeySequence("Ctrl+F"), self.history_view.focus_search)
         history_menu.addAction(self.search_action)
         help_menu = menu.addMenu("&Help")
@@ -747,6 +777,17 @@ class MainWindow(QMainWindow):
             self.services.client.close()
         if self.services.history is not None:
             self.services.history.close()
+
+
+def _takes_tab_focus(widget: QWidget) -> bool:
+    if not (widget.isVisible() and widget.isEnabled()):
+        return False
+    if not widget.focusPolicy().value & Qt.FocusPolicy.TabFocus.value:
+        return False
+    if isinstance(widget, QRadioButton) and not widget.isChecked():
+        group = widget.group()
+        return group is None or group.checkedButton() is None
+    return True
 
 
 def app_icon() -> QIcon:

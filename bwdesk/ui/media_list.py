@@ -18,6 +18,7 @@ from PySide6 import QtGui, QtWidgets
 from PySide6.QtCore import (
     QAbstractItemModel,
     QEvent,
+    QItemSelectionModel,
     QMimeData,
     QModelIndex,
     QObject,
@@ -66,6 +67,8 @@ PENDING_ROLE = Qt.ItemDataRole.UserRole + 3  # bool: still uploading, not sendab
 ERROR_ROLE = Qt.ItemDataRole.UserRole + 4  # str: why the link can't be sent ("" when it can)
 
 _VISIBLE_ROWS = 5  # the list grows with its rows up to this many, then scrolls
+# Moving the current row also moves the selection to it alone (added links must not pile up selected).
+_ONLY = QItemSelectionModel.SelectionFlag.ClearAndSelect
 _REMOVE_WIDTH = 24
 
 INVALID_COLOR = "#c0392b"
@@ -387,7 +390,7 @@ class MediaListWidget(QWidget):
             )
         self._show_notice(" ".join(notes))
         if added:
-            self._list.setCurrentRow(self._list.count() - 1)
+            self._list.setCurrentRow(self._list.count() - 1, _ONLY)
             self._changed()
         return added
 
@@ -465,7 +468,7 @@ class MediaListWidget(QWidget):
         for row in rows:
             self.remove_row(row)
         if self._list.count():
-            self._list.setCurrentRow(min(rows[-1] if rows else 0, self._list.count() - 1))
+            self._list.setCurrentRow(min(rows[-1] if rows else 0, self._list.count() - 1), _ONLY)
 
     def move_row(self, row: int, to: int) -> None:
         """Move the row at `row` so it ends up at position `to`."""
@@ -477,7 +480,7 @@ class MediaListWidget(QWidget):
             return
         item = self._list.takeItem(row)
         self._list.insertItem(to, item)
-        self._list.setCurrentRow(to)
+        self._list.setCurrentRow(to, _ONLY)
         self._changed()
 
     def set_read_only(self, read_only: bool) -> None:
@@ -512,6 +515,10 @@ class MediaListWidget(QWidget):
     def notice(self) -> str:
         """The message shown under the list ("" when none)."""
         return self._notice.text() if not self._notice.isHidden() else ""
+
+    def tab_stops(self) -> list[QWidget]:
+        """The controls Tab visits here, in order: the link input, its buttons, then the list."""
+        return [self._input, self._add, self._attach, self._list]
 
     def input(self) -> QLineEdit:
         return self._input

@@ -405,6 +405,9 @@ class TextCounter(QWidget):
 
     # --- public API ---------------------------------------------------------------------------------------
 
+    def tab_stops(self) -> list[QWidget]:
+        return [self._fix]
+
     def attach_to(self, editor: MessageTextEdit) -> None:
         """Follow `editor` (updated synchronously on every change) and fix its text on request."""
         editor.textChanged.connect(lambda: self.update_for(editor.text()))

@@ -653,6 +653,10 @@ class RecipientEdit(QWidget):
     def model(self) -> RecipientModel:
         return self._model
 
+    def tab_stops(self) -> list[QWidget]:
+        """The controls Tab visits here, in order (chips are reached with the arrow keys from the input)."""
+        return [self._input]
+
     def line_edit(self) -> QLineEdit:
         """The input, for focus and tab-order wiring (`QWidget.setTabOrder(from_picker, edit.line_edit())`)."""
         return self._input

@@ -124,6 +124,7 @@ class ResultPanel(QWidget):
 
     check_requested = Signal(int)
     resend_requested = Signal(int)
+    rows_changed = Signal()  # results were added or cleared (their buttons join or leave the Tab order)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -143,6 +144,7 @@ class ResultPanel(QWidget):
         self._scroll.setWidgetResizable(True)
         self._scroll.setFrameShape(QFrame.Shape.NoFrame)
         self._scroll.setMaximumHeight(150)
+        self._scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # its buttons are the stops
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.summary)
@@ -152,7 +154,10 @@ class ResultPanel(QWidget):
     def clear(self) -> None:
         for row in self._rows.values():
             row.deleteLater()
+        had_rows = bool(self._rows)
         self._rows.clear()
+        if had_rows:
+            self.rows_changed.emit()
         self.summary.clear()
         self._scroll.hide()
         self.hide()
@@ -171,6 +176,7 @@ class ResultPanel(QWidget):
             row.resend_requested.connect(self.resend_requested)
             self._list_layout.insertWidget(self._list_layout.count() - 1, row)
             self._rows[entry.row_id] = row
+            self.rows_changed.emit()
         else:
             row.update_entry(entry)
         self._scroll.show()
@@ -185,6 +191,12 @@ class ResultPanel(QWidget):
 
     def entries(self) -> list[ResultEntry]:
         return [row.entry for row in self._rows.values()]
+
+    def tab_stops(self) -> list[QWidget]:
+        """Each result's buttons, in the order the results are listed."""
+        return [
+            b for row in self._rows.values() for b in (row.copy_button, row.check_button, row.resend_button)
+        ]
 
     def row_widget(self, row_id: int) -> _ResultRow | None:
         return self._rows.get(row_id)

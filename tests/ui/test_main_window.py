@@ -91,6 +91,74 @@ def test_started_fires_once_after_the_first_paint(qtbot, sandbox, profile, monke
     window.tasks.wait_for_threads(10_000)
 
 
+def focus_walk(window: MainWindow, key: Qt.Key, steps: int) -> list[str]:
+    names = []
+    for _ in range(steps):
+        QTest.keyClick(QApplication.focusWidget(), key)
+        names.append(QApplication.focusWidget().accessibleName())
+    return names
+
+
+def test_tab_visits_every_control_in_order_and_shift_tab_reverses_it(make_window, qtbot) -> None:
+    window = make_window()
+    composer = window.composer
+    qtbot.keyClicks(composer.recipients.line_edit(), "9195550123, 9195550124,")
+    composer.text_edit.insertPlainText("It’s on the way")  # a curly quote: "Use plain characters" shows
+    qtbot.waitUntil(composer.send_button.isEnabled)
+    composer.recipients.line_edit().setFocus()
+    expected = [
+        "Message text",
+        "Use plain characters",
+        "Media link",
+        "Add media link",
+        "Attach file",
+        "Tag",
+        "Show advanced options",
+        "Send separate messages",  # the checked one of the pair, as Qt does for radio buttons
+        "Send",
+        "Search history",
+        "Filter by state",
+        "Filter by date",
+    ]
+    # The history's buttons that apply (most wait for a selection), the table (which lets Tab out), round.
+    buttons = [b.accessibleName() for b in window.history_view.buttons.values() if b.isEnabled()]
+    expected += [*buttons, "Sent messages", "From", "Recipients"]
+    forward = focus_walk(window, Qt.Key.Key_Tab, len(expected))
+    assert forward == expected
+    backward = focus_walk(window, Qt.Key.Key_Backtab, len(forward))
+    assert backward == [*reversed(forward[:-1]), "Recipients"]
+
+
+def test_alt_letters_reach_each_field(make_window, qtbot) -> None:
+    window = make_window()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    composer = window.composer
+    for letter, field in (
+        (Qt.Key.Key_M, composer.media_list.input()),
+        (Qt.Key.Key_A, composer.tag_edit.line_edit()),
+        (Qt.Key.Key_R, composer.from_picker),
+        (Qt.Key.Key_X, composer.text_edit),
+        (Qt.Key.Key_T, composer.recipients.line_edit()),
+    ):
+        QTest.keyClick(QApplication.focusWidget(), letter, Qt.KeyboardModifier.AltModifier)
+        assert QApplication.focusWidget() is field, letter
+    assert composer.recipients.line_edit().text() == ""  # no letter was typed into a field
+
+
+def test_no_two_mnemonics_in_the_window_share_a_letter(make_window) -> None:
+    import re
+
+    from PySide6.QtWidgets import QAbstractButton, QLabel
+
+    window = make_window()
+    texts = [a.text() for a in window.menuBar().actions()]
+    texts += [w.text() for w in window.findChildren(QLabel) if w.buddy() is not None]
+    texts += [w.text() for w in window.findChildren(QAbstractButton)]
+    letters = [m.group(1).lower() for t in texts for m in [re.search(r"&([^&])", t)] if m]
+    assert len(letters) == len(set(letters)), letters
+
+
 def test_send_two_separate_messages_with_media_and_tag(qtbot, make_window, sandbox) -> None:
     """The issue's 'done when': two recipients typed with spaces, Separate kept, Ctrl+Return, two accepted."""
     window = make_window()

@@ -64,6 +64,19 @@ def test_type_a_link_and_press_enter(qtbot, media) -> None:
     assert media.list_view().isVisible()
 
 
+def test_links_typed_one_after_another_leave_only_the_last_selected(qtbot, media) -> None:
+    """Delete removes the link in hand, never everything added so far."""
+    for name in ("a", "b", "c"):
+        qtbot.keyClicks(media.input(), f"https://example.com/{name}.jpg")
+        qtbot.keyClick(media.input(), Qt.Key.Key_Return)
+    view = media.list_view()
+    assert [view.row(i) for i in view.selectedItems()] == [2] and view.currentRow() == 2
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Delete)
+    assert media.urls() == ["https://example.com/a.jpg", "https://example.com/b.jpg"]
+    assert [view.row(i) for i in view.selectedItems()] == [1]
+
+
 def test_add_button_adds_the_typed_link(qtbot, media) -> None:
     media.input().setText("  https://example.com/a.png  ")
     qtbot.mouseClick(button(media, "mediaAdd"), Qt.MouseButton.LeftButton)
