@@ -365,6 +365,17 @@ def test_refresh_finds_an_unknown_send_that_reached_bandwidth(capsys, on_sandbox
     assert "1 found (sent)" in err
 
 
+def test_refresh_whose_lookups_all_fail_exits_4_and_says_so(capsys, on_sandbox) -> None:
+    from bwdesk.sandbox import Fault, FaultKind
+
+    run(capsys, "send", "--to", "9195550123", "--text", "hi")
+    on_sandbox.inject(Fault(FaultKind.HTML_502, method="GET", times=None))
+    status, out, err = run(capsys, "history", "--refresh")
+    assert status == 4 and "1 could not be looked up" in err and "502" in err
+    assert "No recent messages" not in err
+    assert "+19195550123" in out  # the list is still shown, with the status it had
+
+
 def test_refresh_with_refused_credentials_exits_3_and_needs_no_application_id(
     capsys, on_sandbox, monkeypatch
 ) -> None:

@@ -83,10 +83,12 @@ class RefreshReport:
     unknown_checked: int = 0  # sends of unknown outcome looked for at Bandwidth
     unknown_found: int = 0  # ...and found there: they were sent after all
     unknown_ambiguous: int = 0  # ...and not told apart from other messages to the same people
+    failed: int = 0  # rows whose lookup Bandwidth answered with an error (the others went on)
+    failure: str | None = None  # the last such error, in words
 
     @property
     def complete(self) -> bool:
-        return self.problem is None and self.wait is None
+        return self.problem is None and self.wait is None and self.failed == 0
 
     def summary(self) -> str:
         if self.checked == 0 and self.unknown_checked == 0 and self.complete:
@@ -107,12 +109,25 @@ class RefreshReport:
                     f", {self.unknown_ambiguous} not told apart from other messages (check the conversation)"
                 )
             parts.append(unknown + f", {missing} not found (probably not sent)")
-        text = ", ".join(parts) + "."
+        if self.failed:
+            parts.append(
+                f"{self.failed} could not be looked up ({self.failure}); their status is unchanged"
+            )
+        text = ", ".join(parts[:1] + [p[:1].lower() + p[1:] for p in parts[1:]]) + "."
         if self.wait is not None:
             text += f" Bandwidth asked to slow down: try again in {format_wait(self.wait)}."
         if self.problem:
             text += f" Stopped: {self.problem}"
         return text
+
+
+def _lookup_failure(exc: ApiRequestError) -> str:
+    """One lookup's error as a short clause: Bandwidth's own description, else the HTTP status."""
+    description = exc.error.description.strip().rstrip(".")
+    status = f"HTTP {exc.http_status}" if exc.http_status else "no usable answer"
+    if description and len(description) <= 120:
+        return description if description.startswith(status) else f"{status}: {description}"
+    return f"Bandwidth answered {status}"
 
 
 @dataclass(frozen=True)
@@ -233,6 +248,8 @@ class StatusRefresher:
                 break
             except ApiRequestError as exc:  # this one row could not be looked up; the others still can
                 log.info("history row %d not looked up: %s", row.id, exc.error.type or exc.http_status)
+                report.failed += 1
+                report.failure = _lookup_failure(exc)
         log.info(
             "status refresh: %d checked, %d changed, %d not listed",
             report.checked,

@@ -96,6 +96,18 @@ def test_retry_after_stops_the_refresh_and_blocks_until_it_passes(sandbox, clien
     assert report.checked == 2 and report.wait is None
 
 
+def test_lookups_that_fail_make_the_refresh_incomplete_and_say_so(sandbox, client, store) -> None:
+    """A 502 from a proxy for every lookup is not "nothing to do": the statuses were not brought up to date."""
+    send(sandbox, client, store, "9195550123", "9195550124")
+    for _ in range(2):
+        sandbox.inject(Fault(FaultKind.HTML_502, method="GET"))
+    report = StatusRefresher(client, clock=Clock(), sleep=lambda s: None).refresh(store)
+    assert report.failed == 2 and not report.complete
+    summary = report.summary()
+    assert "2 could not be looked up" in summary and "502" in summary
+    assert "No recent messages" not in summary, summary
+
+
 def test_wrong_credentials_stop_the_refresh_with_a_reason(sandbox, store, client) -> None:
     send(sandbox, client, store, "9195550123")
     with BandwidthClient(
