@@ -7,13 +7,14 @@ only when the window is wanted, so `bwdesk send` starts quickly and works on a m
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import re
 import sys
 from collections.abc import Sequence
-from typing import IO, Any, NoReturn
+from typing import IO, Any, NoReturn, Protocol, TextIO
 
 from bwdesk import __version__
 from bwdesk.core.errors import BwdeskError, ConfigError
@@ -137,9 +138,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in ("send", "history"):
             _log_to_profile()
         if args.command == "send":
-            return cmd_send(args, sys.stdout, sys.stderr)
+            return cmd_send(args, _PipeSafe(sys.stdout), sys.stderr)
         if args.command == "history":
-            return cmd_history(args, sys.stdout, sys.stderr)
+            return cmd_history(args, _PipeSafe(sys.stdout), sys.stderr)
         if args.command == "sandbox":
             return cmd_sandbox(args, sys.stdout, sys.stderr)
         from bwdesk.ui.app import run_gui
@@ -156,6 +157,53 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+class TextOut(Protocol):
+    """Where a command's output goes (standard output, or a test's buffer)."""
+
+    def write(self, text: str, /) -> int: ...
+
+    def flush(self) -> None: ...
+
+
+class _PipeSafe:
+    """Standard output that a reader may close early (`bwdesk send … | head -1`).
+
+    Once the pipe is closed the rest of the output is dropped, and the command carries on: a batch half
+    sent because nobody was reading any more would be worse than output nobody reads. The exit status
+    and the history still tell the whole story.
+    """
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self.dropped = False
+
+    def write(self, text: str) -> int:
+        if not self.dropped:
+            try:
+                self._stream.write(text)
+                if "\n" in text:
+                    self._stream.flush()
+            except BrokenPipeError:
+                self._drop()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.dropped:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._drop()
+
+    def _drop(self) -> None:
+        self.dropped = True
+        logging.getLogger(__name__).info("standard output was closed by its reader; the rest is not shown")
+        # Python flushes standard output once more on exit; point it at nothing so that is quiet too.
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+
+
 def _log_to_profile() -> None:
     """Commands log to the profile's rotating log like the window (and warnings go there, not twice to the screen)."""
     from bwdesk.core import paths
@@ -167,7 +215,7 @@ def _log_to_profile() -> None:
 # --- send ------------------------------------------------------------------------------------------------
 
 
-def cmd_send(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+def cmd_send(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
     from bwdesk.core import message, sending
     from bwdesk.core.account import load_context
 
@@ -338,7 +386,7 @@ def _error_summary(result: Any) -> str:
 # --- history ---------------------------------------------------------------------------------------------
 
 
-def cmd_history(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+def cmd_history(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
     from bwdesk.core.account import load_context
     from bwdesk.core.history import HistoryQuery
 
@@ -372,7 +420,7 @@ def cmd_history(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         store.close()
 
 
-def _print_history_table(rows: Sequence[Any], out: IO[str], search: str | None = None) -> None:
+def _print_history_table(rows: Sequence[Any], out: TextOut, search: str | None = None) -> None:
     from bwdesk.core.errors import describe_error_code
     from bwdesk.core.history import status_label
 
@@ -396,7 +444,7 @@ def _print_history_table(rows: Sequence[Any], out: IO[str], search: str | None =
 # --- sandbox ---------------------------------------------------------------------------------------------
 
 
-def cmd_sandbox(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+def cmd_sandbox(args: argparse.Namespace, out: TextIO, err: IO[str]) -> int:
     from bwdesk.sandbox.runner import run_forever
 
     return run_forever(host=args.host, port=args.port, out=out)

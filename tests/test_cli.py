@@ -115,6 +115,24 @@ def test_text_file_from_stdin_drops_one_trailing_newline(capsys, on_sandbox, mon
     assert on_sandbox.accepted_messages()[0]["text"] == "line one\nline two\n"
 
 
+def test_a_reader_that_stops_early_does_not_cut_a_batch_short(on_sandbox, monkeypatch) -> None:
+    """`bwdesk send … | head -1`: the pipe closes after the first line; every message still goes out."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone: every write to the pipe now fails with EPIPE
+    closed = os.fdopen(write_end, "w", buffering=1, encoding="utf-8")
+    monkeypatch.setattr(sys, "stdout", closed)
+    try:
+        status = main(
+            ["send", "--to", "9195550123", "--to", "9195550124", "--to", "9195550125", "--text", "hi"]
+        )
+        assert status == 0
+        assert len(on_sandbox.accepted_messages()) == 3
+        assert sorted(r.to[0] for r in rows()) == ["+19195550123", "+19195550124", "+19195550125"]
+        assert main(["history"]) == 0  # and listing into a closed pipe is quiet too
+    finally:
+        closed.close()
+
+
 def test_history_search_and_refresh(capsys, on_sandbox) -> None:
     run(capsys, "send", "--to", "9195550123", "--text", "parts arrived", "--tag", "TICKET-4242")
     run(capsys, "send", "--to", LANDLINE_NUMBER, "--text", "other thing")

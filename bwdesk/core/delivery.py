@@ -45,7 +45,7 @@ class StatusLookup(Protocol):
     def message_status(self, message_id: str) -> MessageStatus | None: ...
 
     def find_messages(
-        self, source: str, destination: str, since: object, until: object = None
+        self, source: str, destination: str, since: datetime, until: datetime | None = None
     ) -> list[MessageStatus]: ...
 
 
@@ -110,9 +110,7 @@ class RefreshReport:
                 )
             parts.append(unknown + f", {missing} not found (probably not sent)")
         if self.failed:
-            parts.append(
-                f"{self.failed} could not be looked up ({self.failure}); their status is unchanged"
-            )
+            parts.append(f"{self.failed} could not be looked up ({self.failure}); their status is unchanged")
         text = ", ".join(parts[:1] + [p[:1].lower() + p[1:] for p in parts[1:]]) + "."
         if self.wait is not None:
             text += f" Bandwidth asked to slow down: try again in {format_wait(self.wait)}."
