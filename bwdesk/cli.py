@@ -89,7 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="one group MMS to all recipients (everyone sees every number; at most 10)",
     )
-    send.add_argument("--yes", action="store_true", help="confirm sending more than 20 separate messages")
+    send.add_argument(
+        "--yes",
+        action="store_true",
+        help="confirm what would otherwise be refused: more than 20 separate messages, or the same message "
+        "again to someone who got it minutes ago or whose earlier send got no answer",
+    )
     send.add_argument("--json", action="store_true", help="print a JSON array, one object per POST")
 
     history = sub.add_parser("history", help="list sent messages, newest first")
@@ -263,6 +268,15 @@ def cmd_send(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
     except BaseException:
         client.close()
         raise
+    if not args.yes:
+        try:
+            _refuse_likely_duplicates(
+                sending.find_possible_duplicates(store, sending.plan(draft, account.application_id))
+            )
+        except BaseException:
+            client.close()
+            store.close()
+            raise
     sent: list[sending.SentPost] = []
 
     def report(post: sending.SentPost) -> None:
@@ -288,6 +302,28 @@ def cmd_send(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
     finally:
         client.close()
         store.close()
+
+
+def _refuse_likely_duplicates(earlier: Sequence[Any]) -> None:
+    """The CLI's "Send again…" confirmation (DESIGN §4): an identical message to the same people that may
+    have gone out, or went out minutes ago, is only sent again with --yes."""
+    if not earlier:
+        return
+    uncertain = [d for d in earlier if d.uncertain]
+    if uncertain:
+        who = ", ".join(dict.fromkeys(d.recipient for d in uncertain))
+        when = ", ".join(sorted({d.row.created_local()[-5:] for d in uncertain}))
+        raise UsageError(
+            f"to: the same message to {who} got no answer from Bandwidth at {when}: it may already have been "
+            "sent, and sending it again could make the customer receive it twice. Check first with "
+            "`bwdesk history --refresh`, or add --yes to send it again anyway. Nothing was sent."
+        )
+    who = ", ".join(dict.fromkeys(d.recipient for d in earlier))
+    when = ", ".join(sorted({d.row.created_local()[-5:] for d in earlier}))
+    raise UsageError(
+        f"to: the same message was sent to {who} at {when} and Bandwidth accepted it; sending it again means "
+        "the customer receives it twice. Add --yes if that is what you want. Nothing was sent."
+    )
 
 
 def _post_json(store: Any, post: Any) -> dict[str, Any]:

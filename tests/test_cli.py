@@ -133,6 +133,40 @@ def test_a_reader_that_stops_early_does_not_cut_a_batch_short(on_sandbox, monkey
         closed.close()
 
 
+def posts(sandbox: Sandbox) -> int:
+    return sandbox.requests.count("POST", "/messages")
+
+
+def test_the_same_message_again_after_no_answer_needs_yes(capsys, on_sandbox) -> None:
+    """DESIGN §4: an unknown send is sent again only after a confirmation that names the duplicate risk."""
+    from bwdesk.sandbox import Fault, FaultKind
+
+    on_sandbox.inject(Fault(FaultKind.DROP))
+    status, _, _ = run(capsys, "send", "--to", "9195550777", "--text", "dup test")
+    assert status == 4 and posts(on_sandbox) == 1
+    status, out, err = run(capsys, "send", "--to", "9195550777", "--text", "dup test")
+    assert status == 2 and out == "" and posts(on_sandbox) == 1
+    assert (
+        "may already have been sent" in err
+        and "twice" in err
+        and "--yes" in err
+        and "Nothing was sent" in err
+    )
+    status, _, err = run(capsys, "send", "--to", "9195550777", "--text", "dup test", "--yes")
+    assert status == 0, err
+    assert posts(on_sandbox) == 2
+
+
+def test_the_same_message_again_minutes_later_needs_yes_but_another_does_not(capsys, on_sandbox) -> None:
+    assert run(capsys, "send", "--to", "9195550123", "--text", "your part shipped")[0] == 0
+    status, _, err = run(capsys, "send", "--to", "9195550123", "--text", "your part shipped")
+    assert status == 2 and "Bandwidth accepted it" in err and "receives it twice" in err
+    assert posts(on_sandbox) == 1
+    assert run(capsys, "send", "--to", "9195550123", "--text", "and it arrived")[0] == 0
+    assert run(capsys, "send", "--to", "9195550124", "--text", "your part shipped")[0] == 0
+    assert posts(on_sandbox) == 3
+
+
 def test_history_search_and_refresh(capsys, on_sandbox) -> None:
     run(capsys, "send", "--to", "9195550123", "--text", "parts arrived", "--tag", "TICKET-4242")
     run(capsys, "send", "--to", LANDLINE_NUMBER, "--text", "other thing")
