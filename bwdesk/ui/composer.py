@@ -91,6 +91,7 @@ class ComposerWidget(QWidget):
         super().__init__(parent)
         self._region = region
         self._sending = False
+        self._confirming = False  # a question about this send is open: nothing is being sent yet
         self._api_errors: dict[str, str] = {}
         self._problems: list[Problem] = []
         # Fields the agent has typed in (or every field, after a Send attempt): only there is a missing
@@ -450,7 +451,7 @@ class ComposerWidget(QWidget):
         pending_uploads = self.media_list.has_pending_uploads()
         blocking = bool(errors) or pending_uploads
         if self._sending:
-            reason = "Sending…"
+            reason = "Waiting for your answer…" if self._confirming else "Sending…"
         elif pending_uploads:
             reason = "Waiting for the attachment to finish uploading."
         elif errors:
@@ -501,7 +502,14 @@ class ComposerWidget(QWidget):
         self.separate_radio.setEnabled(not sending)
         self.group_radio.setEnabled(not sending)
         self.advanced.setEnabled(not sending)
-        self.progress.setVisible(sending)
+        self.progress.setVisible(sending and not self._confirming)
+        self.revalidate()
+
+    def set_confirming(self, confirming: bool) -> None:
+        """While the agent is asked about a send (a possible duplicate), the draft stays frozen but nothing
+        claims to be sending."""
+        self._confirming = confirming
+        self.progress.setVisible(self._sending and not confirming)
         self.revalidate()
 
     def is_sending(self) -> bool:

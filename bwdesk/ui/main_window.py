@@ -446,15 +446,19 @@ class MainWindow(QMainWindow):
         problem: BaseException | None = None,
     ) -> None:
         go = True
-        if problem is not None:
-            go = self._confirm(
-                "Send without checking for duplicates?",
-                f"bwdesk could not check the history for an earlier copy of this message: "
-                f"{error_message(problem)}",
-                "Send anyway",
-            )
-        elif found:
-            go = self._confirm_duplicate([d.recipient for d in found], found)
+        self.composer.set_confirming(True)
+        try:
+            if problem is not None:
+                go = self._confirm(
+                    "Send without checking for duplicates?",
+                    f"bwdesk could not check the history for an earlier copy of this message: "
+                    f"{error_message(problem)}",
+                    "Send anyway",
+                )
+            elif found:
+                go = self._confirm_duplicate([d.recipient for d in found], found)
+        finally:
+            self.composer.set_confirming(False)
         self._preparing = False  # only now: the question above must not leave a gap where Send is free
         if not go:
             self._became_idle()

@@ -523,10 +523,19 @@ def test_a_restored_draft_of_an_unknown_send_asks_before_sending_again(
     again = make_window()
     assert again.composer.recipients.model().raw_inputs() == ["+19195550123"]
     asked: list[str] = []
-    monkeypatch.setattr(again, "_confirm", lambda title, text, accept: asked.append(text) or False)
+
+    def confirm(title: str, text: str, accept: str) -> bool:
+        # While the question is open nothing is being sent, and the window must not claim otherwise.
+        composer = again.composer
+        asked.append(text)
+        asked.append(f"{composer.progress.isVisible()} {composer.reason_label.text()}")
+        return False
+
+    monkeypatch.setattr(again, "_confirm", confirm)
     again.send()
     qtbot.waitUntil(lambda: bool(asked) and not again.is_busy(), timeout=10_000)
     assert "may already have been sent" in asked[0]
+    assert asked[1] == "False Waiting for your answer…"
     assert len(posted_messages(sandbox)) == 1  # cancelled: still only the first POST
     assert not again.composer.is_sending()  # the draft is editable again
 
