@@ -92,6 +92,7 @@ class ComposerWidget(QWidget):
         self._region = region
         self._sending = False
         self._confirming = False  # a question about this send is open: nothing is being sent yet
+        self._cut_text = ""  # the text as a cut paste left it (its notice goes with the next change)
         self._api_errors: dict[str, str] = {}
         self._problems: list[Problem] = []
         # Fields the agent has typed in (or every field, after a Send attempt): only there is a missing
@@ -224,7 +225,10 @@ class ComposerWidget(QWidget):
         )
         form.addRow("", advanced_box)
 
-        bottom = QHBoxLayout()
+        # Why Send is (not) ready, the progress and Send: one bar the window keeps in view (`send_bar`).
+        self.send_bar = QWidget(self)
+        bottom = QHBoxLayout(self.send_bar)
+        bottom.setContentsMargins(0, 0, 0, 0)
         bottom.addWidget(self.reason_label, 1)
         bottom.addWidget(self.progress)
         bottom.addWidget(self.send_button)
@@ -232,7 +236,7 @@ class ComposerWidget(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.result_panel)
-        layout.addLayout(bottom)
+        layout.addWidget(self.send_bar)
 
         apply_tab_order(self.tab_stops())
         self.result_panel.rows_changed.connect(self.tab_stops_changed)
@@ -561,6 +565,8 @@ class ComposerWidget(QWidget):
         if text == self._last_text:
             return
         self._last_text = text
+        if not self.text_notice.isHidden() and text != self._cut_text:
+            self.text_notice.hide()  # the notice was about that paste; the text has moved on
         self._touch("text")
         self._edited()
 
@@ -579,6 +585,7 @@ class ComposerWidget(QWidget):
             f"The pasted text was cut by {removed} character{'s' if removed != 1 else ''} to fit the "
             f"{message.MAX_TEXT_LENGTH}-character limit."
         )
+        self._cut_text = self.text_edit.text()
         self.text_notice.show()
 
     @Slot(bool)

@@ -18,6 +18,7 @@ from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QApplication,
+    QFrame,
     QLabel,
     QMainWindow,
     QPushButton,
@@ -117,6 +118,7 @@ class MainWindow(QMainWindow):
         self._preparing = False  # between Send and the first POST (the duplicate check)
         self._restart_services = False
         self._batch_from_composer = True
+        self._draft_notice = ""  # why Send refused the draft, in the status bar until the draft changes
         self.auto_refresh_after: tuple[float, ...] = AUTO_REFRESH_AFTER_S
         self.setWindowTitle("bwdesk — Sandbox" if context.is_sandbox else "bwdesk — New message")
         self.setWindowIcon(app_icon())
@@ -148,13 +150,25 @@ class MainWindow(QMainWindow):
         scroll.setWidget(top)
         scroll.setWidgetResizable(True)
         scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # not a Tab stop of its own; it scrolls to the focus
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        # Send and why it is (not) ready stay in view below the fields, however long the draft grows.
+        composer_pane = QWidget(self)
+        pane_layout = QVBoxLayout(composer_pane)
+        pane_layout.setContentsMargins(0, 0, 0, 0)
+        pane_layout.setSpacing(0)
+        pane_layout.addWidget(scroll, 1)
+        send_bar_box = QWidget(composer_pane)
+        send_bar_layout = QVBoxLayout(send_bar_box)
+        send_bar_layout.setContentsMargins(*self.composer.layout().getContentsMargins())
+        send_bar_layout.addWidget(self.composer.send_bar)
+        pane_layout.addWidget(send_bar_box)
 
         from bwdesk.ui.history_view import HistoryView
 
         self.history_view = HistoryView(self.tasks, region=context.settings.region, parent=self)
         splitter = QSplitter(self)
         splitter.setOrientation(splitter.orientation().Vertical)
-        splitter.addWidget(scroll)
+        splitter.addWidget(composer_pane)
         splitter.addWidget(self.history_view)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
@@ -174,6 +188,7 @@ class MainWindow(QMainWindow):
         self._autosave.timeout.connect(self.save_draft_now)
 
         self.composer.draft_changed.connect(self._autosave.start)
+        self.composer.draft_changed.connect(self._clear_draft_notice)
         self.composer.send_requested.connect(self.send)
         self.composer.upload_requested.connect(self._upload)
         self.composer.result_panel.check_requested.connect(self.check_unknown)
@@ -193,6 +208,12 @@ class MainWindow(QMainWindow):
         # is never shown still gets them shortly.
         self._services_started = False
         QTimer.singleShot(UNSHOWN_START_MS, self, self._start_services_once)
+
+    @Slot()
+    def _clear_draft_notice(self) -> None:
+        if self._draft_notice and self.statusBar().currentMessage() == self._draft_notice:
+            self.statusBar().clearMessage()
+        self._draft_notice = ""
 
     def tab_stops(self) -> list[QWidget]:
         """Every control Tab visits, in order: the settings banner, the composer, the history."""
@@ -398,7 +419,8 @@ class MainWindow(QMainWindow):
         composer.revalidate()
         if not composer.can_send():
             composer.show_all_problems()
-            self.statusBar().showMessage(composer.reason_label.text(), 8000)
+            self._draft_notice = composer.reason_label.text()
+            self.statusBar().showMessage(self._draft_notice, 8000)
             return
         services = self._sending_services()
         if services is None:

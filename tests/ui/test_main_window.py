@@ -159,6 +159,29 @@ def test_no_two_mnemonics_in_the_window_share_a_letter(make_window) -> None:
     assert len(letters) == len(set(letters)), letters
 
 
+def test_notices_about_the_draft_go_once_the_draft_changes(qtbot, make_window) -> None:
+    """A notice that is no longer true is worse than none: each goes with the next change it was about."""
+    from PySide6.QtCore import QMimeData
+
+    window = make_window()
+    composer = window.composer
+    mime = QMimeData()
+    mime.setText("x" * 2100)
+    composer.text_edit.insertFromMimeData(mime)
+    assert not composer.text_notice.isHidden() and "cut by 52 characters" in composer.text_notice.text()
+    composer.text_edit.set_text("")
+    assert composer.text_notice.isHidden()
+
+    qtbot.keyClicks(composer.recipients.line_edit(), "919 555 01,")
+    composer.text_edit.set_text("hello")
+    window.send()
+    assert "cannot be used" in window.statusBar().currentMessage()
+    composer.recipients.line_edit().setFocus()
+    QTest.keyClick(composer.recipients.line_edit(), Qt.Key.Key_Backspace)
+    QTest.keyClick(composer.recipients.line_edit(), Qt.Key.Key_Backspace)  # the bad chip is gone
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage() == "")
+
+
 def test_send_two_separate_messages_with_media_and_tag(qtbot, make_window, sandbox) -> None:
     """The issue's 'done when': two recipients typed with spaces, Separate kept, Ctrl+Return, two accepted."""
     window = make_window()
