@@ -706,6 +706,7 @@ class HistoryView(QWidget):
         self.search_edit = _SearchEdit(self)
         self.search_edit.setPlaceholderText(SEARCH_PLACEHOLDER)
         self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.setMinimumWidth(self.fontMetrics().averageCharWidth() * 22)  # the placeholder shows
         self.search_edit.setAccessibleName("Search history")
         self.search_edit.setToolTip(
             "Words in the text or the tag (whole words; end one with * for a prefix, quote a phrase), or a "
@@ -736,7 +737,11 @@ class HistoryView(QWidget):
         self.busy = QProgressBar(self)
         self.busy.setRange(0, 0)
         self.busy.setTextVisible(False)
-        self.busy.setMaximumWidth(80)
+        self.busy.setFixedWidth(48)
+        # Its room is kept while hidden: the row (and so the window) must not widen each time it shows.
+        policy = self.busy.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.busy.setSizePolicy(policy)
         self.busy.setAccessibleName("History busy")
         self.busy.setToolTip("Reading the history or asking Bandwidth…")
         self.busy.hide()
@@ -799,16 +804,17 @@ class HistoryView(QWidget):
         bar.addWidget(self.state_filter)
         bar.addWidget(self.date_filter)
         bar.addWidget(self.busy)
-        bar.addStretch(1)
         self.buttons: dict[str, QToolButton] = {}
-        for action in (
-            self.copy_action,
-            self.refresh_action,
-            self.draft_action,
-            self.resend_action,
-            self.check_action,
-            self.export_action,
+        # The buttons show short labels (the actions' icon text); menus and tooltips keep the full words.
+        for action, short in (
+            (self.copy_action, "Copy ID"),
+            (self.refresh_action, "Refresh"),
+            (self.draft_action, "Use as draft"),
+            (self.resend_action, "Send again…"),
+            (self.check_action, "Check status"),
+            (self.export_action, "Export…"),
         ):
+            action.setIconText(short)
             button = QToolButton(self)
             button.setDefaultAction(action)
             button.setAccessibleName(action.text().rstrip("…"))

@@ -322,6 +322,13 @@ class MainWindow(QMainWindow):
         history_menu = menu.addMenu("Hi&story")
         self.search_action = self._action("&Search", QKeySequence("Ctrl+F"), self.history_view.focus_search)
         history_menu.addAction(self.search_action)
+        history_menu.addSeparator()
+        view = self.history_view
+        for action in (view.copy_action, view.draft_action, view.resend_action):
+            history_menu.addAction(action)
+        history_menu.addSeparator()
+        for action in (view.refresh_action, view.check_action, view.export_action):
+            history_menu.addAction(action)
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self._action("Copy &diagnostics", None, self.copy_diagnostics))
         help_menu.addAction(self._action("&About bwdesk", None, self.show_about))

@@ -182,6 +182,25 @@ def test_notices_about_the_draft_go_once_the_draft_changes(qtbot, make_window) -
     qtbot.waitUntil(lambda: window.statusBar().currentMessage() == "")
 
 
+def test_the_window_keeps_its_width_when_the_history_is_busy(qtbot, make_window) -> None:
+    window = make_window()
+    width, minimum = window.width(), window.minimumSizeHint().width()
+    window.history_view.busy.show()
+    QApplication.processEvents()
+    assert (window.width(), window.minimumSizeHint().width()) == (width, minimum)
+    assert window.history_view.search_edit.width() >= window.history_view.search_edit.minimumWidth() > 100
+
+
+def test_the_history_menu_holds_every_history_action(make_window) -> None:
+    window = make_window()
+    [menu] = [a.menu() for a in window.menuBar().actions() if a.text() == "Hi&story"]
+    texts = [a.text() for a in menu.actions() if not a.isSeparator()]
+    view = window.history_view
+    for action in (view.copy_action, view.refresh_action, view.draft_action, view.check_action):
+        assert action.text() in texts
+    assert view.buttons[view.copy_action.text()].text() == "Copy ID"  # the button's short label
+
+
 def test_send_two_separate_messages_with_media_and_tag(qtbot, make_window, sandbox) -> None:
     """The issue's 'done when': two recipients typed with spaces, Separate kept, Ctrl+Return, two accepted."""
     window = make_window()
