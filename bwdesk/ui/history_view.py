@@ -80,7 +80,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-SEARCH_PLACEHOLDER = "Search text, tag or number (Ctrl+F)"
+SEARCH_PLACEHOLDER = "Search text, tag or number"
 SEARCH_DELAY_MS = 150
 #: How much of a message the Text column holds (the view elides it further; the tooltip has all of it).
 TEXT_CELL_CHARS = 200
@@ -162,6 +162,15 @@ def _entry(row: HistoryRow, region: str) -> _Entry:
         row.message_id or "",
     )
     return _Entry(row, cells)
+
+
+def word_being_typed_as_prefix(text: str) -> str:
+    """Search as you type: the last word, unless finished (a space after it), quoted or too short to be
+    worth a prefix search, also matches longer words that start with it ("tech" finds "technician")."""
+    head, _, last = text.rpartition(" ")
+    if '"' in last or last.endswith("*") or sum(c.isalnum() for c in last) < 3:
+        return text
+    return f"{head} {last}*" if head else f"{last}*"
 
 
 def _rich(text: str) -> str:
@@ -709,8 +718,9 @@ class HistoryView(QWidget):
         self.search_edit.setMinimumWidth(self.fontMetrics().averageCharWidth() * 22)  # the placeholder shows
         self.search_edit.setAccessibleName("Search history")
         self.search_edit.setToolTip(
-            "Words in the text or the tag (whole words; end one with * for a prefix, quote a phrase), or a "
-            "phone number in any format. Esc clears."
+            "Search (Ctrl+F) words in the text or the tag — the word you are typing matches the start of words (tech finds "
+            "technician), finished words match whole; quote a phrase — or a phone number in any format. "
+            "Esc clears."
         )
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
@@ -884,8 +894,11 @@ class HistoryView(QWidget):
 
     def current_query(self) -> HistoryQuery:
         """The query the search box and filters describe now (what the table shows and export writes)."""
-        text = self.search_edit.text().strip()
+        typed = self.search_edit.text()
+        text = typed.strip()
         query = HistoryQuery.from_text(text, self._region) if text else HistoryQuery(region=self._region)
+        if query.text and typed == typed.rstrip():
+            query = replace(query, text=word_being_typed_as_prefix(query.text))
         state = self.state_filter.currentData()
         since = _since(str(self.date_filter.currentData()), self._clock())
         return replace(query, state=state, since=since)

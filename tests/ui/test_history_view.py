@@ -297,6 +297,25 @@ def test_search_box_narrows_by_text_tag_and_number_in_any_format(
     assert view.search_edit.text() == "" and view.model.rowCount() == 60
 
 
+def test_the_word_being_typed_finds_longer_words_a_finished_one_does_not(
+    qtbot: Any, tasks: BackgroundTasks, store: HistoryStore
+) -> None:
+    add_rows(store, 20)
+    view = make_view(qtbot, tasks, store)
+
+    def search(text: str) -> list[Any]:
+        with qtbot.waitSignal(view.model.page_loaded, timeout=WAIT):
+            view.search_edit.setText(text)
+        return view.model.loaded_rows()
+
+    assert len(search("tech")) == 4  # "technician", while it is being typed
+    assert search("tech ") == []  # a finished word matches whole words only
+    assert len(search("your tech")) == 4
+    assert len(search('"your technician"')) == 4  # a quoted phrase stays a phrase
+    assert search("te") == []  # two letters are too few for a prefix: whole words only
+    assert [r.tag for r in search("TICKET-1")] == ["TICKET-10"]
+
+
 def test_typing_is_debounced_into_one_query(qtbot: Any, tasks: BackgroundTasks, store: HistoryStore) -> None:
     add_rows(store, 20)
     view = make_view(qtbot, tasks, store)
@@ -304,7 +323,7 @@ def test_typing_is_debounced_into_one_query(qtbot: Any, tasks: BackgroundTasks, 
     view.model.modelReset.connect(lambda: queries.append(view.model.query))
     with qtbot.waitSignal(view.model.page_loaded, timeout=WAIT):
         qtbot.keyClicks(view.search_edit, "shipped")
-    assert [q.text for q in queries] == ["shipped"]
+    assert [q.text for q in queries] == ["shipped*"]  # the word being typed matches words it starts
 
 
 def test_the_table_paints_its_empty_state_on_a_viewport_like_qts_own(
