@@ -75,8 +75,23 @@ INVALID_COLOR = "#c0392b"
 
 
 def split_links(text: str) -> list[str]:
-    """Links typed or pasted together (one per line, or separated by spaces), in order."""
-    return [part for part in re.split(r"\s+", text) if part]
+    """Links typed or pasted together (one per line, or separated by spaces), in order.
+
+    Lines always separate. Within a line, spaces separate only when every piece starts like a link
+    (`scheme://`): `https://exa mple.com/a.jpg` is one mistyped link, kept whole so it is marked with
+    the reason, not two pieces of which one looks fine.
+    """
+    links: list[str] = []
+    for line in text.splitlines():
+        pieces = line.split()
+        if len(pieces) > 1 and not all(_LINK_START.match(piece) for piece in pieces):
+            links.append(line.strip())
+        else:
+            links.extend(pieces)
+    return links
+
+
+_LINK_START = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 class _RemoveButtonDelegate(QStyledItemDelegate):

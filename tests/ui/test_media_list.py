@@ -77,6 +77,13 @@ def test_links_typed_one_after_another_leave_only_the_last_selected(qtbot, media
     assert [view.row(i) for i in view.selectedItems()] == [1]
 
 
+def test_a_link_with_a_stray_space_stays_one_marked_link(qtbot, media) -> None:
+    qtbot.keyClicks(media.input(), "https://exa mple.com/4.jpg")
+    qtbot.keyClick(media.input(), Qt.Key.Key_Return)
+    assert media.urls() == ["https://exa mple.com/4.jpg"]
+    assert "contains a space" in media.list_view().item(0).data(ERROR_ROLE)
+
+
 def test_add_button_adds_the_typed_link(qtbot, media) -> None:
     media.input().setText("  https://example.com/a.png  ")
     qtbot.mouseClick(button(media, "mediaAdd"), Qt.MouseButton.LeftButton)
