@@ -399,9 +399,12 @@ def _result_line(post: Any) -> str:
         if result.error is not None:
             lines.extend(f"    {f.field}: {f.description}" for f in result.error.field_errors)
         return "\n".join(lines)
-    detail = result.detail or ""
-    described = result.error.description if result.error else ""
-    reason = detail if described and described in detail else "; ".join(p for p in (detail, described) if p)
+    detail = (result.detail or "").strip().rstrip(".")
+    described = (result.error.description if result.error else "").strip().rstrip(".")
+    if result.error is not None and result.error.type:  # Bandwidth's own error: its words add to ours
+        reason = detail if described in detail else "; ".join(p for p in (detail, described) if p)
+    else:  # bwdesk's words twice over (a proxy's page, a broken answer): the fuller one says it all
+        reason = max((detail, described), key=len)
     if result.state is SendState.FAILED:
         return f"failed    {to}  {reason if reason.startswith('not sent') else 'not sent: ' + reason}"
     return (

@@ -167,6 +167,20 @@ def test_the_same_message_again_minutes_later_needs_yes_but_another_does_not(cap
     assert posts(on_sandbox) == 3
 
 
+@pytest.mark.parametrize("kind", ["html_502", "malformed", "queue_full"])
+def test_each_outcome_line_says_things_once_and_reads_as_sentences(capsys, on_sandbox, kind) -> None:
+    from bwdesk.sandbox import Fault, FaultKind
+
+    on_sandbox.inject(
+        Fault(FaultKind(kind), retry_after=1, times=3) if kind == "queue_full" else Fault(FaultKind(kind))
+    )
+    _, out, _ = run(capsys, "send", "--to", "9195550123", "--text", "hi")
+    clauses = [c.strip() for c in out.replace(".", ";").split(";") if c.strip()]
+    assert len(clauses) == len(set(clauses)), out
+    assert ".." not in out and ". ." not in out
+    assert "full Bandwidth" not in out  # a sentence ends before the next one starts
+
+
 def test_history_search_and_refresh(capsys, on_sandbox) -> None:
     run(capsys, "send", "--to", "9195550123", "--text", "parts arrived", "--tag", "TICKET-4242")
     run(capsys, "send", "--to", LANDLINE_NUMBER, "--text", "other thing")

@@ -870,7 +870,9 @@ class BandwidthClient:
             bandwidth.description
             if bandwidth
             else "Too many messages: Bandwidth's queue for the account is full."
-        )
+        ).strip()
+        if not base.endswith((".", "!", "?")):
+            base += "."
         if retry_after is not None:
             description = f"{base} Bandwidth asked to wait {format_wait(retry_after)}; try again after that."
         else:
