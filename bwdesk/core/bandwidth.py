@@ -819,11 +819,10 @@ class BandwidthClient:
                 return finish(self._accepted(response, posts))
             if status == 429:
                 retry_after = _retry_after_seconds(response, self._wall_clock)
-                delay = (
-                    retry_after * (1.0 + 0.2 * self._random())
-                    if retry_after is not None
-                    else self._backoff(BACKOFF_429, tries)
-                )
+                backoff = self._backoff(BACKOFF_429, tries)
+                # Retry-After is honoured, but never as a reason to hammer: 0 s (or a date already past)
+                # still waits the ordinary backoff.
+                delay = max(retry_after * (1.0 + 0.2 * self._random()), backoff) if retry_after else backoff
                 if wait_before(delay):
                     log.info("send: 429, retrying in %.1f s", delay)
                     continue
@@ -873,7 +872,7 @@ class BandwidthClient:
         ).strip()
         if not base.endswith((".", "!", "?")):
             base += "."
-        if retry_after is not None:
+        if retry_after is not None and retry_after >= 1:
             description = f"{base} Bandwidth asked to wait {format_wait(retry_after)}; try again after that."
         else:
             description = f"{base} Still refused after {posts} attempt(s); try again in a few minutes."
@@ -883,7 +882,7 @@ class BandwidthClient:
             http_status=429,
             error=self._scrub_error(error),
             attempts=posts,
-            retry_after=retry_after,
+            retry_after=retry_after if retry_after is not None and retry_after >= 1 else None,
             detail="not queued: HTTP 429",
         )
 

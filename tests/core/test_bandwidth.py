@@ -355,6 +355,18 @@ def test_unreadable_retry_after_falls_back_to_backoff(server, client, fake) -> N
     assert fake.sleeps == [0.5]
 
 
+@pytest.mark.parametrize("value", ["0", "-5", "Thu, 01 Jan 1970 00:00:00 GMT"])
+def test_retry_after_of_nothing_still_waits_the_ordinary_backoff(server, client, fake, value) -> None:
+    """Retry-After: 0 (or negative, or a date gone by) is no reason to hammer the API."""
+    server.on(
+        "POST", server.messages_path, too_many(retry_after=value), too_many(retry_after=value), too_many()
+    )
+    result = client.send(PAYLOAD)
+    assert fake.sleeps == [0.5, 1.0]  # the same as with no Retry-After at all
+    assert result.state is SendState.REJECTED and result.error is not None
+    assert "wait 0 s" not in result.error.description and "Still refused after 3" in result.error.description
+
+
 def test_429_three_times_is_rejected_after_three_posts_with_growing_backoff(server, client, fake) -> None:
     server.on("POST", server.messages_path, too_many(), too_many(), too_many(), accepted())
     result = client.send(PAYLOAD)
