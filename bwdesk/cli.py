@@ -33,6 +33,8 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    commands: dict[str, argparse.ArgumentParser]  # set by build_parser: each sub-command's own parser
+
     def error(self, message: str) -> NoReturn:
         # argparse's own errors also mean "invalid input, nothing sent": exit 2 with a clear line.
         self.print_usage(sys.stderr)
@@ -40,7 +42,7 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(EXIT_INVALID)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> _Parser:
     parser = _Parser(prog="bwdesk", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"bwdesk {__version__}")
     parser.add_argument(
@@ -112,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox = sub.add_parser("sandbox", help="run the local sandbox API alone (Ctrl+C stops)")
     sandbox.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     sandbox.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
+    parser.commands = dict(sub.choices)
     return parser
 
 
@@ -134,7 +137,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bwdesk.selftest import run_self_test
 
         return run_self_test(arguments[1:])
-    args = build_parser().parse_args(arguments)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(arguments)
+    if unknown:  # said by the command they were given to, with its usage (not the top-level one)
+        command = parser.commands.get(args.command or "", parser)
+        command.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         if args.self_test:
             from bwdesk.selftest import run_self_test

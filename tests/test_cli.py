@@ -181,6 +181,16 @@ def test_each_outcome_line_says_things_once_and_reads_as_sentences(capsys, on_sa
     assert "full Bandwidth" not in out  # a sentence ends before the next one starts
 
 
+def test_an_unknown_flag_is_exit_2_with_the_commands_own_usage(capsys, on_sandbox) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["send", "--to", "9195550123", "--text", "hi", "--bogus"])
+    err = capsys.readouterr().err
+    assert (
+        stopped.value.code == 2 and "usage: bwdesk send" in err and "unrecognized arguments: --bogus" in err
+    )
+    assert posts(on_sandbox) == 0
+
+
 def test_history_search_and_refresh(capsys, on_sandbox) -> None:
     run(capsys, "send", "--to", "9195550123", "--text", "parts arrived", "--tag", "TICKET-4242")
     run(capsys, "send", "--to", LANDLINE_NUMBER, "--text", "other thing")

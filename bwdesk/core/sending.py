@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from bwdesk.core.errors import BwdeskError
 from bwdesk.core.history import HistoryQuery, HistoryRow, parse_time
-from bwdesk.core.message import Draft, Mode, segments_per_message, to_requests
+from bwdesk.core.message import Draft, Mode, recipients_e164, segments_per_message, to_requests
 from bwdesk.core.outcome import ApiError, SendResult, SendState
 
 log = logging.getLogger(__name__)
@@ -84,6 +84,9 @@ SETTLE_RETRY_DELAYS = (0.2, 0.5, 1.0)
 
 def plan(draft: Draft, application_id: str) -> list[PlannedPost]:
     """Turn a draft into its POSTs (raises `message.InvalidDraft` when the draft is not sendable)."""
+    if draft.mode is Mode.GROUP and len(recipients_e164(draft)) < 2:
+        # A "group" of one is an ordinary message to one person (SMS when it has no media), recorded so.
+        draft = replace(draft, mode=Mode.SEPARATE)
     segments = segments_per_message(draft)
     return [PlannedPost(payload, draft.mode, segments) for payload in to_requests(draft, application_id)]
 

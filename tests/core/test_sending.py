@@ -33,6 +33,14 @@ def test_separate_recipients_make_one_row_and_one_post_each(sandbox, client, sto
     assert len(sandbox.accepted_messages()) == 2
 
 
+def test_a_group_of_one_is_an_ordinary_message_and_recorded_as_one() -> None:
+    from bwdesk.core.message import Draft, Mode
+    from bwdesk.core.sending import plan
+
+    [post] = plan(Draft(sender="+19195550100", recipients=("9195550123",), text="hi", mode=Mode.GROUP), "app")
+    assert post.mode is Mode.SEPARATE and post.payload["to"] == ["+19195550123"] and post.segments == 1
+
+
 def test_group_is_one_post_and_one_row(sandbox, client, store) -> None:
     sent = send_draft(
         draft(sandbox, "9195550123", "9195550124", mode=Mode.GROUP), sandbox.application_id, client, store
