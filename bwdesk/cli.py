@@ -405,6 +405,16 @@ def _result_line(post: Any) -> str:
         lines = [f"rejected  {to}  {_error_summary(result)}"]
         if result.error is not None:
             lines.extend(f"    {f.field}: {f.description}" for f in result.error.field_errors)
+        if result.http_status == 401:
+            lines.append(
+                "    The credentials were not accepted: check BW_USERNAME and BW_PASSWORD (or BW_CLIENT_ID and "
+                "BW_CLIENT_SECRET), or the ones saved in the window's Settings."
+            )
+        elif result.http_status == 403:
+            lines.append(
+                "    These credentials may not send for this account: check BW_ACCOUNT_ID, and that the API "
+                "user has the Messaging role."
+            )
         return "\n".join(lines)
     detail = (result.detail or "").strip().rstrip(".")
     described = (result.error.description if result.error else "").strip().rstrip(".")
@@ -474,7 +484,10 @@ def _print_history_table(rows: Sequence[Any], out: TextOut, search: str | None =
         print(f"No messages match {search!r}." if search else "No messages in the history yet.", file=out)
         return
     for row in rows:
-        text = " ".join((row.text or "").split())
+        # Control characters (an ESC from a pasted terminal sequence) are shown, not obeyed by the terminal.
+        text = "".join(
+            c if c.isprintable() else f"\\x{ord(c):02x}" for c in " ".join((row.text or "").split())
+        )
         if len(text) > 40:
             text = text[:39] + "…"
         media = f" +{len(row.media)} media" if row.media else ""

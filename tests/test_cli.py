@@ -191,6 +191,13 @@ def test_an_unknown_flag_is_exit_2_with_the_commands_own_usage(capsys, on_sandbo
     assert posts(on_sandbox) == 0
 
 
+def test_history_shows_control_characters_instead_of_sending_them_to_the_terminal(capsys, on_sandbox) -> None:
+    status, _, err = run(capsys, "send", "--to", "9195550123", "--text", "red \x1b[31malert\x1b[0m")
+    assert status == 0, err
+    _, out, _ = run(capsys, "history")
+    assert "\x1b" not in out and "\\x1b[31malert" in out
+
+
 def test_history_search_and_refresh(capsys, on_sandbox) -> None:
     run(capsys, "send", "--to", "9195550123", "--text", "parts arrived", "--tag", "TICKET-4242")
     run(capsys, "send", "--to", LANDLINE_NUMBER, "--text", "other thing")
@@ -341,7 +348,7 @@ def test_nothing_listening_is_exit_4_failed(capsys, monkeypatch) -> None:
 def test_401_is_a_rejection_exit_3(capsys, on_sandbox, monkeypatch) -> None:
     monkeypatch.setenv("BW_PASSWORD", "wrong")
     status, out, _ = run(capsys, "send", "--to", "9195550123", "--text", "hi")
-    assert status == 3 and "HTTP 401" in out
+    assert status == 3 and "HTTP 401" in out and "check BW_USERNAME and BW_PASSWORD" in out
 
 
 # --- the program as scripts start it ----------------------------------------------------------------------

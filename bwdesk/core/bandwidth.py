@@ -849,7 +849,10 @@ class BandwidthClient:
                 SendState.ACCEPTED,
                 http_status=202,
                 message_id=data["id"],
-                segments=segments if isinstance(segments, int) and not isinstance(segments, bool) else None,
+                # A count that cannot be one (a mock's -55254891) is left out rather than stored and shown.
+                segments=segments
+                if isinstance(segments, int) and not isinstance(segments, bool) and 1 <= segments <= 1000
+                else None,
                 accepted_time=accepted_time if isinstance(accepted_time, str) else None,
                 attempts=posts,
                 response=data,

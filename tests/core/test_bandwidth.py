@@ -90,6 +90,13 @@ def test_202_is_accepted_with_id_segments_and_time(server, client) -> None:
     assert posts(server) == 1
 
 
+@pytest.mark.parametrize("count", [-55254891, 0, 10**9, True, "2"])
+def test_a_segment_count_that_cannot_be_one_is_left_out(server, client, count) -> None:
+    server.on("POST", server.messages_path, accepted("msg-1", segments=count))
+    result = client.send(PAYLOAD)
+    assert result.state is SendState.ACCEPTED and result.message_id == "msg-1" and result.segments is None
+
+
 def test_the_post_carries_json_auth_and_user_agent(server, client) -> None:
     server.on("POST", server.messages_path, accepted())
     client.send(PAYLOAD)
