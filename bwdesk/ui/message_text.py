@@ -499,10 +499,10 @@ class TextCounter(QWidget):
             setter(value)
 
     def _unicode_text(self) -> str:
-        clusters = self._info.non_gsm
-        count = len(clusters)
+        clusters = self._info.non_gsm  # each kind once, for the list
+        count = len(non_gsm_spans(as_sent(self._text)))  # every one, as many as are underlined
         shown = " ".join(visible_form(c) for c in clusters[:6]) + (
-            f" and {count - 6} more" if count > 6 else ""
+            f" and {len(clusters) - 6} more" if len(clusters) > 6 else ""
         )
         text = (
             f"{count} character{'s' if count != 1 else ''} force{'s' if count == 1 else ''} Unicode ({shown})"

@@ -358,6 +358,11 @@ def test_unicode_notice_says_what_the_fix_saves(editor, counter) -> None:
     assert counter.unicode_notice() == "1 character forces Unicode (’): 2 segments instead of 1"
 
 
+def test_unicode_notice_counts_every_marked_character_and_lists_each_kind_once(editor, counter) -> None:
+    editor.set_text("It’s Bob’s — and Ann’s")
+    assert counter.unicode_notice().startswith("4 characters force Unicode (’ —)")
+
+
 def test_unicode_notice_lists_six_and_counts_the_rest(editor, counter) -> None:
     editor.set_text("абвгдежзий")
     assert counter.unicode_notice() == "10 characters force Unicode (а б в г д е and 4 more)"
