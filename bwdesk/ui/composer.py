@@ -11,8 +11,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
+import shiboken6
 from PySide6.QtCore import QDateTime, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
+    QApplication,
     QButtonGroup,
     QCheckBox,
     QComboBox,
@@ -79,6 +81,13 @@ def apply_tab_order(stops: Sequence[QWidget]) -> None:
         QWidget.setTabOrder(first, second)
 
 
+class _ExpirationEdit(QDateTimeEdit):
+    """One Tab leaves the field, as from every control; the arrow keys move between its date and time parts."""
+
+    def focusNextPrevChild(self, next: bool) -> bool:
+        return QWidget.focusNextPrevChild(self, next)
+
+
 class ComposerWidget(QWidget):
     """The composer. Signals: `send_requested()`, `draft_changed()` (any edit), `upload_requested(Attachment)`."""
 
@@ -93,6 +102,7 @@ class ComposerWidget(QWidget):
         self._sending = False
         self._confirming = False  # a question about this send is open: nothing is being sent yet
         self._cut_text = ""  # the text as a cut paste left it (its notice goes with the next change)
+        self._displaced: tuple[QWidget, QWidget | None] | None = None  # focus pushed out by a send
         self._api_errors: dict[str, str] = {}
         self._problems: list[Problem] = []
         # Fields the agent has typed in (or every field, after a Send attempt): only there is a missing
@@ -163,7 +173,8 @@ class ComposerWidget(QWidget):
         self.expire_check.setToolTip(
             "Bandwidth drops the message (error 4360) if it cannot leave before this time"
         )
-        self.expiration_edit = QDateTimeEdit(self.advanced)
+        self.expiration_edit = _ExpirationEdit(self.advanced)
+        self.expiration_edit.setDateTime(QDateTime.currentDateTime().addSecs(3600))  # not 2000-01-01
         self.expiration_edit.setCalendarPopup(True)
         self.expiration_edit.setDisplayFormat("yyyy-MM-dd HH:mm")
         self.expiration_edit.setAccessibleName("Expiration time")
@@ -496,7 +507,12 @@ class ComposerWidget(QWidget):
         return f"Ready to send {count} separate messages."
 
     def set_sending(self, sending: bool) -> None:
-        """While a send is in flight the draft cannot change and a progress indicator shows."""
+        """While a send is in flight the draft cannot change and a progress indicator shows.
+
+        Controls that are disabled meanwhile (Send, Separate/Group) would push the keyboard focus out of the
+        composer, into the history; it comes back when the send is over.
+        """
+        focus = QApplication.focusWidget()
         self._sending = sending
         self.from_picker.set_read_only(sending)
         self.recipients.set_read_only(sending)
@@ -508,6 +524,16 @@ class ComposerWidget(QWidget):
         self.advanced.setEnabled(not sending)
         self.progress.setVisible(sending and not self._confirming)
         self.revalidate()
+        if sending:
+            ours = focus is not None and (self.isAncestorOf(focus) or self.send_bar.isAncestorOf(focus))
+            if ours and QApplication.focusWidget() is not focus:
+                self._displaced = (focus, QApplication.focusWidget())
+        elif self._displaced is not None:
+            before, pushed_to = self._displaced
+            self._displaced = None
+            if QApplication.focusWidget() is pushed_to:  # the agent has not gone elsewhere meanwhile
+                usable = shiboken6.isValid(before) and before.isEnabled() and before.isVisible()
+                (before if usable else self.recipients.line_edit()).setFocus(Qt.FocusReason.OtherFocusReason)
 
     def set_confirming(self, confirming: bool) -> None:
         """While the agent is asked about a send (a possible duplicate), the draft stays frozen but nothing

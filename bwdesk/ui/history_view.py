@@ -57,6 +57,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QProgressBar,
     QTableView,
+    QToolBar,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -715,7 +716,8 @@ class HistoryView(QWidget):
         self.search_edit = _SearchEdit(self)
         self.search_edit.setPlaceholderText(SEARCH_PLACEHOLDER)
         self.search_edit.setClearButtonEnabled(True)
-        self.search_edit.setMinimumWidth(self.fontMetrics().averageCharWidth() * 22)  # the placeholder shows
+        # Room for the placeholder; the toolbar's buttons give way first when the window is narrow.
+        self.search_edit.setMinimumWidth(self.fontMetrics().horizontalAdvance(SEARCH_PLACEHOLDER) + 40)
         self.search_edit.setAccessibleName("Search history")
         self.search_edit.setToolTip(
             "Search (Ctrl+F) words in the text or the tag — the word you are typing matches the start of words (tech finds "
@@ -810,10 +812,16 @@ class HistoryView(QWidget):
         )
 
         bar = QHBoxLayout()
-        bar.addWidget(self.search_edit, 3)
+        bar.addWidget(self.search_edit, 1)
         bar.addWidget(self.state_filter)
         bar.addWidget(self.date_filter)
         bar.addWidget(self.busy)
+        # A toolbar, so that a narrow window (half a screen) moves the buttons that do not fit into its »
+        # menu instead of growing; every action is also in the History menu and the table's context menu.
+        self.toolbar = QToolBar("History actions", self)
+        self.toolbar.setMovable(False)
+        self.toolbar.setFloatable(False)
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.buttons: dict[str, QToolButton] = {}
         # The buttons show short labels (the actions' icon text); menus and tooltips keep the full words.
         for action, short in (
@@ -825,11 +833,13 @@ class HistoryView(QWidget):
             (self.export_action, "Export…"),
         ):
             action.setIconText(short)
-            button = QToolButton(self)
-            button.setDefaultAction(action)
+            self.toolbar.addAction(action)
+            button = self.toolbar.widgetForAction(action)
+            assert isinstance(button, QToolButton)
             button.setAccessibleName(action.text().rstrip("…"))
-            bar.addWidget(button)
+            button.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # a toolbar's buttons take no focus by default
             self.buttons[action.text()] = button
+        bar.addWidget(self.toolbar)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)

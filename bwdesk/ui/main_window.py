@@ -815,12 +815,12 @@ class MainWindow(QMainWindow):
 def _takes_tab_focus(widget: QWidget) -> bool:
     if not (widget.isVisible() and widget.isEnabled()):
         return False
-    if not widget.focusPolicy().value & Qt.FocusPolicy.TabFocus.value:
-        return False
-    if isinstance(widget, QRadioButton) and not widget.isChecked():
+    if isinstance(widget, QRadioButton):
+        # Of a pair, Tab visits the checked one (the arrow keys move within). Decided here: Qt keeps that
+        # in the buttons' focus policies, which go stale when the choice is changed from code.
         group = widget.group()
-        return group is None or group.checkedButton() is None
-    return True
+        return widget.isChecked() or group is None or group.checkedButton() is None
+    return bool(widget.focusPolicy().value & Qt.FocusPolicy.TabFocus.value)
 
 
 def app_icon() -> QIcon:

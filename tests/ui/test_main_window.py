@@ -11,7 +11,7 @@ import json
 import time
 
 import pytest
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QDateTime, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -121,12 +121,56 @@ def test_tab_visits_every_control_in_order_and_shift_tab_reverses_it(make_window
         "Filter by date",
     ]
     # The history's buttons that apply (most wait for a selection), the table (which lets Tab out), round.
-    buttons = [b.accessibleName() for b in window.history_view.buttons.values() if b.isEnabled()]
+    buttons = [
+        b.accessibleName() for b in window.history_view.buttons.values() if b.isEnabled() and b.isVisible()
+    ]
     expected += [*buttons, "Sent messages", "From", "Recipients"]
     forward = focus_walk(window, Qt.Key.Key_Tab, len(expected))
     assert forward == expected
     backward = focus_walk(window, Qt.Key.Key_Backtab, len(forward))
     assert backward == [*reversed(forward[:-1]), "Recipients"]
+
+
+def test_separate_or_group_stays_reachable_by_tab_after_group_was_chosen_by_keyboard(
+    make_window, qtbot, monkeypatch
+) -> None:
+    window = make_window()
+    composer = window.composer
+    qtbot.keyClicks(composer.recipients.line_edit(), "9195550123, 9195550124,")
+    composer.separate_radio.setFocus()
+    QTest.keyClick(composer.separate_radio, Qt.Key.Key_Right)  # the arrow keys choose within the pair
+    assert composer.group_radio.isChecked()
+    monkeypatch.setattr(window, "_confirm", lambda *args: True)
+    window.new_message()  # back to Separate, from code
+    qtbot.keyClicks(composer.recipients.line_edit(), "9195550123, 9195550124,")
+    composer.tag_edit.line_edit().setFocus()
+    assert focus_walk(window, Qt.Key.Key_Tab, 2) == ["Show advanced options", "Send separate messages"]
+
+
+def test_one_tab_leaves_the_expiration_time(make_window, qtbot) -> None:
+    window = make_window()
+    composer = window.composer
+    composer.advanced_button.click()
+    composer.expire_check.setChecked(True)
+    composer.expiration_edit.setFocus()
+    assert focus_walk(window, Qt.Key.Key_Tab, 1) != ["Expiration time"]
+    assert composer.expiration_edit.dateTime() > QDateTime.currentDateTime()  # never 2000-01-01
+
+
+def test_focus_comes_back_to_the_composer_after_sending_with_the_send_button(
+    make_window, qtbot, sandbox
+) -> None:
+    window = make_window()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    composer = window.composer
+    sandbox.inject(Fault(FaultKind.DROP))  # an unknown outcome: the draft stays, and so should the agent
+    type_message(qtbot, window, "9195550123,", "On my way")
+    qtbot.waitUntil(composer.send_button.isEnabled)
+    composer.send_button.setFocus()
+    QTest.keyClick(composer.send_button, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: bool(composer.result_panel.entries()) and not window.is_busy(), timeout=10_000)
+    assert QApplication.focusWidget() is composer.send_button  # where the agent left it
 
 
 def test_alt_letters_reach_each_field(make_window, qtbot) -> None:
@@ -189,6 +233,7 @@ def test_the_window_keeps_its_width_when_the_history_is_busy(qtbot, make_window)
     QApplication.processEvents()
     assert (window.width(), window.minimumSizeHint().width()) == (width, minimum)
     assert window.history_view.search_edit.width() >= window.history_view.search_edit.minimumWidth() > 100
+    assert minimum < 683  # half of a 1366-pixel laptop screen: the history's buttons give way, not the window
 
 
 def test_the_history_menu_holds_every_history_action(make_window) -> None:
