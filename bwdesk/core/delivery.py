@@ -113,7 +113,8 @@ class RefreshReport:
             parts.append(f"{self.failed} could not be looked up ({self.failure}); their status is unchanged")
         text = ", ".join(parts[:1] + [p[:1].lower() + p[1:] for p in parts[1:]]) + "."
         if self.wait is not None:
-            text += f" Bandwidth asked to slow down: try again in {format_wait(self.wait)}."
+            later = f"in {format_wait(self.wait)}" if self.wait >= 1 else "in a moment"
+            text += f" Bandwidth asked to slow down: try again {later}."
         if self.problem:
             text += f" Stopped: {self.problem}"
         return text

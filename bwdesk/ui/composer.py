@@ -475,6 +475,7 @@ class ComposerWidget(QWidget):
             count = message.message_count(draft)
             reason = self._ready_text(draft, count)
         self.reason_label.setText(reason)
+        self.reason_label.setAccessibleName(reason)  # what it says now (ready, why not, waiting, sending)
         self.reason_label.setProperty("blocking", blocking)
         loud = blocking and not self._sending and bool(self._touched)
         self.reason_label.setStyleSheet("color: #c0392b;" if loud else "")

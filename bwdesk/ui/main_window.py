@@ -181,6 +181,10 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._apply_tab_order()
         self.composer.tab_stops_changed.connect(self._apply_tab_order)
+        # A new result is scrolled into view: an unknown outcome must not hide below the fold.
+        self.composer.result_panel.rows_changed.connect(
+            lambda: QTimer.singleShot(0, self, self._show_results)
+        )
 
         self._autosave = QTimer(self)
         self._autosave.setSingleShot(True)
@@ -197,7 +201,8 @@ class MainWindow(QMainWindow):
         self.controller.finished.connect(self._send_finished)
         self.history_view.use_as_draft.connect(self.use_as_draft)
         self.history_view.send_again_requested.connect(self.send_again)
-        self.history_view.status_message.connect(self.statusBar().showMessage)
+        # The history's notes (a refresh's summary) are news, not a state: they go after a while.
+        self.history_view.status_message.connect(lambda text: self.statusBar().showMessage(text, 20_000))
         self.history_view.refresh_finished.connect(self._refresh_finished)
 
         self._restore_draft()
@@ -214,6 +219,12 @@ class MainWindow(QMainWindow):
         if self._draft_notice and self.statusBar().currentMessage() == self._draft_notice:
             self.statusBar().clearMessage()
         self._draft_notice = ""
+
+    @Slot()
+    def _show_results(self) -> None:
+        panel = self.composer.result_panel
+        if panel.isVisible():
+            self._composer_scroll.ensureWidgetVisible(panel, 0, 0)
 
     def tab_stops(self) -> list[QWidget]:
         """Every control Tab visits, in order: the settings banner, the composer, the history."""

@@ -97,6 +97,10 @@ class _ResultRow(QFrame):
         state = entry.result.state
         mark, colour = _MARKS[state]
         who = ", ".join(display_number(n) for n in entry.recipients)
+        # Each row's buttons say whose message they act on: a screen reader hears them one by one.
+        self.copy_button.setAccessibleName(f"Copy message id for {who}")
+        self.check_button.setAccessibleName(f"Check status of the message to {who}")
+        self.resend_button.setAccessibleName(f"Send again to {who}")
         text = f"{mark} {who} — {describe_result(entry.result)}"
         if note:
             text += f"\n{note}"

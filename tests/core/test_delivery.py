@@ -108,6 +108,13 @@ def test_lookups_that_fail_make_the_refresh_incomplete_and_say_so(sandbox, clien
     assert "No recent messages" not in summary, summary
 
 
+def test_a_retry_after_of_zero_is_not_reported_as_wait_0_s(sandbox, client, store) -> None:
+    send(sandbox, client, store, "9195550123")
+    sandbox.inject(Fault(FaultKind.RATE_LIMIT, method="GET", retry_after=0))
+    report = StatusRefresher(client, clock=Clock(), sleep=lambda s: None).refresh(store)
+    assert "try again in a moment" in report.summary() and "0 s" not in report.summary()
+
+
 def test_wrong_credentials_stop_the_refresh_with_a_reason(sandbox, store, client) -> None:
     send(sandbox, client, store, "9195550123")
     with BandwidthClient(

@@ -173,6 +173,23 @@ def test_focus_comes_back_to_the_composer_after_sending_with_the_send_button(
     assert QApplication.focusWidget() is composer.send_button  # where the agent left it
 
 
+def test_a_new_result_is_scrolled_into_view(make_window, qtbot, sandbox) -> None:
+    window = make_window()
+    window.resize(900, 640)
+    composer = window.composer
+    composer.media_list.add_links([f"https://example.com/{i}.jpg" for i in range(10)])
+    composer.advanced_button.click()
+    sandbox.inject(Fault(FaultKind.DROP))
+    type_message(qtbot, window, "9195550123,", "Long draft")
+    window.send()
+    qtbot.waitUntil(lambda: bool(composer.result_panel.entries()) and not window.is_busy(), timeout=10_000)
+    scroll = window._composer_scroll
+    panel = composer.result_panel
+    qtbot.waitUntil(
+        lambda: scroll.viewport().rect().contains(panel.mapTo(scroll.viewport(), panel.rect().topLeft()))
+    )
+
+
 def test_alt_letters_reach_each_field(make_window, qtbot) -> None:
     window = make_window()
     window.activateWindow()
@@ -294,6 +311,10 @@ def test_send_two_separate_messages_with_media_and_tag(qtbot, make_window, sandb
     assert row is not None
     row.copy_button.click()
     assert QGuiApplication.clipboard().text() == results[0].result.message_id
+    # A screen reader tells the rows' buttons apart by whom they are for.
+    names = [b.accessibleName() for b in composer.result_panel.tab_stops()]
+    assert len(names) == len(set(names)) and "Copy message id for (919) 555-0123" in names
+    assert composer.reason_label.accessibleName() == composer.reason_label.text()
 
 
 def test_send_is_disabled_with_the_reason_while_the_draft_is_invalid(qtbot, make_window, sandbox) -> None:
