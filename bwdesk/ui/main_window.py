@@ -122,7 +122,7 @@ class MainWindow(QMainWindow):
         self.auto_refresh_after: tuple[float, ...] = AUTO_REFRESH_AFTER_S
         self.setWindowTitle("bwdesk — Sandbox" if context.is_sandbox else "bwdesk — New message")
         self.setWindowIcon(app_icon())
-        self.resize(900, 860)
+        self.resize(980, 860)  # wide enough for every history button beside the search
 
         self.composer = ComposerWidget(self, region=context.settings.region)
         numbers = [(f.number, f.label) for f in context.settings.from_numbers]
