@@ -477,7 +477,8 @@ class ComposerWidget(QWidget):
         self.reason_label.setText(reason)
         self.reason_label.setAccessibleName(reason)  # what it says now (ready, why not, waiting, sending)
         self.reason_label.setProperty("blocking", blocking)
-        loud = blocking and not self._sending and bool(self._touched)
+        # Red only for what the agent has been at: setting up the From list at start touches nothing of theirs.
+        loud = bool(errors) and not self._sending and errors[0].field in self._touched
         self.reason_label.setStyleSheet("color: #c0392b;" if loud else "")
         self.send_button.setEnabled(not blocking and not self._sending)
         self.send_button.setToolTip(

@@ -317,6 +317,16 @@ def test_send_two_separate_messages_with_media_and_tag(qtbot, make_window, sandb
     assert composer.reason_label.accessibleName() == composer.reason_label.text()
 
 
+def test_a_fresh_window_says_what_it_needs_calmly(make_window, qtbot) -> None:
+    """Red is for what the agent did; a new, untouched message just says what it needs."""
+    window = make_window()
+    reason = window.composer.reason_label
+    assert reason.text().startswith("To:") and "c0392b" not in reason.styleSheet()
+    qtbot.keyClicks(window.composer.recipients.line_edit(), "919 555 01,")
+    qtbot.waitUntil(lambda: "cannot be used" in reason.text())
+    assert "c0392b" in reason.styleSheet()
+
+
 def test_send_is_disabled_with_the_reason_while_the_draft_is_invalid(qtbot, make_window, sandbox) -> None:
     window = make_window()
     composer = window.composer
