@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import logging
 import os
 import re
 import sys
+import unicodedata
 from collections.abc import Sequence
 from typing import IO, Any, NoReturn, Protocol, TextIO
 
@@ -91,11 +93,12 @@ def build_parser() -> _Parser:
         action="store_true",
         help="one group MMS to all recipients (everyone sees every number; at most 10)",
     )
+    send.add_argument("--yes", action="store_true", help="confirm sending more than 20 separate messages")
     send.add_argument(
-        "--yes",
+        "--send-again",
         action="store_true",
-        help="confirm what would otherwise be refused: more than 20 separate messages, or the same message "
-        "again to someone who got it minutes ago or whose earlier send got no answer",
+        help="send even to someone who got this same message minutes ago, or whose earlier send of it got "
+        "no answer (it may have gone out): the customer may receive it twice",
     )
     send.add_argument("--json", action="store_true", help="print a JSON array, one object per POST")
 
@@ -178,39 +181,48 @@ class TextOut(Protocol):
 
 
 class _PipeSafe:
-    """Standard output that a reader may close early (`bwdesk send … | head -1`).
+    """Standard output that a reader may close early (`bwdesk send … | head -1`), or that is not there.
 
     Once the pipe is closed the rest of the output is dropped, and the command carries on: a batch half
     sent because nobody was reading any more would be worse than output nobody reads. The exit status
-    and the history still tell the whole story.
+    and the history still tell the whole story. With no standard output at all (a windowed program on
+    Windows, `pythonw`) everything is dropped from the start.
     """
 
-    def __init__(self, stream: IO[str]) -> None:
+    def __init__(self, stream: IO[str] | None) -> None:
         self._stream = stream
-        self.dropped = False
+        self.dropped = stream is None
 
     def write(self, text: str) -> int:
-        if not self.dropped:
+        if not self.dropped and self._stream is not None:
             try:
                 self._stream.write(text)
                 if "\n" in text:
                     self._stream.flush()
-            except BrokenPipeError:
-                self._drop()
+            except OSError as exc:
+                self._drop(exc)
         return len(text)
 
     def flush(self) -> None:
-        if not self.dropped:
+        if not self.dropped and self._stream is not None:
             try:
                 self._stream.flush()
-            except BrokenPipeError:
-                self._drop()
+            except OSError as exc:
+                self._drop(exc)
 
-    def _drop(self) -> None:
+    def _drop(self, exc: OSError) -> None:
+        """Output that cannot be written never stops a batch half way; the log says why it stopped."""
         self.dropped = True
-        logging.getLogger(__name__).info("standard output was closed by its reader; the rest is not shown")
+        log = logging.getLogger(__name__)
+        if isinstance(exc, BrokenPipeError) or exc.errno in (errno.EPIPE, errno.EINVAL):  # EINVAL: Windows
+            log.info("standard output was closed by its reader; the rest is not shown")
+        else:
+            log.warning(
+                "standard output could not be written (%s); the rest is not shown", exc.strerror or exc
+            )
         # Python flushes standard output once more on exit; point it at nothing so that is quiet too.
-        with contextlib.suppress(OSError, ValueError):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            assert self._stream is not None
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, self._stream.fileno())
             os.close(devnull)
@@ -275,10 +287,11 @@ def cmd_send(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
     except BaseException:
         client.close()
         raise
-    if not args.yes:
+    if not args.send_again:
         try:
             _refuse_likely_duplicates(
-                sending.find_possible_duplicates(store, sending.plan(draft, account.application_id))
+                sending.find_possible_duplicates(store, sending.plan(draft, account.application_id)),
+                recipients,
             )
         except BaseException:
             client.close()
@@ -311,26 +324,28 @@ def cmd_send(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
         store.close()
 
 
-def _refuse_likely_duplicates(earlier: Sequence[Any]) -> None:
-    """The CLI's "Send again…" confirmation (DESIGN §4): an identical message to the same people that may
-    have gone out, or went out minutes ago, is only sent again with --yes."""
+def _refuse_likely_duplicates(earlier: Sequence[Any], recipients: Sequence[str]) -> None:
+    """The CLI's "Send again…" confirmation (DESIGN §4): an identical message to someone it may have
+    reached, or reached minutes ago, is only sent with --send-again. The refusal names who to leave out
+    so that the rest of a batch can go on its own."""
     if not earlier:
         return
-    uncertain = [d for d in earlier if d.uncertain]
-    if uncertain:
-        who = ", ".join(dict.fromkeys(d.recipient for d in uncertain))
-        when = ", ".join(sorted({d.row.created_local()[-5:] for d in uncertain}))
-        raise UsageError(
-            f"to: the same message to {who} got no answer from Bandwidth at {when}: it may already have been "
-            "sent, and sending it again could make the customer receive it twice. Check first with "
-            "`bwdesk history --refresh`, or add --yes to send it again anyway. Nothing was sent."
-        )
-    who = ", ".join(dict.fromkeys(d.recipient for d in earlier))
+    who = list(dict.fromkeys(d.recipient for d in earlier))
     when = ", ".join(sorted({d.row.created_local()[-5:] for d in earlier}))
-    raise UsageError(
-        f"to: the same message was sent to {who} at {when} and Bandwidth accepted it; sending it again means "
-        "the customer receives it twice. Add --yes if that is what you want. Nothing was sent."
-    )
+    if any(d.uncertain for d in earlier):
+        what = (
+            f"the same message to {', '.join(who)} got no answer from Bandwidth at {when}: it may already have "
+            "been sent, and sending it again could make the customer receive it twice. Check first with "
+            "`bwdesk history --refresh`"
+        )
+    else:
+        what = (
+            f"the same message was sent to {', '.join(who)} at {when} and Bandwidth accepted it; sending it "
+            "again means the customer receives it twice"
+        )
+    others = [n for n in recipients if n not in who]
+    leave_out = f"; leave {' and '.join(who)} out of --to to send to the others" if others else ""
+    raise UsageError(f"to: {what}{leave_out}; or add --send-again to send it anyway. Nothing was sent.")
 
 
 def _post_json(store: Any, post: Any) -> dict[str, Any]:
@@ -486,7 +501,8 @@ def _print_history_table(rows: Sequence[Any], out: TextOut, search: str | None =
     for row in rows:
         # Control characters (an ESC from a pasted terminal sequence) are shown, not obeyed by the terminal.
         text = "".join(
-            c if c.isprintable() else f"\\x{ord(c):02x}" for c in " ".join((row.text or "").split())
+            f"\\x{ord(c):02x}" if unicodedata.category(c) == "Cc" else c
+            for c in " ".join((row.text or "").split())
         )
         if len(text) > 40:
             text = text[:39] + "…"

@@ -137,7 +137,7 @@ def posts(sandbox: Sandbox) -> int:
     return sandbox.requests.count("POST", "/messages")
 
 
-def test_the_same_message_again_after_no_answer_needs_yes(capsys, on_sandbox) -> None:
+def test_the_same_message_again_after_no_answer_needs_send_again(capsys, on_sandbox) -> None:
     """DESIGN §4: an unknown send is sent again only after a confirmation that names the duplicate risk."""
     from bwdesk.sandbox import Fault, FaultKind
 
@@ -146,18 +146,16 @@ def test_the_same_message_again_after_no_answer_needs_yes(capsys, on_sandbox) ->
     assert status == 4 and posts(on_sandbox) == 1
     status, out, err = run(capsys, "send", "--to", "9195550777", "--text", "dup test")
     assert status == 2 and out == "" and posts(on_sandbox) == 1
-    assert (
-        "may already have been sent" in err
-        and "twice" in err
-        and "--yes" in err
-        and "Nothing was sent" in err
-    )
+    assert "may already have been sent" in err and "twice" in err and "--send-again" in err
+    assert "Nothing was sent" in err and "leave" not in err  # there is no one else to send to
     status, _, err = run(capsys, "send", "--to", "9195550777", "--text", "dup test", "--yes")
+    assert status == 2 and posts(on_sandbox) == 1  # --yes confirms a large batch, not a duplicate
+    status, _, err = run(capsys, "send", "--to", "9195550777", "--text", "dup test", "--send-again")
     assert status == 0, err
     assert posts(on_sandbox) == 2
 
 
-def test_the_same_message_again_minutes_later_needs_yes_but_another_does_not(capsys, on_sandbox) -> None:
+def test_the_same_message_again_minutes_later_is_refused_but_another_is_not(capsys, on_sandbox) -> None:
     assert run(capsys, "send", "--to", "9195550123", "--text", "your part shipped")[0] == 0
     status, _, err = run(capsys, "send", "--to", "9195550123", "--text", "your part shipped")
     assert status == 2 and "Bandwidth accepted it" in err and "receives it twice" in err
@@ -192,10 +190,32 @@ def test_an_unknown_flag_is_exit_2_with_the_commands_own_usage(capsys, on_sandbo
 
 
 def test_history_shows_control_characters_instead_of_sending_them_to_the_terminal(capsys, on_sandbox) -> None:
-    status, _, err = run(capsys, "send", "--to", "9195550123", "--text", "red \x1b[31malert\x1b[0m")
+    status, _, err = run(
+        capsys, "send", "--to", "9195550123", "--text", "red \x1b[31malert\x1b[0m 👨\u200d👩"
+    )
     assert status == 0, err
     _, out, _ = run(capsys, "history")
     assert "\x1b" not in out and "\\x1b[31malert" in out
+    assert "👨\u200d👩" in out  # a joiner inside an emoji is text, not a control character
+
+
+def test_no_standard_output_at_all_still_sends_the_whole_batch(on_sandbox, monkeypatch) -> None:
+    """A windowed program on Windows (or pythonw) has no standard output: sys.stdout is None."""
+    monkeypatch.setattr(sys, "stdout", None)
+    status = main(["send", "--to", "9195550123", "--to", "9195550124", "--to", "9195550125", "--text", "hi"])
+    assert status == 0 and len(on_sandbox.accepted_messages()) == 3
+
+
+def test_a_partly_failed_batch_is_retried_by_leaving_out_who_got_it(capsys, on_sandbox) -> None:
+    from bwdesk.sandbox import Fault, FaultKind
+
+    on_sandbox.inject(Fault(FaultKind.REJECT, field_errors=(("to", "not allowed"),)))
+    status, _, _ = run(capsys, "send", "--to", "9195550123", "--to", "9195550124", "--text", "parts in")
+    assert status == 3 and posts(on_sandbox) == 2  # the first rejected, the second accepted
+    status, _, err = run(capsys, "send", "--to", "9195550123", "--to", "9195550124", "--text", "parts in")
+    assert status == 2 and "leave +19195550124 out of --to" in err and posts(on_sandbox) == 2
+    assert run(capsys, "send", "--to", "9195550123", "--text", "parts in")[0] == 0
+    assert posts(on_sandbox) == 3
 
 
 def test_history_search_and_refresh(capsys, on_sandbox) -> None:

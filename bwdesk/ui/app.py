@@ -88,9 +88,10 @@ def run_gui(*, sandbox: bool = False) -> int:
     if sandbox:
         return _run_sandbox(app, tasks)
     hold_early_records()  # for the log file, which opens once the window has painted (`_run_window`)
-    context = load_context()
-    _install_crash_handler(app, context.profile)
+    profile = paths.profile_dir()
     try:
+        context = load_context(profile=profile)
+        _install_crash_handler(app, profile)
         notes = [
             *context.loaded.warnings,
             *(
@@ -111,7 +112,7 @@ def run_gui(*, sandbox: bool = False) -> int:
         return _run_window(app, context, tasks)
     finally:
         if is_holding_early_records():  # the window never painted: keep what start-up logged
-            _open_log_file(context.profile)
+            _open_log_file(profile)
 
 
 def _open_log_file(profile: Path) -> None:

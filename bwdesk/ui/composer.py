@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 import shiboken6
-from PySide6.QtCore import QDateTime, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QDateTime, QEvent, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
-    QApplication,
     QButtonGroup,
     QCheckBox,
     QComboBox,
@@ -82,10 +82,22 @@ def apply_tab_order(stops: Sequence[QWidget]) -> None:
 
 
 class _ExpirationEdit(QDateTimeEdit):
-    """One Tab leaves the field, as from every control; the arrow keys move between its date and time parts."""
+    """One Tab leaves the field, as from every control (Qt's own would step through the date and time
+    parts first); Ctrl+Left/Right still move between the parts."""
 
-    def focusNextPrevChild(self, next: bool) -> bool:
-        return QWidget.focusNextPrevChild(self, next)
+    def event(self, event: QEvent) -> bool:
+        if (
+            event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab)
+            and not event.modifiers()
+            & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)
+        ):
+            forward = (
+                event.key() == Qt.Key.Key_Tab and not event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+            )
+            return QWidget.focusNextPrevChild(self, forward)
+        return super().event(event)
 
 
 class ComposerWidget(QWidget):
@@ -514,7 +526,9 @@ class ComposerWidget(QWidget):
         Controls that are disabled meanwhile (Send, Separate/Group) would push the keyboard focus out of the
         composer, into the history; it comes back when the send is over.
         """
-        focus = QApplication.focusWidget()
+        # The window's focus widget, not the application's: while a question box is open the window is not
+        # active, but it still knows where its focus is (and gives it back there).
+        focus = self.window().focusWidget()
         self._sending = sending
         self.from_picker.set_read_only(sending)
         self.recipients.set_read_only(sending)
@@ -528,12 +542,12 @@ class ComposerWidget(QWidget):
         self.revalidate()
         if sending:
             ours = focus is not None and (self.isAncestorOf(focus) or self.send_bar.isAncestorOf(focus))
-            if ours and QApplication.focusWidget() is not focus:
-                self._displaced = (focus, QApplication.focusWidget())
+            if ours and self.window().focusWidget() is not focus:
+                self._displaced = (focus, self.window().focusWidget())
         elif self._displaced is not None:
             before, pushed_to = self._displaced
             self._displaced = None
-            if QApplication.focusWidget() is pushed_to:  # the agent has not gone elsewhere meanwhile
+            if self.window().focusWidget() is pushed_to:  # the agent has not gone elsewhere meanwhile
                 usable = shiboken6.isValid(before) and before.isEnabled() and before.isVisible()
                 (before if usable else self.recipients.line_edit()).setFocus(Qt.FocusReason.OtherFocusReason)
 

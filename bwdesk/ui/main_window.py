@@ -246,8 +246,13 @@ class MainWindow(QMainWindow):
             return super().focusNextPrevChild(next)
         target = stops[(stops.index(current) + (1 if next else -1)) % len(stops)]
         target.setFocus(Qt.FocusReason.TabFocusReason if next else Qt.FocusReason.BacktabFocusReason)
-        if self._composer_scroll.isAncestorOf(target):
-            self._composer_scroll.ensureWidgetVisible(target)
+        # Scrolled into view in every scroll area it sits in (a result's button: the results', then the
+        # composer's), innermost first.
+        parent = target.parentWidget()
+        while parent is not None and parent is not self:
+            if isinstance(parent, QScrollArea):
+                parent.ensureWidgetVisible(target)
+            parent = parent.parentWidget()
         return True
 
     # --- start-up ----------------------------------------------------------------------------------------

@@ -172,6 +172,24 @@ def test_focus_comes_back_to_the_composer_after_sending_with_the_send_button(
     qtbot.waitUntil(lambda: bool(composer.result_panel.entries()) and not window.is_busy(), timeout=10_000)
     assert QApplication.focusWidget() is composer.send_button  # where the agent left it
 
+    # Again: now the duplicate question opens (a real, modal box, once the history was checked) and the
+    # agent cancels it.
+    watcher = QTimer(window)
+    watcher.setInterval(10)
+
+    def cancel_the_question() -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            watcher.stop()
+            box.reject()
+
+    watcher.timeout.connect(cancel_the_question)
+    watcher.start()
+    QTest.keyClick(composer.send_button, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: not watcher.isActive(), timeout=10_000)
+    qtbot.waitUntil(lambda: not window.is_busy(), timeout=10_000)
+    assert window.focusWidget() is composer.send_button
+
 
 def test_a_new_result_is_scrolled_into_view(make_window, qtbot, sandbox) -> None:
     window = make_window()
@@ -188,6 +206,26 @@ def test_a_new_result_is_scrolled_into_view(make_window, qtbot, sandbox) -> None
     qtbot.waitUntil(
         lambda: scroll.viewport().rect().contains(panel.mapTo(scroll.viewport(), panel.rect().topLeft()))
     )
+
+
+def test_shift_tab_into_a_long_list_of_results_shows_the_button_it_reaches(make_window, qtbot) -> None:
+    from bwdesk.core.outcome import SendResult, SendState
+    from bwdesk.ui.results import ResultEntry
+
+    window = make_window()
+    panel = window.composer.result_panel
+    for i in range(12):
+        panel.add_result(
+            ResultEntry(i + 1, (f"+1919555{1000 + i}",), SendResult(SendState.ACCEPTED, 202, f"m{i}", 1))
+        )
+    qtbot.waitUntil(panel.isVisible)
+    type_message(qtbot, window, "9195550123,", "next one")
+    qtbot.waitUntil(window.composer.send_button.isEnabled)
+    window.composer.send_button.setFocus()
+    QTest.keyClick(window.composer.send_button, Qt.Key.Key_Backtab)
+    button = QApplication.focusWidget()
+    assert button is [b for b in panel.tab_stops() if not b.isHidden()][-1]  # the last result's Copy id
+    assert not button.visibleRegion().isEmpty()  # scrolled into view, not focused out of sight
 
 
 def test_alt_letters_reach_each_field(make_window, qtbot) -> None:
