@@ -20,7 +20,7 @@ from typing import IO, Any, NoReturn, Protocol, TextIO
 
 from bwdesk import __version__
 from bwdesk.core.errors import BwdeskError, ConfigError
-from bwdesk.core.sending import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK
+from bwdesk.core.sending import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, PossibleDuplicate, sent_at
 
 log = logging.getLogger("bwdesk.cli")
 
@@ -324,14 +324,14 @@ def cmd_send(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
         store.close()
 
 
-def _refuse_likely_duplicates(earlier: Sequence[Any], recipients: Sequence[str]) -> None:
+def _refuse_likely_duplicates(earlier: Sequence[PossibleDuplicate], recipients: Sequence[str]) -> None:
     """The CLI's "Send again…" confirmation (DESIGN §4): an identical message to someone it may have
     reached, or reached minutes ago, is only sent with --send-again. The refusal names who to leave out
     so that the rest of a batch can go on its own."""
     if not earlier:
         return
     who = list(dict.fromkeys(d.recipient for d in earlier))
-    when = ", ".join(sorted({d.row.created_local()[-5:] for d in earlier}))
+    when = sent_at(earlier)
     if any(d.uncertain for d in earlier):
         what = (
             f"the same message to {', '.join(who)} got no answer from Bandwidth at {when}: it may already have "

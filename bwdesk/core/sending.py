@@ -226,6 +226,11 @@ class PossibleDuplicate:
         return self.row.state in (SendState.UNKNOWN, SendState.SENDING)
 
 
+def sent_at(earlier: Sequence[PossibleDuplicate]) -> str:
+    """When the earlier sends were made, as local HH:MM times ("14:02, 14:05") for a question or a refusal."""
+    return ", ".join(sorted({d.row.created_local()[-5:] for d in earlier}))
+
+
 def find_possible_duplicates(
     history: RecentMessages, posts: Sequence[PlannedPost], now: datetime | None = None
 ) -> list[PossibleDuplicate]:

@@ -38,7 +38,14 @@ from bwdesk.core.errors import BwdeskError
 from bwdesk.core.history import HistoryQuery, HistoryRow, HistoryStore
 from bwdesk.core.message import Draft, InvalidDraft, Mode
 from bwdesk.core.outcome import SendState
-from bwdesk.core.sending import PlannedPost, PossibleDuplicate, SentPost, find_possible_duplicates, plan
+from bwdesk.core.sending import (
+    PlannedPost,
+    PossibleDuplicate,
+    SentPost,
+    find_possible_duplicates,
+    plan,
+    sent_at,
+)
 from bwdesk.ui.composer import ComposerWidget, apply_tab_order
 from bwdesk.ui.results import ResultEntry
 from bwdesk.ui.send_controller import SendController
@@ -556,7 +563,7 @@ class MainWindow(QMainWindow):
 
         who = ", ".join(display_number(n) for n in dict.fromkeys(numbers))
         if earlier and not any(d.uncertain for d in earlier):
-            when = ", ".join(sorted({d.row.created_local()[-5:] for d in earlier}))
+            when = sent_at(earlier)
             text = (
                 f"This same message was already sent to {who} a few minutes ago (at {when}) and Bandwidth "
                 "accepted it. Sending it again means the customer receives it twice."
