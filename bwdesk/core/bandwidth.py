@@ -70,11 +70,10 @@ from bwdesk.core.errors import (
     ServerError,
     Unauthorized,
     UnexpectedResponse,
-    describe_delivery_status,
-    describe_error_code,
     format_wait,
 )
 from bwdesk.core.outcome import ApiError, FieldError, SendResult, SendState
+from bwdesk.core.status_words import describe_delivery_status, describe_error_code
 
 log = logging.getLogger(__name__)
 
