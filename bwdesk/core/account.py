@@ -1,11 +1,7 @@
 """The effective account: saved settings, overridden by the environment, plus the credentials.
 
-Precedence (DESIGN §3): command-line flag > environment > saved settings. The environment uses the
-names Bandwidth's own SDK tests use (`BW_ACCOUNT_ID`, `BW_USERNAME`, …) so existing scripts carry over.
-Credentials come from the environment or, failing that, the OS keyring — never from a file.
-
-`Context` is what a command (the window, `bwdesk send`, `bwdesk history`) works with: the profile,
-the settings, and on demand the account, a client and the history store.
+`Context` is what a command (the window, `bwdesk send`, `bwdesk history`) works with: the profile, the settings,
+and on demand the account, a client and the history store. Precedence and variables: DESIGN §3.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
 """Delivery status from the API, and "did my unknown send go out?" — shared by the window and the CLI.
 
-A desktop app has no webhook endpoint, so status comes from polling `GET /users/{accountId}/messages`.
-That list API allows 3500 requests per 5 minutes per source IP — and a whole support desk may sit behind
-one IP — so requests are paced well below it, and a 429's Retry-After stops every refresh until it passes.
+Status comes from polling the list API, paced well below its per-IP limit; a 429's Retry-After stops every refresh.
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
 """Sending a validated draft: the history row is written before each POST and settled after it.
 
-This is the one place where the send semantics of DESIGN §4 meet the history: the CLI calls
-`send_draft`, the window calls `send_one` from a worker thread for each payload. Writing the row
-first means that a crash, a kill or a power cut during the POST leaves a `sending` row owned by a dead
-process, which the next start turns into `unknown` — never a silent gap in the record.
+The one place where the send semantics (DESIGN §4) meet the history; the CLI and the window both send through it.
 """
 
 from __future__ import annotations
