@@ -24,8 +24,8 @@ DELAY = 3.0
 def _one_run(app: Any, delay: float) -> dict[str, float]:
     from PySide6.QtCore import QTimer
 
-    from bwdesk.core.account import sandbox_context
     from bwdesk.sandbox import Fault, FaultKind, Sandbox
+    from bwdesk.sandbox_profile import sandbox_context
     from bwdesk.ui.main_window import MainWindow
 
     with tempfile.TemporaryDirectory() as home, Sandbox(status_step=0) as sandbox:

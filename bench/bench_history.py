@@ -27,7 +27,10 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from bwdesk.core.history import SCHEMA_MAJOR, SCHEMA_MINOR, HistoryQuery, HistoryStore, format_time  # noqa: E402
+from bwdesk.core.history.rows import format_time  # noqa: E402
+from bwdesk.core.history.schema import SCHEMA_MAJOR, SCHEMA_MINOR  # noqa: E402
+from bwdesk.core.history.search import HistoryQuery  # noqa: E402
+from bwdesk.core.history.sqlite_store import SqliteHistoryStore  # noqa: E402
 from bwdesk.core.outcome import SendState  # noqa: E402
 
 ROWS = 1_000_000
@@ -55,7 +58,7 @@ WORDS = tuple(_VOCABULARY.split())
 def build(path: Path) -> None:
     """Write ROWS realistic rows straight through SQL (the same schema and triggers the store uses)."""
     rnd = random.Random(4242)
-    store = HistoryStore.open(path)
+    store = SqliteHistoryStore.open(path)
     store.close()
     import sqlite3
 
@@ -148,7 +151,7 @@ def median_ms(fn: Callable[[], object], runs: int = RUNS) -> float:
     return round(statistics.median(times), 3)
 
 
-def first_page(store: HistoryStore, typed: str) -> Callable[[], object]:
+def first_page(store: SqliteHistoryStore, typed: str) -> Callable[[], object]:
     """What the UI does per keystroke: parse the box, fetch 100 rows, turn them into table cells."""
 
     def run() -> object:
@@ -177,21 +180,21 @@ def main() -> dict[str, Any]:
     rss_before = rss_mb()
     with tempfile.TemporaryDirectory() as tmp:
         empty = Path(tmp) / "empty.sqlite3"
-        HistoryStore.open(empty).close()
-        results["open_empty_ms"] = median_ms(lambda: HistoryStore.open(empty).close())
-        results["open_1m_ms"] = median_ms(lambda: HistoryStore.open(CACHE).close())
+        SqliteHistoryStore.open(empty).close()
+        results["open_empty_ms"] = median_ms(lambda: SqliteHistoryStore.open(empty).close())
+        results["open_1m_ms"] = median_ms(lambda: SqliteHistoryStore.open(CACHE).close())
         # Opening plus the first page the window shows (no filter), as the main window does at start.
         results["open_and_first_page_empty_ms"] = median_ms(lambda: _open_page(empty))
         results["open_and_first_page_1m_ms"] = median_ms(lambda: _open_page(CACHE))
 
-    store = HistoryStore.open(CACHE)
+    store = SqliteHistoryStore.open(CACHE)
     sample = store.search(HistoryQuery(), limit=1, before_id=ROWS // 2)[0]
     narrow = sample.tag or "TICKET-4242"
     number = sample.to[0]
     print(f"narrow query {narrow!r}, number {number}", flush=True)
     store.search(HistoryQuery(text="warm up the cache"), limit=1)
 
-    cold = HistoryStore.open(CACHE)
+    cold = SqliteHistoryStore.open(CACHE)
     started = time.perf_counter()
     first_page(cold, "technician order")()
     results["broad_first_page_fresh_connection_ms"] = round((time.perf_counter() - started) * 1000, 3)
@@ -231,13 +234,13 @@ def main() -> dict[str, Any]:
 
 
 def _open_page(path: Path) -> None:
-    store = HistoryStore.open(path)
+    store = SqliteHistoryStore.open(path)
     store.recover_interrupted()
     store.search(HistoryQuery(), limit=100)
     store.close()
 
 
-def _concurrency(store: HistoryStore) -> dict[str, float]:
+def _concurrency(store: SqliteHistoryStore) -> dict[str, float]:
     """A broad search's first page while another thread writes rows (per-thread connections, WAL)."""
     stop = threading.Event()
     written = 0
@@ -269,7 +272,7 @@ def _write_costs() -> dict[str, float]:
     from bwdesk.core.outcome import SendResult
 
     with tempfile.TemporaryDirectory() as tmp:
-        store = HistoryStore.open(Path(tmp) / "w.sqlite3")
+        store = SqliteHistoryStore.open(Path(tmp) / "w.sqlite3")
 
         def one() -> None:
             row = store.record_sending(

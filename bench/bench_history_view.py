@@ -32,7 +32,8 @@ import bench_history  # noqa: E402
 from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from bwdesk.core.history import HistoryQuery, HistoryStore  # noqa: E402
+from bwdesk.core.history.search import HistoryQuery  # noqa: E402
+from bwdesk.core.history.sqlite_store import SqliteHistoryStore  # noqa: E402
 from bwdesk.ui.history_view import HistoryModel, HistoryView  # noqa: E402
 from bwdesk.ui.tasks import BackgroundTasks  # noqa: E402
 
@@ -99,7 +100,7 @@ def main() -> dict[str, Any]:
     cache = ensure_cache()
     app = QApplication.instance() or QApplication([])
     tasks = BackgroundTasks()
-    store = HistoryStore.open(cache)
+    store = SqliteHistoryStore.open(cache)
     sample = store.search(HistoryQuery(), limit=1, before_id=bench_history.ROWS // 2)[0]
     narrow = sample.tag or "TICKET-4242"
     number = sample.to[0]
@@ -114,7 +115,7 @@ def main() -> dict[str, Any]:
     # Cold: the store opened just now (new SQLite connections on the worker threads, nothing cached by
     # this process) and a broad query as the first thing the table reads.
     started = time.perf_counter()
-    cold_store = HistoryStore.open(cache)
+    cold_store = SqliteHistoryStore.open(cache)
     cold = HistoryModel(tasks, cold_store, region="US", query=queries["broad"])
     wait_for(cold.page_loaded, lambda: None)
     results["broad_open_and_first_page_cold_ms"] = round((time.perf_counter() - started) * 1000, 2)

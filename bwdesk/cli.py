@@ -15,14 +15,22 @@ import os
 import re
 import sys
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import IO, Any, NoReturn, Protocol, TextIO
 
 from bwdesk import __version__
 from bwdesk.core.errors import BwdeskError, ConfigError
-from bwdesk.core.sending import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, PossibleDuplicate, sent_at
+from bwdesk.core.outcome import SendResult, SendState
+from bwdesk.core.sending import PossibleDuplicate, sent_at
 
 log = logging.getLogger("bwdesk.cli")
+
+# Exit statuses of `bwdesk send` and `bwdesk history` (DESIGN §3): scripts rely on them.
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_INVALID = 2
+EXIT_REJECTED = 3
+EXIT_NOT_CONFIRMED = 4
 
 DESCRIPTION = (
     "bwdesk sends SMS and MMS by hand through Bandwidth's Messaging API v2. "
@@ -122,7 +130,7 @@ def build_parser() -> _Parser:
 
 
 def _positive_int(value: str) -> int:
-    from bwdesk.core.history import MAX_PAGE
+    from bwdesk.core.history.store import MAX_PAGE
 
     try:
         number = int(value)
@@ -312,9 +320,9 @@ def cmd_send(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
         except sending.NotRecorded as exc:
             # What went out is printed above; the rest was not sent because it could not be recorded first.
             print(f"bwdesk: {exc} The remaining messages were not sent either.", file=err)
-            status = sending.EXIT_NOT_CONFIRMED
+            status = EXIT_NOT_CONFIRMED
         else:
-            status = sending.exit_status(post.result for post in sent)
+            status = exit_status(post.result for post in sent)
         if args.json:
             json.dump([_post_json(store, post) for post in sent], out, ensure_ascii=False)
             out.write("\n")
@@ -322,6 +330,16 @@ def cmd_send(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
     finally:
         client.close()
         store.close()
+
+
+def exit_status(results: Iterable[SendResult]) -> int:
+    """0 all accepted; 4 if any failed or unknown; otherwise 3 if any rejected."""
+    states = {r.state for r in results}
+    if states & {SendState.FAILED, SendState.UNKNOWN, SendState.SENDING}:
+        return EXIT_NOT_CONFIRMED
+    if SendState.REJECTED in states:
+        return EXIT_REJECTED
+    return EXIT_OK
 
 
 def _refuse_likely_duplicates(earlier: Sequence[PossibleDuplicate], recipients: Sequence[str]) -> None:
@@ -407,8 +425,6 @@ def _problem_text(problem: Any) -> str:
 
 
 def _result_line(post: Any) -> str:
-    from bwdesk.core.outcome import SendState
-
     result = post.result
     to = ", ".join(post.post.recipients)
     if result.state is SendState.ACCEPTED:
@@ -459,7 +475,7 @@ def _error_summary(result: Any) -> str:
 
 def cmd_history(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
     from bwdesk.core.account import load_context
-    from bwdesk.core.history import HistoryQuery
+    from bwdesk.core.history.search import HistoryQuery
 
     context = load_context(err=err)
     store = context.history()
@@ -467,7 +483,6 @@ def cmd_history(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
         status = EXIT_OK
         if args.refresh:
             from bwdesk.core.delivery import refresh_statuses
-            from bwdesk.core.sending import EXIT_NOT_CONFIRMED, EXIT_REJECTED
 
             client = context.client(for_sending=False)
             try:
@@ -492,8 +507,7 @@ def cmd_history(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
 
 
 def _print_history_table(rows: Sequence[Any], out: TextOut, search: str | None = None) -> None:
-    from bwdesk.core.errors import describe_error_code
-    from bwdesk.core.history import status_label
+    from bwdesk.core.status_words import describe_error_code, status_label
 
     if not rows:
         print(f"No messages match {search!r}." if search else "No messages in the history yet.", file=out)

@@ -350,12 +350,12 @@ def _check_phone() -> str:
 
 def _check_history(state: dict[str, Any]) -> str:
     try:
-        from bwdesk.core.history import HistoryStore
+        from bwdesk.core.history.sqlite_store import SqliteHistoryStore
         from bwdesk.core.paths import history_file, profile_dir
     except ImportError as exc:
         raise CheckFailed(f"bwdesk.core.history not available ({exc})") from None
     path = history_file(profile_dir())
-    store = HistoryStore.open(path)
+    store = SqliteHistoryStore.open(path)
     state["history"] = store
     if not path.is_file():
         raise CheckFailed(f"opening the history did not create {path.name}")

@@ -209,8 +209,8 @@ def client(sandbox: object) -> Iterator[object]:
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[object]:
     """A real SQLite history file in a temporary folder."""
-    from bwdesk.core.history import HistoryStore
+    from bwdesk.core.history.sqlite_store import SqliteHistoryStore
 
-    history = HistoryStore.open(tmp_path / "history.sqlite3")
+    history = SqliteHistoryStore.open(tmp_path / "history.sqlite3")
     yield history
     history.close()

@@ -23,9 +23,11 @@ from faultserver import (
     too_many,
 )
 
-from bwdesk.cli import main
+from bwdesk.cli import EXIT_NOT_CONFIRMED, EXIT_OK, EXIT_REJECTED, exit_status, main
 from bwdesk.core import paths
-from bwdesk.core.history import HistoryQuery, HistoryStore
+from bwdesk.core.history.search import HistoryQuery
+from bwdesk.core.history.sqlite_store import SqliteHistoryStore
+from bwdesk.core.outcome import SendResult, SendState
 from bwdesk.sandbox import LANDLINE_NUMBER, Sandbox
 
 
@@ -59,7 +61,7 @@ def on_sandbox(monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox) -> Sandbox:
 
 
 def rows() -> list:
-    store = HistoryStore.open(paths.history_file(paths.profile_dir()))
+    store = SqliteHistoryStore.open(paths.history_file(paths.profile_dir()))
     try:
         return store.search(HistoryQuery(), limit=100)
     finally:
@@ -73,6 +75,20 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 # --- the happy path -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("states", "status"),
+    [
+        ([SendState.ACCEPTED, SendState.ACCEPTED], EXIT_OK),
+        ([SendState.ACCEPTED, SendState.REJECTED], EXIT_REJECTED),
+        ([SendState.REJECTED, SendState.UNKNOWN], EXIT_NOT_CONFIRMED),
+        ([SendState.FAILED], EXIT_NOT_CONFIRMED),
+        ([], EXIT_OK),
+    ],
+)
+def test_exit_status(states, status) -> None:
+    assert exit_status(SendResult(s) for s in states) == status
 
 
 def test_send_prints_the_accepted_id_and_history_shows_it(capsys, on_sandbox) -> None:
@@ -550,15 +566,15 @@ def test_window_without_a_display_says_so_instead_of_aborting() -> None:
 def test_json_keeps_an_accepted_post_whose_outcome_the_history_could_not_save(
     capsys, on_sandbox, monkeypatch, expect_log
 ) -> None:
-    from bwdesk.core import history as history_module
+    from bwdesk.core.history.store import HistoryError
 
     expect_log("could not be saved as accepted")
     monkeypatch.setattr("bwdesk.core.sending.SETTLE_RETRY_DELAYS", ())
 
     def broken(self, row_id, result):
-        raise history_module.HistoryError("the disk is full")
+        raise HistoryError("the disk is full")
 
-    monkeypatch.setattr(history_module.HistoryStore, "settle", broken)
+    monkeypatch.setattr(SqliteHistoryStore, "settle", broken)
     status, out, err = run(capsys, "send", "--to", "9195550123", "--text", "hi", "--json")
     assert status == 0
     [obj] = json.loads(out)

@@ -1,12 +1,7 @@
 """The effective account: saved settings, overridden by the environment, plus the credentials.
 
-Precedence (DESIGN §3): command-line flag > environment > saved settings. The environment uses the
-names Bandwidth's own SDK tests use (`BW_ACCOUNT_ID`, `BW_USERNAME`, …) so existing scripts carry over.
-Credentials come from the environment or, failing that, the OS keyring — never from a file.
-
-`Context` is what a command (the window, `bwdesk send`, `bwdesk history`) works with: the profile,
-the settings, and on demand the account, a client and the history store. The sandbox builds the same
-kind of context around its demo account, so the rest of the program cannot tell the difference.
+`Context` is what a command (the window, `bwdesk send`, `bwdesk history`) works with: the profile, the settings,
+and on demand the account, a client and the history store. Precedence and variables: DESIGN §3.
 """
 
 from __future__ import annotations
@@ -20,15 +15,14 @@ from typing import IO, TYPE_CHECKING
 
 from bwdesk.core import paths
 from bwdesk.core.api import Timeouts, check_api_url
-from bwdesk.core.credentials import AuthKind, BasicCredentials, Credentials
+from bwdesk.core.credentials import AuthKind, Credentials
 from bwdesk.core.errors import ConfigError
-from bwdesk.core.history import HistoryStore
 from bwdesk.core.phone import is_known_region
 from bwdesk.core.settings import FromNumber, LoadedSettings, Settings, load_settings
 
 if TYPE_CHECKING:
     from bwdesk.core.bandwidth import BandwidthClient
-    from bwdesk.sandbox import Sandbox
+    from bwdesk.core.history.store import HistoryStore
 
 log = logging.getLogger(__name__)
 
@@ -217,7 +211,10 @@ def resolve_account(
 
 
 class Context:
-    """One command's view of the profile: settings, and on demand the account, a client, the history."""
+    """One command's view of the profile: settings, and on demand the account, a client, the history.
+
+    A `fixed_account` (the sandbox's demo account) is used as it is: no environment, no keyring.
+    """
 
     def __init__(
         self,
@@ -226,13 +223,11 @@ class Context:
         env: Mapping[str, str],
         load_secret: SecretLoader | None,
         *,
-        sandbox: Sandbox | None = None,
         fixed_account: Account | None = None,
     ) -> None:
         self.profile = profile
         self.loaded = loaded
         self.env = dict(env)
-        self.sandbox = sandbox
         self._load_secret = load_secret
         self._account = fixed_account
 
@@ -250,7 +245,7 @@ class Context:
 
     @property
     def is_sandbox(self) -> bool:
-        return self.sandbox is not None
+        return self._account is not None and self._account.sandbox
 
     def is_configured(self) -> bool:
         return self._account is not None or is_configured(self.settings)
@@ -284,7 +279,9 @@ class Context:
 
     def history(self) -> HistoryStore:
         """Open the history, turn sends interrupted by a dead process into `unknown`, apply retention."""
-        store = HistoryStore.open(paths.history_file(self.profile))
+        from bwdesk.core.history.sqlite_store import SqliteHistoryStore  # sqlite3 loads off the GUI thread
+
+        store = SqliteHistoryStore.open(paths.history_file(self.profile))
         store.recover_interrupted()
         retention = self.settings.retention_days
         if retention:
@@ -316,32 +313,3 @@ def load_context(
                 f"bwdesk: warning: {name} is ignored: your administrator has locked that setting.", file=err
             )
     return context
-
-
-def sandbox_context(sandbox: Sandbox, profile: Path | None = None) -> Context:
-    """A context around a running sandbox: its demo account, a separate profile, no keyring, no BW_* variables."""
-    profile = profile if profile is not None else paths.sandbox_profile_dir()
-    numbers = tuple(FromNumber(n, "Sandbox") for n in sandbox.numbers)
-    account = Account(
-        api_base=sandbox.api_base,
-        token_url=sandbox.token_url,
-        account_id=sandbox.account_id,
-        application_id=sandbox.application_id,
-        credentials=BasicCredentials(sandbox.username, sandbox.password),
-        from_numbers=numbers,
-        default_from=numbers[0].number if numbers else "",
-        region="US",
-        timeouts=Timeouts(connect=2.0, read=30.0),
-        sandbox=True,
-    )
-    settings = Settings(
-        account_id=account.account_id,
-        application_id=account.application_id,
-        from_numbers=numbers,
-        default_from=account.default_from,
-        username=sandbox.username,
-        api_base=account.api_base,
-        token_url=account.token_url,
-    )
-    loaded = LoadedSettings(settings, (), frozenset(), Settings(), None)
-    return Context(profile, loaded, {}, None, sandbox=sandbox, fixed_account=account)

@@ -1,8 +1,6 @@
 """Delivery status from the API, and "did my unknown send go out?" — shared by the window and the CLI.
 
-A desktop app has no webhook endpoint, so status comes from polling `GET /users/{accountId}/messages`.
-That list API allows 3500 requests per 5 minutes per source IP — and a whole support desk may sit behind
-one IP — so requests are paced well below it, and a 429's Retry-After stops every refresh until it passes.
+Status comes from polling the list API, paced well below its per-IP limit; a 429's Retry-After stops every refresh.
 """
 
 from __future__ import annotations
@@ -10,7 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
@@ -24,7 +22,9 @@ from bwdesk.core.errors import (
     Unauthorized,
     format_wait,
 )
-from bwdesk.core.history import HistoryQuery, HistoryRow, parse_time
+from bwdesk.core.history.rows import HistoryRow, parse_time
+from bwdesk.core.history.search import HistoryQuery
+from bwdesk.core.history.store import DeliveryLog
 from bwdesk.core.outcome import SendState
 
 if TYPE_CHECKING:
@@ -47,26 +47,6 @@ class StatusLookup(Protocol):
     def find_messages(
         self, source: str, destination: str, since: datetime, until: datetime | None = None
     ) -> list[MessageStatus]: ...
-
-
-class DeliveryLog(Protocol):
-    def search(
-        self, query: HistoryQuery = ..., limit: int = ..., before_id: int | None = None
-    ) -> list[HistoryRow]: ...
-
-    def rows_to_refresh(
-        self, max_age: timedelta = ..., limit: int = ..., min_interval: timedelta = ...
-    ) -> list[HistoryRow]: ...
-
-    def update_delivery(self, row_id: int, status: str | None, error_code: int | None) -> None: ...
-
-    def confirm_sent(
-        self, row_id: int, message_id: str, segments: int | None, status: str | None, error_code: int | None
-    ) -> None: ...
-
-    def get(self, row_id: int) -> HistoryRow | None: ...
-
-    def known_message_ids(self, message_ids: Iterable[str]) -> set[str]: ...
 
 
 @dataclass

@@ -61,6 +61,11 @@ def default_region() -> str:
     return value or DEFAULT_REGION
 
 
+def region_codes() -> list[str]:
+    """Every two-letter region phonenumbers knows (``AC`` … ``ZW``), for a list to choose from."""
+    return sorted(phonenumbers.SUPPORTED_REGIONS)
+
+
 def is_known_region(region: str) -> bool:
     """True for a two-letter region phonenumbers knows (``US``, ``GB``, …)."""
     return region.upper() in phonenumbers.SUPPORTED_REGIONS

@@ -1,22 +1,21 @@
 """Sending a validated draft: the history row is written before each POST and settled after it.
 
-This is the one place where the send semantics of DESIGN §4 meet the history: the CLI calls
-`send_draft`, the window calls `send_one` from a worker thread for each payload. Writing the row
-first means that a crash, a kill or a power cut during the POST leaves a `sending` row owned by a dead
-process, which the next start turns into `unknown` — never a silent gap in the record.
+The one place where the send semantics (DESIGN §4) meet the history; the CLI and the window both send through it.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from bwdesk.core.errors import BwdeskError
-from bwdesk.core.history import HistoryQuery, HistoryRow, parse_time
+from bwdesk.core.history.rows import HistoryRow, parse_time
+from bwdesk.core.history.search import HistoryQuery
+from bwdesk.core.history.store import HistoryReader, SendLog
 from bwdesk.core.message import Draft, Mode, recipients_e164, segments_per_message, to_requests
 from bwdesk.core.outcome import ApiError, SendResult, SendState
 
@@ -27,24 +26,6 @@ class MessageSender(Protocol):
     """What sending needs from the Bandwidth client (the real one, or anything with the same contract)."""
 
     def send(self, payload: dict[str, Any]) -> SendResult: ...
-
-
-class SendLog(Protocol):
-    """What sending needs from the history store."""
-
-    def record_sending(
-        self,
-        *,
-        sender: str,
-        to: Sequence[str],
-        mode: str,
-        text: str,
-        media: Sequence[str],
-        tag: str,
-        segments: int | None,
-    ) -> int: ...
-
-    def settle(self, row_id: int, result: SendResult) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -181,36 +162,12 @@ def send_draft(
     return sent
 
 
-# Exit statuses of `bwdesk send` (DESIGN §3).
-EXIT_OK = 0
-EXIT_INTERNAL = 1
-EXIT_INVALID = 2
-EXIT_REJECTED = 3
-EXIT_NOT_CONFIRMED = 4
-
-
-def exit_status(results: Iterable[SendResult]) -> int:
-    """0 all accepted; 4 if any failed or unknown; otherwise 3 if any rejected."""
-    states = {r.state for r in results}
-    if states & {SendState.FAILED, SendState.UNKNOWN, SendState.SENDING}:
-        return EXIT_NOT_CONFIRMED
-    if SendState.REJECTED in states:
-        return EXIT_REJECTED
-    return EXIT_OK
-
-
 # --- before sending: has this very message gone to these people recently? ---------------------------------
 
 # An identical accepted message this recent is probably a double press or a restored draft.
 RECENT_ACCEPTED = timedelta(minutes=10)
 # A send whose outcome is unknown (or still open) this recent may have reached the customer.
 RECENT_UNCERTAIN = timedelta(hours=48)
-
-
-class RecentMessages(Protocol):
-    def search(
-        self, query: HistoryQuery = ..., limit: int = ..., before_id: int | None = None
-    ) -> list[HistoryRow]: ...
 
 
 @dataclass(frozen=True)
@@ -232,7 +189,7 @@ def sent_at(earlier: Sequence[PossibleDuplicate]) -> str:
 
 
 def find_possible_duplicates(
-    history: RecentMessages, posts: Sequence[PlannedPost], now: datetime | None = None
+    history: HistoryReader, posts: Sequence[PlannedPost], now: datetime | None = None
 ) -> list[PossibleDuplicate]:
     """Earlier sends of the same message to the same people that make a new one a likely duplicate.
 

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication
 
 from bwdesk import __version__
 from bwdesk.core import paths
-from bwdesk.core.account import Context, load_context, sandbox_context
+from bwdesk.core.account import Context, load_context
 from bwdesk.core.logs import hold_early_records, is_holding_early_records, redact, setup_logging
 from bwdesk.ui.main_window import MainWindow, app_icon
 from bwdesk.ui.tasks import BackgroundTasks
@@ -158,6 +158,7 @@ def open_settings(window: MainWindow) -> None:
 
 def _run_sandbox(app: QApplication, tasks: BackgroundTasks) -> int:
     from bwdesk.sandbox import Sandbox
+    from bwdesk.sandbox_profile import sandbox_context
 
     profile = paths.sandbox_profile_dir()
     _open_log_file(profile)

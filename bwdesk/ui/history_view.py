@@ -64,17 +64,14 @@ from PySide6.QtWidgets import (
 )
 
 from bwdesk.core.delivery import RefreshReport, StatusRefresher, UnknownCheck
-from bwdesk.core.errors import BwdeskError, describe_delivery_status, describe_error_code, format_wait
-from bwdesk.core.history import (
-    DEFAULT_PAGE,
-    HistoryBackend,
-    HistoryQuery,
-    HistoryRow,
-    parse_time,
-    status_label,
-)
+from bwdesk.core.errors import BwdeskError, format_wait
+from bwdesk.core.history.rows import HistoryRow, parse_time
+from bwdesk.core.history.search import HistoryQuery
+from bwdesk.core.history.store import DEFAULT_PAGE
+from bwdesk.core.history.store import HistoryStore as HistoryBackend
 from bwdesk.core.outcome import SendState
 from bwdesk.core.phone import default_region, display_number
+from bwdesk.core.status_words import describe_delivery_status, describe_error_code, status_label
 from bwdesk.ui.tasks import BackgroundTasks, error_message
 
 log = logging.getLogger(__name__)

@@ -35,7 +35,9 @@ from bwdesk.core.account import Account, Context
 from bwdesk.core.delivery import RefreshReport, StatusRefresher
 from bwdesk.core.drafts import SavedDraft, clear_draft, load_draft, save_draft
 from bwdesk.core.errors import BwdeskError
-from bwdesk.core.history import HistoryQuery, HistoryRow, HistoryStore
+from bwdesk.core.history.rows import HistoryRow
+from bwdesk.core.history.search import HistoryQuery
+from bwdesk.core.history.store import HistoryStore
 from bwdesk.core.message import Draft, InvalidDraft, Mode
 from bwdesk.core.outcome import SendState
 from bwdesk.core.sending import (

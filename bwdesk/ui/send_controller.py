@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal
 
+from bwdesk.core.history.store import SendLog
 from bwdesk.core.outcome import ApiError, SendResult, SendState
-from bwdesk.core.sending import MessageSender, NotRecorded, PlannedPost, SendLog, SentPost, send_one
+from bwdesk.core.sending import MessageSender, NotRecorded, PlannedPost, SentPost, send_one
 from bwdesk.ui.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)

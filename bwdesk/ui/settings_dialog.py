@@ -16,7 +16,6 @@ import logging
 from dataclasses import replace
 from typing import Any, TypeVar
 
-import phonenumbers
 from PySide6.QtCore import QLocale, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -47,6 +46,7 @@ from bwdesk.core import paths
 from bwdesk.core.account import Context
 from bwdesk.core.bandwidth import BandwidthClient, CheckResult, ConnectionCheck, Timeouts
 from bwdesk.core.credentials import AuthKind, BasicCredentials, Credentials, OAuth2Credentials
+from bwdesk.core.phone import region_codes
 from bwdesk.core.secrets import (
     SecretStore,
     SecretStoreError,
@@ -117,7 +117,7 @@ _TIPS: dict[str, str] = {
 def region_choices() -> list[tuple[str, str]]:
     """(code, "US — United States") for every region phone numbers know, sorted by name."""
     choices = []
-    for code in phonenumbers.SUPPORTED_REGIONS:
+    for code in region_codes():
         territory = QLocale.codeToTerritory(code)
         name = QLocale.territoryToString(territory) if territory != QLocale.Country.AnyTerritory else ""
         choices.append((code, f"{code} — {name}" if name else code))

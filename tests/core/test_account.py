@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 
 from bwdesk.core import secrets
-from bwdesk.core.account import apply_environment, load_context, resolve_account, sandbox_context
+from bwdesk.core.account import apply_environment, load_context, resolve_account
 from bwdesk.core.credentials import AuthKind, BasicCredentials, OAuth2Credentials
 from bwdesk.core.errors import ConfigError
 from bwdesk.core.settings import FromNumber, Settings, save_settings
-from bwdesk.sandbox import Sandbox
 
 ENV = {
     "BW_ACCOUNT_ID": "9900001",
@@ -75,16 +74,6 @@ def test_load_context_reads_the_profile_settings(profile) -> None:
     context = load_context(env={})
     assert context.is_configured()
     assert context.settings.account_id == "77"
-
-
-def test_sandbox_context_ignores_the_environment_and_the_keyring(profile, memory_keyring) -> None:
-    with Sandbox(status_step=0) as server:
-        context = sandbox_context(server)
-        assert context.is_sandbox and context.is_configured()
-        account = context.account()
-        assert account.api_base == server.api_base and account.sandbox
-        assert context.profile == profile / "sandbox"
-        assert memory_keyring.store == {}
 
 
 def test_environment_cannot_extend_a_locked_list_of_numbers_or_switch_a_locked_sign_in() -> None:

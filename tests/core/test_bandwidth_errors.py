@@ -10,11 +10,10 @@ from bwdesk.core.errors import (
     NetworkError,
     RateLimited,
     Unauthorized,
-    describe_delivery_status,
-    describe_error_code,
     format_wait,
 )
 from bwdesk.core.outcome import ApiError
+from bwdesk.core.status_words import describe_delivery_status, describe_error_code
 
 # Every code of reference/bandwidth-api.md §6.3.
 DOCUMENTED_CODES = [

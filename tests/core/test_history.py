@@ -17,18 +17,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bwdesk.core import history as history_module
-from bwdesk.core.history import (
-    CSV_COLUMNS,
-    HistoryError,
-    HistoryQuery,
-    HistoryStore,
-    csv_cell,
-    fts_query,
-    status_label,
-)
+from bwdesk.core.history import schema, sqlite_store
+from bwdesk.core.history.export import CSV_COLUMNS, csv_cell
+from bwdesk.core.history.search import HistoryQuery, fts_query
+from bwdesk.core.history.sqlite_store import SqliteHistoryStore
+from bwdesk.core.history.store import HistoryError
 from bwdesk.core.outcome import ApiError, FieldError, SendResult, SendState
 from bwdesk.core.paths import history_file
+from bwdesk.core.status_words import status_label
 
 FROM = "+19195550100"
 ALICE = "+19195550123"
@@ -54,8 +50,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def store(profile: Path, clock: Clock) -> Iterator[HistoryStore]:
-    opened = HistoryStore.open(history_file(profile), clock=clock)
+def store(profile: Path, clock: Clock) -> Iterator[SqliteHistoryStore]:
+    opened = SqliteHistoryStore.open(history_file(profile), clock=clock)
     yield opened
     opened.close()
 
@@ -65,7 +61,11 @@ def accepted(message_id: str = "1589228074636lm4k2je7j7jklbn2", segments: int = 
 
 
 def add(
-    store: HistoryStore, text: str = "hello", to: tuple[str, ...] = (ALICE,), tag: str = "", **kw: object
+    store: SqliteHistoryStore,
+    text: str = "hello",
+    to: tuple[str, ...] = (ALICE,),
+    tag: str = "",
+    **kw: object,
 ) -> int:
     mode = "group" if len(to) > 1 else "separate"
     return store.record_sending(FROM, list(to), mode, text, [], tag, 1)
@@ -74,7 +74,7 @@ def add(
 # --- record, settle, JSON ----------------------------------------------------------------------------------
 
 
-def test_row_is_sending_before_the_post_and_settled_after(store: HistoryStore, clock: Clock) -> None:
+def test_row_is_sending_before_the_post_and_settled_after(store: SqliteHistoryStore, clock: Clock) -> None:
     row_id = store.record_sending(
         FROM, [ALICE], "separate", "Your technician is on the way", [], "TICKET-4242", 1
     )
@@ -126,7 +126,7 @@ def test_row_is_sending_before_the_post_and_settled_after(store: HistoryStore, c
     json.dumps(row.to_json())  # serialisable as is
 
 
-def test_rejection_keeps_status_type_description_and_field_errors(store: HistoryStore) -> None:
+def test_rejection_keeps_status_type_description_and_field_errors(store: SqliteHistoryStore) -> None:
     row_id = store.record_sending(FROM, [ALICE, BOB], "group", "", ["https://example.com/a.jpg"], "", 2)
     error = ApiError("Invalid to", "request-validation", 400, (FieldError("to", "not a number"),))
     store.settle(row_id, SendResult(SendState.REJECTED, http_status=400, error=error))
@@ -142,7 +142,7 @@ def test_rejection_keeps_status_type_description_and_field_errors(store: History
     assert data["segments"] == 2  # the estimate stays when the API gave none
 
 
-def test_failed_without_api_error_keeps_the_detail_as_description(store: HistoryStore) -> None:
+def test_failed_without_api_error_keeps_the_detail_as_description(store: SqliteHistoryStore) -> None:
     row_id = add(store)
     store.settle(row_id, SendResult(SendState.FAILED, detail="could not connect to the server"))
     assert store.get(row_id).to_json()["error"] == {  # type: ignore[union-attr]
@@ -153,7 +153,7 @@ def test_failed_without_api_error_keeps_the_detail_as_description(store: History
 
 
 def test_settle_takes_the_api_segment_count_and_unknown_rows_can_be_settled_later(
-    store: HistoryStore,
+    store: SqliteHistoryStore,
 ) -> None:
     row_id = add(store)
     store.settle(row_id, SendResult(SendState.UNKNOWN, detail="read timed out"))
@@ -162,7 +162,7 @@ def test_settle_takes_the_api_segment_count_and_unknown_rows_can_be_settled_late
     assert row is not None and row.state is SendState.ACCEPTED and row.segments == 3 and row.error is None
 
 
-def test_settling_or_updating_a_missing_row_is_an_error(store: HistoryStore) -> None:
+def test_settling_or_updating_a_missing_row_is_an_error(store: SqliteHistoryStore) -> None:
     with pytest.raises(KeyError):
         store.settle(999, accepted())
     with pytest.raises(KeyError):
@@ -170,14 +170,14 @@ def test_settling_or_updating_a_missing_row_is_an_error(store: HistoryStore) -> 
     assert store.get(999) is None
 
 
-def test_record_rejects_a_bad_mode_or_a_string_for_a_list(store: HistoryStore) -> None:
+def test_record_rejects_a_bad_mode_or_a_string_for_a_list(store: SqliteHistoryStore) -> None:
     with pytest.raises(ValueError, match="mode"):
         store.record_sending(FROM, [ALICE], "broadcast", "hi")
     with pytest.raises(TypeError):
         store.record_sending(FROM, ALICE, "separate", "hi")
 
 
-def test_an_unknown_send_found_at_bandwidth_becomes_accepted(store: HistoryStore, clock: Clock) -> None:
+def test_an_unknown_send_found_at_bandwidth_becomes_accepted(store: SqliteHistoryStore, clock: Clock) -> None:
     row_id = add(store)
     store.settle(row_id, SendResult(SendState.UNKNOWN, detail="read timed out"))
     clock.advance(minutes=5)
@@ -192,7 +192,7 @@ def test_an_unknown_send_found_at_bandwidth_becomes_accepted(store: HistoryStore
         store.confirm_sent(999, "x", 1, None, None)
 
 
-def test_status_label_and_local_time(store: HistoryStore) -> None:
+def test_status_label_and_local_time(store: SqliteHistoryStore) -> None:
     row_id = add(store)
     store.settle(row_id, accepted())
     store.update_delivery(row_id, "FAILED", 4720)
@@ -207,7 +207,7 @@ def test_status_label_and_local_time(store: HistoryStore) -> None:
 # --- search and paging -----------------------------------------------------------------------------------------
 
 
-def test_search_is_newest_first_and_pages_by_id_without_gaps_or_repeats(store: HistoryStore) -> None:
+def test_search_is_newest_first_and_pages_by_id_without_gaps_or_repeats(store: SqliteHistoryStore) -> None:
     ids = [add(store, f"message number {i}") for i in range(25)]
     seen: list[int] = []
     before = None
@@ -219,7 +219,7 @@ def test_search_is_newest_first_and_pages_by_id_without_gaps_or_repeats(store: H
 
 
 def test_text_search_matches_whole_words_in_text_or_tag_case_and_accent_insensitive(
-    store: HistoryStore,
+    store: SqliteHistoryStore,
 ) -> None:
     technician = add(store, "Your TECHNICIAN is on the way")
     tagged = add(store, "see you", tag="TICKET-4242")
@@ -233,7 +233,7 @@ def test_text_search_matches_whole_words_in_text_or_tag_case_and_accent_insensit
     assert store.search(HistoryQuery(text="technician see")) == []  # words are AND-ed
 
 
-def test_quoted_phrase_and_prefix(store: HistoryStore) -> None:
+def test_quoted_phrase_and_prefix(store: SqliteHistoryStore) -> None:
     phrase = add(store, "the part is on the way")
     add(store, "the way is clear, the part arrived")
     assert [r.id for r in store.search(HistoryQuery(text='"on the way"'))] == [phrase]
@@ -267,13 +267,13 @@ def test_quoted_phrase_and_prefix(store: HistoryStore) -> None:
         "   ",
     ],
 )
-def test_fts_syntax_in_the_query_is_never_an_error(store: HistoryStore, typed: str) -> None:
+def test_fts_syntax_in_the_query_is_never_an_error(store: SqliteHistoryStore, typed: str) -> None:
     add(store, 'hello "AND" OR NOT NEAR text: say hi')
     store.search(HistoryQuery(text=typed))
     store.count(HistoryQuery(text=typed))
 
 
-def test_operators_are_words(store: HistoryStore) -> None:
+def test_operators_are_words(store: SqliteHistoryStore) -> None:
     both = add(store, "cats AND dogs")
     add(store, "cats and more cats")  # "and" is a word here too: both rows contain it
     add(store, "cats only")
@@ -293,13 +293,13 @@ def test_query_translation() -> None:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(typed=st.text(max_size=40))
-def test_any_typed_text_searches_without_error(store: HistoryStore, typed: str) -> None:
+def test_any_typed_text_searches_without_error(store: SqliteHistoryStore, typed: str) -> None:
     if not store.count(HistoryQuery()):
         add(store, 'the "quick" brown fox: NEAR(jumps) AND -over ^the * lazy dog')
     store.search(HistoryQuery(text=typed), limit=5)
 
 
-def test_number_search_in_any_format_finds_every_recipient_position(store: HistoryStore) -> None:
+def test_number_search_in_any_format_finds_every_recipient_position(store: SqliteHistoryStore) -> None:
     single = add(store, to=(ALICE,))
     group = add(store, to=(BOB, ALICE))
     add(store, to=(BOB,))
@@ -311,14 +311,14 @@ def test_number_search_in_any_format_finds_every_recipient_position(store: Histo
     assert store.search(HistoryQuery(number="not a number")) == []
 
 
-def test_short_digit_runs_are_words_not_numbers(store: HistoryStore) -> None:
+def test_short_digit_runs_are_words_not_numbers(store: SqliteHistoryStore) -> None:
     tagged = add(store, tag="TICKET-4242")
     assert HistoryQuery.from_text("4242") == HistoryQuery(text="4242")
     assert HistoryQuery.from_text("555-0123").number is None  # the local part alone is not a full number
     assert [r.id for r in store.search(HistoryQuery.from_text("4242"))] == [tagged]
 
 
-def test_state_filter_alone_and_with_text_and_number(store: HistoryStore) -> None:
+def test_state_filter_alone_and_with_text_and_number(store: SqliteHistoryStore) -> None:
     ok = add(store, "order shipped", to=(ALICE,))
     store.settle(ok, accepted())
     bad = add(store, "order shipped", to=(ALICE,))
@@ -335,7 +335,7 @@ def test_state_filter_alone_and_with_text_and_number(store: HistoryStore) -> Non
     assert store.count(HistoryQuery(text="order", state=SendState.REJECTED)) == 1
 
 
-def test_date_filters(store: HistoryStore, clock: Clock) -> None:
+def test_date_filters(store: SqliteHistoryStore, clock: Clock) -> None:
     day1 = add(store, "order")
     clock.advance(days=1)
     day2 = add(store, "order")
@@ -351,7 +351,7 @@ def test_date_filters(store: HistoryStore, clock: Clock) -> None:
     assert store.search(HistoryQuery(since=start, until=start)) == []
 
 
-def test_date_filters_stay_exact_after_the_clock_went_back(store: HistoryStore, clock: Clock) -> None:
+def test_date_filters_stay_exact_after_the_clock_went_back(store: SqliteHistoryStore, clock: Clock) -> None:
     first = add(store, "a")
     clock.advance(hours=-5)  # e.g. a wrong clock corrected: a newer row with an older time
     second = add(store, "b")
@@ -360,7 +360,7 @@ def test_date_filters_stay_exact_after_the_clock_went_back(store: HistoryStore, 
     assert [r.id for r in store.search(HistoryQuery(since=cut))] == [first]
 
 
-def test_limit_is_bounded(store: HistoryStore) -> None:
+def test_limit_is_bounded(store: SqliteHistoryStore) -> None:
     with pytest.raises(ValueError):
         store.search(HistoryQuery(), limit=0)
 
@@ -368,7 +368,7 @@ def test_limit_is_bounded(store: HistoryStore) -> None:
 # --- delivery refresh and retention ---------------------------------------------------------------------------
 
 
-def test_rows_to_refresh_are_recent_accepted_non_final(store: HistoryStore, clock: Clock) -> None:
+def test_rows_to_refresh_are_recent_accepted_non_final(store: SqliteHistoryStore, clock: Clock) -> None:
     old = add(store)
     store.settle(old, accepted("old"))
     clock.advance(days=5)
@@ -392,7 +392,9 @@ def test_rows_to_refresh_are_recent_accepted_non_final(store: HistoryStore, cloc
     assert len(store.rows_to_refresh(max_age=timedelta(days=30), limit=1)) == 1
 
 
-def test_retention_deletes_old_rows_with_their_search_entries(store: HistoryStore, clock: Clock) -> None:
+def test_retention_deletes_old_rows_with_their_search_entries(
+    store: SqliteHistoryStore, clock: Clock
+) -> None:
     for _ in range(3):
         store.settle(add(store, "ancient words", to=(BOB,)), accepted())
     clock.advance(days=10)
@@ -417,7 +419,7 @@ def test_csv_cells_that_a_spreadsheet_would_evaluate_are_neutralised(cell: str) 
     assert csv_cell(None) == "" and csv_cell(42) == "42"
 
 
-def test_csv_export_is_safe_text_for_spreadsheets(store: HistoryStore, profile: Path) -> None:
+def test_csv_export_is_safe_text_for_spreadsheets(store: SqliteHistoryStore, profile: Path) -> None:
     evil = store.record_sending(FROM, [ALICE], "separate", '=HYPERLINK("http://x","y")', [], "@SUM(1)", 1)
     store.settle(evil, SendResult(SendState.REJECTED, 400, error=ApiError("-bad", "request-validation")))
     nice = store.record_sending(
@@ -447,7 +449,7 @@ def test_csv_export_is_safe_text_for_spreadsheets(store: HistoryStore, profile: 
             assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), value
 
 
-def test_csv_export_to_a_stream_with_a_filter(store: HistoryStore) -> None:
+def test_csv_export_to_a_stream_with_a_filter(store: SqliteHistoryStore) -> None:
     add(store, "order one")
     add(store, "invoice")
     out = io.StringIO(newline="")
@@ -460,7 +462,7 @@ def test_csv_export_to_a_stream_with_a_filter(store: HistoryStore) -> None:
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
-def test_files_are_owner_only_and_in_wal_mode(store: HistoryStore) -> None:
+def test_files_are_owner_only_and_in_wal_mode(store: SqliteHistoryStore) -> None:
     old = os.umask(0o022)
     try:
         add(store)
@@ -478,23 +480,23 @@ def test_files_are_owner_only_and_in_wal_mode(store: HistoryStore) -> None:
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
 def test_an_existing_readable_file_is_tightened(profile: Path) -> None:
     path = history_file(profile)
-    HistoryStore.open(path).close()
+    SqliteHistoryStore.open(path).close()
     os.chmod(path, 0o644)
-    HistoryStore.open(path).close()
+    SqliteHistoryStore.open(path).close()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 def test_reopening_keeps_rows_and_schema(profile: Path) -> None:
     path = history_file(profile)
-    with HistoryStore.open(path) as first:
+    with SqliteHistoryStore.open(path) as first:
         row_id = first.record_sending(FROM, [ALICE], "separate", "kept", [], "", 1)
-    with HistoryStore.open(path) as second:
+    with SqliteHistoryStore.open(path) as second:
         assert second.get(row_id).text == "kept"  # type: ignore[union-attr]
-        assert second.schema_version == (history_module.SCHEMA_MAJOR, history_module.SCHEMA_MINOR)
+        assert second.schema_version == (schema.SCHEMA_MAJOR, schema.SCHEMA_MINOR)
 
 
 def test_closed_store_refuses_work(profile: Path) -> None:
-    opened = HistoryStore.open(history_file(profile))
+    opened = SqliteHistoryStore.open(history_file(profile))
     opened.close()
     with pytest.raises(RuntimeError, match="closed"):
         opened.search()
@@ -503,7 +505,7 @@ def test_closed_store_refuses_work(profile: Path) -> None:
 # --- errors the user can act on ----------------------------------------------------------------------------
 
 
-def test_disk_full_is_a_history_error_that_says_what_to_do(store: HistoryStore) -> None:
+def test_disk_full_is_a_history_error_that_says_what_to_do(store: SqliteHistoryStore) -> None:
     add(store)
     conn = store._connections.get()
     (pages,) = conn.execute("PRAGMA page_count").fetchone()
@@ -513,20 +515,20 @@ def test_disk_full_is_a_history_error_that_says_what_to_do(store: HistoryStore) 
             store.record_sending(FROM, [ALICE], "separate", "x" * 4000, [], "", 1)
 
 
-def test_read_only_is_a_history_error(store: HistoryStore) -> None:
+def test_read_only_is_a_history_error(store: SqliteHistoryStore) -> None:
     store._connections.get().execute("PRAGMA query_only = 1")
     with pytest.raises(HistoryError, match="cannot be written"):
         add(store)
 
 
 def test_locked_is_a_history_error(
-    store: HistoryStore, monkeypatch: pytest.MonkeyPatch, profile: Path
+    store: SqliteHistoryStore, monkeypatch: pytest.MonkeyPatch, profile: Path
 ) -> None:
-    monkeypatch.setattr(history_module, "BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setattr(sqlite_store, "BUSY_TIMEOUT_MS", 50)
     other = sqlite3.connect(store.path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     try:
-        fresh = HistoryStore.open(store.path)  # a new store: its connections use the short timeout
+        fresh = SqliteHistoryStore.open(store.path)  # a new store: its connections use the short timeout
         with pytest.raises(HistoryError, match="locked by another bwdesk"):
             add(fresh)
         fresh.close()
@@ -539,7 +541,7 @@ def test_a_damaged_file_is_a_history_error(profile: Path) -> None:
     path = history_file(profile)
     path.write_bytes(b"this is not a database, just some bytes " * 100)
     with pytest.raises(HistoryError, match="damaged or is not a bwdesk history"):
-        HistoryStore.open(path)
+        SqliteHistoryStore.open(path)
 
 
 def test_a_foreign_database_is_refused(profile: Path) -> None:
@@ -549,14 +551,14 @@ def test_a_foreign_database_is_refused(profile: Path) -> None:
     conn.commit()
     conn.close()
     with pytest.raises(HistoryError, match="not a bwdesk history"):
-        HistoryStore.open(path)
+        SqliteHistoryStore.open(path)
 
 
 def test_an_unopenable_path_is_a_history_error(profile: Path) -> None:
     blocker = profile / "file-not-folder"
     blocker.write_text("x")
     with pytest.raises(HistoryError, match="Could not open the history"):
-        HistoryStore.open(blocker / "history.sqlite3")
+        SqliteHistoryStore.open(blocker / "history.sqlite3")
 
 
 def test_missing_fts5_fails_clearly(monkeypatch: pytest.MonkeyPatch, profile: Path) -> None:
@@ -572,12 +574,12 @@ def test_missing_fts5_fails_clearly(monkeypatch: pytest.MonkeyPatch, profile: Pa
         def close(self) -> None:
             self.conn.close()
 
-    monkeypatch.setattr(history_module.sqlite3, "connect", lambda *a, **k: NoFts())
+    monkeypatch.setattr(schema.sqlite3, "connect", lambda *a, **k: NoFts())
     with pytest.raises(HistoryError, match="without FTS5"):
-        HistoryStore.open(history_file(profile))
+        SqliteHistoryStore.open(history_file(profile))
 
 
-def test_programming_errors_are_not_disguised(store: HistoryStore) -> None:
+def test_programming_errors_are_not_disguised(store: SqliteHistoryStore) -> None:
     with pytest.raises(sqlite3.OperationalError), store._read("read") as conn:
         conn.execute("SELECT no_such_column FROM history")
 
@@ -586,7 +588,7 @@ def test_programming_errors_are_not_disguised(store: HistoryStore) -> None:
 def test_opening_does_not_change_the_process_umask(profile: Path) -> None:
     old = os.umask(0o022)
     try:
-        HistoryStore.open(history_file(profile)).close()
+        SqliteHistoryStore.open(history_file(profile)).close()
         assert os.umask(0o022) == 0o022
     finally:
         os.umask(old)

@@ -11,8 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from bwdesk.core import history as history_module
-from bwdesk.core.history import SCHEMA_MAJOR, SCHEMA_MINOR, HistoryError, HistoryQuery, HistoryStore
+from bwdesk.core.history import schema
+from bwdesk.core.history.schema import SCHEMA_MAJOR, SCHEMA_MINOR
+from bwdesk.core.history.search import HistoryQuery
+from bwdesk.core.history.sqlite_store import SqliteHistoryStore
+from bwdesk.core.history.store import HistoryError
 from bwdesk.core.outcome import SendState
 from bwdesk.core.paths import history_file
 
@@ -131,7 +134,7 @@ def v1(profile: Path) -> Path:
 
 
 def test_a_v1_file_is_copied_aside_then_migrated(v1: Path) -> None:
-    with HistoryStore.open(v1) as store:
+    with SqliteHistoryStore.open(v1) as store:
         assert store.schema_version == (SCHEMA_MAJOR, SCHEMA_MINOR)
         rows = {r.id: r for r in store.search(HistoryQuery())}
         assert sorted(rows) == [1, 2, 3]
@@ -184,15 +187,15 @@ def test_a_v1_file_is_copied_aside_then_migrated(v1: Path) -> None:
 
 
 def test_a_second_open_neither_migrates_nor_copies_again(v1: Path) -> None:
-    HistoryStore.open(v1).close()
-    HistoryStore.open(v1).close()
+    SqliteHistoryStore.open(v1).close()
+    SqliteHistoryStore.open(v1).close()
     assert sorted(p.name for p in v1.parent.glob("*.bak")) == ["history.sqlite3.v1.bak"]
 
 
 def test_an_existing_backup_is_never_overwritten(v1: Path) -> None:
     first = v1.with_name("history.sqlite3.v1.bak")
     first.write_bytes(b"an older copy the user kept")
-    HistoryStore.open(v1).close()
+    SqliteHistoryStore.open(v1).close()
     assert first.read_bytes() == b"an older copy the user kept"
     assert len(list(v1.parent.glob("history.sqlite3.v1.*.bak"))) == 1
 
@@ -202,9 +205,9 @@ def test_a_failed_migration_leaves_the_file_as_it_was(v1: Path, monkeypatch: pyt
         conn.execute("CREATE TABLE half_done (x)")
         raise RuntimeError("simulated bug in a migration")
 
-    monkeypatch.setitem(history_module._MIGRATIONS, 1, broken)
+    monkeypatch.setitem(schema._MIGRATIONS, 1, broken)
     with pytest.raises(RuntimeError, match="simulated"):
-        HistoryStore.open(v1)
+        SqliteHistoryStore.open(v1)
     assert user_version(v1) == 1 << 16
     conn = sqlite3.connect(v1)
     assert conn.execute("SELECT count(*) FROM history").fetchone() == (3,)
@@ -218,18 +221,18 @@ def test_a_newer_major_version_is_refused_with_a_clear_message(profile: Path) ->
     conn.execute(f"PRAGMA user_version = {(SCHEMA_MAJOR + 1) << 16 | 2}")
     conn.close()
     with pytest.raises(HistoryError, match=rf"newer bwdesk \(schema {SCHEMA_MAJOR + 1}\.2\).*Update bwdesk"):
-        HistoryStore.open(path)
+        SqliteHistoryStore.open(path)
     assert user_version(path) == (SCHEMA_MAJOR + 1) << 16 | 2
 
 
 def test_a_newer_minor_version_opens_and_is_kept(profile: Path) -> None:
     path = history_file(profile)
-    HistoryStore.open(path).close()
+    SqliteHistoryStore.open(path).close()
     newer = (SCHEMA_MAJOR << 16) | (SCHEMA_MINOR + 3)
     conn = sqlite3.connect(path)
     conn.execute(f"PRAGMA user_version = {newer}")
     conn.close()
-    with HistoryStore.open(path) as store:
+    with SqliteHistoryStore.open(path) as store:
         assert store.schema_version == (SCHEMA_MAJOR, SCHEMA_MINOR + 3)
         store.record_sending("+19195550100", ["+19195550123"], "separate", "still works")
     assert user_version(path) == newer
@@ -239,6 +242,6 @@ def test_a_newer_minor_version_opens_and_is_kept(profile: Path) -> None:
 def test_an_empty_file_becomes_a_new_history(profile: Path) -> None:
     path = history_file(profile)
     path.touch()
-    with HistoryStore.open(path) as store:
+    with SqliteHistoryStore.open(path) as store:
         assert store.search(HistoryQuery()) == []
     assert user_version(path) == (SCHEMA_MAJOR << 16) | SCHEMA_MINOR

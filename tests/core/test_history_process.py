@@ -14,13 +14,9 @@ from pathlib import Path
 import pytest
 
 import bwdesk
-from bwdesk.core.history import (
-    INTERRUPTED_DESCRIPTION,
-    HistoryQuery,
-    HistoryStore,
-    owner_alive,
-    process_start,
-)
+from bwdesk.core.history.owner import INTERRUPTED_DESCRIPTION, owner_alive, process_start
+from bwdesk.core.history.search import HistoryQuery
+from bwdesk.core.history.sqlite_store import SqliteHistoryStore
 from bwdesk.core.outcome import SendResult, SendState
 from bwdesk.core.paths import history_file
 
@@ -32,8 +28,8 @@ REPO = Path(bwdesk.__file__).resolve().parents[1]
 CHILD = textwrap.dedent(
     """
     import sys
-    from bwdesk.core.history import HistoryStore
-    store = HistoryStore.open(sys.argv[1])
+    from bwdesk.core.history.sqlite_store import SqliteHistoryStore
+    store = SqliteHistoryStore.open(sys.argv[1])
     row = store.record_sending("+19195550100", ["+19195550123"], "separate", "on its way", [], "T-1", 1)
     print(row, flush=True)
     if sys.argv[2] == "wait":
@@ -74,16 +70,16 @@ def silent_server() -> Iterator[socket.socket]:
 
 
 def test_a_live_owner_is_left_alone_and_a_dead_one_becomes_unknown(path: Path) -> None:
-    HistoryStore.open(path).close()
+    SqliteHistoryStore.open(path).close()
     child, row_id = spawn(path, "wait")
     try:
-        with HistoryStore.open(path) as store:
+        with SqliteHistoryStore.open(path) as store:
             assert store.recover_interrupted() == 0  # a running `bwdesk send`: not disturbed
             assert store.get(row_id).state is SendState.SENDING  # type: ignore[union-attr]
     finally:
         child.communicate("")  # close its stdin: it exits without settling
     assert child.returncode == 0
-    with HistoryStore.open(path) as store:
+    with SqliteHistoryStore.open(path) as store:
         assert store.recover_interrupted() == 1
         row = store.get(row_id)
         assert row is not None and row.state is SendState.UNKNOWN
@@ -116,7 +112,7 @@ def test_sigkill_during_a_send_to_a_silent_server_leaves_a_row_that_reads_unknow
         child.stdout.close()
     assert child.returncode != 0
 
-    with HistoryStore.open(path) as store:
+    with SqliteHistoryStore.open(path) as store:
         assert store.get(row_id).state is SendState.SENDING  # type: ignore[union-attr]
         assert store.recover_interrupted() == 1
         row = store.get(row_id)
@@ -126,7 +122,7 @@ def test_sigkill_during_a_send_to_a_silent_server_leaves_a_row_that_reads_unknow
 
 
 def test_this_process_rows_are_never_recovered(path: Path) -> None:
-    with HistoryStore.open(path) as store:
+    with SqliteHistoryStore.open(path) as store:
         row_id = store.record_sending("+19195550100", ["+19195550123"], "separate", "x")
         assert store.recover_interrupted() == 0
         assert store.get(row_id).state is SendState.SENDING  # type: ignore[union-attr]
@@ -139,7 +135,7 @@ def test_a_recycled_pid_is_not_the_owner(path: Path) -> None:
     assert not owner_alive(pid, "linux:some-other-boot:12345")
     assert not owner_alive(2**22 + 12345, None)  # no such process at all
     assert owner_alive(os.getppid(), None)  # start unknown: a running pid counts
-    with HistoryStore.open(path) as store:
+    with SqliteHistoryStore.open(path) as store:
         row_id = store.record_sending("+19195550100", ["+19195550123"], "separate", "x")
         with store._write("test") as conn:
             conn.execute("UPDATE history SET owner_start = 'ps:an older process' WHERE id = ?", (row_id,))
@@ -158,7 +154,7 @@ def test_an_unreaped_zombie_is_not_running() -> None:
 
 
 def test_rows_recorded_where_the_start_time_was_unknown_fall_back_to_the_pid(path: Path) -> None:
-    with HistoryStore.open(path) as store:
+    with SqliteHistoryStore.open(path) as store:
         row_id = store.record_sending("+19195550100", ["+19195550123"], "separate", "x")
         with store._write("test") as conn:
             conn.execute(
@@ -174,7 +170,7 @@ def test_several_threads_record_and_settle_at_once(path: Path) -> None:
     lock = threading.Lock()
     barrier = threading.Barrier(threads_n + 1)
 
-    with HistoryStore.open(path) as store:
+    with SqliteHistoryStore.open(path) as store:
 
         def work(n: int) -> None:
             try:

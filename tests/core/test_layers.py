@@ -1,13 +1,133 @@
-"""The house rules about layers, checked in a fresh interpreter so nothing else has imported Qt yet."""
+"""The house rules about layers.
+
+Statically, over every module (imports at the top, inside functions and under TYPE_CHECKING alike): core never
+knows Qt, the CLI or the sandbox; the sandbox is a stand-alone fake that shares no code with what it checks; the
+window asks core for numbers, HTTP and SQL. At run time, in fresh interpreters: importing core loads no Qt, and
+the window's first paint does not wait for the network stack or SQLite.
+"""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+import bwdesk
+
+PACKAGE = Path(bwdesk.__file__).resolve().parent
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def is_bwdesk_module(name: str) -> bool:
+    if not is_under(name, ("bwdesk",)):
+        return False
+    relative = Path(*name.split(".")[1:]) if "." in name else Path()
+    return (PACKAGE / relative).with_suffix(".py").is_file() or (PACKAGE / relative / "__init__.py").is_file()
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module `path` imports, as absolute names: `from a.b import c` gives `a.b`, and `a.b.c` when c is
+    a bwdesk module. `importlib.import_module("x")` with a literal name counts too."""
+    here = module_name(path)
+    package = here if path.name == "__init__.py" else here.rpartition(".")[0]
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            names.add(base)
+            names.update(
+                f"{base}.{alias.name}" for alias in node.names if is_bwdesk_module(f"{base}.{alias.name}")
+            )
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute | ast.Name)
+            and (node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id)
+            in ("import_module", "__import__")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            names.add(node.args[0].value)
+    return names
+
+
+def is_under(name: str, prefixes: Iterable[str]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def modules_in(folder: str) -> list[Path]:
+    found = sorted((PACKAGE / folder).rglob("*.py"))
+    assert found, folder
+    return found
+
+
+def offences(folder: str, forbidden: Iterable[str]) -> list[str]:
+    forbidden = tuple(forbidden)
+    return [
+        f"{module_name(path)} imports {name}"
+        for path in modules_in(folder)
+        for name in sorted(imported_modules(path))
+        if is_under(name, forbidden)
+    ]
+
+
+def test_the_import_finder_sees_imports_inside_functions() -> None:
+    """The rules below are only as good as this: a lazy import inside a function must count."""
+    app = imported_modules(PACKAGE / "ui" / "app.py")
+    assert "bwdesk.sandbox" in app  # imported inside _run_sandbox only
+    assert "bwdesk.core.paths" in app  # `from bwdesk.core import paths`: the module, not just its package
+    sandbox = imported_modules(PACKAGE / "sandbox" / "__init__.py")
+    assert "bwdesk.sandbox.server" in sandbox
+
+
+def test_core_imports_no_qt_no_cli_and_no_sandbox() -> None:
+    assert (
+        offences(
+            "core",
+            (
+                "PySide6",
+                "shiboken6",
+                "bwdesk.ui",
+                "bwdesk.cli",
+                "bwdesk.selftest",
+                "bwdesk.sandbox",
+                "bwdesk.sandbox_profile",
+            ),
+        )
+        == []
+    )
+
+
+def test_the_sandbox_shares_no_code_with_the_rest_of_bwdesk() -> None:
+    """The sandbox checks requests by its own reading of Bandwidth's rules: if it used core's, a mistake in
+    core would be accepted by the very fake meant to catch it."""
+    outside = [
+        f"{module_name(path)} imports {name}"
+        for path in modules_in("sandbox")
+        for name in sorted(imported_modules(path))
+        if is_under(name, ("bwdesk",)) and name != "bwdesk" and not is_under(name, ("bwdesk.sandbox",))
+    ]
+    assert outside == []
+
+
+def test_the_window_asks_core_for_numbers_http_and_sql() -> None:
+    assert offences("ui", ("phonenumbers", "requests", "urllib3", "sqlite3", "psycopg")) == []
+
 
 CHECK = """
 import sys, pkgutil, importlib, bwdesk.core
-for info in pkgutil.iter_modules(bwdesk.core.__path__, "bwdesk.core."):
+for info in pkgutil.walk_packages(bwdesk.core.__path__, "bwdesk.core."):
     importlib.import_module(info.name)
 leaked = sorted(m for m in sys.modules if m == "PySide6" or m.startswith(("PySide6.", "shiboken6")))
 print(",".join(leaked))
@@ -32,6 +152,27 @@ def test_opening_the_window_does_not_wait_for_the_network_stack() -> None:
     """requests/keyring load in the background services, never on the way to the first shown window."""
     result = subprocess.run(
         [sys.executable, "-c", WINDOW_IMPORTS],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
+
+
+WINDOW_SQLITE = """
+import sys
+import bwdesk.ui.app
+import bwdesk.ui.history_view
+print(",".join(m for m in ("sqlite3", "_sqlite3") if m in sys.modules))
+"""
+
+
+def test_opening_the_window_does_not_load_sqlite() -> None:
+    """The history is opened by the background services; the window only knows the store's interface."""
+    result = subprocess.run(
+        [sys.executable, "-c", WINDOW_SQLITE],
         capture_output=True,
         text=True,
         timeout=60,

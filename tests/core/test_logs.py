@@ -16,7 +16,8 @@ import pytest
 from bwdesk.core import logs
 from bwdesk.core.bandwidth import BandwidthClient
 from bwdesk.core.credentials import BasicCredentials, OAuth2Credentials
-from bwdesk.core.history import HistoryQuery, HistoryStore
+from bwdesk.core.history.search import HistoryQuery
+from bwdesk.core.history.sqlite_store import SqliteHistoryStore
 from bwdesk.core.logs import REDACTED, diagnostics_text, log_file, redact, register_secret, setup_logging
 from bwdesk.core.outcome import SendState
 from bwdesk.core.paths import history_file, log_dir
@@ -236,7 +237,7 @@ def test_no_file_under_the_profile_holds_a_secret_after_a_configure_send_error_c
         store.save("7654321", oauth)
 
         # Send: one accepted, one rejected by validation, one with the wrong password, one over OAuth2.
-        history = HistoryStore.open(history_file(profile))
+        history = SqliteHistoryStore.open(history_file(profile))
         outcomes = []
         attempts = [
             (store.load(sandbox.account_id), "+19195550123"),
@@ -282,5 +283,5 @@ def test_no_file_under_the_profile_holds_a_secret_after_a_configure_send_error_c
         data = path.read_bytes()
         for secret in secrets + encoded:
             assert secret.encode() not in data, f"{secret!r} found in {path.name}"
-    with HistoryStore.open(history_file(profile)) as reopened:
+    with SqliteHistoryStore.open(history_file(profile)) as reopened:
         assert reopened.count(HistoryQuery(text="TICKET-1")) == 4

@@ -1,21 +1,13 @@
-"""Sending a draft: the history row exists before the POST and is settled after it; exit statuses."""
+"""Sending a draft: the history row exists before the POST and is settled after it."""
 
 from __future__ import annotations
 
 import pytest
 
-from bwdesk.core.history import HistoryQuery
+from bwdesk.core.history.search import HistoryQuery
 from bwdesk.core.message import Draft, InvalidDraft, Mode
 from bwdesk.core.outcome import SendResult, SendState
-from bwdesk.core.sending import (
-    EXIT_NOT_CONFIRMED,
-    EXIT_OK,
-    EXIT_REJECTED,
-    exit_status,
-    plan,
-    send_draft,
-    send_one,
-)
+from bwdesk.core.sending import plan, send_draft, send_one
 from bwdesk.sandbox import Fault, FaultKind
 
 
@@ -91,20 +83,6 @@ def test_dropped_connection_is_unknown_and_recorded(sandbox, client, store) -> N
     assert store.get(sent.row_id).state is SendState.UNKNOWN
 
 
-@pytest.mark.parametrize(
-    ("states", "status"),
-    [
-        ([SendState.ACCEPTED, SendState.ACCEPTED], EXIT_OK),
-        ([SendState.ACCEPTED, SendState.REJECTED], EXIT_REJECTED),
-        ([SendState.REJECTED, SendState.UNKNOWN], EXIT_NOT_CONFIRMED),
-        ([SendState.FAILED], EXIT_NOT_CONFIRMED),
-        ([], EXIT_OK),
-    ],
-)
-def test_exit_status(states, status) -> None:
-    assert exit_status(SendResult(s) for s in states) == status
-
-
 class FlakyHistory:
     """A real store whose settle fails the first `failures` times (a locked or briefly full disk)."""
 
@@ -118,7 +96,7 @@ class FlakyHistory:
     def settle(self, row_id, result):
         if self.failures:
             self.failures -= 1
-            from bwdesk.core.history import HistoryError
+            from bwdesk.core.history.store import HistoryError
 
             raise HistoryError("the history is locked by another program")
         self.store.settle(row_id, result)

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from bwdesk.core.history import HistoryQuery, HistoryStore
+from bwdesk.core.history.search import HistoryQuery
+from bwdesk.core.history.sqlite_store import SqliteHistoryStore
 from bwdesk.core.outcome import SendState
 
 pytestmark = pytest.mark.e2e
@@ -75,7 +76,7 @@ def wait_for(condition, timeout: float, what: str) -> None:
 def accepted_rows(history: Path) -> list:
     if not history.exists():
         return []
-    store = HistoryStore.open(history)
+    store = SqliteHistoryStore.open(history)
     try:
         return [r for r in store.search(HistoryQuery(), limit=10) if r.state is SendState.ACCEPTED]
     finally:

@@ -19,10 +19,12 @@ from bwdesk.core import paths
 from bwdesk.core.bandwidth import BandwidthClient
 from bwdesk.core.credentials import BasicCredentials
 from bwdesk.core.delivery import StatusRefresher
-from bwdesk.core.errors import describe_error_code
-from bwdesk.core.history import HistoryError, HistoryQuery, HistoryStore
+from bwdesk.core.history.search import HistoryQuery
+from bwdesk.core.history.sqlite_store import SqliteHistoryStore
+from bwdesk.core.history.store import HistoryError
 from bwdesk.core.message import Draft, to_requests
 from bwdesk.core.outcome import ApiError, SendResult, SendState
+from bwdesk.core.status_words import describe_error_code
 from bwdesk.sandbox import LANDLINE_NUMBER, Fault, FaultKind, Sandbox
 from bwdesk.ui.history_view import SEARCH_PLACEHOLDER, Column, HistoryModel, HistoryView
 from bwdesk.ui.tasks import BackgroundTasks
@@ -38,13 +40,13 @@ def tasks(qapp: QApplication) -> Iterator[BackgroundTasks]:
 
 
 @pytest.fixture
-def store(profile: Path) -> Iterator[HistoryStore]:
-    history = HistoryStore.open(paths.history_file(profile))
+def store(profile: Path) -> Iterator[SqliteHistoryStore]:
+    history = SqliteHistoryStore.open(paths.history_file(profile))
     yield history
     history.close()
 
 
-def add_rows(store: HistoryStore, count: int, start: int = 0) -> list[int]:
+def add_rows(store: SqliteHistoryStore, count: int, start: int = 0) -> list[int]:
     """`count` accepted rows; every 10th tagged TICKET-<n>, every 7th to +1 919 555 0177, every 5th a
     'technician' text, row 3 starting with a formula."""
     ids = []
@@ -64,7 +66,9 @@ def wait_idle(qtbot: Any, model: HistoryModel) -> None:
     qtbot.waitUntil(lambda: not model.loading, timeout=WAIT)
 
 
-def make_view(qtbot: Any, tasks: BackgroundTasks, store: HistoryStore | None, **kwargs: Any) -> HistoryView:
+def make_view(
+    qtbot: Any, tasks: BackgroundTasks, store: SqliteHistoryStore | None, **kwargs: Any
+) -> HistoryView:
     view = HistoryView(tasks, store, region="US", **kwargs)
     qtbot.addWidget(view)
     if store is not None:
@@ -80,7 +84,7 @@ def ids_in(model: HistoryModel) -> list[int]:
 
 
 def test_model_passes_the_model_tester_while_pages_arrive_and_rows_change(
-    qtbot: Any, qtmodeltester: Any, tasks: BackgroundTasks, store: HistoryStore
+    qtbot: Any, qtmodeltester: Any, tasks: BackgroundTasks, store: SqliteHistoryStore
 ) -> None:
     add_rows(store, 300)
     model = HistoryModel(tasks, store, page_size=40, region="US")
@@ -116,7 +120,7 @@ def test_model_passes_the_model_tester_while_pages_arrive_and_rows_change(
 
 
 def test_only_one_page_is_read_until_more_is_asked_for(
-    qtbot: Any, tasks: BackgroundTasks, store: HistoryStore
+    qtbot: Any, tasks: BackgroundTasks, store: SqliteHistoryStore
 ) -> None:
     ids = add_rows(store, 250)
     model = HistoryModel(tasks, store, page_size=100, region="US")
@@ -136,7 +140,7 @@ def test_only_one_page_is_read_until_more_is_asked_for(
 
 
 def test_scrolling_the_table_to_the_bottom_loads_the_next_page(
-    qtbot: Any, tasks: BackgroundTasks, store: HistoryStore
+    qtbot: Any, tasks: BackgroundTasks, store: SqliteHistoryStore
 ) -> None:
     add_rows(store, 250)
     view = make_view(qtbot, tasks, store)
@@ -151,7 +155,7 @@ def test_scrolling_the_table_to_the_bottom_loads_the_next_page(
 class GatedStore:
     """A real store whose searches for one text wait until the test opens the gate."""
 
-    def __init__(self, store: HistoryStore, gated_text: str) -> None:
+    def __init__(self, store: SqliteHistoryStore, gated_text: str) -> None:
         self.store = store
         self.gated_text = gated_text
         self.gate = threading.Event()
@@ -168,7 +172,9 @@ class GatedStore:
         return getattr(self.store, name)
 
 
-def test_a_page_for_an_old_query_is_dropped(qtbot: Any, tasks: BackgroundTasks, store: HistoryStore) -> None:
+def test_a_page_for_an_old_query_is_dropped(
+    qtbot: Any, tasks: BackgroundTasks, store: SqliteHistoryStore
+) -> None:
     add_rows(store, 30)
     gated = GatedStore(store, "technician")
     model = HistoryModel(tasks, None, page_size=100, region="US")
@@ -185,7 +191,9 @@ def test_a_page_for_an_old_query_is_dropped(qtbot: Any, tasks: BackgroundTasks, 
     assert model.rowCount() == shipped and all("shipped" in r.text for r in model.loaded_rows())
 
 
-def test_a_history_error_is_shown_in_words(qtbot: Any, tasks: BackgroundTasks, store: HistoryStore) -> None:
+def test_a_history_error_is_shown_in_words(
+    qtbot: Any, tasks: BackgroundTasks, store: SqliteHistoryStore
+) -> None:
     gated = GatedStore(store, "")
     gated.gate.set()
     gated.error = HistoryError("Could not search the history: the disk is full. Free some disk space.")
@@ -199,7 +207,7 @@ def test_a_history_error_is_shown_in_words(qtbot: Any, tasks: BackgroundTasks, s
 
 
 def test_reload_puts_new_rows_on_top_and_updates_changed_ones(
-    qtbot: Any, tasks: BackgroundTasks, store: HistoryStore
+    qtbot: Any, tasks: BackgroundTasks, store: SqliteHistoryStore
 ) -> None:
     ids = add_rows(store, 150)
     model = HistoryModel(tasks, store, page_size=100, region="US")
@@ -223,7 +231,7 @@ def test_reload_puts_new_rows_on_top_and_updates_changed_ones(
     assert model.rowCount() == 100 and ids_in(model) == many[::-1][:100] and model.canFetchMore(QModelIndex())
 
 
-def test_cells_and_tooltips(qtbot: Any, tasks: BackgroundTasks, store: HistoryStore) -> None:
+def test_cells_and_tooltips(qtbot: Any, tasks: BackgroundTasks, store: SqliteHistoryStore) -> None:
     row_id = store.record_sending(
         "+19195550100",
         ["+19195550123", "+442079460000"],
@@ -273,7 +281,7 @@ def test_cells_and_tooltips(qtbot: Any, tasks: BackgroundTasks, store: HistorySt
 
 
 def test_search_box_narrows_by_text_tag_and_number_in_any_format(
-    qtbot: Any, tasks: BackgroundTasks, store: HistoryStore
+    qtbot: Any, tasks: BackgroundTasks, store: SqliteHistoryStore
 ) -> None:
     add_rows(store, 60)
     view = make_view(qtbot, tasks, store)
@@ -298,7 +306,7 @@ def test_search_box_narrows_by_text_tag_and_number_in_any_format(
 
 
 def test_the_word_being_typed_finds_longer_words_a_finished_one_does_not(
-    qtbot: Any, tasks: BackgroundTasks, store: HistoryStore
+    qtbot: Any, tasks: BackgroundTasks, store: SqliteHistoryStore
 ) -> None:
     add_rows(store, 20)
     view = make_view(qtbot, tasks, store)
@@ -316,7 +324,9 @@ def test_the_word_being_typed_finds_longer_words_a_finished_one_does_not(
     assert [r.tag for r in search("TICKET-1")] == ["TICKET-10"]
 
 
-def test_typing_is_debounced_into_one_query(qtbot: Any, tasks: BackgroundTasks, store: HistoryStore) -> None:
+def test_typing_is_debounced_into_one_query(
+    qtbot: Any, tasks: BackgroundTasks, store: SqliteHistoryStore
+) -> None:
     add_rows(store, 20)
     view = make_view(qtbot, tasks, store)
     queries: list[HistoryQuery] = []
@@ -327,7 +337,7 @@ def test_typing_is_debounced_into_one_query(qtbot: Any, tasks: BackgroundTasks, 
 
 
 def test_the_table_paints_its_empty_state_on_a_viewport_like_qts_own(
-    qtbot: Any, tasks: BackgroundTasks, store: HistoryStore
+    qtbot: Any, tasks: BackgroundTasks, store: SqliteHistoryStore
 ) -> None:
     """The table owns its viewport (a start-up saving); it must look and behave like the one Qt makes."""
     view = make_view(qtbot, tasks, store)
@@ -361,7 +371,7 @@ def test_the_table_paints_its_empty_state_on_a_viewport_like_qts_own(
     ), text.name()
 
 
-def test_state_filter_and_empty_states(qtbot: Any, tasks: BackgroundTasks, store: HistoryStore) -> None:
+def test_state_filter_and_empty_states(qtbot: Any, tasks: BackgroundTasks, store: SqliteHistoryStore) -> None:
     view = make_view(qtbot, tasks, store)
     assert view.empty_text() == "No messages yet. What you send appears here."
     add_rows(store, 5)
@@ -381,7 +391,7 @@ def test_state_filter_and_empty_states(qtbot: Any, tasks: BackgroundTasks, store
 def test_date_filter(qtbot: Any, tasks: BackgroundTasks, profile: Path) -> None:
     now = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
     moments = iter([now - timedelta(days=40), now - timedelta(days=3), now - timedelta(hours=1)])
-    history = HistoryStore.open(paths.history_file(profile), clock=lambda: next(moments, now))
+    history = SqliteHistoryStore.open(paths.history_file(profile), clock=lambda: next(moments, now))
     try:
         for _ in range(3):
             history.record_sending("+19195550100", ["+19195550123"], "separate", "x", (), "", 1)
@@ -402,7 +412,7 @@ def test_date_filter(qtbot: Any, tasks: BackgroundTasks, profile: Path) -> None:
 
 
 def test_every_control_has_an_accessible_name_and_a_tooltip(
-    qtbot: Any, tasks: BackgroundTasks, store: HistoryStore
+    qtbot: Any, tasks: BackgroundTasks, store: SqliteHistoryStore
 ) -> None:
     view = make_view(qtbot, tasks, store)
     controls = [view.search_edit, view.state_filter, view.date_filter, view.busy, *view.buttons.values()]
@@ -426,7 +436,7 @@ def select(view: HistoryView, *positions: int) -> None:
 
 
 def test_use_as_draft_send_again_and_copy_carry_the_row(
-    qtbot: Any, tasks: BackgroundTasks, store: HistoryStore
+    qtbot: Any, tasks: BackgroundTasks, store: SqliteHistoryStore
 ) -> None:
     ids = add_rows(store, 3)
     view = make_view(qtbot, tasks, store)
@@ -463,7 +473,7 @@ def sandbox_client(sandbox: Sandbox) -> BandwidthClient:
     )
 
 
-def send_and_record(sandbox: Sandbox, client: BandwidthClient, store: HistoryStore, to: str) -> int:
+def send_and_record(sandbox: Sandbox, client: BandwidthClient, store: SqliteHistoryStore, to: str) -> int:
     draft = Draft(sender=sandbox.numbers[0], recipients=(to,), text=f"Hello {to}", region="US")
     (payload,) = to_requests(draft, sandbox.application_id)
     row_id = store.record_sending(draft.sender, [to], "separate", draft.text, (), "", 1)
@@ -474,7 +484,7 @@ def send_and_record(sandbox: Sandbox, client: BandwidthClient, store: HistorySto
 
 
 def test_refresh_turns_rows_delivered_and_failed_with_the_code_in_words(
-    qtbot: Any, tasks: BackgroundTasks, store: HistoryStore, sandbox: Sandbox
+    qtbot: Any, tasks: BackgroundTasks, store: SqliteHistoryStore, sandbox: Sandbox
 ) -> None:
     client = sandbox_client(sandbox)
     delivered = send_and_record(sandbox, client, store, "+19195550123")
@@ -500,7 +510,7 @@ def test_refresh_turns_rows_delivered_and_failed_with_the_code_in_words(
 
 
 def test_refresh_of_the_selected_rows_only(
-    qtbot: Any, tasks: BackgroundTasks, store: HistoryStore, sandbox: Sandbox
+    qtbot: Any, tasks: BackgroundTasks, store: SqliteHistoryStore, sandbox: Sandbox
 ) -> None:
     client = sandbox_client(sandbox)
     send_and_record(sandbox, client, store, "+19195550123")
@@ -516,7 +526,7 @@ def test_refresh_of_the_selected_rows_only(
 
 
 def test_retry_after_from_the_list_api_holds_every_refresh_until_it_passes(
-    qtbot: Any, tasks: BackgroundTasks, store: HistoryStore, sandbox: Sandbox
+    qtbot: Any, tasks: BackgroundTasks, store: SqliteHistoryStore, sandbox: Sandbox
 ) -> None:
     client = sandbox_client(sandbox)
     row_id = send_and_record(sandbox, client, store, "+19195550123")
@@ -546,7 +556,7 @@ def test_retry_after_from_the_list_api_holds_every_refresh_until_it_passes(
 
 
 def test_check_status_of_an_unknown_send(
-    qtbot: Any, tasks: BackgroundTasks, store: HistoryStore, sandbox: Sandbox
+    qtbot: Any, tasks: BackgroundTasks, store: SqliteHistoryStore, sandbox: Sandbox
 ) -> None:
     client = sandbox_client(sandbox)
     row_id = store.record_sending(sandbox.numbers[0], ["+19195550123"], "separate", "lost?", (), "", 1)
@@ -563,7 +573,7 @@ def test_check_status_of_an_unknown_send(
 
 
 def test_export_writes_the_matching_rows_with_formulas_neutralised(
-    qtbot: Any, tasks: BackgroundTasks, store: HistoryStore, tmp_path: Path
+    qtbot: Any, tasks: BackgroundTasks, store: SqliteHistoryStore, tmp_path: Path
 ) -> None:
     add_rows(store, 12)
     view = make_view(qtbot, tasks, store)
@@ -586,7 +596,7 @@ def test_export_writes_the_matching_rows_with_formulas_neutralised(
 
 
 def test_export_to_a_folder_that_does_not_exist_says_so(
-    qtbot: Any, tasks: BackgroundTasks, store: HistoryStore, tmp_path: Path
+    qtbot: Any, tasks: BackgroundTasks, store: SqliteHistoryStore, tmp_path: Path
 ) -> None:
     view = make_view(qtbot, tasks, store)
     with qtbot.waitSignal(view.export_finished, timeout=WAIT) as done:
@@ -595,7 +605,7 @@ def test_export_to_a_folder_that_does_not_exist_says_so(
 
 
 def test_check_status_finds_an_unknown_send_that_bandwidth_has(
-    qtbot: Any, tasks: BackgroundTasks, store: HistoryStore, sandbox: Sandbox
+    qtbot: Any, tasks: BackgroundTasks, store: SqliteHistoryStore, sandbox: Sandbox
 ) -> None:
     client = sandbox_client(sandbox)
     draft = Draft(sender=sandbox.numbers[0], recipients=("+19195550123",), text="did it go?", region="US")

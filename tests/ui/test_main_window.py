@@ -17,12 +17,13 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from bwdesk.core import paths
-from bwdesk.core.account import sandbox_context
 from bwdesk.core.api import Timeouts
 from bwdesk.core.drafts import load_draft
-from bwdesk.core.history import HistoryQuery, HistoryStore
+from bwdesk.core.history.search import HistoryQuery
+from bwdesk.core.history.sqlite_store import SqliteHistoryStore
 from bwdesk.core.outcome import SendState
 from bwdesk.sandbox import Fault, FaultKind, Sandbox
+from bwdesk.sandbox_profile import sandbox_context
 from bwdesk.ui import main_window
 from bwdesk.ui.main_window import MainWindow
 from bwdesk.ui.tasks import BackgroundTasks
@@ -51,7 +52,7 @@ def posted_messages(sandbox: Sandbox) -> list[dict]:
 
 
 def history_rows(window: MainWindow) -> list:
-    store = HistoryStore.open(paths.history_file(window.context.profile))
+    store = SqliteHistoryStore.open(paths.history_file(window.context.profile))
     try:
         return store.search(HistoryQuery(), limit=100)
     finally:

@@ -16,12 +16,13 @@ from keyring.backends import fail
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QLineEdit
 
-from bwdesk.core.account import Context, load_context, sandbox_context
+from bwdesk.core.account import Context, load_context
 from bwdesk.core.bandwidth import CheckResult
 from bwdesk.core.credentials import AuthKind, BasicCredentials, OAuth2Credentials
 from bwdesk.core.secrets import SERVICE, SecretStore
 from bwdesk.core.settings import FromNumber, load_settings
 from bwdesk.sandbox import Fault, FaultKind, Sandbox
+from bwdesk.sandbox_profile import sandbox_context
 from bwdesk.ui.settings_dialog import SANDBOX_RESULT, SettingsDialog
 from bwdesk.ui.tasks import BackgroundTasks
 

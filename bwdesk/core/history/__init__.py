@@ -1,0 +1,1 @@
+"""The history: one row per POST (rows, search, the store interface, the SQLite store, CSV export)."""

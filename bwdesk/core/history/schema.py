@@ -1,0 +1,273 @@
+"""The SQLite history's schema: its version, creating it, and migrating older files after a backup copy."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bwdesk.core.history.store import HistoryError
+
+log = logging.getLogger(__name__)
+
+#: The version is kept in `PRAGMA user_version` as `major << 16 | minor`: a newer minor opens fine, a newer
+#: major is refused, an older one is migrated.
+SCHEMA_MAJOR = 2
+SCHEMA_MINOR = 0
+
+_HISTORY_TABLE_V2 = """
+CREATE TABLE {name} (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    recipients TEXT NOT NULL,
+    mode TEXT NOT NULL CHECK (mode IN ('separate', 'group')),
+    text TEXT NOT NULL DEFAULT '',
+    media TEXT NOT NULL DEFAULT '[]',
+    tag TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL CHECK (state IN ('sending', 'accepted', 'rejected', 'failed', 'unknown')),
+    message_id TEXT,
+    segments INTEGER,
+    http_status INTEGER,
+    error_type TEXT,
+    error_description TEXT,
+    field_errors TEXT,
+    delivery_status TEXT,
+    error_code INTEGER,
+    delivery_checked TEXT,
+    owner_pid INTEGER,
+    owner_start TEXT
+)
+"""
+
+_AUX_V2 = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE history_numbers (number TEXT NOT NULL, row_id INTEGER NOT NULL, "
+    "PRIMARY KEY (number, row_id)) WITHOUT ROWID",
+    "CREATE INDEX history_numbers_row ON history_numbers (row_id)",
+    "CREATE INDEX history_created ON history (created)",
+    "CREATE INDEX history_state ON history (state)",
+    "CREATE INDEX history_message_id ON history (message_id) WHERE message_id IS NOT NULL",
+    "CREATE VIRTUAL TABLE history_fts USING fts5(text, tag, content='history', content_rowid='id', "
+    "tokenize='unicode61 remove_diacritics 2')",
+    "CREATE TRIGGER history_ai AFTER INSERT ON history BEGIN "
+    "INSERT INTO history_fts (rowid, text, tag) VALUES (new.id, new.text, new.tag); END",
+    "CREATE TRIGGER history_ad AFTER DELETE ON history BEGIN "
+    "INSERT INTO history_fts (history_fts, rowid, text, tag) VALUES ('delete', old.id, old.text, old.tag); "
+    "DELETE FROM history_numbers WHERE row_id = old.id; END",
+    "CREATE TRIGGER history_au AFTER UPDATE OF text, tag ON history BEGIN "
+    "INSERT INTO history_fts (history_fts, rowid, text, tag) VALUES ('delete', old.id, old.text, old.tag); "
+    "INSERT INTO history_fts (rowid, text, tag) VALUES (new.id, new.text, new.tag); END",
+)
+
+
+def pack(major: int, minor: int) -> int:
+    return (major << 16) | minor
+
+
+def unpack(version: int) -> tuple[int, int]:
+    return version >> 16, version & 0xFFFF
+
+
+def create(conn: sqlite3.Connection) -> None:
+    conn.execute(_HISTORY_TABLE_V2.format(name="history"))
+    for statement in _AUX_V2:
+        conn.execute(statement)
+    conn.execute("INSERT INTO meta (key, value) VALUES ('created_monotonic', '1')")
+
+
+def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
+    """1.0 → 2.0: split the error JSON, record owners with a start time, add numbers, FTS and meta."""
+    conn.execute(_HISTORY_TABLE_V2.format(name="history_v2"))
+    rows = conn.execute(
+        "SELECT id, created, updated, sender, recipients, mode, coalesce(text, ''), coalesce(media, '[]'), "
+        "coalesce(tag, ''), state, message_id, segments, http_status, error, delivery_status, error_code, "
+        "owner_pid FROM history ORDER BY id"
+    )
+    insert = (
+        "INSERT INTO history_v2 (id, created, updated, sender, recipients, mode, text, media, tag, state, "
+        "message_id, segments, http_status, error_type, error_description, field_errors, delivery_status, "
+        "error_code, owner_pid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    )
+    while batch := rows.fetchmany(2000):
+        converted = []
+        for row in batch:
+            error = json.loads(row[13]) if row[13] else None
+            if not isinstance(error, dict):
+                error = None
+            field_errors = (error or {}).get("field_errors") or []
+            converted.append(
+                (
+                    *row[:13],
+                    error.get("type") if error else None,
+                    error.get("description") if error else None,
+                    json.dumps(field_errors) if field_errors else None,
+                    *row[14:16],
+                    row[16],
+                )
+            )
+        conn.executemany(insert, converted)
+    conn.execute("DROP TABLE history")
+    conn.execute("ALTER TABLE history_v2 RENAME TO history")
+    for statement in _AUX_V2:
+        conn.execute(statement)
+    numbers = conn.execute("SELECT id, recipients FROM history ORDER BY id")
+    while batch := numbers.fetchmany(2000):
+        conn.executemany(
+            "INSERT OR IGNORE INTO history_numbers (number, row_id) VALUES (?, ?)",
+            [(number, row_id) for row_id, recipients in batch for number in json_list(recipients)],
+        )
+    conn.execute("INSERT INTO history_fts (history_fts) VALUES ('rebuild')")
+    (backwards,) = conn.execute(
+        "SELECT count(*) FROM (SELECT created < lag(created) OVER (ORDER BY id) AS back FROM history) WHERE back"
+    ).fetchone()
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('created_monotonic', ?)", ("0" if backwards else "1",)
+    )
+
+
+#: major version → the step that brings a file of that major to the next one.
+_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2}
+
+
+def json_list(text: str | None) -> list[str]:
+    if not text:
+        return []
+    value = json.loads(text)
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def check_fts5() -> None:
+    probe = sqlite3.connect(":memory:")
+    try:
+        probe.execute("CREATE VIRTUAL TABLE probe USING fts5(x)")
+    except sqlite3.OperationalError:
+        raise HistoryError(
+            f"This Python's SQLite library ({sqlite3.sqlite_version}) was built without FTS5 full-text "
+            "search, which the history needs. Use a Python from python.org, your Linux distribution or "
+            "pyenv (they all include it), or the bwdesk installer."
+        ) from None
+    finally:
+        probe.close()
+
+
+@contextlib.contextmanager
+def private_umask() -> Iterator[None]:
+    """Files SQLite creates meanwhile (-wal, -shm) are owner-only too."""
+    if os.name != "posix":  # pragma: no cover - the profile folder is private on Windows
+        yield
+        return
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def make_private(path: Path) -> None:
+    """Create `path` owner-only before SQLite opens it; tighten an existing file that others could read."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        os.close(fd)
+    if os.name != "posix":  # pragma: no cover
+        return
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            if candidate.stat().st_mode & 0o077:
+                os.chmod(candidate, 0o600)
+                log.info("made %s readable by its owner only", candidate.name)
+
+
+def _backup_path(path: Path, label: str) -> Path:
+    candidate = path.with_name(f"{path.name}.{label}.bak")
+    if not candidate.exists():
+        return candidate
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return path.with_name(f"{path.name}.{label}.{stamp}.bak")
+
+
+def prepare(
+    conn: sqlite3.Connection,
+    path: Path,
+    *,
+    write_lock: threading.Lock,
+    connect: Callable[[], sqlite3.Connection],
+) -> tuple[int, int]:
+    """WAL mode, then the current schema (created, or migrated after a backup); returns the file's version."""
+    (mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+    if str(mode).lower() != "wal":
+        log.info("history: SQLite kept journal mode %s (WAL unavailable on this file system)", mode)
+    (version,) = conn.execute("PRAGMA user_version").fetchone()
+    major, minor = unpack(version)
+    if major > SCHEMA_MAJOR:
+        raise HistoryError(
+            f"The history {path} was written by a newer bwdesk (schema {major}.{minor}); this "
+            f"version reads schema {SCHEMA_MAJOR}.x. Update bwdesk, or move the file aside to start a "
+            "new history with this version."
+        )
+    if (major, minor) < (SCHEMA_MAJOR, SCHEMA_MINOR):
+        _upgrade(conn, path, write_lock, connect)
+        (version,) = conn.execute("PRAGMA user_version").fetchone()
+    return unpack(version)
+
+
+def _upgrade(
+    conn: sqlite3.Connection,
+    path: Path,
+    write_lock: threading.Lock,
+    connect: Callable[[], sqlite3.Connection],
+) -> None:
+    with write_lock:
+        conn.execute("BEGIN IMMEDIATE")  # re-read under the lock: another process may have done it
+        try:
+            (version,) = conn.execute("PRAGMA user_version").fetchone()
+            major, minor = unpack(version)
+            if major == 0:
+                (tables,) = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                if tables:
+                    raise HistoryError(
+                        f"{path} is not a bwdesk history (it has tables but no bwdesk schema "
+                        "version). Move it aside; bwdesk then starts a new history."
+                    )
+                create(conn)
+                conn.execute(f"PRAGMA user_version = {pack(SCHEMA_MAJOR, SCHEMA_MINOR)}")
+            elif (major, minor) < (SCHEMA_MAJOR, SCHEMA_MINOR):
+                _backup(path, connect, f"v{major}" if major < SCHEMA_MAJOR else f"v{major}.{minor}")
+                while major < SCHEMA_MAJOR:
+                    log.info("history: migrating schema %d.%d to %d.0", major, minor, major + 1)
+                    _MIGRATIONS[major](conn)
+                    major, minor = major + 1, 0
+                conn.execute(f"PRAGMA user_version = {pack(SCHEMA_MAJOR, SCHEMA_MINOR)}")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+
+def _backup(path: Path, connect: Callable[[], sqlite3.Connection], label: str) -> Path:
+    """Copy the whole database aside (consistent, via the backup API) before changing its schema.
+
+    `connect` gives a separate connection: the caller's holds the write transaction.
+    """
+    target = _backup_path(path, label)
+    make_private(target)
+    source = connect()
+    dest = sqlite3.connect(target)
+    try:
+        source.backup(dest)
+    finally:
+        dest.close()
+        source.close()
+    log.info("history: copied %s to %s before migrating", path.name, target.name)
+    return target

@@ -1,0 +1,219 @@
+"""What a send's state, a delivery status or an error code means to an agent, in words and in tone.
+
+The CLI and the window both say it this way, so a status reads the same in a terminal and in a table.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from bwdesk.core.history.rows import HistoryRow, parse_time
+from bwdesk.core.outcome import SendState
+
+# --- a history row's status ---------------------------------------------------------------------------------
+
+
+def status_label(row: HistoryRow) -> str:
+    """A short status for tables: the send state, and for accepted rows the delivery status."""
+    if row.state is SendState.ACCEPTED and row.delivery_status:
+        code = f" {row.error_code}" if row.error_code else ""
+        return f"accepted · {row.delivery_status}{code}"
+    if row.state is SendState.REJECTED and row.http_status:
+        return f"rejected · HTTP {row.http_status}"
+    return row.state.value
+
+
+def status_details(row: HistoryRow) -> str:
+    """The whole status in sentences (a tooltip): the state and the delivery status, error codes explained."""
+    error = row.error
+    if row.state is SendState.ACCEPTED:
+        return _accepted_details(row)
+    if row.state is SendState.REJECTED:
+        lines = [f"Rejected by Bandwidth{f' (HTTP {row.http_status})' if row.http_status else ''}: not sent."]
+    elif row.state is SendState.FAILED:
+        lines = ["Not sent: the request never reached Bandwidth."]
+    elif row.state is SendState.UNKNOWN:
+        lines = [
+            "Unknown: the request may have reached Bandwidth, but no answer came. Use Check status to ask "
+            "Bandwidth whether it was sent before sending it again."
+        ]
+    else:
+        lines = ["Being sent now."]
+    if error is not None:
+        if error.description:
+            lines.append(error.description)
+        if error.type:
+            lines.append(f"Error type: {error.type}")
+        lines.extend(f"{f.field}: {f.description}" for f in error.field_errors)
+    return "\n".join(lines)
+
+
+def _accepted_details(row: HistoryRow) -> str:
+    lines = ["Accepted by Bandwidth."]
+    if row.delivery_status:
+        lines.append(f"Delivery: {row.delivery_status} — {describe_delivery_status(row.delivery_status)}.")
+    else:
+        lines.append("Delivery status not looked up yet: Refresh status asks Bandwidth.")
+    if row.error_code:
+        lines.append(f"Error {describe_error_code(row.error_code)}.")
+    if row.delivery_checked:
+        checked = parse_time(row.delivery_checked).astimezone().strftime("%Y-%m-%d %H:%M")
+        lines.append(f"Last checked {checked}.")
+    return "\n".join(lines)
+
+
+class Tone(StrEnum):
+    """How a status should strike the agent (the window colours it; the words say the same)."""
+
+    PROBLEM = "problem"  # not sent, or not delivered
+    WARNING = "warning"  # may or may not have gone out, or no receipt came
+
+
+def status_tone(row: HistoryRow) -> Tone | None:
+    """PROBLEM for a send that failed or was not delivered, WARNING for an uncertain one, else None."""
+    if row.state in (SendState.REJECTED, SendState.FAILED) or row.delivery_status in (
+        "FAILED",
+        "UNDELIVERED",
+    ):
+        return Tone.PROBLEM
+    if row.state is SendState.UNKNOWN or row.delivery_status == "DLR_EXPIRED":
+        return Tone.WARNING
+    return None
+
+
+# --- Bandwidth's delivery statuses and error codes --------------------------------------------------------
+
+_RETRY_NO = "sending it again will fail the same way"
+
+_ERROR_CODES: dict[int, str] = {
+    # Rejected by Bandwidth before it went anywhere (not billed).
+    4001: "the account is not allowed to use this messaging service",
+    4301: "the message text uses an encoding that could not be sent",
+    4302: "the From number is not a valid number",
+    4303: "the recipient's number is not a valid number",
+    4350: "the message is not in a form the destination accepts",
+    4360: "the message expired before it could be sent (its expiration time passed)",
+    4401: "Bandwidth could not find a route for this message",
+    4403: "the From number is not allowed to send this message",
+    4404: "the recipient's number is not allowed to receive this message",
+    4405: "the From number is not in service (unallocated)",
+    4406: "the recipient's number is not in service (unallocated)",
+    4407: "the From number is not set up on this Bandwidth account",
+    4408: "the recipient's number is not set up on this Bandwidth account",
+    4409: "the From number's profile cannot send this — often the destination cannot receive MMS",
+    4410: "a media file could not be downloaded from its URL",
+    4411: "the message is too large (too much media in total)",
+    4412: "a media file's content or type is not accepted",
+    4420: "the recipient's carrier does not exist or is unknown",
+    4421: "there is no destination for this number",
+    4431: "messages to short codes are not allowed",
+    4432: "messages to this country are not allowed on this account",
+    4433: "messages to toll-free numbers are not allowed",
+    4434: "this toll-free number may not message this recipient",
+    4435: "too many recipients in one group message (at most 10)",
+    4451: "the message was sent with the wrong account id",
+    4452: "the application id does not match the From number",
+    4470: "Bandwidth flagged the message as spam (billed)",
+    4481: "the From number is blocked",
+    4482: "the recipient's number is blocked",
+    4492: "messages to emergency numbers are not allowed",
+    4493: "the account is not authorised to send this message",
+    # Rejected by the recipient's carrier (billed).
+    4700: "the carrier does not offer this kind of service to the number",
+    4701: "the recipient's phone service is unavailable",
+    4702: "the recipient is unavailable (phone off or out of reach)",
+    4711: "the carrier rejected the message as too large",
+    4712: "the carrier rejected a media file's content or type",
+    4720: "the number cannot receive texts — often a landline",
+    4721: "the recipient's number has been deactivated",
+    4730: "no route to the recipient's carrier",
+    4740: "the carrier rejected the From number",
+    4750: "the recipient's carrier rejected the message",
+    4751: "the carrier rejected the message size",
+    4752: "the carrier rejected the message as malformed",
+    4753: "the recipient's handset rejected the message",
+    4770: "the carrier flagged the message as spam",
+    4771: "the carrier rejected a shortened URL (use the full link)",
+    4772: "the carrier has blocked the From number",
+    4773: "the From number's 10DLC campaign is not active",
+    4774: "the From number is not fully provisioned with the carrier",
+    4775: "the recipient has opted out (replied STOP)",
+    4780: "T-Mobile's daily limit for this brand was reached — try again tomorrow",
+    4781: "AT&T's rate limit for this campaign was reached — slow down and retry later",
+    4785: "a carrier volume limit was reached — back off and retry later",
+    4790: "the short-code message was rejected by the carrier",
+    4791: "the short-code message was rejected by the carrier",
+    4792: "the short-code message was rejected by the carrier",
+    4793: "the short-code message was rejected by the carrier",
+    4795: "the toll-free From number is not verified",
+    # Bandwidth service failures (not billed; may succeed if sent again).
+    5100: "a temporary Bandwidth service failure — it may work if sent again",
+    5101: "a temporary Bandwidth service failure — it may work if sent again",
+    5106: "a temporary Bandwidth service failure — it may work if sent again",
+    5111: "a temporary Bandwidth service failure — it may work if sent again",
+    5201: "a temporary Bandwidth service failure — it may work if sent again",
+    5211: "a temporary Bandwidth service failure — it may work if sent again",
+    5220: "a temporary Bandwidth service failure — it may work if sent again",
+    5231: "a temporary Bandwidth service failure — it may work if sent again",
+    5500: "a temporary Bandwidth service failure — it may work if sent again",
+    5501: "a temporary Bandwidth service failure — it may work if sent again",
+    5999: "an unknown Bandwidth service failure — it may work if sent again",
+    # Carrier service failures (billed; retry at most once).
+    5600: "the recipient's carrier is overloaded (its queue is full) — try again at most once",
+    5610: "the carrier failed to accept the message — try again at most once",
+    5620: "the carrier's system failed — try again at most once",
+    5630: "the carrier never acknowledged the message — try again at most once",
+    5650: "the carrier failed to deliver the message — try again at most once",
+    # Ambiguous.
+    9902: "no delivery receipt came within about 2 hours — it may still have been delivered",
+    9999: "an unknown error downstream — it may or may not have been delivered",
+}
+
+
+def describe_error_code(code: int) -> str:
+    """Bandwidth's 4-digit delivery error code in plain words, e.g. "4720: the number cannot receive texts…".
+
+    Codes not in the table are explained by their range, as Bandwidth's scheme defines it (reference §6.3).
+    """
+    if code == 0:
+        return "0: no error"
+    known = _ERROR_CODES.get(code)
+    if known is not None:
+        return f"{code}: {known}"
+    first, second = code // 1000, (code // 100) % 10
+    if 4000 <= code <= 4999:
+        if second == 7:
+            words = f"rejected by the recipient's carrier; {_RETRY_NO}"
+        else:
+            words = (
+                f"rejected by Bandwidth (a problem with the message, the numbers or the account); {_RETRY_NO}"
+            )
+    elif 5000 <= code <= 5999:
+        if second == 6:
+            words = "a failure at the recipient's carrier — try again at most once"
+        else:
+            words = "a Bandwidth service failure — it may work if sent again"
+    elif first == 9 and code <= 9999:
+        words = "an unclear failure downstream — it may or may not have been delivered"
+    else:
+        words = "an error code bwdesk does not know"
+    return f"{code}: {words}"
+
+
+_DELIVERY_STATUSES: dict[str, str] = {
+    "RECEIVED": "Bandwidth received the message and will send it",
+    "QUEUED": "waiting in Bandwidth's queue",
+    "SENDING": "being handed to the carrier",
+    "SENT": "the carrier accepted it; no delivery receipt yet",
+    "DELIVERED": "delivered (the carrier confirmed it)",
+    "FAILED": "could not be sent or delivered — see the error code",
+    "ACCEPTED": "accepted",
+    "UNDELIVERED": "the carrier reported it could not be delivered",
+    "DLR_EXPIRED": "no delivery receipt came in time — it may still have been delivered",
+}
+
+
+def describe_delivery_status(status: str) -> str:
+    """A delivery status from `GET /messages` (`DELIVERED`, `FAILED`, ...) in plain words."""
+    words = _DELIVERY_STATUSES.get(status.upper())
+    return words if words is not None else f"{status}: a status bwdesk does not know"
