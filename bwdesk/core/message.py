@@ -32,8 +32,8 @@ __all__ = [
     "Mode",
     "Priority",
     "Problem",
-    "describe_character",
     "describe_position",
+    "describe_unsendable",
     "is_mms",
     "is_sendable",
     "message_count",
@@ -198,7 +198,7 @@ def unsendable_characters(value: str, field: CharacterField) -> list[int]:
     return found
 
 
-def describe_character(ch: str) -> str:
+def describe_unsendable(ch: str) -> str:
     """An invisible character in words: ``a null character (U+0000)``,
     ``an invisible ZERO WIDTH SPACE (U+200B)``, ``a noncharacter (U+FFFF)``."""
     category = unicodedata.category(ch)
@@ -240,7 +240,7 @@ def _unsendable_problem(
     return [
         Problem(
             field,
-            f"{what} has {describe_character(value[bad[0]])} at {describe_position(value, bad[0])}{more}, "
+            f"{what} has {describe_unsendable(value[bad[0]])} at {describe_position(value, bad[0])}{more}, "
             "which cannot be sent; delete it",
             index,
         )
