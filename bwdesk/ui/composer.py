@@ -8,6 +8,7 @@ next to the field they belong to, with the first error as the reason Send is dis
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
@@ -36,7 +37,7 @@ from bwdesk.core.drafts import SavedDraft
 from bwdesk.core.message import Draft, Mode, Priority, Problem
 from bwdesk.core.outcome import FieldError
 from bwdesk.ui.fields import FromPicker, TagEdit
-from bwdesk.ui.media_list import MediaListWidget
+from bwdesk.ui.media_list import MediaListWidget, split_links
 from bwdesk.ui.message_text import MessageTextEdit, TextCounter
 from bwdesk.ui.recipients import RecipientEdit
 from bwdesk.ui.results import ResultPanel
@@ -277,6 +278,7 @@ class ComposerWidget(QWidget):
         self.from_picker.sender_changed.connect(self._edited)
         self.recipients.changed.connect(self._edited)
         self.recipients.line_edit().textChanged.connect(self._pending_text_changed)
+        self.media_list.input().textChanged.connect(self._pending_media_changed)
         self._mode_group.buttonToggled.connect(self._mode_toggled)
         # textChanged also fires when only the UCS-2 marks are redrawn: react to real edits only.
         self._last_text = ""
@@ -358,7 +360,8 @@ class ComposerWidget(QWidget):
         return Priority(value) if value else None
 
     def draft(self) -> Draft:
-        """What is typed now, as an immutable draft (text left in the recipients input is not included)."""
+        """What is typed now, as an immutable draft (text left in the recipients or media input is not
+        included: `commit_pending_input` puts it in first, as Send does)."""
         return Draft(
             sender=self.from_picker.sender(),
             recipients=tuple(self.recipients.model().raw_inputs()),
@@ -379,6 +382,7 @@ class ComposerWidget(QWidget):
             pending_recipient_text=self.recipients.pending_text(),
             text=self.text_edit.text(),
             media=tuple(self.media_list.urls()),
+            pending_media_text=self.media_list.pending_text(),
             tag=self.tag_edit.tag(),
             mode="group" if self.group_radio.isChecked() else "separate",
             priority=self.priority().value if self.priority() else None,
@@ -393,6 +397,7 @@ class ComposerWidget(QWidget):
         self.recipients.set_pending_text(saved.pending_recipient_text)
         self.text_edit.set_text(saved.text)
         self.media_list.set_urls(saved.media)
+        self.media_list.set_pending_text(saved.pending_media_text)
         self.tag_edit.set_tag(saved.tag)
         (self.group_radio if saved.mode == "group" else self.separate_radio).setChecked(True)
         index = self.priority_combo.findData(saved.priority) if saved.priority else 0
@@ -415,6 +420,7 @@ class ComposerWidget(QWidget):
         self.recipients.set_pending_text("")
         self.text_edit.set_text("")
         self.media_list.set_urls([])
+        self.media_list.set_pending_text("")
         self.tag_edit.set_tag("")
         self.separate_radio.setChecked(True)
         self.priority_combo.setCurrentIndex(0)
@@ -435,6 +441,20 @@ class ComposerWidget(QWidget):
         self._update_mode_row()
         self.revalidate()
 
+    def commit_pending_input(self) -> None:
+        """Put what is still typed in the recipients and media inputs into their lists (Send does this
+        first, so a number or link typed without Enter goes out with the message, or blocks it, marked)."""
+        self.recipients.commit_pending_text()
+        self.media_list.commit_pending_text()
+
+    def _as_it_would_be_sent(self) -> Draft:
+        """The draft with a link still typed in the media input, as Send would make it: what the counter,
+        the problems and the ready text describe, so none of them says SMS or ready while Send would
+        still add the link (or refuse it)."""
+        draft = self.draft()
+        typed = split_links(self.media_list.pending_text())
+        return replace(draft, media=(*draft.media, *typed)) if typed else draft
+
     # --- validation and state -------------------------------------------------------------------------
 
     def problems(self) -> list[Problem]:
@@ -454,7 +474,7 @@ class ComposerWidget(QWidget):
     @Slot()
     def revalidate(self) -> None:
         """Judge the draft with core's rules and show the result next to each field and on Send."""
-        draft = self.draft()
+        draft = self._as_it_would_be_sent()
         problems = message.validate(draft)
         self._problems = problems
         by_field: dict[str, tuple[str, str]] = {}
@@ -486,6 +506,8 @@ class ComposerWidget(QWidget):
         else:
             count = message.message_count(draft)
             reason = self._ready_text(draft, count)
+            if self.media_list.pending_text().strip():
+                reason += " The link typed under Media goes with it."
         self.reason_label.setText(reason)
         self.reason_label.setAccessibleName(reason)  # what it says now (ready, why not, waiting, sending)
         self.reason_label.setProperty("blocking", blocking)
@@ -614,6 +636,11 @@ class ComposerWidget(QWidget):
 
     @Slot(str)
     def _pending_text_changed(self, _text: str) -> None:
+        self.draft_changed.emit()
+
+    @Slot(str)
+    def _pending_media_changed(self, _text: str) -> None:
+        self._validate_timer.start()  # the counter and Send follow a link as it is typed
         self.draft_changed.emit()
 
     @Slot()

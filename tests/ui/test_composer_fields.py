@@ -1,0 +1,178 @@
+"""What the agent types in the composer's fields reaches the message as typed, or blocks it with the reason.
+
+Against the real window and a real in-process sandbox: a link typed without Enter, pasted recipients and
+how they are counted, and characters that cannot be sent. What reached the sandbox is checked there.
+"""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtTest import QTest
+
+from bwdesk.core import paths
+from bwdesk.core.account import sandbox_context
+from bwdesk.core.drafts import load_draft
+from bwdesk.core.outcome import SendState
+from bwdesk.sandbox import Sandbox
+from bwdesk.ui.main_window import MainWindow
+from bwdesk.ui.tasks import BackgroundTasks
+
+
+@pytest.fixture
+def make_window(qtbot, sandbox, profile):
+    windows: list[MainWindow] = []
+
+    def make() -> MainWindow:
+        context = sandbox_context(sandbox, paths.sandbox_profile_dir(profile))
+        window = MainWindow(context, BackgroundTasks())
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        window.activateWindow()
+        qtbot.waitUntil(lambda: window._ready, timeout=10_000)
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.tasks.wait_for_threads(10_000)
+
+
+def posted_messages(sandbox: Sandbox) -> list[dict]:
+    return [r.json for r in sandbox.requests.all() if r.method == "POST" and r.path.endswith("/messages")]
+
+
+def type_message(qtbot, window: MainWindow, recipients: str, text: str) -> None:
+    qtbot.keyClicks(window.composer.recipients.line_edit(), recipients)
+    window.composer.text_edit.setFocus()
+    qtbot.keyClicks(window.composer.text_edit, text)
+
+
+def ctrl_return(widget) -> None:
+    QTest.keyClick(widget, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+
+
+def wait_sent(qtbot, window: MainWindow, count: int) -> None:
+    composer = window.composer
+    qtbot.waitUntil(
+        lambda: len(composer.result_panel.entries()) == count and not composer.is_sending(), timeout=10_000
+    )
+
+
+# --- 1. a link typed in Media but not confirmed ---------------------------------------------------------------
+
+
+def test_a_link_typed_without_enter_goes_out_and_the_counter_said_mms(qtbot, make_window, sandbox) -> None:
+    window = make_window()
+    composer = window.composer
+    type_message(qtbot, window, "9195550123", "Here is the part")
+    media_input = composer.media_list.input()
+    media_input.setFocus()
+    qtbot.keyClicks(media_input, "https://example.com/part.jpg")
+    # Before Send: the counter and the status describe the message as it will go, link included.
+    qtbot.waitUntil(lambda: "MMS" in composer.counter.summary())
+    assert "The link typed under Media goes with it" in composer.reason_label.text()
+    ctrl_return(media_input)  # sent straight from the media field, which never lost focus
+    wait_sent(qtbot, window, 1)
+    (post,) = posted_messages(sandbox)
+    assert post["media"] == ["https://example.com/part.jpg"]
+    assert composer.result_panel.entries()[0].result.state is SendState.ACCEPTED
+    assert composer.media_list.pending_text() == "" and composer.media_list.urls() == []
+
+
+def test_an_invalid_typed_link_blocks_send_with_the_reason_and_stays_marked(qtbot, make_window, sandbox) -> None:
+    window = make_window()
+    composer = window.composer
+    type_message(qtbot, window, "9195550123", "Here is the part")
+    media_input = composer.media_list.input()
+    media_input.setFocus()
+    qtbot.keyClicks(media_input, "example.com/part.jpg")
+    ctrl_return(media_input)
+    assert posted_messages(sandbox) == []
+    assert composer.media_list.urls() == ["example.com/part.jpg"]  # not lost: in the list, marked
+    assert "only http:// and https://" in composer.media_list.errors()[0]
+    assert composer.reason_label.text().startswith("Media: link 1")
+    assert window.statusBar().currentMessage().startswith("Media: link 1")
+    assert composer._messages["media"].isVisibleTo(window)
+    assert not composer.send_button.isEnabled()
+
+
+def test_leaving_the_media_field_adds_the_link_and_tab_moves_on(qtbot, make_window) -> None:
+    window = make_window()
+    composer = window.composer
+    media_input = composer.media_list.input()
+    media_input.setFocus()
+    qtbot.keyClicks(media_input, "https://example.com/part.jpg")
+    composer.tag_edit.line_edit().setFocus()
+    qtbot.waitUntil(lambda: composer.media_list.urls() == ["https://example.com/part.jpg"])
+    assert media_input.text() == ""
+
+
+def test_a_typed_link_survives_a_restart_and_ctrl_n_clears_it(qtbot, make_window, monkeypatch) -> None:
+    window = make_window()
+    media_input = window.composer.media_list.input()
+    media_input.setFocus()
+    qtbot.keyClicks(media_input, "https://example.com/pa")
+    saved_path = paths.draft_file(window.context.profile)
+    qtbot.waitUntil(lambda: saved_path.exists(), timeout=5000)
+    saved = load_draft(saved_path)
+    assert saved is not None and saved.pending_media_text == "https://example.com/pa"
+    window.hide()
+
+    again = make_window()
+    assert again.composer.media_list.pending_text() == "https://example.com/pa"
+    monkeypatch.setattr(again, "_confirm", lambda title, text, accept: True)
+    QTest.keyClick(again, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    assert again.composer.media_list.pending_text() == ""
+    assert load_draft(saved_path) is None
+
+
+def test_a_draft_holding_only_a_typed_link_asks_before_ctrl_n_discards_it(
+    qtbot, make_window, monkeypatch
+) -> None:
+    window = make_window()
+    window.composer.media_list.input().setText("https://example.com/part.jpg")
+    asked: list[str] = []
+    monkeypatch.setattr(window, "_confirm", lambda title, text, accept: asked.append(title) or False)
+    QTest.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    assert asked == ["Discard this message?"]
+    assert window.composer.media_list.pending_text() == "https://example.com/part.jpg"
+
+
+# --- 12. characters that cannot be sent -------------------------------------------------------------------------
+
+
+def test_a_pasted_nul_is_refused_naming_the_text_field_and_the_position(qtbot, make_window, sandbox) -> None:
+    window = make_window()
+    composer = window.composer
+    qtbot.keyClicks(composer.recipients.line_edit(), "9195550123")
+    composer.text_edit.setFocus()
+    QGuiApplication.clipboard().setText("Your part\nhas ar\x00rived")
+    composer.text_edit.paste()
+    expected = "the message has a null character (U+0000) at position 17, line 2, column 7"
+    qtbot.waitUntil(lambda: expected in composer._messages["text"].text())
+    assert composer.reason_label.text().startswith(f"Text: {expected}")
+    assert not composer.send_button.isEnabled()
+    assert composer.text_edit.unsendable_positions() == [16]  # marked where it is
+    ctrl_return(composer.text_edit)
+    assert posted_messages(sandbox) == []
+    assert composer.text_edit.text() == "Your part\nhas ar\x00rived"  # nothing the agent pasted is lost
+
+    assert composer.text_edit.remove_unsendable()
+    qtbot.waitUntil(composer.send_button.isEnabled)
+    ctrl_return(composer.text_edit)
+    wait_sent(qtbot, window, 1)
+    assert posted_messages(sandbox)[0]["text"] == "Your part\nhas arrived"
+
+
+def test_a_tag_with_a_tab_is_refused_naming_the_tag(qtbot, make_window, sandbox) -> None:
+    window = make_window()
+    composer = window.composer
+    type_message(qtbot, window, "9195550123", "hi")
+    composer.tag_edit.set_tag("T-1\t2")
+    qtbot.waitUntil(lambda: "the tag has a tab (U+0009) at position 4" in composer.reason_label.text())
+    ctrl_return(composer.text_edit)
+    assert posted_messages(sandbox) == []
+    assert composer._messages["tag"].isVisibleTo(window)
