@@ -163,6 +163,14 @@ class ComposerWidget(QWidget):
         self.text_notice.setStyleSheet("color: #b45309;")
         self.text_notice.setWordWrap(True)
         self.text_notice.hide()
+        # What a paste into To did that the agent should know (a merged repeat, pieces left to fix).
+        self.to_notice = QLabel(self)
+        self.to_notice.setObjectName("toNotice")
+        self.to_notice.setAccessibleName("Recipients notice")
+        self.to_notice.setStyleSheet(self.text_notice.styleSheet())
+        self.to_notice.setWordWrap(True)
+        self.to_notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.to_notice.hide()
 
         self.media_list = MediaListWidget(self)
         self.media_list.setMaximumHeight(170)
@@ -232,7 +240,7 @@ class ComposerWidget(QWidget):
         )
         form.addRow(
             self._label("&To", self.recipients.line_edit()),
-            self._stack(self.recipients, self._messages["to"]),
+            self._stack(self.recipients, self.to_notice, self._messages["to"]),
         )
         form.addRow("", self.mode_row)
         text_box = self._stack(self.text_edit, self.counter, self.text_notice, self._messages["text"])
@@ -278,6 +286,7 @@ class ComposerWidget(QWidget):
         self.from_picker.sender_changed.connect(self._edited)
         self.recipients.changed.connect(self._edited)
         self.recipients.line_edit().textChanged.connect(self._pending_text_changed)
+        self.recipients.notice_changed.connect(self._show_to_notice)
         self.media_list.input().textChanged.connect(self._pending_media_changed)
         self._mode_group.buttonToggled.connect(self._mode_toggled)
         # textChanged also fires when only the UCS-2 marks are redrawn: react to real edits only.
@@ -605,8 +614,9 @@ class ComposerWidget(QWidget):
     # --- reactions ------------------------------------------------------------------------------------
 
     def _recipient_count(self) -> int:
-        model = self.recipients.model()
-        return model.valid_count() + model.invalid_count()
+        """Recipients that can be sent to (distinct: the model merges repeats); an entry still to fix is
+        not one, so it never inflates "Separate messages (n)" or turns a single message into a group."""
+        return self.recipients.model().valid_count()
 
     def _update_mode_row(self) -> None:
         count = self._recipient_count()
@@ -637,6 +647,11 @@ class ComposerWidget(QWidget):
     @Slot(str)
     def _pending_text_changed(self, _text: str) -> None:
         self.draft_changed.emit()
+
+    @Slot(str)
+    def _show_to_notice(self, text: str) -> None:
+        self.to_notice.setText(text)
+        self.to_notice.setVisible(bool(text))
 
     @Slot(str)
     def _pending_media_changed(self, _text: str) -> None:

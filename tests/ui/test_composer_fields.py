@@ -14,6 +14,7 @@ from PySide6.QtTest import QTest
 from bwdesk.core import paths
 from bwdesk.core.account import sandbox_context
 from bwdesk.core.drafts import load_draft
+from bwdesk.core.message import Mode
 from bwdesk.core.outcome import SendState
 from bwdesk.sandbox import Sandbox
 from bwdesk.ui.main_window import MainWindow
@@ -82,7 +83,9 @@ def test_a_link_typed_without_enter_goes_out_and_the_counter_said_mms(qtbot, mak
     assert composer.media_list.pending_text() == "" and composer.media_list.urls() == []
 
 
-def test_an_invalid_typed_link_blocks_send_with_the_reason_and_stays_marked(qtbot, make_window, sandbox) -> None:
+def test_an_invalid_typed_link_blocks_send_with_the_reason_and_stays_marked(
+    qtbot, make_window, sandbox
+) -> None:
     window = make_window()
     composer = window.composer
     type_message(qtbot, window, "9195550123", "Here is the part")
@@ -139,6 +142,52 @@ def test_a_draft_holding_only_a_typed_link_asks_before_ctrl_n_discards_it(
     QTest.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     assert asked == ["Discard this message?"]
     assert window.composer.media_list.pending_text() == "https://example.com/part.jpg"
+
+
+# --- 6. pasted recipients, and what is counted ------------------------------------------------------------------
+
+
+def test_counts_are_of_recipients_that_can_be_sent_to(qtbot, make_window) -> None:
+    window = make_window()
+    composer = window.composer
+    type_message(qtbot, window, "9195550123, 12345, 9195550124, 919-555-01,", "hi")
+    assert composer.recipients.model().rowCount() == 4
+    qtbot.waitUntil(lambda: composer.separate_radio.text() == "Separate messages (2)")
+    for row in reversed(range(4)):
+        if not composer.recipients.model().numbers()[row].ok:
+            composer.recipients.model().remove(row)
+    qtbot.waitUntil(lambda: composer.reason_label.text() == "Ready to send 2 separate messages.")
+    assert composer.counter.summary().endswith("1 segment each")
+    # One sendable number and one to fix is not a choice between separate and group.
+    composer.recipients.model().remove(1)
+    qtbot.keyClicks(composer.recipients.line_edit(), "919-555-01,")
+    composer.group_radio.setChecked(True)
+    qtbot.waitUntil(lambda: not composer.mode_row.isVisibleTo(window))
+    assert composer.mode() is Mode.SEPARATE
+
+
+def test_a_pasted_signature_makes_chips_of_its_numbers_only_and_says_what_merged(
+    qtbot, make_window, sandbox
+) -> None:
+    window = make_window()
+    composer = window.composer
+    line = composer.recipients.line_edit()
+    qtbot.keyClicks(line, "919 555 0100,")
+    QGuiApplication.clipboard().setText(
+        "Jane Doe\nAcme Plumbing, 4211 Main St, Suite 300\nRaleigh, NC 27601\n"
+        "Office: (919) 555-0100\nFax: 919.555.0102\nExt. 2040\n"
+    )
+    QTest.keyClick(line, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert [c.label.text() for c in composer.recipients.chips()] == ["(919) 555-0100", "(919) 555-0102"]
+    assert composer.to_notice.isVisibleTo(window)
+    assert composer.to_notice.text() == "(919) 555-0100 is already in the list."
+    qtbot.waitUntil(lambda: composer.separate_radio.text() == "Separate messages (2)")
+    composer.text_edit.setFocus()
+    qtbot.keyClicks(composer.text_edit, "Your technician is on the way")
+    ctrl_return(composer.text_edit)
+    wait_sent(qtbot, window, 2)
+    assert [p["to"] for p in posted_messages(sandbox)] == [["+19195550100"], ["+19195550102"]]
+    assert not composer.to_notice.isVisibleTo(window)  # the message is done: the note went with it
 
 
 # --- 12. characters that cannot be sent -------------------------------------------------------------------------

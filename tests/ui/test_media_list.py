@@ -195,10 +195,11 @@ def test_a_link_typed_but_not_confirmed_joins_the_list_when_the_field_is_left(qt
 
 
 def test_an_invalid_link_left_in_the_field_joins_marked_with_its_reason(qtbot, media_and_next) -> None:
-    media, after = media_and_next
+    media, _after = media_and_next
     qtbot.keyClicks(media.input(), "www.example.com/part.jpg")
     qtbot.keyClick(media.input(), Qt.Key.Key_Tab)  # Tab leaves the field too
     qtbot.waitUntil(lambda: media.urls() == ["www.example.com/part.jpg"])
+    assert not media.input().hasFocus() and media.input().text() == ""
     assert "only http:// and https://" in media.errors()[0]
     assert media.list_view().item(0).foreground().color() == QColor(INVALID_COLOR)
 
