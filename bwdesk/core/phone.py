@@ -26,6 +26,7 @@ __all__ = [
     "display_number",
     "find_numbers",
     "is_known_region",
+    "known_regions",
     "parse_entries",
     "parse_number",
     "read_paste",
@@ -67,6 +68,11 @@ def default_region() -> str:
 def is_known_region(region: str) -> bool:
     """True for a two-letter region phonenumbers knows (``US``, ``GB``, …)."""
     return region.upper() in phonenumbers.SUPPORTED_REGIONS
+
+
+def known_regions() -> list[str]:
+    """Every two-letter region phonenumbers knows, sorted (for the settings' region choice)."""
+    return sorted(phonenumbers.SUPPORTED_REGIONS)
 
 
 def _region(region: str | None) -> str:

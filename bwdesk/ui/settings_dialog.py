@@ -16,7 +16,6 @@ import logging
 from dataclasses import replace
 from typing import Any, TypeVar
 
-import phonenumbers
 from PySide6.QtCore import QLocale, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -43,7 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bwdesk.core import paths
+from bwdesk.core import paths, phone
 from bwdesk.core.account import Context
 from bwdesk.core.bandwidth import BandwidthClient, CheckResult, ConnectionCheck, Timeouts
 from bwdesk.core.credentials import AuthKind, BasicCredentials, Credentials, OAuth2Credentials
@@ -117,7 +116,7 @@ _TIPS: dict[str, str] = {
 def region_choices() -> list[tuple[str, str]]:
     """(code, "US — United States") for every region phone numbers know, sorted by name."""
     choices = []
-    for code in phonenumbers.SUPPORTED_REGIONS:
+    for code in phone.known_regions():
         territory = QLocale.codeToTerritory(code)
         name = QLocale.territoryToString(territory) if territory != QLocale.Country.AnyTerritory else ""
         choices.append((code, f"{code} — {name}" if name else code))

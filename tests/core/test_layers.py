@@ -39,3 +39,22 @@ def test_opening_the_window_does_not_wait_for_the_network_stack() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
+
+
+def test_no_ui_module_imports_phonenumbers() -> None:
+    """Phone numbers are core's business (core/phone.py): the window asks it, and never second-guesses it."""
+    import ast
+    from pathlib import Path
+
+    import bwdesk.ui
+
+    offenders = []
+    for source in sorted(Path(bwdesk.ui.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offenders += [f"{source.name}: {n}" for n in names if n.split(".")[0] == "phonenumbers"]
+    assert offenders == []
