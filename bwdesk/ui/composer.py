@@ -457,12 +457,35 @@ class ComposerWidget(QWidget):
         self.media_list.commit_pending_text()
 
     def _as_it_would_be_sent(self) -> Draft:
-        """The draft with a link still typed in the media input, as Send would make it: what the counter,
-        the problems and the ready text describe, so none of them says SMS or ready while Send would
-        still add the link (or refuse it)."""
+        """The draft with what is still typed in the recipients and media inputs, as Send would make it
+        (`commit_pending_input`): what the counter, Send's state and the ready text describe, so none of
+        them says SMS, "add a recipient" or ready while Send would still add a link or a number (or
+        refuse it)."""
         draft = self.draft()
-        typed = split_links(self.media_list.pending_text())
-        return replace(draft, media=(*draft.media, *typed)) if typed else draft
+        numbers = self.recipients.model().parse_text(self.recipients.pending_text())
+        links = split_links(self.media_list.pending_text())
+        if not numbers and not links:
+            return draft
+        recipients = (*draft.recipients, *(n.e164 if n.ok and n.e164 else n.raw for n in numbers))
+        group = (
+            self.group_radio.isChecked()
+            and len(message.recipients_e164(replace(draft, recipients=recipients))) > 1
+        )
+        return replace(
+            draft,
+            recipients=recipients,
+            media=(*draft.media, *links),
+            mode=Mode.GROUP if group else Mode.SEPARATE,
+        )
+
+    def _still_typed(self, problem: Problem) -> bool:
+        """A problem with an entry still being typed (not yet a chip or a row): not shown under its field
+        nor in red while the agent types it; it only keeps Send from claiming to be ready."""
+        committed = {
+            "to": self.recipients.model().rowCount(),
+            "media": len(self.media_list.urls()),
+        }.get(problem.field)
+        return committed is not None and problem.index is not None and problem.index >= committed
 
     # --- validation and state -------------------------------------------------------------------------
 
@@ -488,6 +511,8 @@ class ComposerWidget(QWidget):
         self._problems = problems
         by_field: dict[str, tuple[str, str]] = {}
         for problem in problems:
+            if self._still_typed(problem):
+                continue
             if problem.field not in by_field or (
                 problem.severity == "error" and by_field[problem.field][1] != "error"
             ):
@@ -517,11 +542,18 @@ class ComposerWidget(QWidget):
             reason = self._ready_text(draft, count)
             if self.media_list.pending_text().strip():
                 reason += " The link typed under Media goes with it."
+            if self.recipients.pending_text().strip():
+                reason += " The number typed under To goes with it."
         self.reason_label.setText(reason)
         self.reason_label.setAccessibleName(reason)  # what it says now (ready, why not, waiting, sending)
         self.reason_label.setProperty("blocking", blocking)
         # Red only for what the agent has been at: setting up the From list at start touches nothing of theirs.
-        loud = bool(errors) and not self._sending and errors[0].field in self._touched
+        loud = (
+            bool(errors)
+            and not self._sending
+            and errors[0].field in self._touched
+            and not self._still_typed(errors[0])
+        )
         self.reason_label.setStyleSheet("color: #c0392b;" if loud else "")
         self.send_button.setEnabled(not blocking and not self._sending)
         self.send_button.setToolTip(
@@ -646,6 +678,7 @@ class ComposerWidget(QWidget):
 
     @Slot(str)
     def _pending_text_changed(self, _text: str) -> None:
+        self._validate_timer.start()  # Send and the ready text follow a number as it is typed
         self.draft_changed.emit()
 
     @Slot(str)

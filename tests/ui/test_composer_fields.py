@@ -105,12 +105,19 @@ def test_an_invalid_typed_link_blocks_send_with_the_reason_and_stays_marked(
 def test_leaving_the_media_field_adds_the_link_and_tab_moves_on(qtbot, make_window) -> None:
     window = make_window()
     composer = window.composer
+    type_message(qtbot, window, "9195550123", "Here is the part")
     media_input = composer.media_list.input()
     media_input.setFocus()
     qtbot.keyClicks(media_input, "https://example.com/part.jpg")
     composer.tag_edit.line_edit().setFocus()
     qtbot.waitUntil(lambda: composer.media_list.urls() == ["https://example.com/part.jpg"])
     assert media_input.text() == ""
+    # A second link being typed is not called a mistake under the field before the agent is done with it.
+    media_input.setFocus()
+    qtbot.keyClicks(media_input, "ht")
+    qtbot.waitUntil(lambda: 'Media: link 2 "ht" cannot be used' in composer.reason_label.text())
+    assert not composer._messages["media"].isVisibleTo(window)
+    assert not composer.send_button.isEnabled()
 
 
 def test_a_typed_link_survives_a_restart_and_ctrl_n_clears_it(qtbot, make_window, monkeypatch) -> None:
@@ -142,6 +149,28 @@ def test_a_draft_holding_only_a_typed_link_asks_before_ctrl_n_discards_it(
     QTest.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     assert asked == ["Discard this message?"]
     assert window.composer.media_list.pending_text() == "https://example.com/part.jpg"
+
+
+def test_a_number_typed_last_can_be_sent_with_the_mouse(qtbot, make_window, sandbox) -> None:
+    """Found nearby: with the only number still typed in To, Send said "add a recipient" and was disabled,
+    though Send (Ctrl+Return) would have added it; the status now describes what Send does."""
+    window = make_window()
+    composer = window.composer
+    composer.text_edit.setFocus()
+    qtbot.keyClicks(composer.text_edit, "Your technician is on the way")
+    line = composer.recipients.line_edit()
+    line.setFocus()
+    qtbot.keyClicks(line, "919 555 01")
+    qtbot.waitUntil(lambda: composer.reason_label.text().startswith('To: "919 555 01" cannot be used'))
+    assert not composer.send_button.isEnabled()
+    assert "c0392b" not in composer.reason_label.styleSheet()  # being typed: not shown as a mistake yet
+    assert not composer._messages["to"].isVisibleTo(window)
+    qtbot.keyClicks(line, "23")
+    qtbot.waitUntil(composer.send_button.isEnabled)
+    assert composer.reason_label.text() == "Ready to send 1 message. The number typed under To goes with it."
+    qtbot.mouseClick(composer.send_button, Qt.MouseButton.LeftButton)
+    wait_sent(qtbot, window, 1)
+    assert [p["to"] for p in posted_messages(sandbox)] == [["+19195550123"]]
 
 
 # --- 6. pasted recipients, and what is counted ------------------------------------------------------------------
