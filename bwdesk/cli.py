@@ -394,6 +394,14 @@ def _post_json(store: Any, post: Any) -> dict[str, Any]:
 
 
 def _read_text(args: argparse.Namespace) -> str:
+    """The message text, its line breaks made one `\\n` each as the window makes them (a CRLF file from
+    Windows is not refused for its CRs); any other control character is left for validation to name."""
+    from bwdesk.core.message import normalise_line_breaks
+
+    return normalise_line_breaks(_read_raw_text(args))
+
+
+def _read_raw_text(args: argparse.Namespace) -> str:
     if args.text is not None:
         return str(args.text)
     if args.text_file is None:

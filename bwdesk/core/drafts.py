@@ -30,6 +30,7 @@ class SavedDraft:
     pending_recipient_text: str = ""
     text: str = ""
     media: tuple[str, ...] = ()
+    pending_media_text: str = ""  # a link typed in the media input, not yet in the list
     tag: str = ""
     mode: str = "separate"
     priority: str | None = None
@@ -38,7 +39,12 @@ class SavedDraft:
 
     def is_empty(self) -> bool:
         return not (
-            self.recipients or self.pending_recipient_text.strip() or self.text or self.media or self.tag
+            self.recipients
+            or self.pending_recipient_text.strip()
+            or self.text
+            or self.media
+            or self.pending_media_text.strip()
+            or self.tag
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -69,6 +75,7 @@ class SavedDraft:
             pending_recipient_text=text("pending_recipient_text"),
             text=text("text"),
             media=strings("media"),
+            pending_media_text=text("pending_media_text"),
             tag=text("tag"),
             mode="group" if data.get("mode") == "group" else "separate",
             priority=optional("priority"),

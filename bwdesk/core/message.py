@@ -7,6 +7,8 @@ Every problem names its field, says what is wrong and what to do.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,13 +32,18 @@ __all__ = [
     "Mode",
     "Priority",
     "Problem",
+    "describe_position",
+    "describe_unsendable",
     "is_mms",
     "is_sendable",
     "message_count",
+    "normalise_line_breaks",
     "recipients_e164",
     "segments_per_message",
     "to_requests",
+    "unsendable_characters",
     "validate",
+    "visible",
 ]
 
 MAX_GROUP = 10  # numbers in one group MMS (`to` of one POST)
@@ -132,6 +139,114 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+# --- characters that cannot go out ---------------------------------------------------------------------------
+#
+# The rule, decided once here for the window and the CLI alike:
+#
+# - Control characters (Unicode category Cc: the C0 range, DEL and the C1 range) never go out, except a
+#   line break and a tab in the text. They are invisible or drawn as boxes, phones show them as garbage
+#   or not at all, and a NUL can cut a message short in a carrier's system. That includes a carriage
+#   return: the window turns every CR and CRLF into a line break as it is typed or pasted, and the CLI
+#   does the same with `normalise_line_breaks`, so a CR still there came from elsewhere and is refused
+#   rather than guessed at. A form feed is in GSM-7's extension table, but it is a text file's page
+#   break, never something for a customer; refused too. A tag is one line: no line break, no tab.
+# - Format characters (Cf) are allowed in the text and the tag. They are invisible by design, but they
+#   are part of how things are written: the zero-width joiner builds emoji sequences (a family emoji is
+#   three people joined by two of them), the zero-width non-joiner is needed in Persian and Indic
+#   scripts, bidi marks in Arabic and Hebrew, tag characters in subdivision flags. The ones that serve
+#   nothing in a message (zero-width space, word joiner, a stray byte-order mark, soft hyphen) are
+#   marked in the window as forcing Unicode, and "Use plain characters" removes them.
+# - A media link refuses format characters as well: a link is copied, not written, and an invisible
+#   character in it (a chat app's zero-width space) makes it point somewhere else.
+# - Noncharacters (U+FFFE, U+FFFF, U+FDD0-U+FDEF and the last two code points of every plane) are
+#   never characters at all: refused everywhere.
+
+CharacterField = Literal["text", "tag", "media"]
+
+_NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
+    chr(plane << 16 | 0xFFFE) + chr(plane << 16 | 0xFFFF) for plane in range(17)
+)
+_UNSENDABLE_RE = re.compile(f"[\x00-\x1f\x7f-\x9f{_NONCHARACTERS}]")
+_ALLOWED_CONTROLS: dict[CharacterField, str] = {"text": "\n\t", "tag": "", "media": ""}
+_CONTROL_NAMES = {
+    "\x00": "a null character",
+    "\x07": "a bell character",
+    "\x08": "a backspace character",
+    "\t": "a tab",
+    "\n": "a line break",
+    "\x0b": "a vertical tab",
+    "\x0c": "a form feed (page break)",
+    "\r": "a carriage return",
+    "\x1b": "an escape character",
+    "\x7f": "a delete character (DEL)",
+}
+_LINE_BREAKS_RE = re.compile("\r\n|[\r\u2028\u2029]")
+
+
+def normalise_line_breaks(text: str) -> str:
+    """Every line break as one ``\n``: CRLF (Windows), a lone CR (old Macs) and the Unicode line and
+    paragraph separators. The window does this as text is typed or pasted, the CLI to its `--text`."""
+    return _LINE_BREAKS_RE.sub("\n", text)
+
+
+def unsendable_characters(value: str, field: CharacterField) -> list[int]:
+    """Indexes (in code points) of the characters `field` cannot carry, by the rule above, in order."""
+    allowed = _ALLOWED_CONTROLS[field]
+    found = [m.start() for m in _UNSENDABLE_RE.finditer(value) if m.group() not in allowed]
+    if field == "media":
+        found = sorted([*found, *(i for i, c in enumerate(value) if unicodedata.category(c) == "Cf")])
+    return found
+
+
+def describe_unsendable(ch: str) -> str:
+    """An invisible character in words: ``a null character (U+0000)``,
+    ``an invisible ZERO WIDTH SPACE (U+200B)``, ``a noncharacter (U+FFFF)``."""
+    category = unicodedata.category(ch)
+    if category == "Cc":
+        name = _CONTROL_NAMES.get(ch, "a control character")
+    elif category == "Cf":
+        name = f"an invisible {unicodedata.name(ch, 'format character')}"
+    elif category == "Cn" and _UNSENDABLE_RE.match(ch):
+        name = "a noncharacter"
+    else:
+        name = unicodedata.name(ch, "a character")
+    return f"{name} (U+{ord(ch):04X})"
+
+
+def describe_position(value: str, index: int) -> str:
+    """Where `value[index]` is, for a person, counted in characters from 1: ``position 7``; in a text of
+    several lines with its line and column too (``position 57, line 3, column 12``)."""
+    where = f"position {index + 1}"
+    if "\n" in value:
+        line_start = value.rfind("\n", 0, index) + 1
+        where += f", line {value.count(chr(10), 0, index) + 1}, column {index - line_start + 1}"
+    return where
+
+
+def visible(value: str) -> str:
+    """`value` with its invisible characters written out (``U+001B``), for quoting it in a message: an
+    escape sequence in a typed number must be shown, never obeyed by the terminal that prints it."""
+    return "".join(f"U+{ord(c):04X}" if unicodedata.category(c) in ("Cc", "Cf", "Cs") else c for c in value)
+
+
+def _unsendable_problem(
+    field: CharacterField, what: str, value: str, index: int | None = None
+) -> list[Problem]:
+    """The problem with the invisible characters in `value` (the first named, with where it is), if any."""
+    bad = unsendable_characters(value, field)
+    if not bad:
+        return []
+    more = f" (and {len(bad) - 1} more like it)" if len(bad) > 1 else ""
+    return [
+        Problem(
+            field,
+            f"{what} has {describe_unsendable(value[bad[0]])} at {describe_position(value, bad[0])}{more}, "
+            "which cannot be sent; delete it",
+            index,
+        )
+    ]
+
+
 def _check_sender(draft: Draft) -> list[Problem]:
     sender = draft.sender.strip()
     if not sender:
@@ -139,9 +254,9 @@ def _check_sender(draft: Draft) -> list[Problem]:
     if not any(c.isalpha() for c in sender):
         parsed = phone.parse_number(sender, draft.region)
         if parsed.error:
-            return [Problem("from", f'"{sender}" cannot be used ({parsed.error})')]
+            return [Problem("from", f'"{visible(sender)}" cannot be used ({parsed.error})')]
         if parsed.warning:
-            return [Problem("from", f'"{sender}" is {parsed.warning}', severity="warning")]
+            return [Problem("from", f'"{visible(sender)}" is {parsed.warning}', severity="warning")]
         return []
     # Letters: an alphanumeric sender ID.
     problems: list[Problem] = []
@@ -149,7 +264,8 @@ def _check_sender(draft: Draft) -> list[Problem]:
         problems.append(
             Problem(
                 "from",
-                f'a sender ID can have at most {MAX_SENDER_ID_LENGTH} characters; "{sender}" has {len(sender)}',
+                f"a sender ID can have at most {MAX_SENDER_ID_LENGTH} characters; "
+                f'"{visible(sender)}" has {len(sender)}',
             )
         )
     bad = "".join(
@@ -161,7 +277,7 @@ def _check_sender(draft: Draft) -> list[Problem]:
         problems.append(
             Problem(
                 "from",
-                f'a sender ID may only use letters A-Z, digits, spaces and - + _ &; remove "{bad}"',
+                f'a sender ID may only use letters A-Z, digits, spaces and - + _ &; remove "{visible(bad)}"',
             )
         )
     elif not any(c.isascii() and c.isalpha() for c in sender):
@@ -178,10 +294,10 @@ def _parse_recipients(draft: Draft) -> tuple[list[Problem], list[str]]:
             continue  # an empty entry (a stray comma) is not a recipient, nor a mistake worth stopping for
         parsed = phone.parse_number(raw, draft.region)
         if parsed.error or parsed.e164 is None:
-            problems.append(Problem("to", f'"{raw.strip()}" cannot be used ({parsed.error})', index))
+            problems.append(Problem("to", f'"{visible(raw.strip())}" cannot be used ({parsed.error})', index))
             continue
         if parsed.warning:
-            problems.append(Problem("to", f'"{raw.strip()}" is {parsed.warning}', index, "warning"))
+            problems.append(Problem("to", f'"{visible(raw.strip())}" is {parsed.warning}', index, "warning"))
         if parsed.e164 not in numbers:
             numbers.append(parsed.e164)
     return problems, numbers
@@ -224,15 +340,17 @@ def _check_text(draft: Draft) -> list[Problem]:
         problems.append(
             Problem(
                 "text",
-                f"the message has a broken character (half an emoji) at position {bad + 1}; delete it and retype it",
+                f"the message has a broken character (half an emoji) at {describe_position(text, bad)}; "
+                "delete it and retype it",
             )
         )
+    problems += _unsendable_problem("text", "the message", text)
     return problems
 
 
 def _check_media(draft: Draft) -> list[Problem]:
     problems: list[Problem] = []
-    seen: list[str] = []
+    seen: dict[str, int] = {}  # each distinct usable link, and its index
     for index, raw in enumerate(draft.media):
         url = raw.strip()
         if not url:
@@ -248,11 +366,17 @@ def _check_media(draft: Draft) -> list[Problem]:
                 )
             )
             continue
+        unsendable = _unsendable_problem("media", label, url, index)
+        if unsendable:
+            problems += unsendable
+            continue
         try:
             parts = urlsplit(url)
             host = parts.hostname
         except ValueError:  # e.g. an unclosed [ in an IPv6 host
-            problems.append(Problem("media", f'{label} "{url}" is not a valid link; check it', index))
+            problems.append(
+                Problem("media", f'{label} "{visible(url)}" is not a valid link; check it', index)
+            )
             continue
         scheme = parts.scheme.lower()
         if scheme not in ("http", "https"):
@@ -260,26 +384,36 @@ def _check_media(draft: Draft) -> list[Problem]:
             problems.append(
                 Problem(
                     "media",
-                    f'{label} "{url}" cannot be used: only http:// and https:// links work; {found}',
+                    f'{label} "{visible(url)}" cannot be used: only http:// and https:// links work; {found}',
                     index,
                 )
             )
         elif not host:
-            problems.append(Problem("media", f'{label} "{url}" has no host name after {scheme}://', index))
+            problems.append(
+                Problem("media", f'{label} "{visible(url)}" has no host name after {scheme}://', index)
+            )
         elif any(c.isspace() for c in url):
             problems.append(
-                Problem("media", f'{label} "{url}" contains a space; remove it or write it as %20', index)
+                Problem(
+                    "media", f'{label} "{visible(url)}" contains a space; remove it or write it as %20', index
+                )
             )
         elif _lone_surrogate(url) is not None:
             problems.append(
                 Problem("media", f"{label} has a broken character (half an emoji); retype it", index)
             )
         elif url not in seen:
-            seen.append(url)
+            seen[url] = index
     if len(seen) > MAX_MEDIA:
+        # Pointing at the first link too many marks it in the window's list (typed links join the list
+        # even past the limit, so that nothing typed is dropped).
+        first_extra = list(seen.values())[MAX_MEDIA]
         problems.append(
             Problem(
-                "media", f"at most {MAX_MEDIA} media links can go in one message; this one has {len(seen)}"
+                "media",
+                f"at most {MAX_MEDIA} media links can go in one message; this one has {len(seen)}. "
+                f"Remove {len(seen) - MAX_MEDIA}",
+                first_extra,
             )
         )
     return problems
@@ -300,6 +434,7 @@ def _check_tag(draft: Draft) -> list[Problem]:
         problems.append(
             Problem("tag", "the tag has a broken character (half an emoji); delete it and retype it")
         )
+    problems += _unsendable_problem("tag", "the tag", draft.tag)
     return problems
 
 

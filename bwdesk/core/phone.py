@@ -21,11 +21,15 @@ from phonenumbers import ValidationResult as _Possible
 
 __all__ = [
     "ParsedNumber",
+    "PastedNumbers",
     "default_region",
     "display_number",
     "find_numbers",
     "is_known_region",
+    "region_codes",
+    "parse_entries",
     "parse_number",
+    "read_paste",
 ]
 
 DEFAULT_REGION = "US"
@@ -33,7 +37,7 @@ DEFAULT_REGION = "US"
 # What a pasted list is separated by. Spaces are not separators: people write `919 555 0123`.
 _SEPARATORS_RE = re.compile(r"[\n\r,;\t]+")
 _DIGIT_RE = re.compile(r"\d")
-_ALNUM_RE = re.compile(r"[^\W_]")
+_NUMBER_SHAPED_RE = re.compile(r"[\d\s+()\-./]+")
 
 
 @dataclass(frozen=True)
@@ -152,10 +156,28 @@ def parse_number(text: str, region: str | None = None) -> ParsedNumber:
     return _from_number(text, number, region)
 
 
-def _looks_like_a_number(fragment: str) -> bool:
-    """Worth an (invalid) chip: at least 3 digits, and digits are at least half of its letters and digits."""
-    digits = len(_DIGIT_RE.findall(fragment))
-    return digits >= 3 and digits * 2 >= len(_ALNUM_RE.findall(fragment))
+def _number_shaped(piece: str) -> bool:
+    """Written like a phone number: only digits and the punctuation numbers are written with, and at least
+    three digits (fewer is a count or a house number in a table, not an attempt at a number)."""
+    return bool(_NUMBER_SHAPED_RE.fullmatch(piece)) and len(_DIGIT_RE.findall(piece)) >= 3
+
+
+def _pieces(text: str, region: str) -> list[tuple[str, list[ParsedNumber]]]:
+    """The text cut at list separators, each piece with the numbers phonenumbers' matcher finds in it
+    (at ``Leniency.POSSIBLE``, so possible-but-unassigned numbers such as 555 ones are found)."""
+    known = region if is_known_region(region) else None
+    # "ZZ" (unknown region) still finds numbers written with +.
+    matches = list(PhoneNumberMatcher(text, known or "ZZ", leniency=Leniency.POSSIBLE))
+    pieces: list[tuple[str, list[ParsedNumber]]] = []
+    i = 0
+    for start, end in _fragments(text):
+        found: list[ParsedNumber] = []
+        while i < len(matches) and matches[i].start < end:
+            if matches[i].start >= start:
+                found.append(_from_number(matches[i].raw_string, matches[i].number, region))
+            i += 1
+        pieces.append((text[start:end].strip(), found))
+    return pieces
 
 
 def _fragments(text: str) -> Iterator[tuple[int, int]]:
@@ -166,36 +188,63 @@ def _fragments(text: str) -> Iterator[tuple[int, int]]:
     yield start, len(text)
 
 
-def find_numbers(text: str, region: str | None = None) -> list[ParsedNumber]:
-    """Every number in pasted text (a list with any separators, or free text such as a signature).
+@dataclass(frozen=True)
+class PastedNumbers:
+    """What a paste holds, for the recipients field.
 
-    Numbers are found with phonenumbers' matcher at ``Leniency.POSSIBLE`` (so test numbers like 555
-    ones are found). A line or comma-separated piece in which the matcher finds nothing but which looks
-    like a number comes back with the reason it is not one, so the user sees it instead of losing it.
-    Results are in order of appearance; the same number twice is kept once.
+    ``numbers``: what phonenumbers' matcher finds, in order, a number found twice included twice (the
+    field merges repeats and says so). ``not_numbers``: pieces of a list written like a number (digits
+    and phone punctuation only) in which the matcher finds none, such as a number missing a digit; they
+    are given back as typed so the field can keep them for the agent to fix, instead of dropping them.
+    Everything else (prose, a signature's address and ZIP code, labels such as "Fax:") is not a number.
+    """
+
+    numbers: tuple[ParsedNumber, ...]
+    not_numbers: tuple[str, ...]
+
+
+def read_paste(text: str, region: str | None = None) -> PastedNumbers:
+    """The numbers in pasted text: a list with any separators, or free text such as a signature.
+
+    Only what phonenumbers' matcher accepts at ``Leniency.POSSIBLE`` is a number (DESIGN: possible but
+    unassigned ones included); a digit run it rejects (a ZIP code, an order number) is not one.
     """
     region = _region(region)
-    known = region if is_known_region(region) else None
-    # "ZZ" (unknown region) still finds numbers written with +.
-    matches = list(PhoneNumberMatcher(text, known or "ZZ", leniency=Leniency.POSSIBLE))
-    found: list[ParsedNumber] = []
-    seen: set[str] = set()
+    numbers: list[ParsedNumber] = []
+    not_numbers: list[str] = []
+    for piece, found in _pieces(text, region):
+        numbers += found
+        if not found and _number_shaped(piece):
+            not_numbers.append(piece)
+    return PastedNumbers(tuple(numbers), tuple(not_numbers))
 
-    def add(entry: ParsedNumber) -> None:
-        key = entry.e164 or "raw:" + entry.display
-        if key not in seen:
-            seen.add(key)
-            found.append(entry)
 
-    i = 0
-    for start, end in _fragments(text):
-        matched = False
-        while i < len(matches) and matches[i].start < end:
-            if matches[i].start >= start:
-                add(_from_number(matches[i].raw_string, matches[i].number, region))
-                matched = True
-            i += 1
-        fragment = text[start:end].strip()
-        if not matched and _looks_like_a_number(fragment):
-            add(parse_number(fragment, region))
-    return found
+def find_numbers(text: str, region: str | None = None) -> list[ParsedNumber]:
+    """The distinct numbers phonenumbers' matcher finds in `text`, in order (see `read_paste`)."""
+    found: dict[str, ParsedNumber] = {}
+    for number in read_paste(text, region).numbers:
+        found.setdefault(number.e164 or "raw:" + number.raw.strip(), number)
+    return list(found.values())
+
+
+def parse_entries(text: str, region: str | None = None) -> list[ParsedNumber]:
+    """Text typed into the recipients field as entries: the agent meant every piece of it as a number.
+
+    A piece (between list separators) gives the numbers found in it, or else itself, as an entry that
+    says why it is not a number; text with no number in it at all (prose) stays one entry. Nothing typed
+    disappears: it becomes a number, or a marked entry the agent can correct. A number typed twice is
+    there twice (the field merges it and says so).
+    """
+    region = _region(region)
+    if not text.strip():
+        return []
+    pieces = _pieces(text, region)
+    if not any(found or _number_shaped(piece) for piece, found in pieces):
+        return [parse_number(text.strip(), region)]
+    entries: list[ParsedNumber] = []
+    for piece, found in pieces:
+        if found:
+            entries += found
+        elif piece:
+            entries.append(parse_number(piece, region))
+    return entries

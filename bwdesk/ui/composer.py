@@ -8,6 +8,7 @@ next to the field they belong to, with the first error as the reason Send is dis
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
@@ -36,7 +37,7 @@ from bwdesk.core.drafts import SavedDraft
 from bwdesk.core.message import Draft, Mode, Priority, Problem
 from bwdesk.core.outcome import FieldError
 from bwdesk.ui.fields import FromPicker, TagEdit
-from bwdesk.ui.media_list import MediaListWidget
+from bwdesk.ui.media_list import MediaListWidget, split_links
 from bwdesk.ui.message_text import MessageTextEdit, TextCounter
 from bwdesk.ui.recipients import RecipientEdit
 from bwdesk.ui.results import ResultPanel
@@ -162,6 +163,14 @@ class ComposerWidget(QWidget):
         self.text_notice.setStyleSheet("color: #b45309;")
         self.text_notice.setWordWrap(True)
         self.text_notice.hide()
+        # What a paste into To did that the agent should know (a merged repeat, pieces left to fix).
+        self.to_notice = QLabel(self)
+        self.to_notice.setObjectName("toNotice")
+        self.to_notice.setAccessibleName("Recipients notice")
+        self.to_notice.setStyleSheet(self.text_notice.styleSheet())
+        self.to_notice.setWordWrap(True)
+        self.to_notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.to_notice.hide()
 
         self.media_list = MediaListWidget(self)
         self.media_list.setMaximumHeight(170)
@@ -231,7 +240,7 @@ class ComposerWidget(QWidget):
         )
         form.addRow(
             self._label("&To", self.recipients.line_edit()),
-            self._stack(self.recipients, self._messages["to"]),
+            self._stack(self.recipients, self.to_notice, self._messages["to"]),
         )
         form.addRow("", self.mode_row)
         text_box = self._stack(self.text_edit, self.counter, self.text_notice, self._messages["text"])
@@ -277,6 +286,8 @@ class ComposerWidget(QWidget):
         self.from_picker.sender_changed.connect(self._edited)
         self.recipients.changed.connect(self._edited)
         self.recipients.line_edit().textChanged.connect(self._pending_text_changed)
+        self.recipients.notice_changed.connect(self._show_to_notice)
+        self.media_list.input().textChanged.connect(self._pending_media_changed)
         self._mode_group.buttonToggled.connect(self._mode_toggled)
         # textChanged also fires when only the UCS-2 marks are redrawn: react to real edits only.
         self._last_text = ""
@@ -358,7 +369,8 @@ class ComposerWidget(QWidget):
         return Priority(value) if value else None
 
     def draft(self) -> Draft:
-        """What is typed now, as an immutable draft (text left in the recipients input is not included)."""
+        """What is typed now, as an immutable draft (text left in the recipients or media input is not
+        included: `commit_pending_input` puts it in first, as Send does)."""
         return Draft(
             sender=self.from_picker.sender(),
             recipients=tuple(self.recipients.model().raw_inputs()),
@@ -379,6 +391,7 @@ class ComposerWidget(QWidget):
             pending_recipient_text=self.recipients.pending_text(),
             text=self.text_edit.text(),
             media=tuple(self.media_list.urls()),
+            pending_media_text=self.media_list.pending_text(),
             tag=self.tag_edit.tag(),
             mode="group" if self.group_radio.isChecked() else "separate",
             priority=self.priority().value if self.priority() else None,
@@ -393,6 +406,7 @@ class ComposerWidget(QWidget):
         self.recipients.set_pending_text(saved.pending_recipient_text)
         self.text_edit.set_text(saved.text)
         self.media_list.set_urls(saved.media)
+        self.media_list.set_pending_text(saved.pending_media_text)
         self.tag_edit.set_tag(saved.tag)
         (self.group_radio if saved.mode == "group" else self.separate_radio).setChecked(True)
         index = self.priority_combo.findData(saved.priority) if saved.priority else 0
@@ -415,6 +429,7 @@ class ComposerWidget(QWidget):
         self.recipients.set_pending_text("")
         self.text_edit.set_text("")
         self.media_list.set_urls([])
+        self.media_list.set_pending_text("")
         self.tag_edit.set_tag("")
         self.separate_radio.setChecked(True)
         self.priority_combo.setCurrentIndex(0)
@@ -435,6 +450,43 @@ class ComposerWidget(QWidget):
         self._update_mode_row()
         self.revalidate()
 
+    def commit_pending_input(self) -> None:
+        """Put what is still typed in the recipients and media inputs into their lists (Send does this
+        first, so a number or link typed without Enter goes out with the message, or blocks it, marked)."""
+        self.recipients.commit_pending_text()
+        self.media_list.commit_pending_text()
+
+    def _as_it_would_be_sent(self) -> Draft:
+        """The draft with what is still typed in the recipients and media inputs, as Send would make it
+        (`commit_pending_input`): what the counter, Send's state and the ready text describe, so none of
+        them says SMS, "add a recipient" or ready while Send would still add a link or a number (or
+        refuse it)."""
+        draft = self.draft()
+        numbers = self.recipients.model().parse_text(self.recipients.pending_text())
+        links = split_links(self.media_list.pending_text())
+        if not numbers and not links:
+            return draft
+        recipients = (*draft.recipients, *(n.e164 if n.ok and n.e164 else n.raw for n in numbers))
+        group = (
+            self.group_radio.isChecked()
+            and len(message.recipients_e164(replace(draft, recipients=recipients))) > 1
+        )
+        return replace(
+            draft,
+            recipients=recipients,
+            media=(*draft.media, *links),
+            mode=Mode.GROUP if group else Mode.SEPARATE,
+        )
+
+    def _still_typed(self, problem: Problem) -> bool:
+        """A problem with an entry still being typed (not yet a chip or a row): not shown under its field
+        nor in red while the agent types it; it only keeps Send from claiming to be ready."""
+        committed = {
+            "to": self.recipients.model().rowCount(),
+            "media": len(self.media_list.urls()),
+        }.get(problem.field)
+        return committed is not None and problem.index is not None and problem.index >= committed
+
     # --- validation and state -------------------------------------------------------------------------
 
     def problems(self) -> list[Problem]:
@@ -454,11 +506,13 @@ class ComposerWidget(QWidget):
     @Slot()
     def revalidate(self) -> None:
         """Judge the draft with core's rules and show the result next to each field and on Send."""
-        draft = self.draft()
+        draft = self._as_it_would_be_sent()
         problems = message.validate(draft)
         self._problems = problems
         by_field: dict[str, tuple[str, str]] = {}
         for problem in problems:
+            if self._still_typed(problem):
+                continue
             if problem.field not in by_field or (
                 problem.severity == "error" and by_field[problem.field][1] != "error"
             ):
@@ -486,11 +540,20 @@ class ComposerWidget(QWidget):
         else:
             count = message.message_count(draft)
             reason = self._ready_text(draft, count)
+            if self.media_list.pending_text().strip():
+                reason += " The link typed under Media goes with it."
+            if self.recipients.pending_text().strip():
+                reason += " The number typed under To goes with it."
         self.reason_label.setText(reason)
         self.reason_label.setAccessibleName(reason)  # what it says now (ready, why not, waiting, sending)
         self.reason_label.setProperty("blocking", blocking)
         # Red only for what the agent has been at: setting up the From list at start touches nothing of theirs.
-        loud = bool(errors) and not self._sending and errors[0].field in self._touched
+        loud = (
+            bool(errors)
+            and not self._sending
+            and errors[0].field in self._touched
+            and not self._still_typed(errors[0])
+        )
         self.reason_label.setStyleSheet("color: #c0392b;" if loud else "")
         self.send_button.setEnabled(not blocking and not self._sending)
         self.send_button.setToolTip(
@@ -583,8 +646,9 @@ class ComposerWidget(QWidget):
     # --- reactions ------------------------------------------------------------------------------------
 
     def _recipient_count(self) -> int:
-        model = self.recipients.model()
-        return model.valid_count() + model.invalid_count()
+        """Recipients that can be sent to (distinct: the model merges repeats); an entry still to fix is
+        not one, so it never inflates "Separate messages (n)" or turns a single message into a group."""
+        return self.recipients.model().valid_count()
 
     def _update_mode_row(self) -> None:
         count = self._recipient_count()
@@ -614,6 +678,17 @@ class ComposerWidget(QWidget):
 
     @Slot(str)
     def _pending_text_changed(self, _text: str) -> None:
+        self._validate_timer.start()  # Send and the ready text follow a number as it is typed
+        self.draft_changed.emit()
+
+    @Slot(str)
+    def _show_to_notice(self, text: str) -> None:
+        self.to_notice.setText(text)
+        self.to_notice.setVisible(bool(text))
+
+    @Slot(str)
+    def _pending_media_changed(self, _text: str) -> None:
+        self._validate_timer.start()  # the counter and Send follow a link as it is typed
         self.draft_changed.emit()
 
     @Slot()

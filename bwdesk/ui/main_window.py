@@ -447,7 +447,7 @@ class MainWindow(QMainWindow):
         if self.is_busy():
             return
         composer = self.composer
-        composer.recipients.commit_pending_text()
+        composer.commit_pending_input()
         composer.revalidate()
         if not composer.can_send():
             composer.show_all_problems()

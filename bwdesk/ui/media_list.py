@@ -2,7 +2,9 @@
 
 Rows keep the order they will be sent in. A link that can't be sent stays in the list, marked, with the
 reason (from `bwdesk.core.message.validate`) as its tooltip, so the agent can fix it rather than wonder
-where it went. Local files are checked with `bwdesk.core.attachments.check_attachment`; the widget never
+where it went. Text typed in the link input joins the list as the recipients' typed text becomes chips:
+on Enter or "+ Add URL", on leaving the field and on Send (`commit_pending_text`), even when it is not a
+valid link or one too many, so what was typed is never silently left out of the message. Local files are checked with `bwdesk.core.attachments.check_attachment`; the widget never
 uploads anything itself: it emits `upload_requested(Attachment)` and the window's controller uploads in the
 background and answers with `upload_finished(attachment, url)` or `upload_failed(attachment, message)`.
 """
@@ -14,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import shiboken6
 from PySide6 import QtGui, QtWidgets
 from PySide6.QtCore import (
     QAbstractItemModel,
@@ -35,6 +38,7 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
+    QFocusEvent,
     QGuiApplication,
     QKeyEvent,
     QKeySequence,
@@ -240,9 +244,16 @@ class _MediaListView(QListWidget):
 
 
 class _LinkInput(QLineEdit):
-    """The link input: a paste of several links goes straight into the list."""
+    """The link input: a paste of several links goes straight into the list; leaving it (`left`) commits
+    what was typed, unless focus only went to a popup or another window (the agent is not done)."""
 
     links_pasted = Signal(list)
+    left = Signal()
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        super().focusOutEvent(event)
+        if event.reason() not in (Qt.FocusReason.PopupFocusReason, Qt.FocusReason.ActiveWindowFocusReason):
+            self.left.emit()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.matches(QKeySequence.StandardKey.Paste) and self._paste_several():
@@ -304,6 +315,7 @@ class MediaListWidget(QWidget):
         )
         self._input.returnPressed.connect(self._add_from_input)
         self._input.links_pasted.connect(self.add_links)
+        self._input.left.connect(self._on_input_left)
         self._input.textEdited.connect(lambda _text: self._show_notice(""))
         self._input.installEventFilter(self)
 
@@ -362,21 +374,46 @@ class MediaListWidget(QWidget):
         return [str(item.data(URL_ROLE)) for item in self._items() if not item.data(PENDING_ROLE)]
 
     def set_urls(self, urls: Iterable[str]) -> None:
-        """Replace the links (e.g. a restored draft); uploads in progress are kept."""
+        """Replace the links (e.g. a restored draft); uploads in progress are kept.
+
+        All of them, even past `MAX_MEDIA` (a saved draft keeps a link typed one too many): the one too
+        many is marked, as it was before the draft was saved.
+        """
         pending = [self._list.takeItem(i) for i in reversed(range(self._list.count())) if self._is_pending(i)]
         self._list.clear()
         for url in urls:
             url = url.strip()
-            if url and url not in self.urls() and self._list.count() < MAX_MEDIA:
+            if url and url not in self.urls():
                 self._list.addItem(self._new_link_item(url))
         for item in reversed(pending):
             self._list.addItem(item)
         self._changed()
 
-    def add_links(self, links: Sequence[str] | str) -> int:
+    def pending_text(self) -> str:
+        """Text typed in the link input and not yet in the list (for the draft autosave)."""
+        return self._input.text()
+
+    def set_pending_text(self, text: str) -> None:
+        self._input.setText(text)
+
+    def commit_pending_text(self) -> int:
+        """Turn the text left in the link input into rows (on leaving it, and on Send); returns how many.
+
+        Like typed recipients: an invalid link joins marked with its reason, and so does a link past
+        `MAX_MEDIA` (core's rule marks the one too many), so Send is blocked with the reason instead of
+        sending without what the agent typed.
+        """
+        text = self._input.text()
+        if self._read_only or not text.strip():
+            return 0
+        self._input.clear()
+        return self.add_links(text, typed=True)
+
+    def add_links(self, links: Sequence[str] | str, *, typed: bool = False) -> int:
         """Add links (a list, or text with one per line/space); returns how many were added.
 
-        Duplicates are skipped; past `MAX_MEDIA` the rest is refused with a visible message.
+        Duplicates are skipped. Past `MAX_MEDIA` the rest of a paste or drop is refused with a visible
+        message (it is still on the clipboard or in its source); `typed` links join anyway, marked.
         """
         if self._read_only:
             return 0
@@ -390,7 +427,7 @@ class MediaListWidget(QWidget):
             if url in existing:
                 duplicates += 1
                 continue
-            if self._list.count() >= MAX_MEDIA:
+            if self._list.count() >= MAX_MEDIA and not typed:
                 refused += 1
                 continue
             self._list.addItem(self._new_link_item(url))
@@ -642,13 +679,13 @@ class MediaListWidget(QWidget):
     # --- input, file dialog, drops -------------------------------------------------------------------
 
     def _add_from_input(self) -> None:
-        text = self._input.text()
-        if not text.strip():
-            self._input.setFocus()
-            return
-        self.add_links(text)
-        if not self.notice().startswith("At most"):
-            self._input.clear()
+        """Enter and "+ Add URL": the typed link joins the list and the input is ready for the next one."""
+        self.commit_pending_text()
+        self._input.setFocus()
+
+    def _on_input_left(self) -> None:
+        if shiboken6.isValid(self):  # focus also moves while a closing window is being torn down
+            self.commit_pending_text()
 
     def _choose_files(self) -> list[str]:
         from bwdesk.core.attachments import allowed_extensions  # loaded when a file is attached

@@ -2,7 +2,9 @@
 
 `MessageTextEdit` is a plain-text editor that can never hold more than the API accepts: typing stops at the
 cap and a paste or drop is cut to fit (and says so through `truncated`). It marks the characters that make
-the message UCS-2, so an agent sees why a short text costs three segments. `TextCounter` shows the length,
+the message UCS-2, so an agent sees why a short text costs three segments, and, in red, the characters that
+cannot be sent at all (a NUL or another control character from a paste: core's `unsendable_characters`),
+boxed even where the font draws nothing, so the agent can find what the field's problem names. `TextCounter` shows the length,
 encoding and segments, and offers the one-click fix for smart punctuation. Every rule (what counts as a
 character, what is GSM-7, how segments are cut, what the fix replaces) comes from `bwdesk.core.sms_text`;
 this module only draws it.
@@ -14,13 +16,15 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QEvent, QMimeData, QPoint, Qt, Signal
+from PySide6.QtCore import QEvent, QMimeData, QPoint, QRect, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QContextMenuEvent,
     QHelpEvent,
     QInputMethodEvent,
     QKeyEvent,
+    QPainter,
+    QPaintEvent,
     QSyntaxHighlighter,
     QTextCharFormat,
     QTextCursor,
@@ -29,6 +33,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSizePolicy, QToolTip, QWidget
 
+from bwdesk.core.message import describe_unsendable, unsendable_characters
 from bwdesk.core.sms_text import (
     MAX_TEXT_LENGTH,
     Encoding,
@@ -45,6 +50,9 @@ from bwdesk.core.sms_text import (
 _AS_SENT = str.maketrans({"\u2029": "\n", "\u2028": "\n", "\u00a0": " "})
 
 UCS2_MARK_COLOR = QColor("#d97706")  # amber: "costs more", not "wrong" (red is the spell checker's)
+_PROBLEM_RED = "#c0392b"  # the counter's "full" red: this cannot be sent
+UNSENDABLE_MARK_COLOR = QColor(_PROBLEM_RED)
+_MIN_MARK_WIDTH = 5  # px: a character the font draws with no width still gets a box this wide
 
 
 def as_sent(qt_text: str) -> str:
@@ -67,32 +75,48 @@ def visible_form(cluster: str) -> str:
     return cluster
 
 
+def _mark_format(colour: QColor) -> QTextCharFormat:
+    mark = QTextCharFormat()
+    mark.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
+    mark.setUnderlineColor(colour)
+    background = QColor(colour)
+    background.setAlpha(48)
+    mark.setBackground(background)
+    return mark
+
+
 class Ucs2Highlighter(QSyntaxHighlighter):
-    """Underlines every character that forces the message into UCS-2 (positions from core's `non_gsm_spans`)."""
+    """Underlines every character that forces the message into UCS-2 (positions from core's `non_gsm_spans`)
+    in amber, and every character that cannot be sent at all (core's `unsendable_characters`) in red."""
 
     def __init__(self, document: QTextDocument) -> None:
         super().__init__(document)
         self._enabled = True
-        self._format = QTextCharFormat()
-        self._format.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
-        self._format.setUnderlineColor(UCS2_MARK_COLOR)
-        background = QColor(UCS2_MARK_COLOR)
-        background.setAlpha(48)
-        self._format.setBackground(background)
+        self._format = _mark_format(UCS2_MARK_COLOR)
+        self._unsendable_format = _mark_format(UNSENDABLE_MARK_COLOR)
 
     @property
     def mark_format(self) -> QTextCharFormat:
         return QTextCharFormat(self._format)
 
+    @property
+    def unsendable_format(self) -> QTextCharFormat:
+        return QTextCharFormat(self._unsendable_format)
+
     def set_enabled(self, enabled: bool) -> None:
-        """Off for MMS, where the encoding costs nothing."""
+        """The UCS-2 marks are off for MMS, where the encoding costs nothing (the red ones always show)."""
         if enabled != self._enabled:
             self._enabled = enabled
             self.rehighlight()
 
     def highlightBlock(self, text: str) -> None:
-        if not self._enabled:
-            return
+        if self._enabled:
+            self._mark_ucs2(text)
+        sent = as_sent(text)
+        for index in unsendable_characters(sent, "text"):  # drawn over a UCS-2 mark: it matters more
+            self.setFormat(_utf16_len(sent[:index]), _utf16_len(sent[index]), self._unsendable_format)
+
+    def _mark_ucs2(self, text: str) -> None:
         # Adjacent marks are merged: one format range per run of UCS-2 characters (a Cyrillic word is one).
         run_start = run_end = -1
         for start, end in non_gsm_spans(as_sent(text)):
@@ -128,7 +152,9 @@ class MessageTextEdit(QPlainTextEdit):
             "message to Unicode (UCS-2), which fits fewer characters per segment; hover one to see why."
         )
         self._highlighter = Ucs2Highlighter(self.document())
+        self._unsendable: list[tuple[int, int]] = []  # (document position, length) in UTF-16 units
         self.textChanged.connect(self._enforce_cap)
+        self.textChanged.connect(self._find_unsendable)
 
     # --- public API ---------------------------------------------------------------------------------------
 
@@ -196,6 +222,69 @@ class MessageTextEdit(QPlainTextEdit):
         if fit != new:
             self.truncated.emit(text_length(new) - text_length(fit))
         return True
+
+    def unsendable_positions(self) -> list[int]:
+        """Where the characters that cannot be sent are (document positions, UTF-16 units)."""
+        return [position for position, _length in self._unsendable]
+
+    def unsendable_rects(self) -> list[QRect]:
+        """The red boxes drawn around them (viewport coordinates), never narrower than a few pixels."""
+        rects: list[QRect] = []
+        for position, length in self._unsendable:
+            cursor = QTextCursor(self.document())
+            cursor.setPosition(position)
+            start = self.cursorRect(cursor)
+            cursor.setPosition(position + length)
+            end = self.cursorRect(cursor)
+            width = end.left() - start.left() if end.top() == start.top() else 0
+            rects.append(QRect(start.left(), start.top(), max(width, _MIN_MARK_WIDTH), start.height()))
+        return rects
+
+    def unsendable_at(self, point: QPoint) -> str | None:
+        """The character that cannot be sent under a viewport point, if any."""
+        for (position, length), rect in zip(self._unsendable, self.unsendable_rects(), strict=True):
+            if rect.adjusted(-1, 0, 1, 0).contains(point):
+                cursor = QTextCursor(self.document())
+                cursor.setPosition(position)
+                cursor.setPosition(position + length, QTextCursor.MoveMode.KeepAnchor)
+                return as_sent(cursor.selectedText())
+        return None
+
+    def remove_unsendable(self) -> bool:
+        """Delete every character that cannot be sent, in one undoable edit; False if there was none."""
+        if self.isReadOnly() or not self._unsendable:
+            return False
+        edit = QTextCursor(self.document())
+        edit.beginEditBlock()
+        for position, length in reversed(self._unsendable):
+            edit.setPosition(position)
+            edit.setPosition(position + length, QTextCursor.MoveMode.KeepAnchor)
+            edit.removeSelectedText()
+        edit.endEditBlock()
+        return True
+
+    def _find_unsendable(self) -> None:
+        text = self.toPlainText()
+        found = [(_utf16_len(text[:i]), _utf16_len(text[i])) for i in unsendable_characters(text, "text")]
+        if found or self._unsendable:
+            self._unsendable = found
+            self.viewport().update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self._unsendable:
+            return
+        # The red format marks a character that has a glyph; a box makes one the font draws with no width
+        # (a form feed, a NUL in some fonts) as visible as the rest.
+        painter = QPainter(self.viewport())
+        fill = QColor(UNSENDABLE_MARK_COLOR)
+        fill.setAlpha(90)
+        painter.setPen(UNSENDABLE_MARK_COLOR)
+        painter.setBrush(fill)
+        for rect in self.unsendable_rects():
+            if rect.intersects(event.rect()):
+                painter.drawRect(rect.adjusted(0, 0, -1, -1))
+        painter.end()
 
     def ucs2_mark_at(self, point: QPoint) -> str | None:
         """The marked (UCS-2-forcing) character under a viewport point, if any."""
@@ -312,6 +401,10 @@ class MessageTextEdit(QPlainTextEdit):
 
     def viewportEvent(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            unsendable = self.unsendable_at(event.pos())
+            if unsendable is not None:
+                QToolTip.showText(event.globalPos(), unsendable_explanation(unsendable), self.viewport())
+                return True
             mark = self.ucs2_mark_at(event.pos())
             if mark is not None:
                 QToolTip.showText(event.globalPos(), ucs2_explanation(mark), self.viewport())
@@ -320,6 +413,13 @@ class MessageTextEdit(QPlainTextEdit):
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         menu = self.createStandardContextMenu(event.pos())
+        if self._unsendable and not self.isReadOnly():
+            menu.addSeparator()
+            remove = menu.addAction("Delete characters that can't be sent")
+            remove.setToolTip(
+                "Delete the control characters marked in red (they are invisible to the customer)"
+            )
+            remove.triggered.connect(self.remove_unsendable)
         if fix_smart_characters(self.toPlainText()) != self.toPlainText():
             menu.addSeparator()
             action = menu.addAction("Use plain characters")
@@ -344,6 +444,15 @@ SEGMENT_TOOLTIP = (
 )
 
 
+def unsendable_explanation(character: str) -> str:
+    """The tooltip for a character marked in red."""
+    what = describe_unsendable(character)
+    return (
+        f"{what[:1].upper()}{what[1:]}: it cannot be sent "
+        "(the customer would see nothing, or garbage). Delete it; right-click offers to delete them all."
+    )
+
+
 def ucs2_explanation(cluster: str) -> str:
     """The tooltip for a marked character: what it is and why it matters."""
     return (
@@ -353,7 +462,7 @@ def ucs2_explanation(cluster: str) -> str:
 
 
 _UNSET = object()
-_LEVEL_STYLES = {"ok": "", "near": "color: #b45309;", "full": "color: #c0392b; font-weight: bold;"}
+_LEVEL_STYLES = {"ok": "", "near": "color: #b45309;", "full": f"color: {_PROBLEM_RED}; font-weight: bold;"}
 
 
 class TextCounter(QWidget):
@@ -575,4 +684,11 @@ def _local_files(source: QMimeData) -> list[str]:
     return [url.toLocalFile() for url in source.urls() if url.isLocalFile()]
 
 
-__all__ = ["MessageTextEdit", "TextCounter", "Ucs2Highlighter", "as_sent", "ucs2_explanation"]
+__all__ = [
+    "MessageTextEdit",
+    "TextCounter",
+    "Ucs2Highlighter",
+    "as_sent",
+    "ucs2_explanation",
+    "unsendable_explanation",
+]

@@ -196,13 +196,8 @@ class RecipientModel(QAbstractListModel):
         return sum(1 for n in self._rows if not n.ok)
 
     def parse_text(self, text: str) -> list[ParsedNumber]:
-        """Every number in `text` (the paste engine); text with no number at all gives one invalid entry."""
-        if not text.strip():
-            return []
-        found = phone.find_numbers(text, self._region)
-        if not found:
-            found = [phone.parse_number(text.strip(), self._region)]
-        return found
+        """Typed text as entries (core's `parse_entries`): every piece becomes a number or a marked entry."""
+        return phone.parse_entries(text, self._region)
 
     def add_text(self, text: str, row: int | None = None) -> int:
         """Add one row per number found in `text` (at `row`, default the end); returns how many were new."""
@@ -565,9 +560,18 @@ class RecipientEdit(QWidget):
     when the input loses focus and on `commit_pending_text()`. Backspace on an empty input (or Left at
     position 0) selects the last chip; Left/Right/Home/End move the selection, Backspace/Delete remove the
     selected chip, Enter/F2 (or a double-click) edit it, Escape clears the selection or cancels an edit.
+
+    A paste (or drop) makes chips only of what phonenumbers' matcher accepts as a number; pieces of a list
+    written like a number but not one stay in the input to be fixed, and a paste with no number at all
+    stays there as text. Every such outcome, and a number merged because it was already there, is told
+    once in a short `notice()` (`notice_changed(str)`), which goes with the next edit in the field (a
+    merge note, being news rather than a state, also after `MERGE_NOTICE_MS`).
     """
 
     changed = Signal()
+    notice_changed = Signal(str)
+
+    MERGE_NOTICE_MS = 8000
 
     def __init__(
         self, parent: QWidget | None = None, *, model: RecipientModel | None = None, region: str | None = None
@@ -580,6 +584,10 @@ class RecipientEdit(QWidget):
         self._read_only = False
         self._max_rows = 4
         self._completion_numbers: list[str] = []
+        self._notice = ""
+        self._notice_timer = QTimer(self)
+        self._notice_timer.setSingleShot(True)
+        self._notice_timer.timeout.connect(lambda: self._set_notice(""))
 
         self._area = _ChipArea(self)
         self._input = _RecipientInput(self)
@@ -634,6 +642,7 @@ class RecipientEdit(QWidget):
         self._completer.activated[QModelIndex].connect(self._accept_completion)  # type: ignore[index]
         self._popup().setAccessibleName("Past recipients")
         self._input.textEdited.connect(self._update_completion)
+        self._input.textEdited.connect(lambda _text: self._set_notice(""))
 
         self._reveal_timer = QTimer(self)
         self._reveal_timer.setSingleShot(True)
@@ -677,8 +686,16 @@ class RecipientEdit(QWidget):
         return self._selected
 
     def set_region(self, region: str) -> None:
+        before = self._model.rowCount()
         self._model.set_region(region)
         self._fill_completions(self._completion_numbers)
+        merged = before - self._model.rowCount()
+        if merged:
+            self._set_notice(
+                f"{_count(merged, 'recipient')} turned out to be the same number as another in region "
+                f"{region} and {'was' if merged == 1 else 'were'} merged.",
+                brief=True,
+            )
 
     def pending_text(self) -> str:
         """Text typed but not yet a chip (for the draft autosave)."""
@@ -686,6 +703,11 @@ class RecipientEdit(QWidget):
 
     def set_pending_text(self, text: str) -> None:
         self._input.setText(text)
+        self._set_notice("")
+
+    def notice(self) -> str:
+        """What the last paste or commit did that the agent should know ("" when nothing)."""
+        return self._notice
 
     def commit_pending_text(self) -> int:
         """Turn text left in the input into chips (the composer calls this on Send); returns how many."""
@@ -694,12 +716,12 @@ class RecipientEdit(QWidget):
             row, _ = self._editing
             self._editing = None
             self._input.clear()
-            return self._model.add_text(text, row=min(row, self._model.rowCount()))
+            return self._add(self._model.parse_text(text), row=min(row, self._model.rowCount()))
         if not text.strip():
             self._input.clear()
             return 0
         self._input.clear()
-        return self._model.add_text(text)
+        return self._add(self._model.parse_text(text))
 
     def paste(self) -> None:
         """Paste from the clipboard: a list or free text becomes chips, a lone fragment is typed in."""
@@ -862,8 +884,9 @@ class RecipientEdit(QWidget):
         if total == 0:
             summary = "No recipients yet."
         else:
-            summary = f"{total} recipient{'s' if total != 1 else ''}"
-            summary += f", {invalid} invalid." if invalid else "."
+            # Only numbers that can be sent to are recipients; the rest are entries still to fix.
+            summary = _count(self._model.valid_count(), "recipient")
+            summary += f"; {invalid} {'entry' if invalid == 1 else 'entries'} to fix." if invalid else "."
         if self._selected is not None and 0 <= self._selected < len(self._chips):
             chip = self._chips[self._selected]
             summary = f"Selected: {chip.accessibleName()}. Delete removes it, Enter edits it. {summary}"
@@ -892,6 +915,29 @@ class RecipientEdit(QWidget):
         if self._read_only or not 0 <= row < self._model.rowCount():
             return
         self._model.remove(row)
+        self._set_notice("")
+
+    # --- adding, and saying what happened ---------------------------------------------------------
+
+    def _add(self, numbers: Sequence[ParsedNumber], row: int | None = None) -> int:
+        """Insert `numbers` (at `row`, default the end); a number already there is merged, and said so."""
+        seen = {_key(n) for n in self._model.numbers()}
+        merged: list[ParsedNumber] = []
+        for number in numbers:
+            if _key(number) in seen:
+                merged.append(number)
+            seen.add(_key(number))
+        added = self._model.insert_numbers(self._model.rowCount() if row is None else row, numbers)
+        self._set_notice(_merged_note(merged), brief=True)
+        return added
+
+    def _set_notice(self, text: str, *, brief: bool = False) -> None:
+        self._notice_timer.stop()
+        if brief and text:
+            self._notice_timer.start(self.MERGE_NOTICE_MS)
+        if text != self._notice:
+            self._notice = text
+            self.notice_changed.emit(text)
 
     def edit_row(self, row: int) -> None:
         """Put a chip's text back in the input for correcting; Escape puts the chip back unchanged."""
@@ -1032,7 +1078,10 @@ class RecipientEdit(QWidget):
     # --- paste and drop ---------------------------------------------------------------------------
 
     def _paste_text(self, pasted: str) -> None:
-        if self._read_only or not pasted:
+        """A list or free text: its numbers become chips, pieces written like a number but not one stay in
+        the input to fix, and text with no number at all stays there as text (nothing pasted is lost).
+        A lone piece of a number is typed in, where the agent is assembling one."""
+        if self._read_only or not pasted.strip():
             return
         current = self._input.text()
         if self._input.hasSelectedText():
@@ -1040,23 +1089,44 @@ class RecipientEdit(QWidget):
             end = start + len(self._input.selectedText())
         else:
             start = end = self._input.cursorPosition()
-        combined = current[:start] + pasted + current[end:]
-        is_list = bool(_LIST_CHARACTERS.search(pasted.strip())) or len(self._model.parse_text(pasted)) > 1
-        whole_number = not current.strip() and phone.parse_number(pasted.strip(), self._model.region()).ok
-        if is_list or whole_number:
-            self._input.setText(combined)
-            self.commit_pending_text()
-        else:
-            self._input.insert(pasted.strip())
+        typed = (current[:start] + current[end:]).strip()  # what stays of the input around the paste
+        piece = pasted.strip()
+        found = phone.read_paste(pasted, self._model.region())
+        if not _LIST_CHARACTERS.search(piece) and len(found.numbers) <= 1:
+            whole = phone.parse_number(piece, self._model.region())
+            if whole.ok and not typed:
+                self._input.clear()
+                self._add([whole])
+            else:
+                self._input.insert(piece)
+            return
+        if not found.numbers and not found.not_numbers:
+            self._input.insert(" ".join(pasted.split()))
+            self._set_notice(
+                "No phone number in the pasted text; it is in the field as text. "
+                "Edit it into a number, or delete it."
+            )
+            return
+        self._input.setText(", ".join([*([typed] if typed else []), *found.not_numbers]))
+        self._add(found.numbers)
+        if found.not_numbers:
+            note = (
+                f"Left in the field to fix, not a phone number as written: {found.not_numbers[0]}."
+                if len(found.not_numbers) == 1
+                else f"Left in the field to fix, not phone numbers as written: {', '.join(found.not_numbers)}."
+            )
+            self._set_notice(" ".join(filter(None, [self._notice, note])))
 
     def _accepts_drop(self, mime: QMimeData) -> bool:
         return not self._read_only and mime.hasText()
 
     def _drop(self, mime: QMimeData) -> bool:
-        """Dropped text is always meant as recipients: every number in it becomes a chip."""
+        """Dropped text is handled as pasted at the end of the input."""
         if not self._accepts_drop(mime):
             return False
-        self._model.add_text(mime.text())
+        self._input.deselect()
+        self._input.end(False)
+        self._paste_text(mime.text())
         self._input.setFocus(Qt.FocusReason.OtherFocusReason)
         return True
 
@@ -1097,10 +1167,23 @@ class RecipientEdit(QWidget):
             row, _ = self._editing
             self._editing = None
             self._input.clear()
-            self._model.add_text(str(e164), row=min(row, self._model.rowCount()))
+            self._add(self._model.parse_text(str(e164)), row=min(row, self._model.rowCount()))
         else:
             self._input.clear()
-            self._model.add_text(str(e164))
+            self._add(self._model.parse_text(str(e164)))
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _merged_note(merged: Sequence[ParsedNumber]) -> str:
+    """The one short note for numbers merged with ones already there ("" for none)."""
+    if not merged:
+        return ""
+    if len(merged) == 1:
+        return f"{merged[0].display or merged[0].raw.strip()} is already in the list."
+    return f"{_count(len(merged), 'number')} {'was' if len(merged) == 1 else 'were'} already in the list."
 
 
 def _digits(text: str) -> str:

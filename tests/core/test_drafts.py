@@ -15,6 +15,7 @@ def test_round_trip_keeps_everything_typed(tmp_path) -> None:
         pending_recipient_text="919 555 01",
         text="Your technician is on the way “soon” 🚚",
         media=("https://example.com/a.jpg",),
+        pending_media_text="https://example.com/b.jp",
         tag="TICKET-4242",
         mode="group",
         priority="high",
@@ -51,6 +52,14 @@ def test_unexpected_types_are_ignored_field_by_field(tmp_path) -> None:
     )
     draft = load_draft(path)
     assert draft == SavedDraft(text="hi", recipients=("+19195550123",))
+
+
+def test_a_link_only_typed_is_a_draft_worth_keeping(tmp_path) -> None:
+    path = tmp_path / "draft.json"
+    save_draft(path, SavedDraft(pending_media_text="https://example.com/part.jpg"))
+    restored = load_draft(path)
+    assert restored is not None and restored.pending_media_text == "https://example.com/part.jpg"
+    assert SavedDraft(pending_media_text="  ").is_empty()
 
 
 def test_clear_is_idempotent(tmp_path) -> None:

@@ -22,13 +22,17 @@ from bwdesk.core.message import (
     Mode,
     Priority,
     Problem,
+    describe_position,
     is_mms,
     is_sendable,
     message_count,
+    normalise_line_breaks,
     recipients_e164,
     segments_per_message,
     to_requests,
+    unsendable_characters,
     validate,
+    visible,
 )
 
 NOW = datetime(2026, 11, 27, 10, 0, 0, tzinfo=UTC)
@@ -195,6 +199,122 @@ def test_a_lone_surrogate_in_the_text_is_an_error_not_a_crash() -> None:
     assert "position 8" in problem.message
 
 
+# --- characters that cannot go out ----------------------------------------------------------------------------
+
+# Written with escapes: every one of these is invisible, or nearly so, on screen.
+FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # three people joined by zero-width joiners
+SCOTLAND = (
+    "\U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f"  # a flag of tag characters
+)
+LEGITIMATE_INVISIBLES = [
+    "line one\nline two\ttabbed",
+    f"family {FAMILY} and flag {SCOTLAND}",
+    "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",  # Persian: a zero-width non-joiner is spelling
+    "Order \u200f#4242\u200e confirmed",  # bidi marks around a number in a right-to-left text
+    "soft\u00adhyphen, zero\u200bwidth space",  # pointless, but marked as forcing Unicode and fixable
+]
+
+
+@pytest.mark.parametrize("text", LEGITIMATE_INVISIBLES)
+def test_line_breaks_tabs_and_the_format_characters_writing_needs_are_sent(text: str) -> None:
+    assert errors(draft(text=text)) == []
+    (payload,) = to_requests(draft(text=text), APP, now=NOW)
+    assert payload["text"] == text
+
+
+@pytest.mark.parametrize(
+    ("character", "words"),
+    [
+        ("\x00", "a null character (U+0000)"),
+        ("\r", "a carriage return (U+000D)"),
+        ("\x0b", "a vertical tab (U+000B)"),
+        ("\x0c", "a form feed (page break) (U+000C)"),
+        ("\x1b", "an escape character (U+001B)"),
+        ("\x7f", "a delete character (DEL) (U+007F)"),
+        ("\x85", "a control character (U+0085)"),
+        ("\x9f", "a control character (U+009F)"),
+        ("\ufffe", "a noncharacter (U+FFFE)"),
+        ("\U0010ffff", "a noncharacter (U+10FFFF)"),
+    ],
+)
+def test_a_control_character_in_the_text_is_refused_naming_it_and_where_it_is(
+    character: str, words: str
+) -> None:
+    problem = only_error(draft(text=f"Hello{character} there"))
+    assert problem.field == "text"
+    assert f"the message has {words} at position 6, which cannot be sent; delete it" == problem.message
+    with pytest.raises(InvalidDraft):
+        to_requests(draft(text=f"Hello{character} there"), APP, now=NOW)
+
+
+def test_in_a_text_of_several_lines_the_line_and_column_are_named_and_the_rest_counted() -> None:
+    problem = only_error(draft(text="Hi Ana,\nyour part\x00 has\x00 arrived\x07"))
+    assert (
+        "a null character (U+0000) at position 18, line 2, column 10 (and 2 more like it)" in problem.message
+    )
+
+
+def test_the_tag_is_one_line_without_control_characters_but_may_hold_emoji() -> None:
+    assert errors(draft(tag=f"TICKET-4242 {FAMILY}")) == []
+    for character, name in (("\t", "a tab"), ("\n", "a line break"), ("\x00", "a null character")):
+        problem = only_error(draft(tag=f"T-1{character}2"))
+        assert problem.field == "tag" and f"the tag has {name}" in problem.message
+        assert "at position 4" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("https://example.com/a\u200b.jpg", "an invisible ZERO WIDTH SPACE (U+200B) at position 22"),
+        ("https://exa\u200dmple.com/a.jpg", "an invisible ZERO WIDTH JOINER (U+200D) at position 12"),
+        ("https://example.com/\x00a.jpg", "a null character (U+0000) at position 21"),
+        ("\ufeffhttps://example.com/a.jpg", "an invisible ZERO WIDTH NO-BREAK SPACE (U+FEFF) at position 1"),
+    ],
+)
+def test_a_media_link_refuses_every_invisible_character(url: str, words: str) -> None:
+    problem = only_error(draft(media=("https://example.com/ok.jpg", url)))
+    assert (problem.field, problem.index) == ("media", 1)
+    assert problem.message == f"link 2 has {words}, which cannot be sent; delete it"
+
+
+def test_the_rule_by_field() -> None:
+    value = "a\tb\nc\u200bd\x00"
+    assert unsendable_characters(value, "text") == [7]
+    assert unsendable_characters(value, "tag") == [1, 3, 7]
+    assert unsendable_characters(value, "media") == [1, 3, 5, 7]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(max_size=60),
+    st.integers(min_value=0, max_value=60),
+    st.sampled_from("\x00\x01\x1f\x7f\x80\x9f\r"),
+)
+def test_any_text_with_a_control_character_is_refused_at_the_first_one(text: str, at: int, bad: str) -> None:
+    text = normalise_line_breaks(text)
+    clean = "Hi " + "".join(c for c in text if not unsendable_characters(c, "text"))  # never empty
+    at = min(at, len(clean))
+    with_bad = clean[:at] + bad + clean[at:]
+    assert unsendable_characters(clean, "text") == []
+    assert unsendable_characters(with_bad, "text")[0] == at
+    problems = [
+        p for p in validate(draft(text=with_bad), now=NOW) if "cannot be sent; delete it" in p.message
+    ]
+    assert len(problems) == 1 and describe_position(with_bad, at) in problems[0].message
+
+
+def test_line_breaks_of_every_kind_become_newlines() -> None:
+    assert normalise_line_breaks("a\r\nb\rc\u2028d\u2029e\n\nf") == "a\nb\nc\nd\ne\n\nf"
+
+
+def test_quoted_input_shows_invisible_characters_instead_of_carrying_them() -> None:
+    assert visible("\x1b[31m919\u200b") == "U+001B[31m919U+200B"
+    problem = only_error(draft(recipients=("\x1b[31m9195550123",)))
+    assert problem.message.startswith('"U+001B[31m9195550123" cannot be used')
+    problem = only_error(draft(sender="ACME\x00"))
+    assert problem.message.endswith('remove "U+0000"')
+
+
 # --- media ---------------------------------------------------------------------------------------------------
 
 
@@ -246,6 +366,14 @@ def test_at_most_ten_distinct_media_and_duplicates_collapse() -> None:
     assert payload["media"] == list(links)
     problem = only_error(draft(media=(*links, "https://example.com/11.jpg")))
     assert problem.field == "media" and "at most 10" in problem.message and "has 11" in problem.message
+    assert problem.index == MAX_MEDIA  # the link too many, so the window can mark it
+
+
+def test_the_link_too_many_is_counted_among_distinct_usable_links() -> None:
+    links = tuple(f"https://example.com/{i}.jpg" for i in range(MAX_MEDIA))
+    d = draft(media=(links[0], "ftp://x.example/a", *links, links[1], "https://example.com/late.jpg"))
+    problem = next(p for p in errors(d) if "at most" in p.message)
+    assert problem.index == len(d.media) - 1 and "Remove 1" in problem.message
 
 
 # --- tag, priority, expiration -------------------------------------------------------------------------------

@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bwdesk.core.phone import ParsedNumber, default_region, display_number, find_numbers, parse_number
+from bwdesk.core.phone import (
+    ParsedNumber,
+    default_region,
+    display_number,
+    find_numbers,
+    parse_entries,
+    parse_number,
+    read_paste,
+)
 
 
 @pytest.mark.parametrize(
@@ -131,13 +139,9 @@ TWELVE_WITH_TWO_INVALID = """9195550123
 """
 
 
-def test_a_pasted_list_gives_one_entry_per_number_invalid_ones_included() -> None:
-    found = find_numbers(TWELVE_WITH_TWO_INVALID)
-    assert len(found) == 12
-    assert [p.raw for p in found if p.error] == ["919-555-01", "+999 123 4567"]
-    assert found[5].error is not None and found[5].error.startswith("too short")
-    assert found[8].error is not None and found[8].error.startswith("invalid country code")
-    assert [p.e164 for p in found if p.ok] == [
+def test_a_pasted_list_gives_its_numbers_and_hands_back_the_pieces_that_are_not_numbers() -> None:
+    pasted = read_paste(TWELVE_WITH_TWO_INVALID)
+    assert [p.e164 for p in pasted.numbers] == [
         "+19195550123",
         "+19195550124",
         "+19195550125",
@@ -149,28 +153,58 @@ def test_a_pasted_list_gives_one_entry_per_number_invalid_ones_included() -> Non
         "+19195550129",
         "+19195550130",
     ]
-    assert found[7].warning is not None  # the 555 number is found, with its warning
+    assert pasted.numbers[6].warning is not None  # the 555 number is found, with its warning
+    # Written like numbers but not ones: given back as typed, for the agent to fix; never silently dropped.
+    assert pasted.not_numbers == ("919-555-01", "+999 123 4567")
 
 
-def test_free_text_finds_numbers_and_ignores_prose() -> None:
-    signature = (
-        "Thanks,\nJane Doe | Field Service\nOffice: (919) 555-0100 Mobile: +1 919 555 0101\n"
-        "Order #12345 ships Tuesday.\nFax: 919.555.0102"
-    )
-    assert [p.e164 for p in find_numbers(signature)] == ["+19195550100", "+19195550101", "+19195550102"]
+SIGNATURE = (
+    "Thanks,\nJane Doe | Field Service\nAcme Plumbing, 4211 Main St, Suite 300\nRaleigh, NC 27601\n"
+    "Office: (919) 555-0100 Mobile: +1 919 555 0101\nOrder #12345 ships Tuesday.\nFax: 919.555.0102\n"
+    "Ext. 2040 | PO Box 12345, Raleigh NC 27601-1234 | 12/03/2024 10:30"
+)
+
+
+def test_free_text_gives_only_what_can_be_a_phone_number_without_its_label() -> None:
+    pasted = read_paste(SIGNATURE)
+    assert [(p.raw, p.e164) for p in pasted.numbers] == [
+        ("(919) 555-0100", "+19195550100"),
+        ("+1 919 555 0101", "+19195550101"),
+        ("919.555.0102", "+19195550102"),
+    ]
+    assert pasted.not_numbers == ()  # the ZIP code, suite, order and box numbers are prose, not numbers
+    assert [p.e164 for p in find_numbers(SIGNATURE)] == ["+19195550100", "+19195550101", "+19195550102"]
+
+
+@pytest.mark.parametrize("text", ["27601", "Raleigh, NC 27601", "Ext. 2040", "Suite 300", "Fax: 555-01999"])
+def test_a_zip_code_or_a_short_digit_run_is_not_a_number(text: str) -> None:
+    assert read_paste(f"Office: 919 555 0100\n{text}").numbers == read_paste("919 555 0100").numbers
 
 
 @pytest.mark.parametrize("separator", ["\n", "\r\n", ",", ";", "\t", ", ", " ;\n"])
 def test_any_list_separator_works(separator: str) -> None:
     text = separator.join(["9195550123", "919 555 0124", "919-555-01"])
-    found = find_numbers(text)
-    assert [p.e164 for p in found] == ["+19195550123", "+19195550124", None]
-    assert found[2].error is not None and found[2].raw == "919-555-01"
+    pasted = read_paste(text)
+    assert [p.e164 for p in pasted.numbers] == ["+19195550123", "+19195550124"]
+    assert pasted.not_numbers == ("919-555-01",)
+    typed = parse_entries(text)
+    assert [p.e164 for p in typed] == ["+19195550123", "+19195550124", None]
+    assert typed[2].error is not None and typed[2].raw == "919-555-01"
 
 
-def test_duplicates_collapse_keeping_the_first_spelling() -> None:
-    found = find_numbers("(919) 555-0123\n9195550123\n+19195550123\n919-555-01\n919-555-01")
-    assert [(p.raw, p.e164) for p in found] == [("(919) 555-0123", "+19195550123"), ("919-555-01", None)]
+def test_a_paste_keeps_repeats_for_the_field_to_merge_and_find_numbers_collapses_them() -> None:
+    text = "(919) 555-0123\n9195550123\n+19195550123\n919-555-01\n919-555-01"
+    pasted = read_paste(text)
+    assert [p.e164 for p in pasted.numbers] == ["+19195550123"] * 3
+    assert [(p.raw, p.e164) for p in find_numbers(text)] == [("(919) 555-0123", "+19195550123")]
+
+
+def test_typed_text_gives_an_entry_for_every_piece_and_prose_stays_whole() -> None:
+    assert [(p.raw, p.ok) for p in parse_entries("Fax: 919.555.0102")] == [("919.555.0102", True)]
+    assert [(p.raw, p.ok) for p in parse_entries("Thanks, John")] == [("Thanks, John", False)]
+    entries = parse_entries("919 555 0123 / 919 555 0124, 919-555-01")
+    assert [p.e164 for p in entries] == ["+19195550123", "+19195550124", None]
+    assert parse_entries("  ") == []
 
 
 def test_found_numbers_with_problems_come_back_as_errors() -> None:
@@ -187,9 +221,11 @@ def test_nothing_number_like_gives_nothing() -> None:
 
 def test_paste_with_unknown_region_still_finds_full_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BWDESK_REGION", "XX")
-    found = find_numbers("+44 20 7946 0958, 9195550123")
-    assert found[0].e164 == "+442079460958"
-    assert found[1].error is not None and found[1].error.startswith("missing country code")
+    pasted = read_paste("+44 20 7946 0958, 9195550123")
+    assert [p.e164 for p in pasted.numbers] == ["+442079460958"]
+    assert pasted.not_numbers == ("9195550123",)  # kept for the agent, whose region setting is the problem
+    typed = parse_entries("+44 20 7946 0958, 9195550123")
+    assert typed[1].error is not None and typed[1].error.startswith("missing country code")
 
 
 def test_the_paste_region_argument_wins() -> None:
@@ -206,3 +242,16 @@ def test_find_numbers_never_raises_and_never_repeats_a_number(text: str) -> None
     numbers = [p.e164 for p in found if p.e164]
     assert len(numbers) == len(set(numbers))
     assert all(p.ok == (p.error is None) for p in found)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("0123456789 +-().,;\n\txabcZIP#:")), max_size=80))
+def test_a_paste_only_gives_matched_numbers_and_number_shaped_pieces_of_it(text: str) -> None:
+    pasted = read_paste(text)
+    for number in pasted.numbers:
+        assert number.raw in text  # a match, never a label or a neighbouring piece riding along
+    for piece in pasted.not_numbers:
+        assert piece in text and not any(c.isalpha() for c in piece)
+        assert sum(c.isdigit() for c in piece) >= 3
+    typed = parse_entries(text)
+    assert all(p.ok == (p.error is None) for p in typed)

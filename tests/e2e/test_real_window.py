@@ -140,3 +140,40 @@ def test_type_and_send_with_the_keyboard_in_a_real_window(display, tmp_path) -> 
         if app.poll() is None:
             app.kill()
             app.communicate()
+
+
+def test_a_link_typed_in_media_without_enter_goes_out_with_the_message(display, tmp_path) -> None:
+    """Issue: a link typed but not confirmed was silently left out. Typed, never confirmed, Ctrl+Return."""
+    home = tmp_path / "home"
+    env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "BWDESK_HOME": str(home)}
+    env.pop("PYTHON_KEYRING_BACKEND", None)
+    app = subprocess.Popen(
+        [sys.executable, "-m", "bwdesk", "--sandbox"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        window = xdotool(display, "search", "--sync", "--onlyvisible", "--name", "^bwdesk").splitlines()[0]
+        xdotool(display, "windowfocus", "--sync", window)
+        xdotool(display, "type", "--delay", "15", "919 555 0123")
+        xdotool(display, "key", "Tab")  # to the text
+        xdotool(display, "type", "--delay", "15", "Here is the part")
+        xdotool(display, "key", "Tab")  # to the media link input
+        xdotool(display, "type", "--delay", "15", "https://example.com/part.jpg")
+        xdotool(display, "key", "ctrl+Return")  # no Enter, no "+ Add URL"
+
+        history = home / "sandbox" / "history.sqlite3"
+        wait_for(lambda: len(accepted_rows(history)) == 1, 20, "the accepted message in the history")
+        (row,) = accepted_rows(history)
+        assert row.media == ("https://example.com/part.jpg",) and row.text == "Here is the part"
+
+        xdotool(display, "key", "ctrl+q")
+        _, err = app.communicate(timeout=20)
+        assert app.returncode == 0, err
+        assert "Traceback" not in err
+    finally:
+        if app.poll() is None:
+            app.kill()
+            app.communicate()

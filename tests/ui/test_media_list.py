@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QColor, QDropEvent, QGuiApplication, QImage
-from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton
+from PySide6.QtCore import QEvent, QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QColor, QDropEvent, QFocusEvent, QGuiApplication, QImage
+from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from bwdesk.core.attachments import Attachment
 from bwdesk.core.message import MAX_MEDIA, MAX_MEDIA_URL_LENGTH
@@ -149,12 +150,81 @@ def test_at_most_ten_and_the_rest_refused_visibly(media) -> None:
     assert "1 link was not added" in media.notice()
 
 
-def test_typed_link_over_the_limit_stays_in_the_input(qtbot, media) -> None:
+def test_a_typed_link_over_the_limit_joins_marked_instead_of_being_left_behind(qtbot, media) -> None:
+    """A typed link is never left out quietly: one too many is in the list, marked with core's reason."""
     media.add_links(links(10))
     media.input().setText("https://late.example/x.png")
     qtbot.keyClick(media.input(), Qt.Key.Key_Return)
-    assert media.input().text() == "https://late.example/x.png"
-    assert media.notice().startswith("At most 10")
+    assert media.input().text() == ""
+    assert media.urls() == [*links(10), "https://late.example/x.png"]
+    assert set(media.errors()) == {10}
+    assert "at most 10 media links" in media.errors()[10] and "Remove 1" in media.errors()[10]
+    media.remove_row(0)
+    assert media.errors() == {}
+
+
+# --- text left in the input ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def media_and_next(qtbot) -> Iterator[tuple[MediaListWidget, QLineEdit]]:
+    """The media list followed by another field, in a shown, active window (focus can really leave)."""
+    host = QWidget()
+    layout = QVBoxLayout(host)
+    media = MediaListWidget()
+    after = QLineEdit()
+    layout.addWidget(media)
+    layout.addWidget(after)
+    qtbot.addWidget(host)
+    host.show()
+    qtbot.waitExposed(host)
+    host.activateWindow()
+    media.input().setFocus()
+    qtbot.waitUntil(media.input().hasFocus)
+    yield media, after  # the host stays referenced while the test runs
+
+
+def test_a_link_typed_but_not_confirmed_joins_the_list_when_the_field_is_left(qtbot, media_and_next) -> None:
+    media, after = media_and_next
+    qtbot.keyClicks(media.input(), "https://example.com/part.jpg")
+    assert media.urls() == [] and media.pending_text() == "https://example.com/part.jpg"
+    with qtbot.waitSignal(media.changed):
+        after.setFocus()
+    assert media.urls() == ["https://example.com/part.jpg"]
+    assert media.pending_text() == ""
+
+
+def test_an_invalid_link_left_in_the_field_joins_marked_with_its_reason(qtbot, media_and_next) -> None:
+    media, _after = media_and_next
+    qtbot.keyClicks(media.input(), "www.example.com/part.jpg")
+    qtbot.keyClick(media.input(), Qt.Key.Key_Tab)  # Tab leaves the field too
+    qtbot.waitUntil(lambda: media.urls() == ["www.example.com/part.jpg"])
+    assert not media.input().hasFocus() and media.input().text() == ""
+    assert "only http:// and https://" in media.errors()[0]
+    assert media.list_view().item(0).foreground().color() == QColor(INVALID_COLOR)
+
+
+def test_switching_windows_or_a_menu_keeps_the_link_being_typed(qtbot, media) -> None:
+    media.input().setText("https://example.com/pa")
+    for reason in (Qt.FocusReason.ActiveWindowFocusReason, Qt.FocusReason.PopupFocusReason):
+        QApplication.sendEvent(media.input(), QFocusEvent(QEvent.Type.FocusOut, reason))
+    assert media.urls() == [] and media.pending_text() == "https://example.com/pa"
+    assert media.commit_pending_text() == 1  # what Send calls
+    assert media.urls() == ["https://example.com/pa"] and media.pending_text() == ""
+
+
+def test_while_sending_leaving_the_field_changes_nothing(qtbot, media) -> None:
+    media.input().setText("https://example.com/a.jpg")
+    media.set_read_only(True)
+    QApplication.sendEvent(media.input(), QFocusEvent(QEvent.Type.FocusOut, Qt.FocusReason.TabFocusReason))
+    assert media.commit_pending_text() == 0
+    assert media.urls() == [] and media.pending_text() == "https://example.com/a.jpg"
+
+
+def test_a_restored_draft_keeps_a_link_one_too_many(media) -> None:
+    media.set_urls(links(11))
+    assert media.urls() == links(11)
+    assert set(media.errors()) == {10}
 
 
 def test_reorder_with_alt_up_and_alt_down(qtbot, media) -> None:

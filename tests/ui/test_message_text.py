@@ -6,11 +6,25 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QEvent, QMimeData, QPoint, Qt, QUrl
-from PySide6.QtGui import QFont, QGuiApplication, QInputMethodEvent, QKeyEvent, QTextCharFormat, QTextCursor
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QGuiApplication,
+    QInputMethodEvent,
+    QKeyEvent,
+    QTextCharFormat,
+    QTextCursor,
+)
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from bwdesk.core.sms_text import MAX_TEXT_LENGTH, Encoding, analyze
-from bwdesk.ui.message_text import MessageTextEdit, TextCounter, ucs2_explanation
+from bwdesk.ui.message_text import (
+    UNSENDABLE_MARK_COLOR,
+    MessageTextEdit,
+    TextCounter,
+    ucs2_explanation,
+    unsendable_explanation,
+)
 
 
 @pytest.fixture
@@ -310,6 +324,82 @@ def test_marked_character_explains_itself(qtbot, editor) -> None:
     cursor.setPosition(0)
     start = editor.cursorRect(cursor)
     assert editor.ucs2_mark_at(QPoint(start.x() + 1, start.center().y())) is None
+
+
+# --- characters that cannot be sent -------------------------------------------------------------------------------
+
+
+def red_ranges(editor: MessageTextEdit) -> list[tuple[int, int, int]]:
+    """(block number, start, length) of every range marked as unsendable."""
+    red = editor.highlighter.unsendable_format.underlineColor()
+    return [
+        (block, start, length) for block, start, length, colour in marked_formats(editor) if colour == red
+    ]
+
+
+def marked_formats(editor: MessageTextEdit) -> list[tuple[int, int, int, QColor]]:
+    out = []
+    block = editor.document().firstBlock()
+    while block.isValid():
+        for fmt_range in block.layout().formats():
+            out.append(
+                (block.blockNumber(), fmt_range.start, fmt_range.length, fmt_range.format.underlineColor())
+            )
+        block = block.next()
+    return out
+
+
+def shown(qtbot, editor: MessageTextEdit) -> MessageTextEdit:
+    editor.resize(500, 200)
+    editor.show()
+    qtbot.waitExposed(editor)
+    return editor
+
+
+def test_a_pasted_control_character_is_kept_and_marked_in_red_even_in_mms(qtbot, editor) -> None:
+    paste(editor, "Hi 😀\x00 there\nnext\x0cpage\x7f")
+    assert editor.text() == "Hi 😀\x00 there\nnext\x0cpage\x7f"  # nothing the agent pasted is lost
+    # Qt counts UTF-16 units: the emoji before the NUL is two.
+    assert red_ranges(editor) == [(0, 5, 1), (1, 4, 1), (1, 9, 1)]
+    editor.set_mms(True)  # the UCS-2 marks go in MMS; the red ones stay
+    assert red_ranges(editor) == [(0, 5, 1), (1, 4, 1), (1, 9, 1)]
+    assert all(colour == UNSENDABLE_MARK_COLOR for *_r, colour in marked_formats(editor))
+
+
+def test_line_breaks_tabs_and_emoji_joiners_are_not_marked(editor) -> None:
+    editor.set_text("a\tb\nfamily \U0001f468\u200d\U0001f469 ok")
+    assert red_ranges(editor) == []
+    assert editor.unsendable_positions() == []
+
+
+def test_a_character_the_font_draws_with_no_width_still_shows_a_red_box(qtbot, editor) -> None:
+    shown(qtbot, editor)
+    editor.set_text("page\x0cbreak")
+    (rect,) = editor.unsendable_rects()
+    assert rect.width() >= 5
+    qtbot.waitUntil(lambda: editor.viewport().grab().toImage().pixelColor(rect.center()).red() > 150)
+    pixel = editor.viewport().grab().toImage().pixelColor(rect.center())
+    assert pixel.red() > pixel.green() + 40 and pixel.red() > pixel.blue() + 40  # visibly red, not text
+
+
+def test_a_red_mark_explains_itself_and_what_to_do(qtbot, editor) -> None:
+    shown(qtbot, editor)
+    editor.set_text("ok\x00 then")
+    (rect,) = editor.unsendable_rects()
+    assert editor.unsendable_at(rect.center()) == "\x00"
+    assert editor.unsendable_at(QPoint(rect.right() + 30, rect.center().y())) is None
+    tip = unsendable_explanation("\x00")
+    assert tip.startswith("A null character (U+0000): it cannot be sent") and "Delete it" in tip
+
+
+def test_deleting_every_unsendable_character_is_one_undo_step(qtbot, editor) -> None:
+    editor.set_text("a\x00b\x1bc\nd\x85e 😀")
+    assert editor.remove_unsendable()
+    assert editor.text() == "abc\nde 😀"
+    assert red_ranges(editor) == [] and editor.unsendable_positions() == []
+    editor.undo()
+    assert editor.text() == "a\x00b\x1bc\nd\x85e 😀"
+    assert not MessageTextEdit().remove_unsendable()
 
 
 # --- the smart fix -----------------------------------------------------------------------------------------------

@@ -226,27 +226,77 @@ def test_typed_invalid_text_stays_as_a_marked_chip(qtbot, edit) -> None:
 # --- paste -----------------------------------------------------------------------------------------
 
 
-def test_paste_of_twelve_mixed_numbers_makes_twelve_chips(qtbot, edit) -> None:
+def test_paste_of_mixed_numbers_makes_chips_of_numbers_and_leaves_the_rest_to_fix(qtbot, edit) -> None:
     edit.model().add_text("202-555-0143")  # already present: the paste must not repeat it
     QGuiApplication.clipboard().setText(PASTE_BLOCK)
     changes: list[None] = []
     edit.changed.connect(lambda: changes.append(None))
     qtbot.keyClick(edit.line_edit(), Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
-    assert len(changes) == 1  # one insertion of eleven rows, not eleven rebuilds
-    chips = edit.chips()
-    assert len(chips) == 12
+    assert len(changes) == 1  # one insertion of nine rows, not nine rebuilds
     numbers = edit.model().numbers()
-    assert sorted(n.e164 for n in numbers if n.ok) == sorted(PASTE_VALID)
-    invalid = [chip for chip in chips if not chip.is_valid()]
-    assert len(invalid) == 2
-    for chip, number in zip(chips, numbers, strict=True):
-        if number.ok:
-            assert chip.toolTip().startswith("Sends to +1")
-        else:
-            assert number.error and number.error in chip.toolTip()
-            assert number.raw.strip() in chip.toolTip()
-            assert not chip.mark.isHidden()
-    assert edit.line_edit().text() == ""
+    assert sorted(n.e164 for n in numbers) == sorted(PASTE_VALID)  # only numbers became chips
+    assert all(chip.is_valid() and chip.toolTip().startswith("Sends to +1") for chip in edit.chips())
+    # The two pieces written like numbers but not ones are kept for the agent to fix, and said so once.
+    assert edit.line_edit().text() == "919-555-01, 555-012399999999"
+    assert edit.notice() == (
+        "2 numbers were already in the list. "
+        "Left in the field to fix, not phone numbers as written: 919-555-01, 555-012399999999."
+    )
+    # Left as they are, they become marked chips like anything typed (and block Send).
+    assert edit.commit_pending_text() == 2
+    invalid = [chip for chip in edit.chips() if not chip.is_valid()]
+    assert [chip.label.text() for chip in invalid] == ["919-555-01", "555-012399999999"]
+    for chip in invalid:
+        assert not chip.mark.isHidden() and "Cannot send to" in chip.toolTip()
+
+
+SIGNATURE = (
+    "Thanks,\nJane Doe | Field Service\nAcme Plumbing, 4211 Main St, Suite 300\nRaleigh, NC 27601\n"
+    "Office: (919) 555-0100\nFax: 919.555.0102\nExt. 2040\n"
+)
+
+
+def test_a_pasted_signature_gives_its_numbers_and_no_zip_code_or_label(qtbot, edit) -> None:
+    QGuiApplication.clipboard().setText(SIGNATURE)
+    qtbot.keyClick(edit.line_edit(), Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert [chip.label.text() for chip in edit.chips()] == ["(919) 555-0100", "(919) 555-0102"]
+    assert all(chip.is_valid() for chip in edit.chips())
+    assert edit.line_edit().text() == "" and edit.notice() == ""
+
+
+def test_a_paste_with_no_number_stays_as_text_with_a_note(qtbot, edit) -> None:
+    QGuiApplication.clipboard().setText("Thanks,\nJane from Acme")
+    qtbot.keyClick(edit.line_edit(), Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert edit.model().rowCount() == 0
+    assert edit.line_edit().text() == "Thanks, Jane from Acme"  # nothing pasted is lost
+    assert edit.notice().startswith("No phone number in the pasted text; it is in the field as text.")
+    qtbot.keyClicks(edit.line_edit(), "!")  # the note goes with the next edit
+    assert edit.notice() == ""
+
+
+def test_a_merged_duplicate_is_told_once_and_briefly(qtbot, edit) -> None:
+    notices: list[str] = []
+    edit.notice_changed.connect(notices.append)
+    edit.MERGE_NOTICE_MS = 50
+    type_into(qtbot, edit, "9195550123,")
+    type_into(qtbot, edit, "(919) 555-0123")
+    qtbot.keyClick(edit.line_edit(), Qt.Key.Key_Return)
+    assert e164s(edit) == ["+19195550123"]
+    assert notices == ["(919) 555-0123 is already in the list."]
+    qtbot.waitUntil(lambda: edit.notice() == "")
+    assert notices == ["(919) 555-0123 is already in the list.", ""]
+
+
+def test_a_repeat_within_one_paste_is_merged_and_told(qtbot, edit) -> None:
+    QGuiApplication.clipboard().setText("919 555 0123\n9195550124\n+1 919 555 0123")
+    qtbot.keyClick(edit.line_edit(), Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert e164s(edit) == ["+19195550123", "+19195550124"]
+    assert edit.notice() == "(919) 555-0123 is already in the list."
+
+
+def test_the_summary_counts_recipients_that_can_be_sent_to(edit) -> None:
+    edit.model().add_text("9195550123, 9195550124, 919-555-01")
+    assert "2 recipients; 1 entry to fix." in edit.line_edit().accessibleDescription()
 
 
 def test_paste_of_a_single_partial_number_is_typed_not_chipped(qtbot, edit) -> None:
@@ -265,7 +315,7 @@ def test_paste_of_one_whole_number_becomes_a_chip(qtbot, edit) -> None:
 
 def test_dropped_text_makes_chips(qtbot, edit) -> None:
     mime = QMimeData()
-    mime.setText("call 919 555 0123 or 919 555 0124")
+    mime.setText("call 919 555 0123 or 919 555 0124, NC 27601")
     area = edit.line_edit().parentWidget()
     pos = QPointF(5, 5)
     buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier(0)
@@ -490,7 +540,7 @@ def test_accessible_names_and_tooltips(qtbot, edit) -> None:
         assert chip.toolTip()
         assert chip.remove_button.accessibleName() == f"Remove {chip.label.text()}"
         assert chip.remove_button.toolTip()
-    assert "3 recipients, 1 invalid" in line.accessibleDescription()
+    assert "2 recipients; 1 entry to fix." in line.accessibleDescription()
     assert line.placeholderText() == ""  # the cut-off hint is not shown beside chips
 
 
