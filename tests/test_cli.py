@@ -207,7 +207,7 @@ def test_an_unknown_flag_is_exit_2_with_the_commands_own_usage(capsys, on_sandbo
 
 def test_history_shows_control_characters_instead_of_sending_them_to_the_terminal(capsys, on_sandbox) -> None:
     # `send` refuses such a text now (see below); a row from before that rule, or from another tool, is shown.
-    store = HistoryStore.open(paths.history_file(paths.profile_dir()))
+    store = SqliteHistoryStore.open(paths.history_file(paths.profile_dir()))
     try:
         store.record_sending(
             "+19195550100", ["+19195550123"], "separate", "red \x1b[31malert\x1b[0m 👨\u200d👩", (), "", 1

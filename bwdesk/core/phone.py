@@ -26,10 +26,10 @@ __all__ = [
     "display_number",
     "find_numbers",
     "is_known_region",
-    "region_codes",
     "parse_entries",
     "parse_number",
     "read_paste",
+    "region_codes",
 ]
 
 DEFAULT_REGION = "US"

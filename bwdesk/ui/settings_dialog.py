@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bwdesk.core import paths, phone
+from bwdesk.core import paths
 from bwdesk.core.account import Context
 from bwdesk.core.bandwidth import BandwidthClient, CheckResult, ConnectionCheck, Timeouts
 from bwdesk.core.credentials import AuthKind, BasicCredentials, Credentials, OAuth2Credentials

@@ -12,11 +12,11 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 
 from bwdesk.core import paths
-from bwdesk.core.account import sandbox_context
 from bwdesk.core.drafts import load_draft
 from bwdesk.core.message import Mode
 from bwdesk.core.outcome import SendState
 from bwdesk.sandbox import Sandbox
+from bwdesk.sandbox_profile import sandbox_context
 from bwdesk.ui.main_window import MainWindow
 from bwdesk.ui.tasks import BackgroundTasks
 
