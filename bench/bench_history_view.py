@@ -33,7 +33,8 @@ from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from bwdesk.core.history import HistoryQuery, HistoryStore  # noqa: E402
-from bwdesk.ui.history_view import HistoryModel, HistoryView  # noqa: E402
+from bwdesk.ui.history.model import HistoryModel  # noqa: E402
+from bwdesk.ui.history.view import HistoryView  # noqa: E402
 from bwdesk.ui.tasks import BackgroundTasks  # noqa: E402
 
 RUNS = 15

@@ -24,14 +24,9 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
 from bwdesk.core.message import MAX_TAG_LENGTH, Draft, Problem, validate
 from bwdesk.core.phone import display_number
 from bwdesk.core.sms_text import text_length, truncate_to_limit
+from bwdesk.ui.style import border_css, level_css, severity_tone
 
 E164_ROLE = Qt.ItemDataRole.UserRole
-
-_LEVEL_STYLES = {"ok": "", "near": "color: #b45309;", "full": "color: #c0392b; font-weight: bold;"}
-_MARK_STYLES = {
-    "error": "QLineEdit { border: 1px solid #c0392b; }",
-    "warning": "QLineEdit { border: 1px solid #d97706; }",
-}
 
 
 class _CapValidator(QValidator):
@@ -232,7 +227,7 @@ class TagEdit(QWidget):
             level = "ok"
         if self._counter.property("level") != level:
             self._counter.setProperty("level", level)
-            self._counter.setStyleSheet(_LEVEL_STYLES[level])
+            self._counter.setStyleSheet(level_css(level, self._counter.palette()))
 
 
 class FromPicker(QComboBox):
@@ -323,7 +318,7 @@ class FromPicker(QComboBox):
             self._problem = problems[0] if problems else None
         line = self._line
         if self._problem is not None:
-            line.setStyleSheet(_MARK_STYLES[self._problem.severity])
+            line.setStyleSheet(border_css(severity_tone(self._problem.severity), line.palette()))
             line.setProperty("invalid", self._problem.severity == "error")
             tip = (
                 f"Can't send from this: {self._problem.message}"

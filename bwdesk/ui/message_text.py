@@ -18,9 +18,11 @@ from PySide6.QtCore import QEvent, QMimeData, QPoint, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QContextMenuEvent,
+    QGuiApplication,
     QHelpEvent,
     QInputMethodEvent,
     QKeyEvent,
+    QPalette,
     QSyntaxHighlighter,
     QTextCharFormat,
     QTextCursor,
@@ -39,12 +41,11 @@ from bwdesk.core.sms_text import (
     text_length,
     truncate_to_limit,
 )
+from bwdesk.ui.style import Tone, level_css, tone_colour
 
 # QTextDocument stores paragraph breaks as U+2029, Shift+Enter as U+2028 and keeps no-break spaces;
 # toPlainText() (what is sent) turns them into "\n", "\n" and " ". One character for one, so offsets hold.
 _AS_SENT = str.maketrans({"\u2029": "\n", "\u2028": "\n", "\u00a0": " "})
-
-UCS2_MARK_COLOR = QColor("#d97706")  # amber: "costs more", not "wrong" (red is the spell checker's)
 
 
 def as_sent(qt_text: str) -> str:
@@ -75,8 +76,10 @@ class Ucs2Highlighter(QSyntaxHighlighter):
         self._enabled = True
         self._format = QTextCharFormat()
         self._format.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
-        self._format.setUnderlineColor(UCS2_MARK_COLOR)
-        background = QColor(UCS2_MARK_COLOR)
+        # amber: "costs more", not "wrong" (red is the spell checker's)
+        mark = tone_colour(Tone.WARNING, QGuiApplication.palette(), QPalette.ColorRole.Base)
+        self._format.setUnderlineColor(mark)
+        background = QColor(mark)
         background.setAlpha(48)
         self._format.setBackground(background)
 
@@ -353,7 +356,6 @@ def ucs2_explanation(cluster: str) -> str:
 
 
 _UNSET = object()
-_LEVEL_STYLES = {"ok": "", "near": "color: #b45309;", "full": "color: #c0392b; font-weight: bold;"}
 
 
 class TextCounter(QWidget):
@@ -478,7 +480,7 @@ class TextCounter(QWidget):
         if level != self._level:
             self._level = level
             self._count.setProperty("level", level)
-            self._count.setStyleSheet(_LEVEL_STYLES[level])
+            self._count.setStyleSheet(level_css(level, self._count.palette()))
         self._apply("description", description, self._count.setAccessibleDescription)
         self._apply("count_tip", description + "\n\n" + SEGMENT_TOOLTIP, self._count.setToolTip)
         self._apply("show_unicode", show_unicode, self._unicode.setVisible)
