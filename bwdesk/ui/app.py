@@ -1,9 +1,5 @@
-"""Starting the window: the QApplication, logging, the sandbox, and the first run without an account.
-
-`bwdesk --sandbox` starts a sandbox API in this process on 127.0.0.1 and opens the composer on its
-demo account, in a profile of its own; it ignores the BW_* variables and never touches the keyring.
-Without any account configured, `bwdesk` opens the settings dialog first, offering the sandbox.
-"""
+"""Starting the window: the QApplication, logging, the crash dialog, `--sandbox` (an in-process sandbox on its
+own profile, no keyring) and the first run without an account (the settings dialog, offering the sandbox)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
-"""The message composer: From, recipients, Separate/Group, text with its counter, media, tag, Send.
-
-It holds what the agent typed and shows what core's `validate` says about it, next to each field; it decides
-nothing itself (the send session does the sending)."""
+"""The message composer: From, recipients, Separate/Group, text with its counter, media, tag, Send. It holds
+what the agent typed and shows what core's `validate` says next to each field; the send session sends."""
 
 from __future__ import annotations
 
@@ -38,7 +36,7 @@ from bwdesk.ui.media_list import MediaListWidget
 from bwdesk.ui.message_text import MessageTextEdit, TextCounter
 from bwdesk.ui.recipients import RecipientEdit
 from bwdesk.ui.results import ResultPanel
-from bwdesk.ui.style import ProblemLabel, Tone, text_css
+from bwdesk.ui.style import ProblemLabel, Tone, set_style, text_css
 
 GROUP_WARNING = (
     "Everyone in a group message sees every number in it, and replies go to the whole group. "
@@ -501,7 +499,7 @@ class ComposerWidget(QWidget):
         self._blocking = blocking
         # Red only for what the agent has been at: setting up the From list at start touches nothing of theirs.
         loud = bool(errors) and not self._sending and errors[0].field in self._touched
-        self.reason_label.setStyleSheet(text_css(Tone.PROBLEM, self.palette()) if loud else "")
+        set_style(self.reason_label, text_css(Tone.PROBLEM, self.palette()) if loud else "")
         self.send_button.setEnabled(not blocking and not self._sending)
         self.send_button.setToolTip(
             "Send the message (Ctrl+Return)" if not blocking else f"Cannot send yet: {reason}"

@@ -1,9 +1,5 @@
-"""Small composer fields: the tag (with its own counter and cap) and the From picker.
-
-Both ask core for their rules: the tag's length is measured and cut with `bwdesk.core.sms_text` against
-`bwdesk.core.message.MAX_TAG_LENGTH`, and a typed sender is judged by `bwdesk.core.message.validate`, so the
-field shows the same reason the Send button would.
-"""
+"""Small composer fields: the tag (with its own counter and cap) and the From picker; both take their rules
+from core (`sms_text` lengths, `message.validate`), so a field says what the Send button would."""
 
 from __future__ import annotations
 

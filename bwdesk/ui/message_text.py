@@ -1,12 +1,5 @@
-"""The message text box and the counter under it.
-
-`MessageTextEdit` is a plain-text editor that can never hold more than the API accepts: typing stops at the
-cap and a paste or drop is cut to fit (and says so through `truncated`). It marks the characters that make
-the message UCS-2, so an agent sees why a short text costs three segments. `TextCounter` shows the length,
-encoding and segments, and offers the one-click fix for smart punctuation. Every rule (what counts as a
-character, what is GSM-7, how segments are cut, what the fix replaces) comes from `bwdesk.core.sms_text`;
-this module only draws it.
-"""
+"""The message text box (capped at what the API accepts, marking the characters that force UCS-2) and the
+counter under it (length, encoding, segments, the smart-punctuation fix); every rule is `core.sms_text`'s."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ _HUES = {Tone.PROBLEM: "#c0392b", Tone.WARNING: "#b45309", Tone.SUCCESS: "#1e844
 # Backgrounds darker than this (the relative luminance of about #898989) take lighter tones.
 _DARK_BELOW = 0.25
 _SEVERITY_TONES = {"error": Tone.PROBLEM, "warning": Tone.WARNING}
-_cache: dict[tuple[Tone, int, tuple[QPalette.ColorRole, ...]], QColor] = {}
+_cache: dict[tuple[Tone, tuple[int, ...]], QColor] = {}
 
 
 def relative_luminance(colour: QColor) -> float:
@@ -52,12 +52,11 @@ def contrast_ratio(first: QColor, second: QColor) -> float:
 def tone_colour(tone: Tone, palette: QPalette, on: QPalette.ColorRole | None = None) -> QColor:
     """The tone's colour for this palette: darker on light themes, lighter on dark ones, until it keeps
     `MIN_CONTRAST` against the background `on` (by default every one in `TEXT_BACKGROUNDS`)."""
-    roles = TEXT_BACKGROUNDS if on is None else (on,)
-    key = (tone, int(palette.cacheKey()), roles)
+    backgrounds = [palette.color(role) for role in (TEXT_BACKGROUNDS if on is None else (on,))]
+    key = (tone, tuple(b.rgba() for b in backgrounds))
     cached = _cache.get(key)
     if cached is not None:
         return QColor(cached)
-    backgrounds = [palette.color(role) for role in roles]
     colour = QColor(_HUES[tone])
     hue, saturation, lightness = colour.hslHueF(), colour.hslSaturationF(), colour.lightnessF()
     dark = sum(relative_luminance(b) for b in backgrounds) / len(backgrounds) < _DARK_BELOW
@@ -65,7 +64,7 @@ def tone_colour(tone: Tone, palette: QPalette, on: QPalette.ColorRole | None = N
     while min(contrast_ratio(colour, b) for b in backgrounds) < MIN_CONTRAST and 0 < lightness < 1:
         lightness = min(1.0, max(0.0, lightness + step))
         colour = QColor(QColor.fromHslF(hue, saturation, lightness).name())  # 8 bits a channel, as drawn
-    if len(_cache) > 64:  # palettes come and go (a theme change); the few in use are quickly found again
+    if len(_cache) > 64:  # themes come and go; the few backgrounds in use are quickly found again
         _cache.clear()
     _cache[key] = QColor(colour)
     return colour
@@ -118,9 +117,15 @@ class ProblemLabel(QLabel):
             self.clear()
             self.hide()
             return
-        self.setStyleSheet(text_css(severity_tone(severity), self.palette()))
+        set_style(self, text_css(severity_tone(severity), self.palette()))
         self.setText(f"{'⚠' if severity == 'warning' else '✖'} {text}")
         self.show()
+
+
+def set_style(widget: QWidget, css: str) -> None:
+    """Give `widget` this style sheet, unless it has it already (setting one re-polishes the widget)."""
+    if widget.styleSheet() != css:
+        widget.setStyleSheet(css)
 
 
 def make_action(
