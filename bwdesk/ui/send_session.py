@@ -100,12 +100,9 @@ class SendSession(QObject):
         self._phase = Phase.IDLE
         self._batch: _Batch | None = None
         self._services: Services | None = None  # None while they are (re)opened
-        self._outcomes: dict[
-            int, SentPost
-        ] = {}  # every POST's outcome shown in this window, by history row id
-        self._unsettled: set[int] = (
-            set()
-        )  # ...of those, the ones not known to have gone out (unknown, not sent)
+        # Every POST's outcome shown in this window, by history row id; and those not known to have gone out.
+        self._outcomes: dict[int, SentPost] = {}
+        self._unsettled: set[int] = set()
         self._placeholder_ids = itertools.count(-1, -1)  # for outcomes that have no history row
         self._refresh_at: list[float] = []  # monotonic times the statuses are to be looked up
         self._refresh_timer = QTimer(self)
@@ -272,7 +269,9 @@ class SendSession(QObject):
             if set(self._outcomes[row_id].post.recipients) <= accepted:
                 self._unsettled.discard(row_id)
         not_attempted = len(batch.posts) - len(sent)
-        all_accepted = bool(sent) and not not_attempted and accepted_all(sent)
+        all_accepted = (
+            bool(sent) and not not_attempted and all(s.result.state is SendState.ACCEPTED for s in sent)
+        )
         if all_accepted and batch.from_composer and not self._composer.has_recipients_left():
             self._composer.clear_message()
             self._drafts.discard()
@@ -517,7 +516,3 @@ class SendSession(QObject):
         if not self.is_busy() and self._services is not None:
             self.refresh_due.emit()
         self._arm_refresh_timer()
-
-
-def accepted_all(sent: Sequence[SentPost]) -> bool:
-    return all(s.result.state is SendState.ACCEPTED for s in sent)
