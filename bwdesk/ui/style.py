@@ -30,7 +30,9 @@ _HUES = {Tone.PROBLEM: "#c0392b", Tone.WARNING: "#b45309", Tone.SUCCESS: "#1e844
 # Backgrounds darker than this (the relative luminance of about #898989) take lighter tones.
 _DARK_BELOW = 0.25
 _SEVERITY_TONES = {"error": Tone.PROBLEM, "warning": Tone.WARNING}
+# Computed colours, by tone and background colours; and the same by palette identity, the fast way to them.
 _cache: dict[tuple[Tone, tuple[int, ...]], QColor] = {}
+_by_palette: dict[tuple[Tone, int, QPalette.ColorRole | None], QColor] = {}
 
 
 def relative_luminance(colour: QColor) -> float:
@@ -52,11 +54,25 @@ def contrast_ratio(first: QColor, second: QColor) -> float:
 def tone_colour(tone: Tone, palette: QPalette, on: QPalette.ColorRole | None = None) -> QColor:
     """The tone's colour for this palette: darker on light themes, lighter on dark ones, until it keeps
     `MIN_CONTRAST` against the background `on` (by default every one in `TEXT_BACKGROUNDS`)."""
+    fast_key = (tone, int(palette.cacheKey()), on)
+    known = _by_palette.get(fast_key)
+    if known is not None:
+        return QColor(known)
     backgrounds = [palette.color(role) for role in (TEXT_BACKGROUNDS if on is None else (on,))]
     key = (tone, tuple(b.rgba() for b in backgrounds))
     cached = _cache.get(key)
-    if cached is not None:
-        return QColor(cached)
+    if cached is None:
+        cached = _computed(tone, backgrounds)
+        if len(_cache) > 64:  # themes come and go; the few backgrounds in use are quickly found again
+            _cache.clear()
+        _cache[key] = cached
+    if len(_by_palette) > 256:  # widgets' palettes come and go (a style sheet makes a new one)
+        _by_palette.clear()
+    _by_palette[fast_key] = cached
+    return QColor(cached)
+
+
+def _computed(tone: Tone, backgrounds: list[QColor]) -> QColor:
     colour = QColor(_HUES[tone])
     hue, saturation, lightness = colour.hslHueF(), colour.hslSaturationF(), colour.lightnessF()
     dark = sum(relative_luminance(b) for b in backgrounds) / len(backgrounds) < _DARK_BELOW
@@ -64,9 +80,6 @@ def tone_colour(tone: Tone, palette: QPalette, on: QPalette.ColorRole | None = N
     while min(contrast_ratio(colour, b) for b in backgrounds) < MIN_CONTRAST and 0 < lightness < 1:
         lightness = min(1.0, max(0.0, lightness + step))
         colour = QColor(QColor.fromHslF(hue, saturation, lightness).name())  # 8 bits a channel, as drawn
-    if len(_cache) > 64:  # themes come and go; the few backgrounds in use are quickly found again
-        _cache.clear()
-    _cache[key] = QColor(colour)
     return colour
 
 
