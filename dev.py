@@ -3,7 +3,7 @@
 
     python3 dev.py bwdesk --sandbox     run bwdesk (any bwdesk arguments) from the project's virtual environment
     python3 dev.py test [pytest args]   run the whole test suite
-    python3 dev.py lint                 ruff (lint + format check) and mypy on bwdesk/core
+    python3 dev.py lint                 ruff (lint + format check) and mypy (strict) on all of bwdesk/
     python3 dev.py bench [name ...]     run the benchmarks in bench/ (slow; not part of the tests)
     python3 dev.py setup                only create/update the virtual environment
 
@@ -114,7 +114,7 @@ def main(argv: list[str]) -> int:
     if command == "lint":
         status = run(python, "-m", "ruff", "check", ".")
         status |= run(python, "-m", "ruff", "format", "--check", ".")
-        status |= run(python, "-m", "mypy", "bwdesk/core")
+        status |= run(python, "-m", "mypy", "bwdesk")
         return status
     if command == "bench":
         return run(python, "bench/run_all.py", *rest)

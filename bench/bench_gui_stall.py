@@ -52,8 +52,8 @@ def _one_run(app: Any, delay: float) -> dict[str, float]:
         timer.start()
         started = time.perf_counter()
         last[0] = started
-        window.send()
-        while window.is_busy():
+        window.session.send_draft()
+        while window.session.is_busy():
             app.processEvents()
         elapsed = time.perf_counter() - started
         timer.stop()

@@ -34,7 +34,8 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from bwdesk.core.history.search import HistoryQuery  # noqa: E402
 from bwdesk.core.history.sqlite_store import SqliteHistoryStore  # noqa: E402
-from bwdesk.ui.history_view import HistoryModel, HistoryView  # noqa: E402
+from bwdesk.ui.history.model import HistoryModel  # noqa: E402
+from bwdesk.ui.history.view import HistoryView  # noqa: E402
 from bwdesk.ui.tasks import BackgroundTasks  # noqa: E402
 
 RUNS = 15

@@ -50,7 +50,7 @@ def _probe(variant: str) -> None:
             # the settings (which validates the From numbers), but building none of bwdesk's widgets.
             from bwdesk.core.account import load_context
             from bwdesk.ui import app as app_module
-            from bwdesk.ui import history_view
+            from bwdesk.ui.history import view as history_view
 
             assert app_module and history_view and load_context().is_configured()
 

@@ -370,7 +370,8 @@ def _check_history(state: dict[str, Any]) -> str:
 def _check_sandbox(state: dict[str, Any]) -> str:
     """One message, the way the app sends it: a draft, a history row first, the real client, the settled row."""
     try:
-        from bwdesk.core.bandwidth import BandwidthClient, Timeouts
+        from bwdesk.core.api import Timeouts
+        from bwdesk.core.bandwidth import BandwidthClient
         from bwdesk.core.credentials import BasicCredentials
         from bwdesk.core.message import Draft
         from bwdesk.core.outcome import SendState

@@ -63,10 +63,11 @@ def _accepted_details(row: HistoryRow) -> str:
 
 
 class Tone(StrEnum):
-    """How a status should strike the agent (the window colours it; the words say the same)."""
+    """How a status or a note should strike the agent (the window colours it; the words say the same)."""
 
-    PROBLEM = "problem"  # not sent, or not delivered
-    WARNING = "warning"  # may or may not have gone out, or no receipt came
+    PROBLEM = "problem"  # cannot be used, rejected, not sent, not delivered
+    WARNING = "warning"  # check this, costs more, may or may not have gone out, no receipt came
+    SUCCESS = "success"  # accepted, delivered, connection works
 
 
 def status_tone(row: HistoryRow) -> Tone | None:

@@ -1,12 +1,9 @@
-"""Starting the window: the QApplication, logging, the sandbox, and the first run without an account.
-
-`bwdesk --sandbox` starts a sandbox API in this process on 127.0.0.1 and opens the composer on its
-demo account, in a profile of its own; it ignores the BW_* variables and never touches the keyring.
-Without any account configured, `bwdesk` opens the settings dialog first, offering the sandbox.
-"""
+"""Starting the window: the QApplication, logging, the crash dialog, `--sandbox` (an in-process sandbox on its
+own profile, no keyring) and the first run without an account (the settings dialog, offering the sandbox)."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -23,6 +20,7 @@ from bwdesk import __version__
 from bwdesk.core import paths
 from bwdesk.core.account import Context, load_context
 from bwdesk.core.logs import hold_early_records, is_holding_early_records, redact, setup_logging
+from bwdesk.ui.feedback import Duration, crash_box, warning_box
 from bwdesk.ui.main_window import MainWindow, app_icon
 from bwdesk.ui.tasks import BackgroundTasks
 
@@ -54,13 +52,11 @@ def _install_crash_handler(app: QApplication, profile: Path) -> None:
             _open_log_file(profile)
         log.error("unexpected error", exc_info=(kind, exc, tb))
         details = redact("".join(traceback.format_exception(kind, exc, tb)))
-        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Critical, "bwdesk: unexpected error", "")
-        box.setText(
+        crash_box(
             "Something went wrong inside bwdesk. Your message and the history are safe; what you typed is "
-            "kept as a draft. Help → Copy diagnostics gathers what a support person needs."
+            "kept as a draft. Help → Copy diagnostics gathers what a support person needs.",
+            details,
         )
-        box.setDetailedText(details)
-        box.exec()
 
     sys.excepthook = hook
 
@@ -100,9 +96,7 @@ def run_gui(*, sandbox: bool = False) -> int:
             ),
         ]
         if notes:
-            QTimer.singleShot(
-                0, lambda: QtWidgets.QMessageBox.warning(None, "bwdesk settings", "\n\n".join(notes))
-            )
+            QTimer.singleShot(0, functools.partial(warning_box, None, "bwdesk settings", "\n\n".join(notes)))
         if not context.is_configured():
             _open_log_file(context.profile)
             choice = first_run(context, tasks)
@@ -145,9 +139,9 @@ def _run_window(app: QApplication, context: Context, tasks: BackgroundTasks) -> 
 def open_settings(window: MainWindow) -> None:
     from bwdesk.ui.settings_dialog import SettingsDialog
 
-    if window.is_busy():
-        window.statusBar().showMessage(
-            "Settings can be changed once the messages being sent have finished.", 8000
+    if window.session.is_busy():
+        window.feedback.notify(
+            "Settings can be changed once the messages being sent have finished.", Duration.MOMENT
         )
         return
     dialog = SettingsDialog(window.context, window.tasks, parent=window)

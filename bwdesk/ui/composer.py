@@ -1,9 +1,5 @@
-"""The message composer: From, recipients, Separate/Group, text with its counter, media, tag, Send.
-
-The widget holds what the agent typed and shows what core says about it; it decides nothing itself.
-`draft()` builds an immutable `Draft`, `core.message.validate` judges it, and the problems are shown
-next to the field they belong to, with the first error as the reason Send is disabled.
-"""
+"""The message composer: From, recipients, Separate/Group, text with its counter, media, tag, Send. It holds
+what the agent typed and shows what core's `validate` says next to each field; the send session sends."""
 
 from __future__ import annotations
 
@@ -41,6 +37,7 @@ from bwdesk.ui.media_list import MediaListWidget, split_links
 from bwdesk.ui.message_text import MessageTextEdit, TextCounter
 from bwdesk.ui.recipients import RecipientEdit
 from bwdesk.ui.results import ResultPanel
+from bwdesk.ui.style import ProblemLabel, Tone, set_style, text_css
 
 GROUP_WARNING = (
     "Everyone in a group message sees every number in it, and replies go to the whole group. "
@@ -50,30 +47,6 @@ SEND_SHORTCUT_TEXT = "Ctrl+↵"
 
 # Where each draft field's problems are shown. "priority"/"expiration" live in the Advanced section.
 _FIELDS = ("from", "to", "text", "media", "tag", "priority", "expiration")
-
-
-class FieldMessage(QLabel):
-    """A one-line problem (or warning) under a field; hidden when there is none."""
-
-    def __init__(self, field: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName(f"problem_{field}")
-        self.setWordWrap(True)
-        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.setAccessibleName(f"Problem with {field}")
-        self.hide()
-
-    def show_message(self, text: str, severity: str) -> None:
-        if not text:
-            self.clear()
-            self.hide()
-            return
-        colour = "#c0392b" if severity == "error" else "#b45309"
-        mark = "✖" if severity == "error" else "⚠"
-        self.setStyleSheet(f"color: {colour};")
-        self.setText(f"{mark} {text}")
-        self.setProperty("severity", severity)
-        self.show()
 
 
 def apply_tab_order(stops: Sequence[QWidget]) -> None:
@@ -113,6 +86,7 @@ class ComposerWidget(QWidget):
         super().__init__(parent)
         self._region = region
         self._sending = False
+        self._blocking = True  # the draft has an error, or an upload is still running: Send waits
         self._confirming = False  # a question about this send is open: nothing is being sent yet
         self._cut_text = ""  # the text as a cut paste left it (its notice goes with the next change)
         self._displaced: tuple[QWidget, QWidget | None] | None = None  # focus pushed out by a send
@@ -142,7 +116,7 @@ class ComposerWidget(QWidget):
         self.group_warning = QLabel(GROUP_WARNING, self)
         self.group_warning.setObjectName("groupWarning")
         self.group_warning.setWordWrap(True)
-        self.group_warning.setStyleSheet("color: #b45309;")
+        self.group_warning.setStyleSheet(text_css(Tone.WARNING, self.palette()))
         self.group_warning.setAccessibleName("Group message warning")
         self.mode_row = QWidget(self)
         mode_layout = QVBoxLayout(self.mode_row)
@@ -160,7 +134,7 @@ class ComposerWidget(QWidget):
         self.counter.attach_to(self.text_edit)
         self.text_notice = QLabel(self)
         self.text_notice.setObjectName("textNotice")
-        self.text_notice.setStyleSheet("color: #b45309;")
+        self.text_notice.setStyleSheet(text_css(Tone.WARNING, self.palette()))
         self.text_notice.setWordWrap(True)
         self.text_notice.hide()
         # What a paste into To did that the agent should know (a merged repeat, pieces left to fix).
@@ -231,7 +205,7 @@ class ComposerWidget(QWidget):
         self.send_button.setDefault(False)
         self.send_button.setAutoDefault(False)
 
-        self._messages = {field: FieldMessage(field, self) for field in _FIELDS}
+        self._messages = {field: ProblemLabel(field, field, self) for field in _FIELDS}
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -385,6 +359,7 @@ class ComposerWidget(QWidget):
 
     def saved_draft(self) -> SavedDraft:
         expiration = self.expiration()
+        priority = self.priority()
         return SavedDraft(
             sender=self.from_picker.sender(),
             recipients=tuple(self.recipients.model().raw_inputs()),
@@ -394,7 +369,7 @@ class ComposerWidget(QWidget):
             pending_media_text=self.media_list.pending_text(),
             tag=self.tag_edit.tag(),
             mode="group" if self.group_radio.isChecked() else "separate",
-            priority=self.priority().value if self.priority() else None,
+            priority=priority.value if priority else None,
             expiration=expiration.isoformat().replace("+00:00", "Z") if expiration else None,
         )
 
@@ -439,6 +414,25 @@ class ComposerWidget(QWidget):
         self._update_mode_row()
         self._touched.clear()
         self.revalidate()
+
+    def holds_text(self, text: str) -> bool:
+        """The message being written has exactly this text (a send's, whose recipients may leave it)."""
+        return self.text_edit.text() == text
+
+    def has_recipients_left(self) -> bool:
+        """Someone is still in To (a chip, or a number still being typed)."""
+        return self.recipients.model().rowCount() > 0 or bool(self.recipients.pending_text().strip())
+
+    def focus_recipients(self) -> None:
+        """Ready for the next message: the agent types its recipients next."""
+        self.recipients.line_edit().setFocus()
+
+    def focus_text(self) -> None:
+        self.text_edit.setFocus()
+
+    def set_completion_numbers(self, numbers: Sequence[str]) -> None:
+        """Numbers To offers as the agent types (recent recipients first), each once."""
+        self.recipients.set_completion_numbers(list(dict.fromkeys(numbers)))
 
     def drop_recipients(self, done: Sequence[str]) -> None:
         """Remove these recipients (E.164) — their message was accepted — leaving the ones still to deal with."""
@@ -501,7 +495,21 @@ class ComposerWidget(QWidget):
         self._touched.add(field)
 
     def can_send(self) -> bool:
-        return not self._sending and self.reason_label.property("blocking") is not True
+        return not self._sending and not self._blocking
+
+    def prepare_to_send(self) -> bool:
+        """Send was pressed: what is still typed in To and Media joins their lists and the draft is judged again.
+        False (every field's problem now shown) when it cannot be sent as it is."""
+        self.commit_pending_input()
+        self.revalidate()
+        if not self.can_send():
+            self.show_all_problems()
+            return False
+        return True
+
+    def reason(self) -> str:
+        """Why Send is (not) ready, as the bar beside it says."""
+        return self.reason_label.text()
 
     @Slot()
     def revalidate(self) -> None:
@@ -527,7 +535,7 @@ class ComposerWidget(QWidget):
             text, severity = by_field.get(field, ("", ""))
             if field not in self._touched and field not in self._api_errors:
                 text, severity = "", ""
-            label.show_message(text, severity)
+            label.show_problem(text, severity)
         errors = [p for p in problems if p.severity == "error"]
         pending_uploads = self.media_list.has_pending_uploads()
         blocking = bool(errors) or pending_uploads
@@ -546,7 +554,7 @@ class ComposerWidget(QWidget):
                 reason += " The number typed under To goes with it."
         self.reason_label.setText(reason)
         self.reason_label.setAccessibleName(reason)  # what it says now (ready, why not, waiting, sending)
-        self.reason_label.setProperty("blocking", blocking)
+        self._blocking = blocking
         # Red only for what the agent has been at: setting up the From list at start touches nothing of theirs.
         loud = (
             bool(errors)
@@ -554,7 +562,7 @@ class ComposerWidget(QWidget):
             and errors[0].field in self._touched
             and not self._still_typed(errors[0])
         )
-        self.reason_label.setStyleSheet("color: #c0392b;" if loud else "")
+        set_style(self.reason_label, text_css(Tone.PROBLEM, self.palette()) if loud else "")
         self.send_button.setEnabled(not blocking and not self._sending)
         self.send_button.setToolTip(
             "Send the message (Ctrl+Return)" if not blocking else f"Cannot send yet: {reason}"

@@ -1,30 +1,20 @@
-"""Help → Copy diagnostics: what a support person needs, on the clipboard, with no secret in it.
-
-The text is `core.logs.diagnostics_text` (versions, platform, keyring, settings, the last log lines, all
-redacted). Asking the keyring which store it uses can wait on its service, so the text is gathered on a
-worker thread; only the clipboard is touched on the GUI thread.
-"""
+"""Help → Copy diagnostics: what a support person needs (versions, keyring, settings, the last log lines,
+all redacted), gathered on a worker (the keyring may be slow to answer) and put on the clipboard."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
 import PySide6
 import shiboken6
 from PySide6.QtCore import qVersion
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QMainWindow, QWidget
 
 from bwdesk.core.account import Context
-from bwdesk.core.errors import BwdeskError
 from bwdesk.core.logs import diagnostics_text
 from bwdesk.core.secrets import SecretStore, default_store
+from bwdesk.ui.feedback import Feedback, error_message
 from bwdesk.ui.tasks import BackgroundTasks
-
-log = logging.getLogger(__name__)
-
-STATUS_TIMEOUT_MS = 10_000
 
 
 def qt_version_text() -> str:
@@ -51,7 +41,7 @@ def gather(context: Context, secret_store: SecretStore | None = None) -> str:
 
 
 def copy_diagnostics(
-    parent: QWidget | None,
+    feedback: Feedback | None,
     context: Context,
     tasks: BackgroundTasks,
     *,
@@ -60,13 +50,12 @@ def copy_diagnostics(
 ) -> int:
     """Gather the diagnostics in the background and put them on the clipboard.
 
-    What happened is announced in `parent`'s status bar (when it is a main window) and passed to
-    `on_done(ok, message)`. Returns the background task's id.
+    What happened is told through `feedback` and passed to `on_done(ok, message)`. Returns the task's id.
     """
 
     def announce(ok: bool, message: str) -> None:
-        if isinstance(parent, QMainWindow) and shiboken6.isValid(parent):
-            parent.statusBar().showMessage(message, STATUS_TIMEOUT_MS)
+        if feedback is not None and shiboken6.isValid(feedback):
+            (feedback.notify if ok else feedback.warn)(message)
         if on_done is not None:
             on_done(ok, message)
 
@@ -80,12 +69,7 @@ def copy_diagnostics(
         )
 
     def failed(exc: BaseException) -> None:
-        if isinstance(exc, BwdeskError):
-            reason = str(exc)
-        else:
-            log.error("gathering diagnostics failed", exc_info=(type(exc), exc, exc.__traceback__))
-            reason = f"{type(exc).__name__}; the log has the details"
-        announce(False, f"Could not gather the diagnostics: {reason}.")
+        announce(False, error_message(exc, "Gathering the diagnostics"))
 
     return tasks.run(lambda: gather(context, secret_store), copied, failed, description="gather diagnostics")
 

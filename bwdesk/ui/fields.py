@@ -1,9 +1,5 @@
-"""Small composer fields: the tag (with its own counter and cap) and the From picker.
-
-Both ask core for their rules: the tag's length is measured and cut with `bwdesk.core.sms_text` against
-`bwdesk.core.message.MAX_TAG_LENGTH`, and a typed sender is judged by `bwdesk.core.message.validate`, so the
-field shows the same reason the Send button would.
-"""
+"""Small composer fields: the tag (with its own counter and cap) and the From picker; both take their rules
+from core (`sms_text` lengths, `message.validate`), so a field says what the Send button would."""
 
 from __future__ import annotations
 
@@ -24,14 +20,9 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
 from bwdesk.core.message import MAX_TAG_LENGTH, Draft, Problem, validate
 from bwdesk.core.phone import display_number
 from bwdesk.core.sms_text import text_length, truncate_to_limit
+from bwdesk.ui.style import border_css, level_css, severity_tone
 
 E164_ROLE = Qt.ItemDataRole.UserRole
-
-_LEVEL_STYLES = {"ok": "", "near": "color: #b45309;", "full": "color: #c0392b; font-weight: bold;"}
-_MARK_STYLES = {
-    "error": "QLineEdit { border: 1px solid #c0392b; }",
-    "warning": "QLineEdit { border: 1px solid #d97706; }",
-}
 
 
 class _CapValidator(QValidator):
@@ -232,7 +223,7 @@ class TagEdit(QWidget):
             level = "ok"
         if self._counter.property("level") != level:
             self._counter.setProperty("level", level)
-            self._counter.setStyleSheet(_LEVEL_STYLES[level])
+            self._counter.setStyleSheet(level_css(level, self._counter.palette()))
 
 
 class FromPicker(QComboBox):
@@ -323,7 +314,7 @@ class FromPicker(QComboBox):
             self._problem = problems[0] if problems else None
         line = self._line
         if self._problem is not None:
-            line.setStyleSheet(_MARK_STYLES[self._problem.severity])
+            line.setStyleSheet(border_css(severity_tone(self._problem.severity), line.palette()))
             line.setProperty("invalid", self._problem.severity == "error")
             tip = (
                 f"Can't send from this: {self._problem.message}"

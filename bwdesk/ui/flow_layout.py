@@ -1,10 +1,5 @@
-"""A layout that places items left to right and wraps them onto new rows, like words in a paragraph.
-
-Recipient chips need it: their number varies and the field should grow downwards, not sideways. The height
-depends on the width available, so the layout answers `heightForWidth` and parents that honour it (box, form
-and grid layouts, scroll areas) give it the rows it needs. Optionally the last item (the text input after the
-chips) stretches over the rest of its row, and starts a new row when less than `last_min_width` is left.
-"""
+"""A layout that places items left to right and wraps them onto new rows, like words in a paragraph: the
+recipient chips grow downwards, not sideways (it answers `heightForWidth`)."""
 
 from __future__ import annotations
 

@@ -34,7 +34,6 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import (
     QAction,
-    QColor,
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
@@ -59,6 +58,7 @@ from PySide6.QtWidgets import (
 )
 
 from bwdesk.core.message import MAX_MEDIA, Draft, validate
+from bwdesk.ui.style import Tone, text_css, tone_colour
 
 if TYPE_CHECKING:
     from bwdesk.core.attachments import Attachment
@@ -74,8 +74,6 @@ _VISIBLE_ROWS = 5  # the list grows with its rows up to this many, then scrolls
 # Moving the current row also moves the selection to it alone (added links must not pile up selected).
 _ONLY = QItemSelectionModel.SelectionFlag.ClearAndSelect
 _REMOVE_WIDTH = 24
-
-INVALID_COLOR = "#c0392b"
 
 
 def split_links(text: str) -> list[str]:
@@ -347,7 +345,7 @@ class MediaListWidget(QWidget):
         self._notice.setObjectName("mediaNotice")
         self._notice.setAccessibleName("Media notice")
         self._notice.setWordWrap(True)
-        self._notice.setStyleSheet(f"color: {INVALID_COLOR};")
+        self._notice.setStyleSheet(text_css(Tone.PROBLEM, self.palette()))
         self._notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._notice.hide()
 
@@ -648,7 +646,7 @@ class MediaListWidget(QWidget):
             item.setData(ERROR_ROLE, error)
             if error:
                 item.setIcon(self.style().standardIcon(QtWidgets.QStyle.StandardPixmap.SP_MessageBoxWarning))
-                item.setForeground(QColor(INVALID_COLOR))
+                item.setForeground(tone_colour(Tone.PROBLEM, self.palette()))
                 item.setToolTip(f"Can't be sent: {error}")
                 item.setData(Qt.ItemDataRole.AccessibleTextRole, f"Invalid link: {shown}. {error}")
             else:

@@ -1,14 +1,6 @@
-"""The message text box and the counter under it.
-
-`MessageTextEdit` is a plain-text editor that can never hold more than the API accepts: typing stops at the
-cap and a paste or drop is cut to fit (and says so through `truncated`). It marks the characters that make
-the message UCS-2, so an agent sees why a short text costs three segments, and, in red, the characters that
-cannot be sent at all (a NUL or another control character from a paste: core's `unsendable_characters`),
-boxed even where the font draws nothing, so the agent can find what the field's problem names. `TextCounter` shows the length,
-encoding and segments, and offers the one-click fix for smart punctuation. Every rule (what counts as a
-character, what is GSM-7, how segments are cut, what the fix replaces) comes from `bwdesk.core.sms_text`;
-this module only draws it.
-"""
+"""The message text box (capped at what the API accepts, marking the characters that force UCS-2 and those that
+cannot be sent) and the counter under it (length, encoding, segments, the smart-punctuation fix); every rule is
+`core.sms_text`'s or `core.message`'s."""
 
 from __future__ import annotations
 
@@ -20,11 +12,13 @@ from PySide6.QtCore import QEvent, QMimeData, QPoint, QRect, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QContextMenuEvent,
+    QGuiApplication,
     QHelpEvent,
     QInputMethodEvent,
     QKeyEvent,
     QPainter,
     QPaintEvent,
+    QPalette,
     QSyntaxHighlighter,
     QTextCharFormat,
     QTextCursor,
@@ -44,14 +38,12 @@ from bwdesk.core.sms_text import (
     text_length,
     truncate_to_limit,
 )
+from bwdesk.ui.style import Tone, level_css, tone_colour
 
 # QTextDocument stores paragraph breaks as U+2029, Shift+Enter as U+2028 and keeps no-break spaces;
 # toPlainText() (what is sent) turns them into "\n", "\n" and " ". One character for one, so offsets hold.
 _AS_SENT = str.maketrans({"\u2029": "\n", "\u2028": "\n", "\u00a0": " "})
 
-UCS2_MARK_COLOR = QColor("#d97706")  # amber: "costs more", not "wrong" (red is the spell checker's)
-_PROBLEM_RED = "#c0392b"  # the counter's "full" red: this cannot be sent
-UNSENDABLE_MARK_COLOR = QColor(_PROBLEM_RED)
 _MIN_MARK_WIDTH = 5  # px: a character the font draws with no width still gets a box this wide
 
 
@@ -75,6 +67,11 @@ def visible_form(cluster: str) -> str:
     return cluster
 
 
+def unsendable_colour() -> QColor:
+    """The red that marks a character that cannot be sent, readable on the text box's background."""
+    return tone_colour(Tone.PROBLEM, QGuiApplication.palette(), QPalette.ColorRole.Base)
+
+
 def _mark_format(colour: QColor) -> QTextCharFormat:
     mark = QTextCharFormat()
     mark.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
@@ -92,8 +89,10 @@ class Ucs2Highlighter(QSyntaxHighlighter):
     def __init__(self, document: QTextDocument) -> None:
         super().__init__(document)
         self._enabled = True
-        self._format = _mark_format(UCS2_MARK_COLOR)
-        self._unsendable_format = _mark_format(UNSENDABLE_MARK_COLOR)
+        palette = QGuiApplication.palette()
+        # amber: "costs more", not "wrong" (red is the spell checker's); red: this cannot be sent
+        self._format = _mark_format(tone_colour(Tone.WARNING, palette, QPalette.ColorRole.Base))
+        self._unsendable_format = _mark_format(unsendable_colour())
 
     @property
     def mark_format(self) -> QTextCharFormat:
@@ -277,9 +276,10 @@ class MessageTextEdit(QPlainTextEdit):
         # The red format marks a character that has a glyph; a box makes one the font draws with no width
         # (a form feed, a NUL in some fonts) as visible as the rest.
         painter = QPainter(self.viewport())
-        fill = QColor(UNSENDABLE_MARK_COLOR)
+        colour = unsendable_colour()
+        fill = QColor(colour)
         fill.setAlpha(90)
-        painter.setPen(UNSENDABLE_MARK_COLOR)
+        painter.setPen(colour)
         painter.setBrush(fill)
         for rect in self.unsendable_rects():
             if rect.intersects(event.rect()):
@@ -462,7 +462,6 @@ def ucs2_explanation(cluster: str) -> str:
 
 
 _UNSET = object()
-_LEVEL_STYLES = {"ok": "", "near": "color: #b45309;", "full": f"color: {_PROBLEM_RED}; font-weight: bold;"}
 
 
 class TextCounter(QWidget):
@@ -587,7 +586,7 @@ class TextCounter(QWidget):
         if level != self._level:
             self._level = level
             self._count.setProperty("level", level)
-            self._count.setStyleSheet(_LEVEL_STYLES[level])
+            self._count.setStyleSheet(level_css(level, self._count.palette()))
         self._apply("description", description, self._count.setAccessibleDescription)
         self._apply("count_tip", description + "\n\n" + SEGMENT_TOOLTIP, self._count.setToolTip)
         self._apply("show_unicode", show_unicode, self._unicode.setVisible)

@@ -30,7 +30,6 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import (
     QAction,
-    QColor,
     QContextMenuEvent,
     QDragEnterEvent,
     QDragMoveEvent,
@@ -60,6 +59,7 @@ from PySide6.QtWidgets import (
 from bwdesk.core import phone
 from bwdesk.core.phone import ParsedNumber
 from bwdesk.ui.flow_layout import FlowLayout
+from bwdesk.ui.style import Tone, mix, tone_colour
 
 _ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -285,28 +285,6 @@ class RecipientModel(QAbstractListModel):
         return fresh
 
 
-# --- colours ---------------------------------------------------------------------------------------
-
-
-def _mix(a: QColor, b: QColor, amount: float) -> QColor:
-    """`a` moved towards `b` by `amount` (0..1)."""
-    return QColor(
-        round(a.red() + (b.red() - a.red()) * amount),
-        round(a.green() + (b.green() - a.green()) * amount),
-        round(a.blue() + (b.blue() - a.blue()) * amount),
-    )
-
-
-def error_colour(palette: QtGui.QPalette) -> QColor:
-    """A red that reads on this palette's base colour: dark red on light themes, light red on dark ones.
-    Qt palettes have no error role, so it is derived from the palette rather than fixed."""
-    base = palette.color(QtGui.QPalette.ColorRole.Base)
-    text = palette.color(QtGui.QPalette.ColorRole.Text)
-    if base.lightness() < text.lightness():  # dark theme
-        return QColor.fromHsl(0, 200, 170)
-    return QColor.fromHsl(0, 190, 95)
-
-
 # --- one chip --------------------------------------------------------------------------------------
 
 
@@ -408,10 +386,10 @@ class RecipientChip(QFrame):
         if self._selected:
             fill, border = highlight, highlight.darker(125)
         elif not self._valid:
-            red = error_colour(palette)
-            fill, border, pen_style = _mix(base, red, 0.22), red, Qt.PenStyle.DashLine
+            red = tone_colour(Tone.PROBLEM, palette, QtGui.QPalette.ColorRole.Base)
+            fill, border, pen_style = mix(base, red, 0.22), red, Qt.PenStyle.DashLine
         else:
-            fill, border = _mix(base, highlight, 0.14), _mix(base, highlight, 0.5)
+            fill, border = mix(base, highlight, 0.14), mix(base, highlight, 0.5)
         painter = QtGui.QPainter(self)
         painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
         pen = QtGui.QPen(border, 1.5 if not self._valid else 1.0, pen_style)

@@ -1,28 +1,25 @@
-"""The result area under the composer: what happened to each POST of the last send, in the window.
-
-Accepted messages show their id with a Copy button; rejected ones the API's own words; unknown ones say
-plainly that the message may have gone out, with "Check status" and "Send again…" (the controller asks
-for confirmation before a resend, naming the risk of a duplicate).
-"""
+"""The result area under the composer: what happened to each POST of the last send, with Copy id, and for
+an unknown outcome "Check status" and "Send again…" (the send session asks before any resend)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from bwdesk.core.outcome import SendResult, SendState
 from bwdesk.core.phone import display_number
+from bwdesk.ui.style import Tone, text_css
 
-_MARKS = {
-    SendState.ACCEPTED: ("✓", "#1e8449"),
-    SendState.REJECTED: ("✖", "#c0392b"),
-    SendState.FAILED: ("✖", "#c0392b"),
-    SendState.UNKNOWN: ("?", "#b45309"),
-    SendState.SENDING: ("…", ""),
+_MARKS: dict[SendState, tuple[str, Tone | None]] = {
+    SendState.ACCEPTED: ("✓", Tone.SUCCESS),
+    SendState.REJECTED: ("✖", Tone.PROBLEM),
+    SendState.FAILED: ("✖", Tone.PROBLEM),
+    SendState.UNKNOWN: ("?", Tone.WARNING),
+    SendState.SENDING: ("…", None),
 }
 
 
@@ -81,13 +78,13 @@ class _ResultRow(QFrame):
         self.check_button = QPushButton("Check status", self)
         self.check_button.setAccessibleName("Check status")
         self.check_button.setToolTip("Ask Bandwidth whether this message arrived there")
-        self.check_button.clicked.connect(lambda: self.check_requested.emit(self.entry.row_id))
+        self.check_button.clicked.connect(self._check)
         self.resend_button = QPushButton("Send again…", self)
         self.resend_button.setAccessibleName("Send again")
         self.resend_button.setToolTip(
             "Send this message again (you will be asked to confirm: it may be a duplicate)"
         )
-        self.resend_button.clicked.connect(lambda: self.resend_requested.emit(self.entry.row_id))
+        self.resend_button.clicked.connect(self._resend)
         for button in (self.copy_button, self.check_button, self.resend_button):
             layout.addWidget(button)
         self.update_entry(entry)
@@ -95,7 +92,7 @@ class _ResultRow(QFrame):
     def update_entry(self, entry: ResultEntry, note: str = "") -> None:
         self.entry = entry
         state = entry.result.state
-        mark, colour = _MARKS[state]
+        mark, tone = _MARKS[state]
         who = ", ".join(display_number(n) for n in entry.recipients)
         # Each row's buttons say whose message they act on: a screen reader hears them one by one.
         self.copy_button.setAccessibleName(f"Copy message id for {who}")
@@ -105,7 +102,7 @@ class _ResultRow(QFrame):
         if note:
             text += f"\n{note}"
         self.label.setText(text)
-        self.label.setStyleSheet(f"color: {colour};" if colour else "")
+        self.label.setStyleSheet(text_css(tone, self.palette()) if tone is not None else "")
         if state is SendState.ACCEPTED:
             self.label.setToolTip(
                 "Accepted means Bandwidth queued the message. Whether it reached the phone shows in the "
@@ -117,6 +114,15 @@ class _ResultRow(QFrame):
         self.check_button.setVisible(unknown)
         self.resend_button.setVisible(unknown or state is SendState.FAILED)
 
+    @Slot()
+    def _check(self) -> None:
+        self.check_requested.emit(self.entry.row_id)
+
+    @Slot()
+    def _resend(self) -> None:
+        self.resend_requested.emit(self.entry.row_id)
+
+    @Slot()
     def _copy(self) -> None:
         clipboard = QGuiApplication.clipboard()
         if clipboard is not None and self.entry.result.message_id:
@@ -155,6 +161,7 @@ class ResultPanel(QWidget):
         layout.addWidget(self._scroll)
         self.clear()
 
+    @Slot()
     def clear(self) -> None:
         for row in self._rows.values():
             row.deleteLater()
@@ -166,12 +173,14 @@ class ResultPanel(QWidget):
         self._scroll.hide()
         self.hide()
 
+    @Slot(str)
     def show_status(self, text: str) -> None:
         """A line such as "Sending 2 messages…" (the rows come as results arrive)."""
         self.summary.setText(text)
         self.summary.setStyleSheet("")
         self.show()
 
+    @Slot(object)
     def add_result(self, entry: ResultEntry) -> None:
         row = self._rows.get(entry.row_id)
         if row is None:
@@ -187,6 +196,7 @@ class ResultPanel(QWidget):
         self.show()
         self._update_summary()
 
+    @Slot(object, str)
     def update_result(self, entry: ResultEntry, note: str = "") -> None:
         row = self._rows.get(entry.row_id)
         if row is not None:

@@ -44,7 +44,8 @@ from PySide6.QtWidgets import (
 
 from bwdesk.core import paths
 from bwdesk.core.account import Context
-from bwdesk.core.bandwidth import BandwidthClient, CheckResult, ConnectionCheck, Timeouts
+from bwdesk.core.api import Timeouts
+from bwdesk.core.bandwidth import BandwidthClient, CheckResult, ConnectionCheck
 from bwdesk.core.credentials import AuthKind, BasicCredentials, Credentials, OAuth2Credentials
 from bwdesk.core.phone import region_codes
 from bwdesk.core.secrets import (
@@ -66,7 +67,9 @@ from bwdesk.core.settings import (
     save_settings,
     validate_settings,
 )
-from bwdesk.ui.tasks import BackgroundTasks, error_message
+from bwdesk.ui.feedback import error_message
+from bwdesk.ui.style import ProblemLabel, Tone, text_css
+from bwdesk.ui.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
 
@@ -124,21 +127,11 @@ def region_choices() -> list[tuple[str, str]]:
     return sorted(choices, key=lambda c: (c[1].split(" — ")[-1].casefold(), c[0]))
 
 
-class _Problem(QLabel):
+class _Problem(ProblemLabel):
     """A field's validation message, under the field; hidden when there is none."""
 
     def __init__(self, key: str, parent: QWidget) -> None:
-        super().__init__(parent)
-        self.setObjectName(f"problem_{key}")
-        self.setWordWrap(True)
-        self.setStyleSheet("color: #c0392b;")
-        self.setAccessibleName(f"Problem with {LABELS.get(key, key)}")
-        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.hide()
-
-    def show_problem(self, text: str) -> None:
-        self.setText(f"✖ {text}" if text else "")
-        self.setVisible(bool(text))
+        super().__init__(key, LABELS.get(key, key), parent)
 
 
 class SecretEdit(QWidget):
@@ -465,7 +458,7 @@ class SettingsDialog(QDialog):
 
         self.error_label = QLabel(self)
         self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("color: #c0392b;")
+        self.error_label.setStyleSheet(text_css(Tone.PROBLEM, self.palette()))
         self.error_label.setAccessibleName("Problem")
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.hide()
@@ -815,7 +808,7 @@ class SettingsDialog(QDialog):
         self.test_finished.emit(None)
 
     def _show_test_result(self, ok: bool, text: str) -> None:
-        self.test_result_label.setStyleSheet("color: #1e7e34;" if ok else "color: #c0392b;")
+        self.test_result_label.setStyleSheet(text_css(Tone.SUCCESS if ok else Tone.PROBLEM, self.palette()))
         self.test_result_label.setText(("✓ " if ok else "✖ ") + text)
 
     # -- Save ------------------------------------------------------------------------------------------

@@ -1,10 +1,5 @@
-"""The one way the GUI runs slow work: a function on a worker thread, its result delivered on the GUI thread.
-
-Every network call and every history query from the window goes through `BackgroundTasks.run`, so the
-GUI thread never waits on I/O. Results come back through a signal of a QObject that lives in the GUI
-thread, and the callbacks are looked up there by task id: a closure created on a worker thread is never
-connected to anything (a known source of wrong-thread calls in PySide6 programs).
-"""
+"""The one way the GUI runs slow work: a function on a worker thread, its result or exception delivered to
+callbacks on the GUI thread (looked up there by task id, so nothing made on a worker is ever connected)."""
 
 from __future__ import annotations
 
@@ -18,8 +13,6 @@ from typing import Any, Generic, TypeVar
 import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 
-from bwdesk.core.errors import BwdeskError
-
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -27,25 +20,10 @@ T = TypeVar("T")
 
 @dataclass
 class _Callbacks(Generic[T]):
-    on_success: Callable[[T], None] | None
-    on_error: Callable[[BaseException], None] | None
+    on_success: Callable[[T], object] | None
+    on_error: Callable[[BaseException], object] | None
     description: str
     owner: QObject | None = None
-
-
-def error_message(exc: BaseException, what: str = "") -> str:
-    """An exception from background work in words for the window: a BwdeskError says it itself; anything
-    else is a bug, logged with its traceback (secrets are redacted by the log), and never shown raw."""
-    prefix = f"{what} failed" if what else ""
-    if isinstance(exc, BwdeskError):
-        return f"{prefix}: {exc}" if prefix else str(exc)
-    log.error(
-        "%s: unexpected %s",
-        what or "background work",
-        type(exc).__name__,
-        exc_info=(type(exc), exc, exc.__traceback__),
-    )
-    return f"{prefix or 'Something went wrong'} ({type(exc).__name__}); the log has the details."
 
 
 class _Job(QRunnable):
@@ -95,8 +73,8 @@ class BackgroundTasks(QObject):
     def run(
         self,
         fn: Callable[[], T],
-        on_success: Callable[[T], None] | None = None,
-        on_error: Callable[[BaseException], None] | None = None,
+        on_success: Callable[[T], object] | None = None,
+        on_error: Callable[[BaseException], object] | None = None,
         *,
         description: str = "",
         owner: QObject | None = None,

@@ -164,7 +164,7 @@ def test_opening_the_window_does_not_wait_for_the_network_stack() -> None:
 WINDOW_SQLITE = """
 import sys
 import bwdesk.ui.app
-import bwdesk.ui.history_view
+import bwdesk.ui.history.view
 print(",".join(m for m in ("sqlite3", "_sqlite3") if m in sys.modules))
 """
 

@@ -133,7 +133,7 @@ def test_a_typed_link_survives_a_restart_and_ctrl_n_clears_it(qtbot, make_window
 
     again = make_window()
     assert again.composer.media_list.pending_text() == "https://example.com/pa"
-    monkeypatch.setattr(again, "_confirm", lambda title, text, accept: True)
+    monkeypatch.setattr(again.feedback, "ask", lambda title, text, accept: True)
     QTest.keyClick(again, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     assert again.composer.media_list.pending_text() == ""
     assert load_draft(saved_path) is None
@@ -145,7 +145,7 @@ def test_a_draft_holding_only_a_typed_link_asks_before_ctrl_n_discards_it(
     window = make_window()
     window.composer.media_list.input().setText("https://example.com/part.jpg")
     asked: list[str] = []
-    monkeypatch.setattr(window, "_confirm", lambda title, text, accept: asked.append(title) or False)
+    monkeypatch.setattr(window.feedback, "ask", lambda title, text, accept: asked.append(title) or False)
     QTest.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     assert asked == ["Discard this message?"]
     assert window.composer.media_list.pending_text() == "https://example.com/part.jpg"

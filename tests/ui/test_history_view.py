@@ -26,7 +26,8 @@ from bwdesk.core.message import Draft, to_requests
 from bwdesk.core.outcome import ApiError, SendResult, SendState
 from bwdesk.core.status_words import describe_error_code
 from bwdesk.sandbox import LANDLINE_NUMBER, Fault, FaultKind, Sandbox
-from bwdesk.ui.history_view import SEARCH_PLACEHOLDER, Column, HistoryModel, HistoryView
+from bwdesk.ui.history.model import Column, HistoryModel
+from bwdesk.ui.history.view import SEARCH_PLACEHOLDER, HistoryView
 from bwdesk.ui.tasks import BackgroundTasks
 
 WAIT = 5000
@@ -199,10 +200,11 @@ def test_a_history_error_is_shown_in_words(
     gated.error = HistoryError("Could not search the history: the disk is full. Free some disk space.")
     view = HistoryView(tasks, None, region="US")
     qtbot.addWidget(view)
-    with qtbot.waitSignal(view.status_message, timeout=WAIT) as shown:
+    with qtbot.waitSignal(view.feedback.told, timeout=WAIT) as shown:
         view.set_store(gated)  # type: ignore[arg-type]
-    assert shown.args == ["Could not search the history: the disk is full. Free some disk space."]
-    assert view.empty_text() == shown.args[0] and view.table.placeholder() == shown.args[0]
+    told = [t.text for t in shown.args]
+    assert told == ["Could not search the history: the disk is full. Free some disk space."]
+    assert view.empty_text() == told[0] and view.table.placeholder() == told[0]
     assert not view.model.canFetchMore(QModelIndex())
 
 
@@ -450,7 +452,7 @@ def test_use_as_draft_send_again_and_copy_carry_the_row(
     with qtbot.waitSignal(view.send_again_requested, timeout=WAIT) as again:
         view.resend_action.trigger()
     assert again.args[0].id == ids[1]
-    with qtbot.waitSignal(view.status_message, timeout=WAIT):
+    with qtbot.waitSignal(view.feedback.told, timeout=WAIT):
         qtbot.keyClick(view.table, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
     assert QApplication.clipboard().text() == "msg-1"
     select(view, 0, 2)
@@ -493,8 +495,8 @@ def test_refresh_turns_rows_delivered_and_failed_with_the_code_in_words(
     view = make_view(qtbot, tasks, store, refresher=refresher)
     assert view.model.index(0, Column.STATUS).data() == "accepted"
     messages: list[str] = []
-    view.status_message.connect(messages.append)
-    with qtbot.waitSignal(view.refresh_finished, timeout=WAIT) as finished:
+    view.feedback.told.connect(lambda told: messages.append(told.text))
+    with qtbot.waitSignal(view.history_actions.refresh_finished, timeout=WAIT) as finished:
         view.refresh_status()  # nothing selected: every recent row whose status may change
     report = finished.args[0]
     assert report.checked == 2 and report.changed == 2
@@ -518,7 +520,7 @@ def test_refresh_of_the_selected_rows_only(
     view = make_view(qtbot, tasks, store, refresher=StatusRefresher(client, sleep=lambda _s: None))
     select(view, view.model.position_of(landline) or 0)
     before = sandbox.requests.count("GET", "/messages")
-    with qtbot.waitSignal(view.refresh_finished, timeout=WAIT) as finished:
+    with qtbot.waitSignal(view.history_actions.refresh_finished, timeout=WAIT) as finished:
         view.refresh_action.trigger()
     assert finished.args[0].checked == 1 and sandbox.requests.count("GET", "/messages") == before + 1
     assert [r.delivery_status for r in view.model.loaded_rows()] == ["FAILED", None]
@@ -535,20 +537,20 @@ def test_retry_after_from_the_list_api_holds_every_refresh_until_it_passes(
     view = make_view(qtbot, tasks, store, refresher=refresher)
     sandbox.inject(Fault(FaultKind.RATE_LIMIT, method="GET", path_suffix="/messages", retry_after=30))
     messages: list[str] = []
-    view.status_message.connect(messages.append)
-    with qtbot.waitSignal(view.refresh_finished, timeout=WAIT) as first:
+    view.feedback.told.connect(lambda told: messages.append(told.text))
+    with qtbot.waitSignal(view.history_actions.refresh_finished, timeout=WAIT) as first:
         view.refresh_status()
     assert first.args[0].wait == 30 and "try again in 30 s" in messages[-1]
     asked = sandbox.requests.count("GET", "/messages")
 
     clock.now += 20
-    with qtbot.waitSignal(view.refresh_finished, timeout=WAIT) as refused:
+    with qtbot.waitSignal(view.history_actions.refresh_finished, timeout=WAIT) as refused:
         view.refresh_status()
     assert refused.args[0].wait == pytest.approx(10) and "again in 10 s" in messages[-1]
     assert sandbox.requests.count("GET", "/messages") == asked  # nothing was sent while it was in force
 
     clock.now += 11
-    with qtbot.waitSignal(view.refresh_finished, timeout=WAIT) as later:
+    with qtbot.waitSignal(view.history_actions.refresh_finished, timeout=WAIT) as later:
         view.refresh_status()
     assert later.args[0].checked == 1 and sandbox.requests.count("GET", "/messages") == asked + 1
     assert view.model.row_at(0).id == row_id and view.model.row_at(0).delivery_status == "DELIVERED"
@@ -564,7 +566,7 @@ def test_check_status_of_an_unknown_send(
     view = make_view(qtbot, tasks, store, refresher=StatusRefresher(client, sleep=lambda _s: None))
     select(view, 0)
     assert view.check_action.isEnabled()
-    with qtbot.waitSignal(view.check_finished, timeout=WAIT) as finished:
+    with qtbot.waitSignal(view.history_actions.check_finished, timeout=WAIT) as finished:
         view.check_action.trigger()
     check = finished.args[0]
     assert check.found is None and "probably not sent" in check.message
@@ -578,7 +580,7 @@ def test_export_writes_the_matching_rows_with_formulas_neutralised(
     add_rows(store, 12)
     view = make_view(qtbot, tasks, store)
     target = tmp_path / "all.csv"
-    with qtbot.waitSignal(view.export_finished, timeout=WAIT) as done:
+    with qtbot.waitSignal(view.history_actions.export_finished, timeout=WAIT) as done:
         view.export_csv(target)
     assert done.args == [True, f"Exported 12 messages to {target}."]
     with open(target, encoding="utf-8-sig", newline="") as handle:
@@ -590,7 +592,7 @@ def test_export_writes_the_matching_rows_with_formulas_neutralised(
     with qtbot.waitSignal(view.model.page_loaded, timeout=WAIT):
         view.search_edit.setText("technician")
     narrowed = tmp_path / "narrowed.csv"
-    with qtbot.waitSignal(view.export_finished, timeout=WAIT) as done:
+    with qtbot.waitSignal(view.history_actions.export_finished, timeout=WAIT) as done:
         view.export_csv(narrowed)
     assert done.args[0] is True and done.args[1].startswith("Exported 3 messages")
 
@@ -599,7 +601,7 @@ def test_export_to_a_folder_that_does_not_exist_says_so(
     qtbot: Any, tasks: BackgroundTasks, store: SqliteHistoryStore, tmp_path: Path
 ) -> None:
     view = make_view(qtbot, tasks, store)
-    with qtbot.waitSignal(view.export_finished, timeout=WAIT) as done:
+    with qtbot.waitSignal(view.history_actions.export_finished, timeout=WAIT) as done:
         view.export_csv(tmp_path / "missing" / "out.csv")
     assert done.args[0] is False and "Could not write" in done.args[1] and "No such file" in done.args[1]
 
@@ -615,7 +617,7 @@ def test_check_status_finds_an_unknown_send_that_bandwidth_has(
     store.settle(row_id, SendResult(SendState.UNKNOWN, detail="connection reset after the request was sent"))
     view = make_view(qtbot, tasks, store, refresher=StatusRefresher(client, sleep=lambda _s: None))
     select(view, 0)
-    with qtbot.waitSignal(view.check_finished, timeout=WAIT) as finished:
+    with qtbot.waitSignal(view.history_actions.check_finished, timeout=WAIT) as finished:
         view.check_action.trigger()
     assert (
         finished.args[0].found.message_id == sent.message_id

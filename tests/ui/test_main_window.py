@@ -26,6 +26,8 @@ from bwdesk.sandbox import Fault, FaultKind, Sandbox
 from bwdesk.sandbox_profile import sandbox_context
 from bwdesk.ui import main_window
 from bwdesk.ui.main_window import MainWindow
+from bwdesk.ui.send_session import Phase
+from bwdesk.ui.style import Tone, tone_colour
 from bwdesk.ui.tasks import BackgroundTasks
 
 
@@ -141,8 +143,8 @@ def test_separate_or_group_stays_reachable_by_tab_after_group_was_chosen_by_keyb
     composer.separate_radio.setFocus()
     QTest.keyClick(composer.separate_radio, Qt.Key.Key_Right)  # the arrow keys choose within the pair
     assert composer.group_radio.isChecked()
-    monkeypatch.setattr(window, "_confirm", lambda *args: True)
-    window.new_message()  # back to Separate, from code
+    monkeypatch.setattr(window.feedback, "ask", lambda *args: True)
+    window.session.new_message()  # back to Separate, from code
     qtbot.keyClicks(composer.recipients.line_edit(), "9195550123, 9195550124,")
     composer.tag_edit.line_edit().setFocus()
     assert focus_walk(window, Qt.Key.Key_Tab, 2) == ["Show advanced options", "Send separate messages"]
@@ -170,7 +172,9 @@ def test_focus_comes_back_to_the_composer_after_sending_with_the_send_button(
     qtbot.waitUntil(composer.send_button.isEnabled)
     composer.send_button.setFocus()
     QTest.keyClick(composer.send_button, Qt.Key.Key_Space)
-    qtbot.waitUntil(lambda: bool(composer.result_panel.entries()) and not window.is_busy(), timeout=10_000)
+    qtbot.waitUntil(
+        lambda: bool(composer.result_panel.entries()) and not window.session.is_busy(), timeout=10_000
+    )
     assert QApplication.focusWidget() is composer.send_button  # where the agent left it
 
     # Again: now the duplicate question opens (a real, modal box, once the history was checked) and the
@@ -188,7 +192,7 @@ def test_focus_comes_back_to_the_composer_after_sending_with_the_send_button(
     watcher.start()
     QTest.keyClick(composer.send_button, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: not watcher.isActive(), timeout=10_000)
-    qtbot.waitUntil(lambda: not window.is_busy(), timeout=10_000)
+    qtbot.waitUntil(lambda: not window.session.is_busy(), timeout=10_000)
     assert window.focusWidget() is composer.send_button
 
 
@@ -200,8 +204,10 @@ def test_a_new_result_is_scrolled_into_view(make_window, qtbot, sandbox) -> None
     composer.advanced_button.click()
     sandbox.inject(Fault(FaultKind.DROP))
     type_message(qtbot, window, "9195550123,", "Long draft")
-    window.send()
-    qtbot.waitUntil(lambda: bool(composer.result_panel.entries()) and not window.is_busy(), timeout=10_000)
+    window.session.send_draft()
+    qtbot.waitUntil(
+        lambda: bool(composer.result_panel.entries()) and not window.session.is_busy(), timeout=10_000
+    )
     scroll = window._composer_scroll
     panel = composer.result_panel
     qtbot.waitUntil(
@@ -274,7 +280,7 @@ def test_notices_about_the_draft_go_once_the_draft_changes(qtbot, make_window) -
 
     qtbot.keyClicks(composer.recipients.line_edit(), "919 555 01,")
     composer.text_edit.set_text("hello")
-    window.send()
+    window.session.send_draft()
     assert "cannot be used" in window.statusBar().currentMessage()
     composer.recipients.line_edit().setFocus()
     QTest.keyClick(composer.recipients.line_edit(), Qt.Key.Key_Backspace)
@@ -360,10 +366,11 @@ def test_a_fresh_window_says_what_it_needs_calmly(make_window, qtbot) -> None:
     """Red is for what the agent did; a new, untouched message just says what it needs."""
     window = make_window()
     reason = window.composer.reason_label
-    assert reason.text().startswith("To:") and "c0392b" not in reason.styleSheet()
+    red = tone_colour(Tone.PROBLEM, reason.palette()).name()
+    assert reason.text().startswith("To:") and red not in reason.styleSheet()
     qtbot.keyClicks(window.composer.recipients.line_edit(), "919 555 01,")
     qtbot.waitUntil(lambda: "cannot be used" in reason.text())
-    assert "c0392b" in reason.styleSheet()
+    assert red in reason.styleSheet()
 
 
 def test_send_is_disabled_with_the_reason_while_the_draft_is_invalid(qtbot, make_window, sandbox) -> None:
@@ -393,7 +400,7 @@ def test_group_choice_warns_and_caps_at_ten(qtbot, make_window, sandbox) -> None
     assert "10" in composer.reason_label.text()
     composer.recipients.model().remove(0)
     qtbot.waitUntil(composer.send_button.isEnabled)
-    window.send()
+    window.session.send_draft()
     qtbot.waitUntil(
         lambda: bool(composer.result_panel.entries()) and not composer.is_sending(), timeout=10_000
     )
@@ -406,7 +413,7 @@ def test_unknown_outcome_then_confirmed_resend(qtbot, make_window, sandbox, monk
     composer = window.composer
     sandbox.inject(Fault(FaultKind.DROP))
     type_message(qtbot, window, "9195550123,", "Are you home?")
-    window.send()
+    window.session.send_draft()
     qtbot.waitUntil(
         lambda: bool(composer.result_panel.entries()) and not composer.is_sending(), timeout=10_000
     )
@@ -421,12 +428,12 @@ def test_unknown_outcome_then_confirmed_resend(qtbot, make_window, sandbox, monk
     assert composer.recipients.model().raw_inputs() == ["+19195550123"]
 
     asked: list[str] = []
-    monkeypatch.setattr(window, "_confirm", lambda title, text, accept: asked.append(text) or False)
+    monkeypatch.setattr(window.feedback, "ask", lambda title, text, accept: asked.append(text) or False)
     row_widget.resend_button.click()
     assert asked and "twice" in asked[0]
     assert len(posted_messages(sandbox)) == 1  # cancelled: nothing sent
 
-    monkeypatch.setattr(window, "_confirm", lambda title, text, accept: True)
+    monkeypatch.setattr(window.feedback, "ask", lambda title, text, accept: True)
     row_widget.resend_button.click()
     qtbot.waitUntil(
         lambda: (
@@ -450,7 +457,7 @@ def test_duplicate_confirmation_has_cancel_as_default(qtbot, make_window) -> Non
         box.reject()
 
     QTimer.singleShot(0, inspect)
-    assert window._confirm_duplicate(["+19195550123"]) is False
+    assert window.session._confirm_duplicate(["+19195550123"]) is False
     assert seen["default"] is True
     assert "twice" in str(seen["text"])
 
@@ -461,14 +468,14 @@ def test_check_status_finds_an_unknown_send_at_bandwidth(qtbot, make_window, san
     composer = window.composer
     sandbox.inject(Fault(FaultKind.DROP))
     type_message(qtbot, window, "9195550123,", "Parts arrived")
-    window.send()
+    window.session.send_draft()
     qtbot.waitUntil(
         lambda: bool(composer.result_panel.entries()) and not composer.is_sending(), timeout=10_000
     )
     [entry] = composer.result_panel.entries()
     assert entry.result.state is SendState.UNKNOWN
     # The drop fault answers after the sandbox read the request: it did not queue it, so nothing is found.
-    window.check_unknown(entry.row_id)
+    window.composer.result_panel.row_widget(entry.row_id).check_button.click()
     qtbot.waitUntil(lambda: "probably not sent" in window.statusBar().currentMessage(), timeout=10_000)
 
 
@@ -478,7 +485,7 @@ def test_rejected_send_marks_the_field(qtbot, make_window, sandbox) -> None:
     composer = window.composer
     sandbox.inject(Fault(FaultKind.REJECT, field_errors=(("to", "'+19195550123' cannot receive messages"),)))
     type_message(qtbot, window, "9195550123,", "hello")
-    window.send()
+    window.session.send_draft()
     qtbot.waitUntil(
         lambda: bool(composer.result_panel.entries()) and not composer.is_sending(), timeout=10_000
     )
@@ -501,7 +508,7 @@ def test_server_error_in_bandwidths_shape_is_a_rejection_with_its_words(qtbot, m
     composer = window.composer
     sandbox.inject(Fault(FaultKind.SERVER_ERROR, status=500))
     type_message(qtbot, window, "9195550123,", "hello")
-    window.send()
+    window.session.send_draft()
     qtbot.waitUntil(
         lambda: bool(composer.result_panel.entries()) and not composer.is_sending(), timeout=10_000
     )
@@ -516,16 +523,16 @@ def test_using_a_history_row_asks_before_replacing_a_message_being_written(
 ) -> None:
     window = make_window()
     type_message(qtbot, window, "9195550124,", "something else")
-    window.send()
+    window.session.send_draft()
     qtbot.waitUntil(lambda: not window.composer.is_sending() and bool(window.composer.result_panel.entries()))
     [row] = history_rows(window)
     type_message(qtbot, window, "9195550125,", "half written")
     asked: list[str] = []
-    monkeypatch.setattr(window, "_confirm", lambda title, text, accept: asked.append(title) or False)
-    window.use_as_draft(row)
+    monkeypatch.setattr(window.feedback, "ask", lambda title, text, accept: asked.append(title) or False)
+    window.session.use_as_draft(row)
     assert asked and window.composer.text_edit.text() == "half written"
-    monkeypatch.setattr(window, "_confirm", lambda title, text, accept: True)
-    window.use_as_draft(row)
+    monkeypatch.setattr(window.feedback, "ask", lambda title, text, accept: True)
+    window.session.use_as_draft(row)
     assert window.composer.text_edit.text() == "something else"
     assert window.composer.recipients.model().raw_inputs() == ["+19195550124"]
 
@@ -573,7 +580,7 @@ def test_gui_stays_responsive_while_a_send_waits_on_a_slow_server(qtbot, make_wi
     timer.setInterval(10)
     timer.timeout.connect(tick)
     timer.start()
-    window.send()
+    window.session.send_draft()
     assert composer.is_sending() and composer.progress.isVisibleTo(window)
     qtbot.waitUntil(lambda: not composer.is_sending(), timeout=15_000)
     timer.stop()
@@ -586,8 +593,8 @@ def test_closing_during_a_send_waits_and_settles_the_history_row(qtbot, make_win
     window = make_window()
     sandbox.inject(Fault(FaultKind.DELAY, delay=1.0))
     type_message(qtbot, window, "9195550123,", "closing soon")
-    window.send()
-    assert window.is_busy()
+    window.session.send_draft()
+    assert window.session.is_busy()
     window.close()
     assert window.isVisible()  # not yet: the send is in flight
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
@@ -599,11 +606,11 @@ def test_ctrl_n_asks_before_discarding_then_starts_a_new_message(qtbot, make_win
     window = make_window()
     type_message(qtbot, window, "9195550123,", "draft text")
     asked: list[str] = []
-    monkeypatch.setattr(window, "_confirm", lambda title, text, accept: asked.append(title) or False)
+    monkeypatch.setattr(window.feedback, "ask", lambda title, text, accept: asked.append(title) or False)
     QTest.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     assert asked == ["Discard this message?"]
     assert window.composer.text_edit.text() == "draft text"  # Cancel kept everything
-    monkeypatch.setattr(window, "_confirm", lambda title, text, accept: True)
+    monkeypatch.setattr(window.feedback, "ask", lambda title, text, accept: True)
     QTest.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     assert window.composer.text_edit.text() == ""
     assert window.composer.recipients.model().rowCount() == 0
@@ -656,7 +663,7 @@ def test_attached_file_is_uploaded_in_the_background_and_sent_as_media(
     assert sandbox.media(url.split("/media/", 1)[1]) == picture.read_bytes()  # byte for byte
 
     type_message(qtbot, window, "9195550123,", "")
-    window.send()
+    window.session.send_draft()
     qtbot.waitUntil(
         lambda: bool(composer.result_panel.entries()) and not composer.is_sending(), timeout=10_000
     )
@@ -671,9 +678,9 @@ def test_a_restored_draft_of_an_unknown_send_asks_before_sending_again(
     window = make_window()
     sandbox.inject(Fault(FaultKind.DROP))
     type_message(qtbot, window, "9195550123,", "Are you home?")
-    window.send()
+    window.session.send_draft()
     qtbot.waitUntil(
-        lambda: not window.is_busy() and bool(window.composer.result_panel.entries()), timeout=10_000
+        lambda: not window.session.is_busy() and bool(window.composer.result_panel.entries()), timeout=10_000
     )
     window.close()
 
@@ -688,9 +695,9 @@ def test_a_restored_draft_of_an_unknown_send_asks_before_sending_again(
         asked.append(f"{composer.progress.isVisible()} {composer.reason_label.text()}")
         return False
 
-    monkeypatch.setattr(again, "_confirm", confirm)
-    again.send()
-    qtbot.waitUntil(lambda: bool(asked) and not again.is_busy(), timeout=10_000)
+    monkeypatch.setattr(again.feedback, "ask", confirm)
+    again.session.send_draft()
+    qtbot.waitUntil(lambda: bool(asked) and not again.session.is_busy(), timeout=10_000)
     assert "may already have been sent" in asked[0]
     assert asked[1] == "False Waiting for your answer…"
     assert len(posted_messages(sandbox)) == 1  # cancelled: still only the first POST
@@ -702,15 +709,15 @@ def test_accepted_recipients_leave_the_saved_draft_at_once(qtbot, make_window, s
     window = make_window()
     saved = paths.draft_file(window.context.profile)
     type_message(qtbot, window, "9195550123, 9195550124,", "Two customers")
-    window.save_draft_now()
+    window.drafts.save_now()
     # Faults apply in order: the first POST answers at once, the second is held back 2 s while we look.
     sandbox.inject(Fault(FaultKind.DELAY, delay=0.01, times=1))
     sandbox.inject(Fault(FaultKind.DELAY, delay=2.0, times=1))
-    window.send()
+    window.session.send_draft()
     qtbot.waitUntil(lambda: len(window.composer.result_panel.entries()) == 1, timeout=10_000)
-    assert window.is_busy()
+    assert window.session.is_busy()
     assert json.loads(saved.read_text(encoding="utf-8"))["recipients"] == ["+19195550124"]
-    qtbot.waitUntil(lambda: not window.is_busy(), timeout=10_000)
+    qtbot.waitUntil(lambda: not window.session.is_busy(), timeout=10_000)
     assert load_draft(saved) is None  # everything accepted
 
 
@@ -719,15 +726,17 @@ def test_an_accepted_identical_message_minutes_ago_is_confirmed_before_a_second_
 ) -> None:
     window = make_window()
     type_message(qtbot, window, "9195550123,", "On my way")
-    window.send()
+    window.session.send_draft()
     qtbot.waitUntil(
-        lambda: not window.is_busy() and bool(window.composer.result_panel.entries()), timeout=10_000
+        lambda: not window.session.is_busy() and bool(window.composer.result_panel.entries()), timeout=10_000
     )
     type_message(qtbot, window, "9195550123,", "On my way")
     asked: list[str] = []
-    monkeypatch.setattr(window, "_confirm", lambda title, text, accept: asked.append(text) or True)
-    window.send()
-    qtbot.waitUntil(lambda: len(posted_messages(sandbox)) == 2 and not window.is_busy(), timeout=10_000)
+    monkeypatch.setattr(window.feedback, "ask", lambda title, text, accept: asked.append(text) or True)
+    window.session.send_draft()
+    qtbot.waitUntil(
+        lambda: len(posted_messages(sandbox)) == 2 and not window.session.is_busy(), timeout=10_000
+    )
     assert len(asked) == 1 and "already sent" in asked[0]
 
 
@@ -736,12 +745,12 @@ def test_reloading_the_services_waits_for_the_send_in_flight(qtbot, make_window,
     sandbox.inject(Fault(FaultKind.DELAY, delay=1.0))
     type_message(qtbot, window, "9195550123,", "settings mid-send")
     old_client = window.services.client
-    window.send()
-    qtbot.waitUntil(window.controller.is_busy, timeout=10_000)
+    window.session.send_draft()
+    qtbot.waitUntil(lambda: window.session.phase is Phase.SENDING, timeout=10_000)
     assert not window.settings_action.isEnabled()
     window.start_services()  # what saving the settings does
     assert window.services.client is old_client  # not replaced under the send
-    qtbot.waitUntil(lambda: not window.is_busy(), timeout=10_000)
+    qtbot.waitUntil(lambda: not window.session.is_busy(), timeout=10_000)
     qtbot.waitUntil(lambda: window.services.client is not old_client and window._ready, timeout=10_000)
     assert [r.state for r in history_rows(window)] == [SendState.ACCEPTED]
     assert window.settings_action.isEnabled() is False  # sandbox mode: never editable
@@ -764,9 +773,10 @@ def test_an_internal_error_mid_batch_keeps_the_recipients_not_attempted(
 
     client.send = send_then_break
     type_message(qtbot, window, "9195550123, 9195550124, 9195550125,", "three")
-    window.send()
+    window.session.send_draft()
     qtbot.waitUntil(
-        lambda: not window.is_busy() and len(window.composer.result_panel.entries()) == 2, timeout=10_000
+        lambda: not window.session.is_busy() and len(window.composer.result_panel.entries()) == 2,
+        timeout=10_000,
     )
     assert window.composer.recipients.model().raw_inputs() == ["+19195550124", "+19195550125"]
     assert "1 message was not sent" in window.composer.result_panel.summary.text()
@@ -778,16 +788,16 @@ def test_send_again_without_a_working_client_warns_instead_of_crashing(
 ) -> None:
     window = make_window()
     type_message(qtbot, window, "9195550123,", "hello")
-    window.send()
+    window.session.send_draft()
     qtbot.waitUntil(
-        lambda: not window.is_busy() and bool(window.composer.result_panel.entries()), timeout=10_000
+        lambda: not window.session.is_busy() and bool(window.composer.result_panel.entries()), timeout=10_000
     )
     [row] = history_rows(window)
     warned: list[str] = []
     monkeypatch.setattr(QMessageBox, "warning", lambda *args: warned.append(str(args[2])))
     window.services.client = None
-    window.send_again(row)
-    assert warned and not window.is_busy()
+    window.session.send_again(row)
+    assert warned and not window.session.is_busy()
 
 
 def test_sandbox_diagnostics_never_ask_the_keyring(make_window) -> None:
@@ -807,9 +817,9 @@ def test_statuses_update_on_their_own_after_a_send(qtbot, make_window, sandbox) 
     from bwdesk.sandbox import LANDLINE_NUMBER
 
     window = make_window()
-    window.auto_refresh_after = (0.05,)
+    window.session.auto_refresh_after = (0.05,)
     type_message(qtbot, window, f"9195550123, {LANDLINE_NUMBER},", "status please")
-    window.send()
+    window.session.send_draft()
     model = window.history_view.model
 
     def statuses() -> dict[str, tuple[str | None, int | None]]:
@@ -826,7 +836,7 @@ def test_statuses_update_on_their_own_after_a_send(qtbot, make_window, sandbox) 
 
 def _wait_idle(qtbot, window) -> None:
     qtbot.waitUntil(
-        lambda: not window.is_busy() and bool(window.composer.result_panel.entries()), timeout=10_000
+        lambda: not window.session.is_busy() and bool(window.composer.result_panel.entries()), timeout=10_000
     )
 
 
@@ -835,44 +845,45 @@ def test_an_unknown_send_found_by_a_refresh_leaves_the_draft_and_later_sends_are
 ) -> None:
     """The answer was lost but Bandwidth had it: the refresh finds it, the window stops offering it for sending."""
     window = make_window()
-    window.auto_refresh_after = ()
+    window.session.auto_refresh_after = ()
     window.services.client.timeouts = Timeouts(connect=2, read=0.3)  # the answer will be "lost"
     sandbox.inject(Fault(FaultKind.DELAY, delay=1.0))
     type_message(qtbot, window, "9195550123,", "lost answer")
-    window.send()
+    window.session.send_draft()
     _wait_idle(qtbot, window)
     [entry] = window.composer.result_panel.entries()
     assert entry.result.state is SendState.UNKNOWN
     qtbot.waitUntil(lambda: len(sandbox.accepted_messages()) == 1, timeout=10_000)
-    with qtbot.waitSignal(window.history_view.refresh_finished, timeout=10_000):
+    with qtbot.waitSignal(window.history_view.history_actions.refresh_finished, timeout=10_000):
         window.history_view.refresh_status()
     assert window.composer.recipients.model().rowCount() == 0  # no longer waiting to be sent
     assert window.composer.result_panel.entries()[0].result.state is SendState.ACCEPTED
-    assert entry.row_id not in window._unknown
+    assert entry.row_id not in window.session.unsettled_rows()
     # Typing the same message to the same customer again asks first, even beyond the last few minutes.
     type_message(qtbot, window, "9195550123,", "")
     asked: list[str] = []
-    monkeypatch.setattr(window, "_confirm", lambda title, text, accept: asked.append(text) or False)
-    window.send()
-    qtbot.waitUntil(lambda: bool(asked) and not window.is_busy(), timeout=10_000)
+    monkeypatch.setattr(window.feedback, "ask", lambda title, text, accept: asked.append(text) or False)
+    window.session.send_draft()
+    qtbot.waitUntil(lambda: bool(asked) and not window.session.is_busy(), timeout=10_000)
     assert len(sandbox.accepted_messages()) == 1
 
 
 def test_resending_one_result_keeps_the_rest_of_the_draft(qtbot, make_window, sandbox, monkeypatch) -> None:
     """Separate send: A unknown, B rejected. Resending A must not wipe B or the text B still needs."""
     window = make_window()
-    window.auto_refresh_after = ()
+    window.session.auto_refresh_after = ()
     sandbox.inject(Fault(FaultKind.DROP, times=1))
     sandbox.inject(Fault(FaultKind.REJECT, field_errors=(("to", "blocked"),), times=1))
     type_message(qtbot, window, "9195550123, 9195550124,", "two customers")
-    window.send()
+    window.session.send_draft()
     qtbot.waitUntil(
-        lambda: not window.is_busy() and len(window.composer.result_panel.entries()) == 2, timeout=10_000
+        lambda: not window.session.is_busy() and len(window.composer.result_panel.entries()) == 2,
+        timeout=10_000,
     )
     unknown = next(e for e in window.composer.result_panel.entries() if e.result.state is SendState.UNKNOWN)
-    monkeypatch.setattr(window, "_confirm", lambda title, text, accept: True)
-    window.resend_unknown(unknown.row_id)
-    qtbot.waitUntil(lambda: not window.is_busy(), timeout=10_000)
+    monkeypatch.setattr(window.feedback, "ask", lambda title, text, accept: True)
+    window.session.resend_result(unknown.row_id)
+    qtbot.waitUntil(lambda: not window.session.is_busy(), timeout=10_000)
     assert window.composer.recipients.model().raw_inputs() == ["+19195550124"]
     assert window.composer.text_edit.text() == "two customers"
 
@@ -881,15 +892,17 @@ def test_send_again_from_the_history_leaves_an_unrelated_draft_alone(
     qtbot, make_window, sandbox, monkeypatch
 ) -> None:
     window = make_window()
-    window.auto_refresh_after = ()
+    window.session.auto_refresh_after = ()
     type_message(qtbot, window, "9195550123,", "old message")
-    window.send()
+    window.session.send_draft()
     _wait_idle(qtbot, window)
     [row] = history_rows(window)
     type_message(qtbot, window, "9195550123, 9195550124,", "a new message in progress")
-    monkeypatch.setattr(window, "_confirm", lambda title, text, accept: True)
-    window.send_again(row)
-    qtbot.waitUntil(lambda: not window.is_busy() and len(posted_messages(sandbox)) == 2, timeout=10_000)
+    monkeypatch.setattr(window.feedback, "ask", lambda title, text, accept: True)
+    window.session.send_again(row)
+    qtbot.waitUntil(
+        lambda: not window.session.is_busy() and len(posted_messages(sandbox)) == 2, timeout=10_000
+    )
     assert window.composer.recipients.model().raw_inputs() == ["+19195550123", "+19195550124"]
     assert window.composer.text_edit.text() == "a new message in progress"
 
@@ -898,9 +911,9 @@ def test_quit_asked_while_a_duplicate_question_is_open_still_quits_after_cancel(
     qtbot, make_window, sandbox, monkeypatch
 ) -> None:
     window = make_window()
-    window.auto_refresh_after = ()
+    window.session.auto_refresh_after = ()
     type_message(qtbot, window, "9195550123,", "twice")
-    window.send()
+    window.session.send_draft()
     _wait_idle(qtbot, window)
     type_message(qtbot, window, "9195550123,", "twice")
 
@@ -909,8 +922,8 @@ def test_quit_asked_while_a_duplicate_question_is_open_still_quits_after_cancel(
         assert window.isVisible()
         return False  # Cancel
 
-    monkeypatch.setattr(window, "_confirm", answer)
-    window.send()
+    monkeypatch.setattr(window.feedback, "ask", answer)
+    window.session.send_draft()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
     assert len(posted_messages(sandbox)) == 1
 
@@ -926,7 +939,7 @@ def test_an_internal_error_entry_keeps_its_history_row_for_check_status(
 
     window.services.client.send = broken
     type_message(qtbot, window, "9195550123,", "crash")
-    window.send()
+    window.session.send_draft()
     _wait_idle(qtbot, window)
     [entry] = window.composer.result_panel.entries()
     assert entry.row_id > 0

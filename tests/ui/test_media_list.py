@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QProgressBar, QPu
 
 from bwdesk.core.attachments import Attachment
 from bwdesk.core.message import MAX_MEDIA, MAX_MEDIA_URL_LENGTH
-from bwdesk.ui.media_list import ERROR_ROLE, INVALID_COLOR, ROW_MIME, MediaListWidget
+from bwdesk.ui.media_list import ERROR_ROLE, ROW_MIME, MediaListWidget
+from bwdesk.ui.style import Tone, tone_colour
 
 
 @pytest.fixture
@@ -120,7 +121,7 @@ def test_invalid_links_stay_and_are_marked_with_the_reason(media) -> None:
     item = media.list_view().item(0)
     assert item.toolTip().startswith("Can't be sent:")
     assert "only http:// and https://" in item.toolTip()
-    assert item.foreground().color() == QColor(INVALID_COLOR)
+    assert item.foreground().color() == tone_colour(Tone.PROBLEM, media.palette())
     assert item.data(Qt.ItemDataRole.AccessibleTextRole).startswith("Invalid link")
     valid = media.list_view().item(1)
     assert valid.data(ERROR_ROLE) == ""
@@ -201,7 +202,7 @@ def test_an_invalid_link_left_in_the_field_joins_marked_with_its_reason(qtbot, m
     qtbot.waitUntil(lambda: media.urls() == ["www.example.com/part.jpg"])
     assert not media.input().hasFocus() and media.input().text() == ""
     assert "only http:// and https://" in media.errors()[0]
-    assert media.list_view().item(0).foreground().color() == QColor(INVALID_COLOR)
+    assert media.list_view().item(0).foreground().color() == tone_colour(Tone.PROBLEM, media.palette())
 
 
 def test_switching_windows_or_a_menu_keeps_the_link_being_typed(qtbot, media) -> None:

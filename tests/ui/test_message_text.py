@@ -19,10 +19,10 @@ from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QPushButton, QVBo
 
 from bwdesk.core.sms_text import MAX_TEXT_LENGTH, Encoding, analyze
 from bwdesk.ui.message_text import (
-    UNSENDABLE_MARK_COLOR,
     MessageTextEdit,
     TextCounter,
     ucs2_explanation,
+    unsendable_colour,
     unsendable_explanation,
 )
 
@@ -363,7 +363,7 @@ def test_a_pasted_control_character_is_kept_and_marked_in_red_even_in_mms(qtbot,
     assert red_ranges(editor) == [(0, 5, 1), (1, 4, 1), (1, 9, 1)]
     editor.set_mms(True)  # the UCS-2 marks go in MMS; the red ones stay
     assert red_ranges(editor) == [(0, 5, 1), (1, 4, 1), (1, 9, 1)]
-    assert all(colour == UNSENDABLE_MARK_COLOR for *_r, colour in marked_formats(editor))
+    assert all(colour == unsendable_colour() for *_r, colour in marked_formats(editor))
 
 
 def test_line_breaks_tabs_and_emoji_joiners_are_not_marked(editor) -> None:

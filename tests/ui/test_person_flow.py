@@ -75,7 +75,7 @@ def test_first_day_from_an_empty_profile_to_a_delivered_message(
         composer.text_edit.setFocus()
         qtbot.keyClicks(composer.text_edit, "Your technician is on the way")
         qtbot.keyClicks(composer.tag_edit.line_edit(), "TICKET-4242")
-        window.send()
+        window.session.send_draft()
         qtbot.waitUntil(
             lambda: bool(composer.result_panel.entries()) and not composer.is_sending(), timeout=10_000
         )

@@ -10,7 +10,8 @@ from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QFocusEvent, QGui
 from PySide6.QtWidgets import QApplication, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 from bwdesk.ui.flow_layout import FlowLayout
-from bwdesk.ui.recipients import RecipientChip, RecipientEdit, RecipientModel, error_colour
+from bwdesk.ui.recipients import RecipientChip, RecipientEdit, RecipientModel
+from bwdesk.ui.style import Tone, tone_colour
 
 # Twelve different numbers in the formats and separators people paste, inside free text, two of them invalid,
 # one repeated in another format.
@@ -550,6 +551,10 @@ def test_invalid_chip_colour_follows_the_palette() -> None:
     light.setColor(QPalette.ColorRole.Text, QColor("black"))
     dark.setColor(QPalette.ColorRole.Base, QColor(30, 30, 30))
     dark.setColor(QPalette.ColorRole.Text, QColor(230, 230, 230))
+
+    def error_colour(palette: QPalette) -> QColor:  # what an invalid chip is drawn in, on the base colour
+        return tone_colour(Tone.PROBLEM, palette, QPalette.ColorRole.Base)
+
     assert error_colour(dark).lightness() > error_colour(light).lightness()
 
 

@@ -419,6 +419,7 @@ def test_copy_diagnostics_puts_versions_and_settings_on_the_clipboard_without_th
     from PySide6.QtWidgets import QMainWindow
 
     from bwdesk.ui.diagnostics import copy_diagnostics
+    from bwdesk.ui.feedback import Feedback
 
     store = SecretStore()
     dialog = open_dialog(qtbot, context, tasks, store=store)
@@ -433,7 +434,7 @@ def test_copy_diagnostics_puts_versions_and_settings_on_the_clipboard_without_th
     results: list[tuple[bool, str]] = []
     QApplication.clipboard().clear()
     copy_diagnostics(
-        window,
+        Feedback(window),
         load_context(profile=profile, env={}),
         tasks,
         on_done=lambda ok, m: results.append((ok, m)),

@@ -127,7 +127,7 @@ def test_callbacks_are_dropped_when_their_owner_is_gone(qtbot, tasks) -> None:
 
 def test_error_message_words_for_known_and_unknown_errors(expect_log) -> None:
     from bwdesk.core.errors import ConfigError
-    from bwdesk.ui.tasks import error_message
+    from bwdesk.ui.feedback import error_message
 
     assert error_message(ConfigError("The account id is empty.")) == "The account id is empty."
     assert error_message(ConfigError("bad"), "Export") == "Export failed: bad"

@@ -1,0 +1,519 @@
+"""The window's send flow, from Send to the next message: validate, plan, look for duplicates, ask, POST one
+at a time, show each outcome, follow up unknown ones, clear the draft and schedule a status refresh."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from enum import Enum
+
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+
+from bwdesk.core import message
+from bwdesk.core.account import Account
+from bwdesk.core.drafts import SavedDraft
+from bwdesk.core.errors import BwdeskError
+from bwdesk.core.history.rows import HistoryRow
+from bwdesk.core.history.store import HistoryStore
+from bwdesk.core.message import Draft, InvalidDraft, Mode
+from bwdesk.core.outcome import ApiError, SendResult, SendState
+from bwdesk.core.phone import display_number
+from bwdesk.core.sending import (
+    MessageSender,
+    NotRecorded,
+    PlannedPost,
+    PossibleDuplicate,
+    SentPost,
+    find_possible_duplicates,
+    plan,
+    send_one,
+    sent_at,
+)
+from bwdesk.ui.composer import ComposerWidget
+from bwdesk.ui.draft_keeper import DraftKeeper
+from bwdesk.ui.feedback import Ask, Duration, Feedback, error_message
+from bwdesk.ui.results import ResultEntry, summarise
+from bwdesk.ui.services import Services
+from bwdesk.ui.tasks import BackgroundTasks
+
+log = logging.getLogger(__name__)
+
+#: After a send, delivery statuses are looked up on their own this many seconds later (paced by the refresher).
+AUTO_REFRESH_AFTER_S = (5, 30, 120)
+FOUND_NOTE = "Bandwidth has this message: it was sent. Do not send it again."
+
+
+class Phase(Enum):
+    IDLE = "idle"
+    CHECKING = "checking"  # the history is searched for an earlier copy, or the agent asked: nothing sent yet
+    SENDING = "sending"  # the POSTs go out, one at a time
+
+
+@dataclass
+class _Batch:
+    """The POSTs of one Send (or one resend), planned and frozen before the first goes out."""
+
+    posts: list[PlannedPost]
+    client: MessageSender
+    history: HistoryStore
+    from_composer: bool  # the composer's message: its recipients leave the draft as they are accepted
+    done: list[SentPost] = field(default_factory=list)
+
+
+class SendSession(QObject):
+    """Owns sending from the window; the window only connects its signals to widgets.
+
+    Signals: `result_added(ResultEntry)`, `result_updated(ResultEntry, str note)`, `results_cleared()`,
+    `status_changed(str)` (the line above the results), `finished(list[SentPost])`, `busy_changed(bool)`,
+    `history_changed()` (rows were written) and `refresh_due()` (the statuses are worth looking up now).
+    """
+
+    result_added = Signal(object)
+    result_updated = Signal(object, str)
+    results_cleared = Signal()
+    status_changed = Signal(str)
+    finished = Signal(list)
+    busy_changed = Signal(bool)
+    history_changed = Signal()
+    refresh_due = Signal()
+
+    def __init__(
+        self,
+        composer: ComposerWidget,
+        tasks: BackgroundTasks,
+        drafts: DraftKeeper,
+        feedback: Feedback,
+        confirm: Ask,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._composer = composer
+        self._tasks = tasks
+        self._drafts = drafts
+        self._feedback = feedback
+        self._confirm = confirm
+        self.auto_refresh_after: tuple[float, ...] = AUTO_REFRESH_AFTER_S
+        self._phase = Phase.IDLE
+        self._batch: _Batch | None = None
+        self._services: Services | None = None  # None while they are (re)opened
+        # Every POST's outcome shown in this window, by history row id; and those not known to have gone out.
+        self._outcomes: dict[int, SentPost] = {}
+        self._unsettled: set[int] = set()
+        self._placeholder_ids = itertools.count(-1, -1)  # for outcomes that have no history row
+        self._refresh_at: list[float] = []  # monotonic times the statuses are to be looked up
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.timeout.connect(self._refresh_timer_fired)
+
+    # -- state ------------------------------------------------------------------------------------------------
+
+    @property
+    def phase(self) -> Phase:
+        return self._phase
+
+    def is_busy(self) -> bool:
+        """True from pressing Send until every POST has settled (the duplicate check and question included)."""
+        return self._phase is not Phase.IDLE
+
+    def unsettled_rows(self) -> frozenset[int]:
+        """History rows of this window's sends that may not have gone out (unknown or not sent)."""
+        return frozenset(self._unsettled)
+
+    def use_services(self, services: Services | None) -> None:
+        """What to send with; None while they are being (re)opened."""
+        self._services = services
+        if services is not None:
+            self._composer.set_completion_numbers(services.past_recipients)
+
+    def shut_down(self) -> None:
+        """The window is closing (after every send settled): no status refresh is due any more."""
+        self._refresh_timer.stop()
+        self._refresh_at.clear()
+        self._services = None
+
+    # -- Send: Ctrl+Return → send_draft → _duplicates_checked → _send_next → sending.send_one ---------------
+
+    @Slot()
+    def send_draft(self) -> None:
+        """Send the composer's message: judge and plan it here, then look for an earlier copy on a worker."""
+        if self.is_busy():
+            return
+        if not self._composer.prepare_to_send():
+            notice = self._composer.reason()
+            self._feedback.notify(notice, Duration.MOMENT, withdrawn_by=self._composer.draft_changed)
+            return
+        services = self._sending_services()
+        if services is None:
+            return
+        account, client, history = services
+        draft = self._composer.draft()
+        if not self._many_confirmed(draft):
+            return
+        try:
+            posts = plan(draft, account.application_id)
+        except (InvalidDraft, BwdeskError) as exc:
+            self._feedback.error("Cannot send", str(exc))
+            return
+        self._batch = _Batch(posts, client, history, from_composer=True)
+        self._set_phase(Phase.CHECKING)
+        self._tasks.run(
+            functools.partial(find_possible_duplicates, history, posts),
+            self._duplicates_checked,
+            self._duplicate_check_failed,
+            description="look for duplicates",
+        )
+
+    def _duplicates_checked(self, found: list[PossibleDuplicate]) -> None:
+        """Earlier copies found: the agent decides. Then the POSTs start (the draft stayed frozen meanwhile)."""
+        batch = self._batch
+        assert batch is not None
+        if found:
+            with self._asking():
+                go = self._confirm_duplicate([d.recipient for d in found], found)
+            if not go:
+                self._become_idle()
+                return
+        self._begin(batch)
+        self._send_next()
+
+    def _duplicate_check_failed(self, exc: BaseException) -> None:
+        with self._asking():
+            go = self._confirm(
+                "Send without checking for duplicates?",
+                f"bwdesk could not check the history for an earlier copy of this message: {error_message(exc)}",
+                "Send anyway",
+            )
+        if not go:
+            self._become_idle()
+            return
+        assert self._batch is not None
+        self._begin(self._batch)
+        self._send_next()
+
+    def _send_next(self) -> None:
+        """The next POST of the batch, on a worker: `send_one` writes its history row first, settles it after."""
+        batch = self._batch
+        assert batch is not None
+        post = batch.posts[len(batch.done)]
+        self._tasks.run(
+            functools.partial(send_one, post, batch.client, batch.history),
+            self._post_sent,
+            self._post_crashed,
+            description="send a message",
+        )
+
+    def _post_sent(self, sent: SentPost) -> None:
+        batch = self._batch
+        assert batch is not None
+        batch.done.append(sent)
+        self._record(sent)
+        if len(batch.done) < len(batch.posts):
+            self._send_next()
+        else:
+            self._finish()
+
+    def _post_crashed(self, exc: BaseException) -> None:
+        """The batch stops; the POSTs left are not sent (their recipients stay in the composer).
+
+        NotRecorded: the history could not write the row first, so nothing was sent. Anything else is a bug
+        after the row was written: `send_one` recorded it as unknown before re-raising.
+        """
+        batch = self._batch
+        assert batch is not None
+        if isinstance(exc, NotRecorded):
+            log.warning("not sent: %s", exc)
+            result = SendResult(
+                SendState.FAILED, error=ApiError(description=str(exc)), attempts=0, detail=str(exc)
+            )
+        else:
+            log.error("sending failed unexpectedly: %s", type(exc).__name__, exc_info=(type(exc), exc, None))
+            result = SendResult(
+                SendState.UNKNOWN,
+                error=ApiError(
+                    description=f"bwdesk hit an internal error while sending ({type(exc).__name__})"
+                ),
+                detail="bwdesk hit an internal error while sending; the message may or may not have been sent",
+            )
+        row_id = getattr(exc, "history_row_id", None)  # a real row (recorded unknown) when there is one
+        post = batch.posts[len(batch.done)]
+        crashed = SentPost(row_id if isinstance(row_id, int) else next(self._placeholder_ids), post, result)
+        batch.done.append(crashed)
+        self._record(crashed)
+        self._finish()
+
+    def _record(self, sent: SentPost) -> None:
+        """One POST's outcome: shown, remembered for the follow-up, and out of the draft once accepted."""
+        self._outcomes[sent.row_id] = sent
+        if sent.result.state in (SendState.UNKNOWN, SendState.FAILED):
+            self._unsettled.add(sent.row_id)
+        self.result_added.emit(ResultEntry(sent.row_id, sent.post.recipients, sent.result))
+        if sent.result.state is SendState.ACCEPTED:
+            self._went_out(sent.post)
+        if sent.history_problem:
+            self._feedback.warn(f"Warning: {sent.history_problem}")
+        self.history_changed.emit()
+
+    def _finish(self) -> None:
+        """The batch is over (all sent, or stopped): tidy the draft, then schedule a look at the statuses."""
+        batch = self._batch
+        assert batch is not None
+        self._composer.set_sending(False)
+        sent = batch.done
+        accepted = {n for s in sent if s.result.state is SendState.ACCEPTED for n in s.post.recipients}
+        for row_id in list(self._unsettled):
+            # A later accepted send to the same recipients supersedes an earlier unknown one.
+            if set(self._outcomes[row_id].post.recipients) <= accepted:
+                self._unsettled.discard(row_id)
+        not_attempted = len(batch.posts) - len(sent)
+        all_accepted = (
+            bool(sent) and not not_attempted and all(s.result.state is SendState.ACCEPTED for s in sent)
+        )
+        if all_accepted and batch.from_composer and not self._composer.has_recipients_left():
+            self._composer.clear_message()
+            self._drafts.discard()
+            self._composer.focus_recipients()
+        elif batch.from_composer:
+            self._show_what_is_left(sent, not_attempted)
+        past = self._services.past_recipients if self._services is not None else ()
+        self._composer.set_completion_numbers([*accepted, *past])
+        if accepted or any(s.result.state is SendState.UNKNOWN for s in sent):
+            self._schedule_status_refresh()  # statuses move on within seconds; a lost answer may turn up
+        self.finished.emit(list(sent))
+        self._become_idle()
+
+    def _show_what_is_left(self, sent: Sequence[SentPost], not_attempted: int) -> None:
+        """Not everything went out: the fields Bandwidth named are marked and the results say what is left."""
+        rejected = [s.result.error for s in sent if s.result.state is SendState.REJECTED and s.result.error]
+        if rejected:
+            self._composer.show_api_errors(rejected[0].field_errors, fallback=rejected[0].description)
+        if not_attempted > 0:
+            self.status_changed.emit(
+                f"{summarise([s.result for s in sent])} · sending stopped after an error: "
+                f"{not_attempted} message{'s were' if not_attempted != 1 else ' was'} not sent; "
+                "the recipients are still in the To field"
+            )
+        self._drafts.save_now()
+
+    # -- follow-up: resend, send again, what Bandwidth told later ---------------------------------------------
+
+    @Slot(int)
+    def resend_result(self, row_id: int) -> None:
+        """A result's "Send again…": asks first, naming the risk of a duplicate (or that it never went out)."""
+        sent = self._outcomes.get(row_id)
+        if sent is None or self.is_busy() or self._sending_services() is None:
+            return
+        if sent.result.state is SendState.FAILED:
+            never_sent = (
+                "Send it now?",
+                "This message was not sent (it never reached Bandwidth).",
+                "Send it",
+            )
+            if not self._confirm(*never_sent):
+                return
+        elif not self._confirm_duplicate(sent.post.recipients):
+            return
+        self._unsettled.discard(row_id)
+        text = str(sent.post.payload.get("text", ""))
+        self._send_planned([sent.post], from_composer=self._composer.holds_text(text))
+
+    @Slot(object)
+    def send_again(self, row: HistoryRow) -> None:
+        """The history's "Send again…": a recorded message, planned afresh, after a question naming the risk."""
+        if self.is_busy():
+            return
+        services = self._sending_services()
+        if services is None:
+            return
+        account = services[0]
+        draft = Draft(
+            sender=row.sender,
+            recipients=row.to,
+            text=row.text,
+            media=row.media,
+            tag=row.tag,
+            mode=Mode(row.mode),
+            region=account.region,
+        )
+        try:
+            posts = plan(draft, account.application_id)
+        except (InvalidDraft, BwdeskError) as exc:
+            self._feedback.error("Cannot send again", str(exc))
+            return
+        who = ", ".join(display_number(n) for n in row.to)
+        if row.state in (SendState.UNKNOWN, SendState.SENDING):
+            go = self._confirm_duplicate(row.to)
+        elif row.state is SendState.ACCEPTED:
+            go = self._confirm(
+                "Send it again?",
+                f"This message was sent to {who} on {row.created_local()} (Bandwidth accepted it). "
+                "Sending it again means the customer receives it twice.",
+                "Send again",
+            )
+        else:
+            go = self._confirm("Send again?", f"Send this message again to {who}?", "Send again")
+        if go:
+            self._send_planned(posts, from_composer=False)
+
+    @Slot(list, str)
+    def rows_learned(self, rows: list[HistoryRow], note: str) -> None:
+        """Bandwidth told the state of history rows (Check status, a refresh): this window's results follow."""
+        for row in rows:
+            sent = self._outcomes.get(row.id)
+            if sent is None or row.id not in self._unsettled:
+                continue
+            result = sent.result
+            if row.state is SendState.ACCEPTED:
+                self._unsettled.discard(row.id)
+                result = SendResult(SendState.ACCEPTED, message_id=row.message_id, segments=row.segments)
+                self._outcomes[row.id] = replace(sent, result=result)
+                self._went_out(sent.post)
+                note = note or FOUND_NOTE
+            if note:
+                self.result_updated.emit(ResultEntry(row.id, sent.post.recipients, result), note)
+
+    # -- the composer's message -------------------------------------------------------------------------------
+
+    @Slot()
+    def new_message(self) -> None:
+        """Ctrl+N: an empty composer (after asking, when something would be lost)."""
+        if self.is_busy():
+            return
+        if not self._composer.saved_draft().is_empty() and not self._confirm(
+            "Discard this message?", "The message you are writing will be discarded.", "Discard it"
+        ):
+            return
+        self._composer.clear_message()
+        self.results_cleared.emit()
+        self._drafts.discard()
+        self._composer.focus_recipients()
+
+    @Slot(object)
+    def use_as_draft(self, row: HistoryRow) -> None:
+        """A history row becomes the message being written (after asking, when it would replace one)."""
+        if self.is_busy():
+            return
+        if not self._composer.saved_draft().is_empty() and not self._confirm(
+            "Replace your message?",
+            "The message you are writing will be replaced by the one from the history.",
+            "Replace it",
+        ):
+            return
+        self._composer.clear_message()
+        saved = SavedDraft(
+            sender=row.sender, recipients=row.to, text=row.text, media=row.media, tag=row.tag, mode=row.mode
+        )
+        self._composer.restore(saved)
+        self.results_cleared.emit()
+        self._composer.focus_text()
+
+    # -- helpers ------------------------------------------------------------------------------------------------
+
+    def _sending_services(self) -> tuple[Account, MessageSender, HistoryStore] | None:
+        """The account, client and history to send with; None after telling the agent what is missing."""
+        services = self._services
+        if services is None:
+            self._feedback.notify("Still opening the account; try again in a moment.", Duration.MOMENT)
+            return None
+        account, client, history = services.account, services.client, services.history
+        if account is None or client is None or history is None:
+            problem = services.account_problem or services.history_problem
+            self._feedback.error("bwdesk is not set up", problem or "The account is not set up.")
+            return None
+        return account, client, history
+
+    def _many_confirmed(self, draft: Draft) -> bool:
+        count = message.message_count(draft)
+        if draft.mode is not Mode.SEPARATE or count <= message.CONFIRM_SEPARATE_ABOVE:
+            return True
+        return self._confirm(
+            "Send many messages?",
+            f"This sends {count} separate messages, one to each recipient.",
+            "Send them",
+        )
+
+    def _confirm_duplicate(self, numbers: Sequence[str], earlier: Sequence[PossibleDuplicate] = ()) -> bool:
+        """Ask before what may reach a customer twice; the words say whether the earlier one surely went out."""
+        who = ", ".join(display_number(n) for n in dict.fromkeys(numbers))
+        if earlier and not any(d.uncertain for d in earlier):
+            text = (
+                f"This same message was already sent to {who} a few minutes ago (at {sent_at(earlier)}) and "
+                "Bandwidth accepted it. Sending it again means the customer receives it twice."
+            )
+        else:
+            text = (
+                f"The last attempt to send this message to {who} got no answer from Bandwidth: it may already "
+                "have been sent. Sending again could make the customer receive it twice.\n\n"
+                "Use “Check status” first if you are not sure."
+            )
+        return self._confirm("Send again? It may be a duplicate", text, "Send again anyway")
+
+    @contextmanager
+    def _asking(self) -> Iterator[None]:
+        """A question about this send is open: the draft stays frozen, but nothing claims to be sending."""
+        self._composer.set_confirming(True)
+        try:
+            yield
+        finally:
+            self._composer.set_confirming(False)
+
+    def _send_planned(self, posts: list[PlannedPost], *, from_composer: bool) -> None:
+        """A resend or a send again: planned already, asked already; the POSTs start now."""
+        services = self._sending_services()
+        if services is None:
+            return
+        _account, client, history = services
+        self._begin(_Batch(posts, client, history, from_composer=from_composer))
+        self._send_next()
+
+    def _begin(self, batch: _Batch) -> None:
+        """The POSTs are about to go out: the results make room for them and the draft stays frozen."""
+        self._batch = batch
+        self._set_phase(Phase.SENDING)
+        self.results_cleared.emit()
+        self._composer.clear_api_errors()
+        count = len(batch.posts)
+        self.status_changed.emit(f"Sending {count} message{'s' if count != 1 else ''}…")
+
+    def _went_out(self, post: PlannedPost) -> None:
+        """A message went out (its 202 now, or a later check found it): if the composer still holds it, its
+        recipients leave it at once and the draft is saved, so a crash cannot bring them back for a second send."""
+        if self._composer.holds_text(str(post.payload.get("text", ""))):
+            self._composer.drop_recipients(post.recipients)
+            self._drafts.save_now()
+
+    def _set_phase(self, phase: Phase) -> None:
+        was_busy = self.is_busy()
+        self._phase = phase
+        if phase is not Phase.IDLE:
+            self._composer.set_sending(True)
+        if self.is_busy() != was_busy:
+            self.busy_changed.emit(self.is_busy())
+
+    def _become_idle(self) -> None:
+        """Every way out of sending ends here: the composer is unlocked and whoever waited is told."""
+        self._batch = None
+        self._composer.set_sending(False)
+        self._set_phase(Phase.IDLE)
+
+    def _schedule_status_refresh(self) -> None:
+        now = time.monotonic()
+        self._refresh_at = sorted([*self._refresh_at, *(now + s for s in self.auto_refresh_after)])
+        self._arm_refresh_timer()
+
+    def _arm_refresh_timer(self) -> None:
+        if self._refresh_at:
+            wait = max(0.0, self._refresh_at[0] - time.monotonic())
+            self._refresh_timer.start(int(wait * 1000))
+
+    @Slot()
+    def _refresh_timer_fired(self) -> None:
+        now = time.monotonic()
+        self._refresh_at = [t for t in self._refresh_at if t > now]
+        if not self.is_busy() and self._services is not None:
+            self.refresh_due.emit()
+        self._arm_refresh_timer()

@@ -1,0 +1,61 @@
+"""What the window needs from the outside world (the history, the account and its client), opened on a
+worker thread at start-up and after the settings change, and closed last when the window goes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bwdesk.core.account import Account, Context
+from bwdesk.core.delivery import StatusRefresher
+from bwdesk.core.errors import BwdeskError
+from bwdesk.core.history.search import HistoryQuery
+from bwdesk.core.history.store import HistoryStore
+
+if TYPE_CHECKING:
+    from bwdesk.core.bandwidth import BandwidthClient
+
+#: How many recent history rows give the recipients field its completions.
+COMPLETION_ROWS = 500
+
+
+@dataclass
+class Services:
+    """The open history and account; what could not be opened says why in `*_problem`."""
+
+    history: HistoryStore | None = None
+    account: Account | None = None
+    client: BandwidthClient | None = None
+    refresher: StatusRefresher | None = None
+    account_problem: str = ""
+    history_problem: str = ""
+    past_recipients: tuple[str, ...] = ()
+
+    def problems(self) -> str:
+        """What could not be opened, in words ("" when everything is open)."""
+        return " ".join(p for p in (self.history_problem, self.account_problem) if p)
+
+    def close(self, keep: Services | None = None) -> None:
+        """Close the client and the history, except those `keep` (the services replacing these) still uses."""
+        if self.client is not None and (keep is None or keep.client is not self.client):
+            self.client.close()
+        if self.history is not None and (keep is None or keep.history is not self.history):
+            self.history.close()
+
+
+def open_services(context: Context) -> Services:
+    """On a worker thread: open the history, resolve the account (it may read the keyring), gather completions."""
+    services = Services()
+    try:
+        services.history = context.history()
+        rows = services.history.search(HistoryQuery(), limit=COMPLETION_ROWS)
+        services.past_recipients = tuple(dict.fromkeys(n for row in rows for n in row.to))
+    except BwdeskError as exc:
+        services.history_problem = str(exc)
+    try:
+        services.account = context.account()
+        services.client = services.account.client()
+        services.refresher = StatusRefresher(services.client)
+    except BwdeskError as exc:
+        services.account_problem = str(exc)
+    return services

@@ -1,0 +1,216 @@
+"""The send session on its own (a composer, a real history file, the sandbox; questions answered by the test)
+and in the window: one Check status path for the results and the history, Send again from the history, and
+closing that stops the scheduled status refresh and the background work before the history closes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QItemSelectionModel
+from PySide6.QtWidgets import QWidget
+
+from bwdesk.core import paths
+from bwdesk.core.api import Timeouts
+from bwdesk.core.history.search import HistoryQuery
+from bwdesk.core.history.sqlite_store import SqliteHistoryStore
+from bwdesk.core.outcome import SendState
+from bwdesk.sandbox import Fault, FaultKind, Sandbox
+from bwdesk.sandbox_profile import sandbox_context
+from bwdesk.ui.composer import ComposerWidget
+from bwdesk.ui.draft_keeper import DraftKeeper
+from bwdesk.ui.feedback import Feedback, Kind
+from bwdesk.ui.main_window import MainWindow
+from bwdesk.ui.results import ResultEntry
+from bwdesk.ui.send_session import Phase, SendSession
+from bwdesk.ui.services import Services
+from bwdesk.ui.tasks import BackgroundTasks
+
+WAIT = 10_000
+
+
+class Answers:
+    """The injected confirmation: records each question and answers from a list (Cancel when it runs out)."""
+
+    def __init__(self, *answers: bool) -> None:
+        self.answers = list(answers)
+        self.asked: list[str] = []
+
+    def __call__(self, title: str, text: str, accept: str) -> bool:
+        self.asked.append(title)
+        return self.answers.pop(0) if self.answers else False
+
+
+@pytest.fixture
+def parts(qtbot: Any, sandbox: Sandbox, profile: Path) -> Iterator[tuple[ComposerWidget, Services, Any]]:
+    """A composer, the sandbox account's services and what the session is built from (a fresh history file)."""
+    host = QWidget()
+    qtbot.addWidget(host)
+    composer = ComposerWidget(host, region="US")
+    composer.set_from_numbers([(sandbox.numbers[0], "Support")], sandbox.numbers[0])
+    context = sandbox_context(sandbox, profile)
+    account = context.account()
+    services = Services(
+        history=SqliteHistoryStore.open(profile / "history.sqlite3"), account=account, client=account.client()
+    )
+    tasks = BackgroundTasks()
+    feedback = Feedback(host)
+    drafts = DraftKeeper(composer, profile / "draft.json", feedback)
+    yield composer, services, (tasks, drafts, feedback)
+    tasks.wait_for_threads(WAIT)
+    services.close()
+
+
+def make_session(parts: tuple[ComposerWidget, Services, Any], confirm: Answers) -> SendSession:
+    composer, services, (tasks, drafts, feedback) = parts
+    session = SendSession(composer, tasks, drafts, feedback, confirm)
+    session.use_services(services)
+    session.auto_refresh_after = ()
+    return session
+
+
+def write(composer: ComposerWidget, recipients: str, text: str) -> None:
+    composer.recipients.model().add_text(recipients)
+    composer.text_edit.set_text(text)
+    composer.revalidate()
+
+
+def test_a_session_asks_its_injected_confirmation_before_a_likely_duplicate(
+    qtbot: Any, parts: Any, sandbox: Sandbox
+) -> None:
+    composer = parts[0]
+    confirm = Answers(False, True)
+    session = make_session(parts, confirm)
+    results: list[ResultEntry] = []
+    session.result_added.connect(results.append)
+
+    write(composer, "9195550123", "On my way")
+    with qtbot.waitSignal(session.finished, timeout=WAIT):
+        session.send_draft()
+    assert [r.result.state for r in results] == [SendState.ACCEPTED] and confirm.asked == []
+    assert composer.recipients.model().rowCount() == 0  # sent: the composer is ready for the next one
+
+    write(composer, "9195550123", "On my way")  # the same message again, minutes later
+    with qtbot.waitSignal(session.busy_changed, timeout=WAIT, check_params_cb=lambda busy: not busy):
+        session.send_draft()
+    assert confirm.asked == ["Send again? It may be a duplicate"]  # answered Cancel
+    assert len(sandbox.accepted_messages()) == 1 and not composer.is_sending()
+    with qtbot.waitSignal(session.finished, timeout=WAIT):
+        session.send_draft()  # asked again, answered "Send again anyway"
+    assert len(confirm.asked) == 2 and len(sandbox.accepted_messages()) == 2
+    assert session.phase is Phase.IDLE
+
+
+def test_a_refused_draft_says_why_through_the_feedback(parts: Any, record_told: Any) -> None:
+    composer, _services, (_tasks, _drafts, feedback) = parts
+    session = make_session(parts, Answers())
+    told = record_told(feedback)
+    write(composer, "919 555 01", "hello")
+    session.send_draft()
+    assert [t.kind for t in told] == [Kind.NOTE] and "cannot be used" in told[0].text
+    assert not session.is_busy()
+
+
+@pytest.fixture
+def make_window(qtbot: Any, sandbox: Sandbox, profile: Path) -> Iterator[Any]:
+    windows: list[MainWindow] = []
+
+    def make() -> MainWindow:
+        window = MainWindow(sandbox_context(sandbox, paths.sandbox_profile_dir(profile)), BackgroundTasks())
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitUntil(lambda: window._ready, timeout=WAIT)
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.tasks.wait_for_threads(WAIT)
+
+
+def send_and_wait(qtbot: Any, window: MainWindow, recipients: str, text: str) -> None:
+    write(window.composer, recipients, text)
+    with qtbot.waitSignal(window.session.finished, timeout=WAIT):
+        window.session.send_draft()
+
+
+def test_closing_stops_the_status_refresh_scheduled_after_a_send_before_the_history_closes(
+    qtbot: Any, make_window: Any
+) -> None:
+    """The look at the statuses a few seconds after a send must not run against a closed history."""
+    window = make_window()
+    window.session.auto_refresh_after = (0.3,)
+    send_and_wait(qtbot, window, "9195550123", "closing right after")
+    history = window.services.history
+    assert history is not None
+    window.close()
+    assert not window.isVisible() and window.services.history is None
+    qtbot.waitUntil(lambda: window.tasks.pending() == 0, timeout=WAIT)  # late answers touch no store
+    with qtbot.assertNotEmitted(window.session.refresh_due, wait=600):
+        pass  # past the moment the refresh was due: it was called off with the window
+    with pytest.raises(RuntimeError, match="closed"):
+        history.search(HistoryQuery(), limit=1)  # closed only after all of that
+
+
+def test_check_status_from_the_results_and_from_the_history_is_one_path(
+    qtbot: Any, make_window: Any, sandbox: Sandbox
+) -> None:
+    """Both answers were lost but Bandwidth has the messages: whichever Check status the agent uses, the
+    history's actions ask, and the window's result follows."""
+    window = make_window()
+    window.session.auto_refresh_after = ()
+    assert window.services.client is not None
+    window.services.client.timeouts = Timeouts(connect=2, read=0.3)  # the answers will be "lost"
+    sandbox.inject(Fault(FaultKind.DELAY, delay=1.0, times=2))
+    send_and_wait(qtbot, window, "9195550123, 9195550124", "did it go?")
+    panel = window.composer.result_panel
+    assert [e.result.state for e in panel.entries()] == [SendState.UNKNOWN, SendState.UNKNOWN]
+    qtbot.waitUntil(lambda: len(sandbox.accepted_messages()) == 2, timeout=WAIT)
+    actions = window.history_view.history_actions
+
+    def state_of(row_id: int) -> SendState:
+        return next(e.result.state for e in panel.entries() if e.row_id == row_id)
+
+    # From the result: its button asks the history's actions.
+    first, second = (e.row_id for e in panel.entries())
+    row = panel.row_widget(first)
+    assert row is not None
+    with qtbot.waitSignal(actions.check_finished, timeout=WAIT) as checked:
+        row.check_button.click()
+    assert checked.args[0] is not None and checked.args[0].found is not None
+    assert (state_of(first), state_of(second)) == (SendState.ACCEPTED, SendState.UNKNOWN)
+
+    # From the history: the same actions, and the window's result follows.
+    view = window.history_view
+    qtbot.waitUntil(lambda: view.model.position_of(second) is not None, timeout=WAIT)
+    flag = QItemSelectionModel.SelectionFlag
+    position = view.model.position_of(second)
+    view.table.selectionModel().select(view.model.index(position, 0), flag.ClearAndSelect | flag.Rows)
+    qtbot.waitUntil(view.check_action.isEnabled, timeout=WAIT)
+    with qtbot.waitSignal(actions.check_finished, timeout=WAIT) as checked:
+        view.check_action.trigger()
+    assert checked.args[0] is not None and checked.args[0].found is not None
+    assert state_of(second) is SendState.ACCEPTED
+    assert window.session.unsettled_rows() == frozenset()
+    assert window.composer.recipients.model().rowCount() == 0  # they went out: nobody waits to be sent
+
+
+def test_send_again_from_the_history_goes_through_the_session(
+    qtbot: Any, make_window: Any, sandbox: Sandbox, record_told: Any
+) -> None:
+    window = make_window()
+    window.session.auto_refresh_after = ()
+    send_and_wait(qtbot, window, "9195550123", "once more")
+    view = window.history_view
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=WAIT)
+    told = record_told(window.feedback)
+    window.feedback.ask = lambda title, text, accept: True
+    flag = QItemSelectionModel.SelectionFlag
+    view.table.selectionModel().select(view.model.index(0, 0), flag.ClearAndSelect | flag.Rows)
+    with qtbot.waitSignal(window.session.finished, timeout=WAIT):
+        view.resend_action.trigger()
+    assert [t.title for t in told if t.kind is Kind.QUESTION] == ["Send it again?"]
+    assert len(sandbox.accepted_messages()) == 2
+    assert [e.result.state for e in window.composer.result_panel.entries()] == [SendState.ACCEPTED]
