@@ -55,7 +55,8 @@ def build_parser() -> _Parser:
     parser.add_argument(
         "--self-test",
         action="store_true",
-        help="check that this installation works (offscreen), print versions and the keyring in use, then exit",
+        help="check that this installation works (offscreen), print versions and the keyring in use, then "
+        "exit: 0 all well, 1 something broken, 3 no usable keyring (see bwdesk --self-test --help)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
