@@ -23,7 +23,7 @@ from faultserver import (
     too_many,
 )
 
-from bwdesk.cli import main
+from bwdesk.cli import build_parser, main
 from bwdesk.core import paths
 from bwdesk.core.history import HistoryQuery, HistoryStore
 from bwdesk.sandbox import LANDLINE_NUMBER, Sandbox
@@ -197,6 +197,19 @@ def test_history_shows_control_characters_instead_of_sending_them_to_the_termina
     _, out, _ = run(capsys, "history")
     assert "\x1b" not in out and "\\x1b[31malert" in out
     assert "👨\u200d👩" in out  # a joiner inside an emoji is text, not a control character
+
+
+def test_history_shows_the_tag_with_its_control_characters_shown_not_obeyed(capsys, on_sandbox) -> None:
+    assert run(capsys, "send", "--to", "9195550123", "--text", "hi", "--tag", "ticket 4711")[0] == 0
+    assert run(capsys, "send", "--to", "9195550124", "--text", "hi", "--tag", "evil\x1b[2J")[0] == 0
+    assert run(capsys, "send", "--to", "9195550125", "--text", "no tag")[0] == 0
+    _, out, _ = run(capsys, "history")
+    lines = out.splitlines()
+    assert any("+19195550123" in line and "hi  tag: ticket 4711  " in line for line in lines), out
+    assert "tag: evil\\x1b[2J" in out and "\x1b" not in out
+    assert [line for line in lines if "+19195550125" in line and "tag:" in line] == []
+    status, out, _ = run(capsys, "history", "--search", "4711")
+    assert status == 0 and "tag: ticket 4711" in out and "+19195550124" not in out
 
 
 def test_no_standard_output_at_all_still_sends_the_whole_batch(on_sandbox, monkeypatch) -> None:
@@ -393,6 +406,15 @@ def test_version_and_help() -> None:
     for command in ([], ["send"], ["history"], ["sandbox"]):
         shown = _bwdesk(*command, "--help")
         assert shown.returncode == 0 and "usage: bwdesk" in shown.stdout
+
+
+def test_every_command_says_what_it_does_in_its_help() -> None:
+    parser = build_parser()
+    for name, command in parser.commands.items():
+        assert command.description and len(command.description) > 60, name
+        assert command.description.split(".")[0] in " ".join(command.format_help().split()), name
+    send_help = " ".join(parser.commands["send"].format_help().split())
+    assert "--attach PATH" in send_help and "5 an --attach file could not be uploaded" in send_help
 
 
 def test_invalid_input_in_a_real_process_prints_nothing_on_stdout() -> None:
