@@ -200,11 +200,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bwdesk: {exc}", file=sys.stderr)
         return EXIT_INVALID
     except BwdeskError as exc:
+        if _is_keyring_problem(exc):
+            # The credentials cannot be read (a locked keyring): a configuration problem, nothing was sent.
+            print(
+                f"bwdesk: {exc} Or give the credentials in the environment: BW_USERNAME and BW_PASSWORD "
+                "(or BW_CLIENT_ID and BW_CLIENT_SECRET).",
+                file=sys.stderr,
+            )
+            return EXIT_INVALID
         print(f"bwdesk: {exc}", file=sys.stderr)
         return EXIT_INTERNAL
     except KeyboardInterrupt:
         print("bwdesk: interrupted", file=sys.stderr)
         return 130
+
+
+def _is_keyring_problem(exc: BwdeskError) -> bool:
+    # Only a command that asked the keyring has loaded it: no keyring import just to look at another error.
+    secrets = sys.modules.get("bwdesk.core.secrets")
+    return secrets is not None and isinstance(exc, secrets.SecretStoreError)
 
 
 class TextOut(Protocol):

@@ -288,6 +288,41 @@ def test_missing_configuration_is_exit_2_with_what_to_set(capsys) -> None:
     assert "BW_ACCOUNT_ID" in err and "BW_MESSAGING_APPLICATION_ID" in err
 
 
+def test_a_locked_keyring_is_a_configuration_problem_with_what_to_do_on_the_command_line(
+    capsys, monkeypatch, profile
+) -> None:
+    """Exit 2 (nothing sent), not 1 "internal error"; and no advice only the window can follow."""
+    import keyring
+    from keyring.backend import KeyringBackend
+    from keyring.errors import KeyringLocked
+
+    class Locked(KeyringBackend):
+        priority = 1  # type: ignore[assignment]
+
+        def get_password(self, service: str, username: str) -> str | None:
+            raise KeyringLocked("Failed to unlock the collection!")
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            raise KeyringLocked("Failed to unlock the collection!")
+
+        def delete_password(self, service: str, username: str) -> None:
+            raise KeyringLocked("Failed to unlock the collection!")
+
+    keyring.set_keyring(Locked())  # the autouse memory keyring fixture puts its own back afterwards
+    (profile / "settings.json").write_text(
+        json.dumps({"version": 1, "account_id": "9900000", "application_id": "app", "username": "api-user"})
+    )
+    for command in (
+        ("send", "--to", "9195550123", "--text", "hi", "--from", "+19195550100"),
+        ("history", "--refresh"),
+    ):
+        status, out, err = run(capsys, *command)
+        assert status == 2 and out == "", command
+        assert "Unlock your keyring" in err and "BW_PASSWORD" in err
+        assert "session only" not in err and "Traceback" not in err
+    assert rows() == []
+
+
 def test_unreadable_text_file_is_exit_2(capsys, on_sandbox, tmp_path) -> None:
     status, _, err = run(capsys, "send", "--to", "9195550123", "--text-file", str(tmp_path / "missing.txt"))
     assert status == 2 and "text:" in err and "missing.txt" in err

@@ -288,7 +288,7 @@ class SecretStore:
                 raise SecretStoreLocked(
                     f"Could not {action}: your keyring ({name}) is locked or its unlock prompt was dismissed "
                     f"({redact(str(exc)) or type(exc).__name__}). Unlock your keyring (log in to it, or open "
-                    "your password manager) and try again, or keep the credentials for this session only."
+                    "your password manager) and try again."
                 ) from None
             except keyring.errors.KeyringError as exc:
                 raise SecretStoreError(
@@ -299,7 +299,7 @@ class SecretStore:
                     raise SecretStoreLocked(
                         f"Could not {action}: the keyring service ({name}) did not answer "
                         f"({type(exc).__name__}: {redact(str(exc))}). Unlock or start your keyring and try "
-                        "again, or keep the credentials for this session only."
+                        "again."
                     ) from None
                 raise
 

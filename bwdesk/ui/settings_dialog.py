@@ -53,6 +53,7 @@ from bwdesk.core.secrets import (
     SecretStore,
     SecretStoreError,
     SecretStoreStatus,
+    SecretStoreUnavailable,
     default_store,
 )
 from bwdesk.core.settings import (
@@ -75,6 +76,9 @@ T = TypeVar("T")
 
 #: `exec()`'s result when the person chose "Try the sandbox" (Rejected is 0, Accepted 1).
 SANDBOX_RESULT = 2
+
+#: The way out of a keyring problem that only this dialog offers (the CLI names the environment instead).
+OR_SESSION_ONLY = "Or tick “Keep for this session only”."
 
 #: The dialog's height when the screen has room; on a smaller screen it takes the screen's height
 #: less `FRAME_ALLOWANCE` (title bar and frame), and the fields scroll.
@@ -775,7 +779,7 @@ class SettingsDialog(QDialog):
         else:
             self._show_store_status(answer.status)
         if answer.problem:
-            self.store_problem.show_problem(answer.problem)
+            self.store_problem.show_problem(f"{answer.problem} {OR_SESSION_ONLY}")
             self.session_only_check.show()
         if answer.session_only:
             # Where the secret is kept now, so that Save with nothing changed keeps it there.
@@ -954,7 +958,8 @@ class SettingsDialog(QDialog):
             return
         if isinstance(exc, SecretStoreError):
             # The settings file is saved; only the secret is not. Say so, and offer session-only.
-            self.store_problem.show_problem(f"{exc} The other settings were saved.")
+            offer = "" if isinstance(exc, SecretStoreUnavailable) else f" {OR_SESSION_ONLY}"
+            self.store_problem.show_problem(f"{exc}{offer} The other settings were saved.")
             self.session_only_check.show()
             self.session_only_check.setFocus()
             return

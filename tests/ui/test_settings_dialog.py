@@ -24,6 +24,7 @@ from bwdesk.core.settings import FromNumber, load_settings
 from bwdesk.sandbox import Fault, FaultKind, Sandbox
 from bwdesk.ui.settings_dialog import (
     FRAME_ALLOWANCE,
+    OR_SESSION_ONLY,
     PREFERRED_HEIGHT,
     SANDBOX_RESULT,
     SettingsDialog,
@@ -509,6 +510,7 @@ def test_a_locked_keyring_says_unlock_it(qtbot: Any, tasks: BackgroundTasks, pro
         qtbot, load_context(profile=profile, env={}), tasks, store=SecretStore(backend=LockedKeyring())
     )
     assert "Unlock your keyring" in dialog.store_problem.text()  # reading the saved secret already said so
+    assert dialog.store_problem.text().endswith(OR_SESSION_ONLY)  # the way out this dialog offers
     dialog.username_edit.setText("api-user")
     dialog.password_edit.setText("pw-for-locked")
     dialog.store_problem.show_problem("")
@@ -518,6 +520,7 @@ def test_a_locked_keyring_says_unlock_it(qtbot: Any, tasks: BackgroundTasks, pro
         "Unlock your keyring" in dialog.store_problem.text()
         and "Traceback" not in dialog.store_problem.text()
     )
+    assert f"{OR_SESSION_ONLY} The other settings were saved." in dialog.store_problem.text()
     assert dialog.session_only_check.isVisibleTo(dialog)
 
 
