@@ -391,14 +391,20 @@ class SettingsDialog(QDialog):
         self.client_secret_edit = self.client_secret_secret.edit
         self._row(form, "client_secret", self.client_secret_secret, label="Client secret")
 
-        self.store_label = QLabel("Checking the keyring…", sign_in)
+        # Everything about where the secret is kept, in one row that is always there: its parts come and go
+        # inside it (a form row that appears later would take its wrapped text's unwrapped height).
+        keyring_box = QWidget(sign_in)
+        keyring_layout = QVBoxLayout(keyring_box)
+        keyring_layout.setContentsMargins(0, 0, 0, 0)
+        keyring_layout.setSpacing(4)
+        self.store_label = QLabel("Checking the keyring…", keyring_box)
         self.store_label.setWordWrap(True)
         self.store_label.setAccessibleName("Where secrets are kept")
         self.store_label.setToolTip("Where bwdesk keeps the password or client secret")
         self.store_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        form.addRow("Kept in", self.store_label)
+        keyring_layout.addWidget(self.store_label)
         # Why no keyring is usable, in the backends' own words: for IT, folded away from everyone else.
-        self.store_details_button = QToolButton(sign_in)
+        self.store_details_button = QToolButton(keyring_box)
         self.store_details_button.setText("Details")
         self.store_details_button.setCheckable(True)
         self.store_details_button.setArrowType(Qt.ArrowType.RightArrow)
@@ -408,24 +414,25 @@ class SettingsDialog(QDialog):
         self.store_details_button.setToolTip("Show why no keyring can be used here (for IT)")
         self.store_details_button.toggled.connect(self._show_store_details)
         self.store_details_button.hide()
-        form.addRow("", self.store_details_button)
-        self.store_details_label = QLabel(sign_in)
+        keyring_layout.addWidget(self.store_details_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self.store_details_label = QLabel(keyring_box)
         self.store_details_label.setWordWrap(True)
         self.store_details_label.setAccessibleName("Why no keyring can be used")
         self.store_details_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.store_details_label.hide()
-        form.addRow("", self.store_details_label)
-        self.session_only_check = QCheckBox("Keep for this session only", sign_in)
+        keyring_layout.addWidget(self.store_details_label)
+        self.session_only_check = QCheckBox("Keep for this session only", keyring_box)
         self.session_only_check.setAccessibleName("Keep for this session only")
         self.session_only_check.setToolTip(
             "Keep the secret in memory only, until bwdesk quits (you enter it again next time). "
             "bwdesk never writes secrets to a file."
         )
         self.session_only_check.hide()
-        form.addRow("", self.session_only_check)
-        self.store_problem = _Problem("secret_store", sign_in)
+        keyring_layout.addWidget(self.session_only_check)
+        self.store_problem = _Problem("secret_store", keyring_box)
         self.store_problem.setAccessibleName("Problem with the keyring")
-        form.addRow("", self.store_problem)
+        keyring_layout.addWidget(self.store_problem)
+        form.addRow("Kept in", keyring_box)
         column.addWidget(sign_in)
 
         # Connection

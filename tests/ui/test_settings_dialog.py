@@ -14,7 +14,7 @@ import pytest
 from keyring.backend import KeyringBackend
 from keyring.backends import fail
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QDialog, QLineEdit
+from PySide6.QtWidgets import QApplication, QDialog, QLabel, QLineEdit
 
 from bwdesk.core.account import Context, load_context, sandbox_context
 from bwdesk.core.bandwidth import CheckResult
@@ -324,6 +324,11 @@ def test_sandbox_window_shows_its_account_and_saves_nothing(
 # --- where the secret goes ------------------------------------------------------------------------------------
 
 
+def assert_fits_its_text(qtbot: Any, label: QLabel) -> None:
+    """A wrapped label that appeared later is as tall as its text, not padded to its unwrapped height."""
+    qtbot.waitUntil(lambda: label.height() == label.heightForWidth(label.width()), timeout=WAIT)
+
+
 def no_keyring_store(monkeypatch: pytest.MonkeyPatch) -> SecretStore:
     """What a desk without D-Bus has: keyring's `fail` backend, and no session bus to find a keyring on."""
     monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
@@ -348,6 +353,7 @@ def test_without_a_keyring_the_dialog_says_what_to_do_and_offers_this_session_on
     assert no_keyring_reason in dialog.store_details_label.text()
     dialog.store_details_button.click()
     assert dialog.store_details_label.isVisible()
+    assert_fits_its_text(qtbot, dialog.store_details_label)
     # Without a keyring this is the only way to keep the secret at all: offered, ticked.
     assert dialog.session_only_check.isVisible() and dialog.session_only_check.isChecked()
     dialog.account_id_edit.setText("9900000")
@@ -516,6 +522,8 @@ def test_a_locked_keyring_says_unlock_it(qtbot: Any, tasks: BackgroundTasks, pro
     )
     assert "Unlock your keyring" in dialog.store_problem.text()  # reading the saved secret already said so
     assert dialog.store_problem.text().endswith(OR_SESSION_ONLY)  # the way out this dialog offers
+    dialog.show()
+    assert_fits_its_text(qtbot, dialog.store_problem)
     dialog.username_edit.setText("api-user")
     dialog.password_edit.setText("pw-for-locked")
     dialog.store_problem.show_problem("")
