@@ -16,21 +16,30 @@ import re
 import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
-from typing import IO, Any, NoReturn, Protocol, TextIO
+from dataclasses import dataclass, replace
+from typing import IO, TYPE_CHECKING, Any, NoReturn, Protocol, TextIO
 
 from bwdesk import __version__
-from bwdesk.core.errors import BwdeskError, ConfigError
+from bwdesk.core.errors import ApiRequestError, BwdeskError, ConfigError
 from bwdesk.core.outcome import SendResult, SendState
 from bwdesk.core.sending import PossibleDuplicate, sent_at
 
+if TYPE_CHECKING:
+    from bwdesk.core.attachments import Attachment
+    from bwdesk.core.bandwidth import BandwidthClient
+    from bwdesk.core.history.store import HistoryStore
+    from bwdesk.core.message import Draft
+
 log = logging.getLogger("bwdesk.cli")
 
-# Exit statuses of `bwdesk send` and `bwdesk history` (DESIGN §3): scripts rely on them.
+# Exit statuses of `bwdesk send` and `bwdesk history` (docs/design.md §4.6): scripts rely on them.
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_INVALID = 2
 EXIT_REJECTED = 3
 EXIT_NOT_CONFIRMED = 4
+#: `bwdesk send --attach`: a file could not be uploaded, so nothing was sent (running it again is safe).
+EXIT_UPLOAD_FAILED = 5
 
 DESCRIPTION = (
     "bwdesk sends SMS and MMS by hand through Bandwidth's Messaging API v2. "
@@ -63,7 +72,8 @@ def build_parser() -> _Parser:
     parser.add_argument(
         "--self-test",
         action="store_true",
-        help="check that this installation works (offscreen), print versions and the keyring in use, then exit",
+        help="check that this installation works (offscreen), print versions and the keyring in use, then "
+        "exit: 0 all well, 1 something broken, 3 no usable keyring (see bwdesk --self-test --help)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -72,7 +82,8 @@ def build_parser() -> _Parser:
         help="send a message without the window",
         description="Send a message without the window, with the same validation, client and history. "
         "Exit status: 0 all accepted; 2 invalid input or configuration (nothing sent); "
-        "3 rejected by the API; 4 failed or outcome unknown; 1 internal error.",
+        "3 rejected by the API; 4 failed or outcome unknown; 5 an --attach file could not be uploaded "
+        "(nothing sent; safe to run again); 1 internal error.",
     )
     send.add_argument(
         "--to", action="append", required=True, metavar="NUMBER", help="recipient; repeat for several"
@@ -86,6 +97,15 @@ def build_parser() -> _Parser:
     )
     send.add_argument(
         "--media", action="append", default=[], metavar="URL", help="media URL (MMS); repeat for several"
+    )
+    send.add_argument(
+        "--attach",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a local file to send by MMS (image, video, audio, PDF, vCard…; at most 3.5 MB): checked, "
+        "uploaded to Bandwidth's media store, then sent as a link; repeat for several "
+        "(at most 10 media per message, --media links included)",
     )
     send.add_argument(
         "--from",
@@ -110,7 +130,15 @@ def build_parser() -> _Parser:
     )
     send.add_argument("--json", action="store_true", help="print a JSON array, one object per POST")
 
-    history = sub.add_parser("history", help="list sent messages, newest first")
+    history = sub.add_parser(
+        "history",
+        help="list sent messages, newest first",
+        description="List the messages bwdesk sent from this computer (the window's and the command line's), "
+        "newest first: time, state, from → to, text, media, tag and message ID. --refresh first asks "
+        "Bandwidth for the delivery status of recent messages. Exit status: 0 listed; 2 invalid input or "
+        "configuration; 3 --refresh was refused (credentials); 4 --refresh could not finish (the list may "
+        "be out of date); 1 internal error.",
+    )
     history.add_argument("--search", metavar="TEXT", help="words from the text or tag, or a phone number")
     history.add_argument(
         "--limit", type=_positive_int, default=50, metavar="N", help="at most N rows (default 50)"
@@ -122,7 +150,13 @@ def build_parser() -> _Parser:
     )
     history.add_argument("--json", action="store_true", help="print a JSON array, one object per row")
 
-    sandbox = sub.add_parser("sandbox", help="run the local sandbox API alone (Ctrl+C stops)")
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="run the local sandbox API alone (Ctrl+C stops)",
+        description="Run the built-in sandbox — a practice Bandwidth Messaging API on this computer — until "
+        "Ctrl+C. It prints its address and demo credentials; set BWDESK_API_BASE and the BW_* variables "
+        "from them to try `bwdesk send` and `bwdesk history` without an account. Nothing leaves the machine.",
+    )
     sandbox.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     sandbox.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
     parser.commands = dict(sub.choices)
@@ -173,11 +207,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bwdesk: {exc}", file=sys.stderr)
         return EXIT_INVALID
     except BwdeskError as exc:
+        if _is_keyring_problem(exc):
+            # The credentials cannot be read (a locked keyring): a configuration problem, nothing was sent.
+            print(
+                f"bwdesk: {exc} Or give the credentials in the environment: BW_USERNAME and BW_PASSWORD "
+                "(or BW_CLIENT_ID and BW_CLIENT_SECRET).",
+                file=sys.stderr,
+            )
+            return EXIT_INVALID
         print(f"bwdesk: {exc}", file=sys.stderr)
         return EXIT_INTERNAL
     except KeyboardInterrupt:
         print("bwdesk: interrupted", file=sys.stderr)
         return 130
+
+
+def _is_keyring_problem(exc: BwdeskError) -> bool:
+    # Only a command that asked the keyring has loaded it: no keyring import just to look at another error.
+    secrets = sys.modules.get("bwdesk.core.secrets")
+    return secrets is not None and isinstance(exc, secrets.SecretStoreError)
 
 
 class TextOut(Protocol):
@@ -261,50 +309,75 @@ def cmd_send(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
         raise ConfigError(
             "from: no sending number. Pass --from NUMBER, set BW_NUMBER, or choose a default From number in Settings."
         )
-    draft = message.Draft(
-        sender=sender,
-        # `--to "a, b"` is two recipients, as in the window (numbers themselves contain spaces).
-        recipients=tuple(
-            part.strip() for value in args.to for part in re.split(r"[,;\n]", value) if part.strip()
-        ),
-        text=text,
-        media=tuple(args.media),
-        tag=args.tag,
-        mode=message.Mode.GROUP if args.group else message.Mode.SEPARATE,
-        region=account.region,
-    )
-    problems = message.validate(draft)
-    errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        raise UsageError("; ".join(_problem_text(p) for p in errors) + ". Nothing was sent.")
-    for warning in problems:
-        print(f"bwdesk: warning: {_problem_text(warning)}", file=err)
-    recipients = message.recipients_e164(draft)
-    if (
-        draft.mode is message.Mode.SEPARATE
-        and len(recipients) > message.CONFIRM_SEPARATE_ABOVE
-        and not args.yes
-    ):
+    # Files are checked before anything else touches the network: a bad one stops the send with its name.
+    media = _unique(args.media, "media", err)
+    files = _check_attachments(_unique(args.attach, "attach", err))
+    total = len(media) + len(files)
+    if total > message.MAX_MEDIA:
         raise UsageError(
-            f"to: this would send {len(recipients)} separate messages; add --yes to confirm. Nothing was sent."
+            f"media: at most {message.MAX_MEDIA} media can go in one message, --media links and --attach files "
+            f"together; this one has {total}. Nothing was sent."
         )
-
     client = context.client()
     try:
-        store = context.history()
-    except BaseException:
-        client.close()
-        raise
-    if not args.send_again:
-        try:
-            _refuse_likely_duplicates(
-                sending.find_possible_duplicates(store, sending.plan(draft, account.application_id)),
-                recipients,
+        draft = message.Draft(
+            sender=sender,
+            # `--to "a, b"` is two recipients, as in the window (numbers themselves contain spaces).
+            recipients=tuple(
+                part.strip() for value in args.to for part in re.split(r"[,;\n]", value) if part.strip()
+            ),
+            text=text,
+            # Each file's link is known before it is uploaded (its name comes from its contents), so the
+            # whole message is checked — and the duplicate guard asked — before anything is uploaded.
+            media=(*media, *(client.media_url(f.attachment.name) for f in files)),
+            tag=args.tag,
+            mode=message.Mode.GROUP if args.group else message.Mode.SEPARATE,
+            region=account.region,
+        )
+        problems = message.validate(draft)
+        errors = [p for p in problems if p.severity == "error"]
+        if errors:
+            raise UsageError("; ".join(_problem_text(p) for p in errors) + ". Nothing was sent.")
+        for warning in problems:
+            print(f"bwdesk: warning: {_problem_text(warning)}", file=err)
+        recipients = message.recipients_e164(draft)
+        if (
+            draft.mode is message.Mode.SEPARATE
+            and len(recipients) > message.CONFIRM_SEPARATE_ABOVE
+            and not args.yes
+        ):
+            raise UsageError(
+                f"to: this would send {len(recipients)} separate messages; add --yes to confirm. Nothing was sent."
             )
-        except BaseException:
-            client.close()
+        store = context.history()
+        try:
+            if not args.send_again:
+                _refuse_likely_duplicates(
+                    sending.find_possible_duplicates(store, sending.plan(draft, account.application_id)),
+                    recipients,
+                )
+            uploaded = _upload(client, files, err)
+            if uploaded is None:
+                return EXIT_UPLOAD_FAILED
+            draft = replace(draft, media=(*media, *uploaded))
+            return _send_and_report(draft, account.application_id, client, store, args, out, err)
+        finally:
             store.close()
-            raise
+    finally:
+        client.close()
+
+
+def _send_and_report(
+    draft: Draft,
+    application_id: str,
+    client: BandwidthClient,
+    store: HistoryStore,
+    args: argparse.Namespace,
+    out: TextOut,
+    err: IO[str],
+) -> int:
+    from bwdesk.core import sending
+
     sent: list[sending.SentPost] = []
 
     def report(post: sending.SentPost) -> None:
@@ -315,21 +388,117 @@ def cmd_send(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
             print(f"bwdesk: warning: {post.history_problem}", file=err, flush=True)
 
     try:
+        sending.send_draft(draft, application_id, client, store, on_sent=report)
+    except sending.NotRecorded as exc:
+        # What went out is printed above; the rest was not sent because it could not be recorded first.
+        print(f"bwdesk: {exc} The remaining messages were not sent either.", file=err)
+        status = EXIT_NOT_CONFIRMED
+    else:
+        status = exit_status(post.result for post in sent)
+    if args.json:
+        json.dump([_post_json(store, post) for post in sent], out, ensure_ascii=False)
+        out.write("\n")
+    return status
+
+
+# --- send --attach -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _File:
+    """A checked --attach file and the bytes to upload (read once, so what was checked is what goes)."""
+
+    attachment: Attachment
+    data: bytes
+
+
+def _unique(values: Sequence[str], flag: str, err: IO[str]) -> list[str]:
+    """The values of --`flag` once each, in order; a repeat is said (as the window's "Already in the list").
+
+    Links are the same when their text is; files when their paths lead to the same place."""
+    from pathlib import Path
+
+    seen: dict[str, str] = {}
+    for value in values:
+        value = value.strip() if flag == "media" else value
+        if not value:
+            continue
+        key = value if flag == "media" else os.path.normcase(str(Path(value).resolve()))
+        if key in seen:
+            print(f"bwdesk: warning: {flag}: {value} is given twice; it goes in the message once", file=err)
+            continue
+        seen[key] = value
+    return list(seen.values())
+
+
+def _check_attachments(paths: Sequence[str]) -> list[_File]:
+    """Check every --attach file as the window does; all problems at once, each naming its file (exit 2)."""
+    if not paths:
+        return []
+    import hashlib
+
+    from bwdesk.core.attachments import AttachmentError, check_attachment, media_name
+
+    files: list[_File] = []
+    problems: list[str] = []
+    for path in paths:
         try:
-            sending.send_draft(draft, account.application_id, client, store, on_sent=report)
-        except sending.NotRecorded as exc:
-            # What went out is printed above; the rest was not sent because it could not be recorded first.
-            print(f"bwdesk: {exc} The remaining messages were not sent either.", file=err)
-            status = EXIT_NOT_CONFIRMED
-        else:
-            status = exit_status(post.result for post in sent)
-        if args.json:
-            json.dump([_post_json(store, post) for post in sent], out, ensure_ascii=False)
-            out.write("\n")
-        return status
-    finally:
-        client.close()
-        store.close()
+            attachment = check_attachment(path)
+            data = attachment.read_data()
+        except AttachmentError as exc:
+            problems.append(str(exc))
+            continue
+        # Named after its contents: the same file in the same command gives the same link, so running a
+        # command again is caught by the duplicate guard, and uploading again replaces the same bytes.
+        unique = hashlib.sha256(data).hexdigest()[:16]
+        files.append(_File(replace(attachment, name=media_name(attachment.file_name, unique)), data))
+    if len(problems) == 1:
+        raise UsageError(f"attach: {problems[0]}. Nothing was sent.")
+    if problems:
+        listed = "".join(f"\n  {problem}" for problem in problems)
+        raise UsageError(f"attach: {len(problems)} files cannot be sent:{listed}\nNothing was sent.")
+    return files
+
+
+def _upload(client: BandwidthClient, files: Sequence[_File], err: IO[str]) -> list[str] | None:
+    """Upload each file to the media store; its link, in order. None (said on `err`) when one failed."""
+    links: list[str] = []
+    for file in files:
+        try:
+            links.append(client.upload_media(file.attachment.name, file.data, file.attachment.content_type))
+        except ApiRequestError as exc:
+            print(
+                f"bwdesk: attach: {file.attachment.file_name} could not be uploaded: {_api_problem(exc)} Nothing "
+                "was sent; running the same command again is safe.",
+                file=err,
+            )
+            return None
+        log.info("attached %s as %s", file.attachment.file_name, file.attachment.name)
+    return links
+
+
+def _api_problem(exc: ApiRequestError) -> str:
+    """An API call's failure in words, with what to check for refused credentials."""
+    reason = str(exc).strip().rstrip(".") or type(exc).__name__
+    if exc.http_status is not None:
+        reason = f"HTTP {exc.http_status}: {reason}"
+    hint = _credentials_hint(exc.http_status)
+    return f"{reason}. {hint}" if hint else f"{reason}."
+
+
+def _credentials_hint(http_status: int | None) -> str:
+    """What to check when Bandwidth refused the credentials (401) or their use of the account (403)."""
+    if http_status == 401:
+        return (
+            "The credentials were not accepted: check BW_USERNAME and BW_PASSWORD (or BW_CLIENT_ID and "
+            "BW_CLIENT_SECRET), or the ones saved in the window's Settings."
+        )
+    if http_status == 403:
+        return (
+            "These credentials may not send for this account: check BW_ACCOUNT_ID, and that the API "
+            "user has the Messaging role."
+        )
+    return ""
 
 
 def exit_status(results: Iterable[SendResult]) -> int:
@@ -444,16 +613,9 @@ def _result_line(post: Any) -> str:
         lines = [f"rejected  {to}  {_error_summary(result)}"]
         if result.error is not None:
             lines.extend(f"    {f.field}: {f.description}" for f in result.error.field_errors)
-        if result.http_status == 401:
-            lines.append(
-                "    The credentials were not accepted: check BW_USERNAME and BW_PASSWORD (or BW_CLIENT_ID and "
-                "BW_CLIENT_SECRET), or the ones saved in the window's Settings."
-            )
-        elif result.http_status == 403:
-            lines.append(
-                "    These credentials may not send for this account: check BW_ACCOUNT_ID, and that the API "
-                "user has the Messaging role."
-            )
+        hint = _credentials_hint(result.http_status)
+        if hint:
+            lines.append(f"    {hint}")
         return "\n".join(lines)
     detail = (result.detail or "").strip().rstrip(".")
     described = (result.error.description if result.error else "").strip().rstrip(".")
@@ -521,21 +683,25 @@ def _print_history_table(rows: Sequence[Any], out: TextOut, search: str | None =
         print(f"No messages match {search!r}." if search else "No messages in the history yet.", file=out)
         return
     for row in rows:
-        # Control characters (an ESC from a pasted terminal sequence) are shown, not obeyed by the terminal.
-        text = "".join(
-            f"\\x{ord(c):02x}" if unicodedata.category(c) == "Cc" else c
-            for c in " ".join((row.text or "").split())
-        )
-        if len(text) > 40:
-            text = text[:39] + "…"
+        text = _shown(row.text or "", 40)
         media = f" +{len(row.media)} media" if row.media else ""
+        tag = f"  tag: {_shown(row.tag, 30)}" if row.tag else ""
         print(
             f"{row.created_local()}  {status_label(row):<22} {row.sender:>14} → {', '.join(row.to):<14}  "
-            f"{text}{media}  {row.message_id or ''}".rstrip(),
+            f"{text}{media}{tag}  {row.message_id or ''}".rstrip(),
             file=out,
         )
         if row.error_code:
             print(f"{'':18}{describe_error_code(row.error_code)}", file=out)
+
+
+def _shown(value: str, width: int) -> str:
+    """One line of at most `width` characters, for the terminal: whitespace runs become one space and control
+    characters (an ESC from a pasted terminal sequence) are shown as \\xNN, not obeyed by the terminal."""
+    line = "".join(
+        f"\\x{ord(c):02x}" if unicodedata.category(c) == "Cc" else c for c in " ".join(value.split())
+    )
+    return line[: width - 1] + "…" if len(line) > width else line
 
 
 # --- sandbox ---------------------------------------------------------------------------------------------

@@ -7,8 +7,15 @@ lazily), opens and migrates a history in a temporary profile, sends one message 
 in-process sandbox on 127.0.0.1, and renders one widget. Nothing touches the user's profile, keychain or network.
 
 Each check prints one `ok` or `FAIL` line on standard output; each failure is repeated as one line on standard
-error. Exit status 0 when every check passed, 1 otherwise. A check passes only if it really ran: a module that
-is not there is a failure, never a skip.
+error. A check passes only if it really ran: a module that is not there is a failure, never a skip.
+
+The keyring is judged by the rules the app itself uses (`bwdesk.core.secrets`): a machine where bwdesk can only
+keep credentials for one session is not "ok" — the person at that desk would type the password at every start.
+It is not a broken installation either, so it has an exit status of its own, and a machine that is meant to
+have no keyring (a build or CI machine) says so with `--expect-keyring none`. Exit statuses (`EXIT_HELP`):
+0 every check passed; 1 a check failed (the installation is broken, or the keyring is not the one
+`--expect-keyring NAME` names); 2 the options are wrong; 3 everything works except that there is no usable
+keyring.
 """
 
 from __future__ import annotations
@@ -43,8 +50,24 @@ SANDBOX_TEXT = "bwdesk self-test"
 HARMLESS_QT_MESSAGES = ("Detected locale", "propagateSizeHints")
 
 
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_NO_KEYRING = 3
+#: `--expect-keyring none`: no keyring is wanted on this machine, so having none is not a failure.
+NO_KEYRING_EXPECTED = "none"
+EXIT_HELP = (
+    "Exit status: 0 every check passed; 1 a check failed (the installation is broken, or the keyring is not "
+    "the one --expect-keyring names); 2 wrong options; 3 everything works but there is no usable keyring "
+    "(credentials could only be kept until bwdesk quits) — pass --expect-keyring none where that is intended."
+)
+
+
 class CheckFailed(Exception):
     """A check found a problem; the message is the one line shown to the user."""
+
+
+class NoKeyring(CheckFailed):
+    """The installation works, but this machine has no keyring bwdesk can use (exit status 3 on its own)."""
 
 
 @dataclass
@@ -54,6 +77,7 @@ class Report:
     results: list[tuple[str, bool, str]] = field(default_factory=list)
     qt_messages: list[str] = field(default_factory=list)
     log_records: list[str] = field(default_factory=list)
+    no_keyring: bool = False  # the keyring check failed only because there is no usable keyring
 
     @property
     def failed(self) -> list[tuple[str, bool, str]]:
@@ -61,13 +85,14 @@ class Report:
 
 
 def run_self_test(argv: Sequence[str] | None = None) -> int:
-    """Run every check, print one line each, and return the exit status (0 all passed, 1 otherwise).
+    """Run every check, print one line each, and return the exit status (see `EXIT_HELP`).
 
     `argv` are the options after `--self-test` (`--platform NAME`, `--expect-keyring NAME`); none by default.
     """
     parser = argparse.ArgumentParser(
         prog="bwdesk --self-test",
         description="Check that this bwdesk installation works: Qt, keyring, numbers, history, sending.",
+        epilog=EXIT_HELP,
     )
     parser.add_argument(
         "--platform",
@@ -77,7 +102,9 @@ def run_self_test(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--expect-keyring",
         metavar="NAME",
-        help="fail unless the keyring backend's class path contains NAME (e.g. SecretService, Windows, macOS)",
+        help="fail unless the keyring bwdesk uses has a class path containing NAME (e.g. SecretService, "
+        "Windows, macOS); 'none': this machine needs no keyring (a build or CI machine), so having none is "
+        "reported but not a failure",
     )
     args = parser.parse_args(list(argv or []))
 
@@ -106,9 +133,10 @@ def run_self_test(argv: Sequence[str] | None = None) -> int:
         print(f"self-test FAILED: {len(failed)} of {len(report.results)} checks", flush=True)
         for name, _ok, detail in failed:
             print(f"bwdesk self-test: {name}: {detail}", file=sys.stderr, flush=True)
-        return 1
+        only_keyring = report.no_keyring and [name for name, _ok, _detail in failed] == ["keyring"]
+        return EXIT_NO_KEYRING if only_keyring else EXIT_FAILED
     print(f"self-test passed: {len(report.results)} checks", flush=True)
-    return 0
+    return EXIT_OK
 
 
 # --- harness -------------------------------------------------------------------------------------------
@@ -117,6 +145,9 @@ def run_self_test(argv: Sequence[str] | None = None) -> int:
 def _run(report: Report, name: str, check: Callable[[], str]) -> None:
     try:
         detail = check()
+    except NoKeyring as exc:
+        report.no_keyring = True
+        _record(report, name, False, str(exc))
     except CheckFailed as exc:
         _record(report, name, False, str(exc))
     except Exception as exc:  # any surprise is a failed check with a one-line reason, never a traceback
@@ -288,13 +319,10 @@ def _check_qt(platform_name: str, state: dict[str, Any]) -> str:
 
 
 def _check_keyring(expected: str | None) -> str:
-    """The backend in use, and whether this platform's backend (and what it needs) was bundled."""
-    import keyring
+    """Whether bwdesk can keep credentials here (by the app's own rules), and whether the backend support
+    this platform needs was bundled. Reads no secret: only asks which keyring there is."""
+    from bwdesk.core.secrets import SecretStore
 
-    ring = keyring.get_keyring()
-    name = f"{type(ring).__module__}.{type(ring).__qualname__}"
-    if expected and expected not in name:
-        raise CheckFailed(f"the keyring backend is {name}, expected one matching {expected!r}")
     needs = {
         # SecretStorage encrypts the session with cryptography's AES; its compiled bindings must load too.
         "linux": ["keyring.backends.SecretService", "secretstorage", "jeepney.io.blocking"],
@@ -316,8 +344,23 @@ def _check_keyring(expected: str | None) -> str:
             unavailable.append(f"cryptography's AES ({type(exc).__name__}: {_one_line(str(exc))})")
     if unavailable:
         raise CheckFailed(f"keyring backend support not available: {', '.join(unavailable)}")
-    note = " (no system keychain: passwords will not be remembered)" if name.endswith("fail.Keyring") else ""
-    return f"{name}{note}"
+
+    status = SecretStore().status()
+    why = _one_line(status.details) if status.details else "no keyring backend is installed"
+    if expected and expected.casefold() == NO_KEYRING_EXPECTED:
+        if status.available:
+            return f"{status.name} ({status.backend}); none was needed (--expect-keyring none)"
+        return f"no usable keyring, as expected (--expect-keyring none): {why}"
+    if not status.available:
+        if expected:
+            raise CheckFailed(f"no usable keyring, expected one matching {expected!r}: {why}")
+        raise NoKeyring(
+            f"no usable keyring, so bwdesk could keep credentials only until it quits ({why}). Set one up "
+            "(on Linux: GNOME Keyring or KeePassXC), or pass --expect-keyring none where none is wanted"
+        )
+    if expected and expected not in (status.backend or ""):
+        raise CheckFailed(f"the keyring backend is {status.backend}, expected one matching {expected!r}")
+    return f"{status.name} ({status.backend})"
 
 
 def _check_tls() -> str:

@@ -14,6 +14,7 @@ import ipaddress
 import logging
 import os
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,6 +76,15 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
     keyring.set_keyring(ring)
     yield ring
     keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def no_keyring_reason() -> str:
+    """What the backends say when there is no keyring and no D-Bus session (tests remove the variable): on
+    Linux the Secret Service needs that session; elsewhere keyring's `fail` backend is all there is to say."""
+    if sys.platform.startswith("linux"):
+        return "DBUS_SESSION_BUS_ADDRESS is unset"
+    return "no keyring backend is available"
 
 
 @pytest.fixture(autouse=True)

@@ -23,7 +23,7 @@ from faultserver import (
     too_many,
 )
 
-from bwdesk.cli import EXIT_NOT_CONFIRMED, EXIT_OK, EXIT_REJECTED, exit_status, main
+from bwdesk.cli import EXIT_NOT_CONFIRMED, EXIT_OK, EXIT_REJECTED, build_parser, exit_status, main
 from bwdesk.core import paths
 from bwdesk.core.history.search import HistoryQuery
 from bwdesk.core.history.sqlite_store import SqliteHistoryStore
@@ -219,6 +219,25 @@ def test_history_shows_control_characters_instead_of_sending_them_to_the_termina
     assert "👨\u200d👩" in out  # a joiner inside an emoji is text, not a control character
 
 
+def test_history_shows_the_tag_with_its_control_characters_shown_not_obeyed(capsys, on_sandbox) -> None:
+    assert run(capsys, "send", "--to", "9195550123", "--text", "hi", "--tag", "ticket 4711")[0] == 0
+    # `send` refuses a tag with a control character; a row from before that rule, or another tool, is shown.
+    assert run(capsys, "send", "--to", "9195550124", "--text", "hi", "--tag", "evil\x1b[2J")[0] == 2
+    store = SqliteHistoryStore.open(paths.history_file(paths.profile_dir()))
+    try:
+        store.record_sending("+19195550100", ["+19195550124"], "separate", "hi", (), "evil\x1b[2J", 1)
+    finally:
+        store.close()
+    assert run(capsys, "send", "--to", "9195550125", "--text", "no tag")[0] == 0
+    _, out, _ = run(capsys, "history")
+    lines = out.splitlines()
+    assert any("+19195550123" in line and "hi  tag: ticket 4711  " in line for line in lines), out
+    assert "tag: evil\\x1b[2J" in out and "\x1b" not in out
+    assert [line for line in lines if "+19195550125" in line and "tag:" in line] == []
+    status, out, _ = run(capsys, "history", "--search", "4711")
+    assert status == 0 and "tag: ticket 4711" in out and "+19195550124" not in out
+
+
 def test_no_standard_output_at_all_still_sends_the_whole_batch(on_sandbox, monkeypatch) -> None:
     """A windowed program on Windows (or pythonw) has no standard output: sys.stdout is None."""
     monkeypatch.setattr(sys, "stdout", None)
@@ -346,6 +365,41 @@ def test_missing_configuration_is_exit_2_with_what_to_set(capsys) -> None:
     assert "BW_ACCOUNT_ID" in err and "BW_MESSAGING_APPLICATION_ID" in err
 
 
+def test_a_locked_keyring_is_a_configuration_problem_with_what_to_do_on_the_command_line(
+    capsys, monkeypatch, profile
+) -> None:
+    """Exit 2 (nothing sent), not 1 "internal error"; and no advice only the window can follow."""
+    import keyring
+    from keyring.backend import KeyringBackend
+    from keyring.errors import KeyringLocked
+
+    class Locked(KeyringBackend):
+        priority = 1  # type: ignore[assignment]
+
+        def get_password(self, service: str, username: str) -> str | None:
+            raise KeyringLocked("Failed to unlock the collection!")
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            raise KeyringLocked("Failed to unlock the collection!")
+
+        def delete_password(self, service: str, username: str) -> None:
+            raise KeyringLocked("Failed to unlock the collection!")
+
+    keyring.set_keyring(Locked())  # the autouse memory keyring fixture puts its own back afterwards
+    (profile / "settings.json").write_text(
+        json.dumps({"version": 1, "account_id": "9900000", "application_id": "app", "username": "api-user"})
+    )
+    for command in (
+        ("send", "--to", "9195550123", "--text", "hi", "--from", "+19195550100"),
+        ("history", "--refresh"),
+    ):
+        status, out, err = run(capsys, *command)
+        assert status == 2 and out == "", command
+        assert "Unlock your keyring" in err and "BW_PASSWORD" in err
+        assert "session only" not in err and "Traceback" not in err
+    assert rows() == []
+
+
 def test_unreadable_text_file_is_exit_2(capsys, on_sandbox, tmp_path) -> None:
     status, _, err = run(capsys, "send", "--to", "9195550123", "--text-file", str(tmp_path / "missing.txt"))
     assert status == 2 and "text:" in err and "missing.txt" in err
@@ -464,6 +518,15 @@ def test_version_and_help() -> None:
     for command in ([], ["send"], ["history"], ["sandbox"]):
         shown = _bwdesk(*command, "--help")
         assert shown.returncode == 0 and "usage: bwdesk" in shown.stdout
+
+
+def test_every_command_says_what_it_does_in_its_help() -> None:
+    parser = build_parser()
+    for name, command in parser.commands.items():
+        assert command.description and len(command.description) > 60, name
+        assert command.description.split(".")[0] in " ".join(command.format_help().split()), name
+    send_help = " ".join(parser.commands["send"].format_help().split())
+    assert "--attach PATH" in send_help and "5 an --attach file could not be uploaded" in send_help
 
 
 def test_invalid_input_in_a_real_process_prints_nothing_on_stdout() -> None:

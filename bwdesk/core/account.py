@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SecretLoader = Callable[[str], Credentials | None]
+#: Whether a system keyring is usable here: it decides how a missing saved secret is explained.
+KeyringCheck = Callable[[], bool]
 
 
 @dataclass(frozen=True)
@@ -163,11 +165,13 @@ def resolve_account(
     *,
     locked: frozenset[str] = frozenset(),
     for_sending: bool = True,
+    keyring_available: KeyringCheck | None = None,
 ) -> Account:
     """The account, or a ConfigError that lists everything missing and where to set it.
 
     Looking up statuses needs no application ID (`for_sending=False`); sending does. The URLs are checked
-    here so that a bad one is reported with where it came from.
+    here so that a bad one is reported with where it came from. `keyring_available` (asked only when the
+    saved secret is missing) lets the message say why it is missing.
     """
     from bwdesk.core.secrets import credentials_from_env  # keyring loads only when credentials are needed
 
@@ -189,8 +193,17 @@ def resolve_account(
     if credentials is None and effective.account_id and load_secret is not None:
         credentials = load_secret(effective.account_id)
     if credentials is None:
-        if effective.auth_kind is AuthKind.OAUTH2:
+        secret_problem = _missing_secret(effective, keyring_available) if load_secret is not None else ""
+        if secret_problem and not missing:
+            raise ConfigError(secret_problem)
+        if effective.auth_kind is AuthKind.OAUTH2 and effective.client_id:
+            missing.append(
+                f"the client secret of OAuth2 client “{effective.client_id}” (Settings, or BW_CLIENT_SECRET)"
+            )
+        elif effective.auth_kind is AuthKind.OAUTH2:
             missing.append("the OAuth2 client ID and secret (Settings, or BW_CLIENT_ID and BW_CLIENT_SECRET)")
+        elif effective.username:
+            missing.append(f"the password of API user “{effective.username}” (Settings, or BW_PASSWORD)")
         else:
             missing.append("the API username and password (Settings, or BW_USERNAME and BW_PASSWORD)")
     if missing:
@@ -210,6 +223,43 @@ def resolve_account(
     )
 
 
+def _missing_secret(settings: Settings, keyring_available: KeyringCheck | None) -> str:
+    """When the username (client ID) is saved but its secret is not to be found: which, why, what to do.
+
+    Empty when the identity is not saved either (the caller then asks for both). Without a keyring the
+    secret can only have been kept for the session it was entered in, which a restart ends: say that,
+    rather than "missing", which reads as if the saved username were lost too.
+    """
+    if settings.auth_kind is AuthKind.OAUTH2:
+        identity, secret, field, variable = (
+            "OAuth2 client",
+            "client secret",
+            "Client secret",
+            "BW_CLIENT_SECRET",
+        )
+        ident = settings.client_id
+    else:
+        identity, secret, field, variable = "API user", "password", "Password", "BW_PASSWORD"
+        ident = settings.username
+    if not ident:
+        return ""
+    where = f"Settings → {field}, or set {variable}"
+    available: bool | None = None
+    if keyring_available is not None:
+        try:
+            available = keyring_available()
+        except Exception:  # the question only chooses the wording; a keyring problem must not hide the answer
+            log.info("could not ask whether a keyring is available", exc_info=True)
+    if available is False:
+        return (
+            f"Enter the {secret} of {identity} “{ident}” again ({where}): this computer has no keyring, so "
+            f"a {secret} is saved for this session only and forgotten when bwdesk quits."
+        )
+    if available:
+        return f"Enter the {secret} of {identity} “{ident}” ({where}): it is not saved in your keyring."
+    return f"Enter the {secret} of {identity} “{ident}” ({where}): it is not saved on this computer."
+
+
 class Context:
     """One command's view of the profile: settings, and on demand the account, a client, the history.
 
@@ -224,11 +274,13 @@ class Context:
         load_secret: SecretLoader | None,
         *,
         fixed_account: Account | None = None,
+        keyring_available: KeyringCheck | None = None,
     ) -> None:
         self.profile = profile
         self.loaded = loaded
         self.env = dict(env)
         self._load_secret = load_secret
+        self._keyring_available = keyring_available
         self._account = fixed_account
 
     @property
@@ -260,6 +312,7 @@ class Context:
             self._load_secret,
             locked=self.loaded.locked,
             for_sending=for_sending,
+            keyring_available=self._keyring_available,
         )
         if for_sending:
             self._account = account
@@ -296,6 +349,12 @@ def _load_from_keyring(account_id: str) -> Credentials | None:
     return secrets.load(account_id)
 
 
+def _keyring_is_available() -> bool:
+    from bwdesk.core import secrets
+
+    return secrets.status().available
+
+
 def load_context(
     *, err: IO[str] | None = None, profile: Path | None = None, env: Mapping[str, str] | None = None
 ) -> Context:
@@ -306,7 +365,9 @@ def load_context(
         for warning in loaded.warnings:
             print(f"bwdesk: warning: {warning}", file=err)
     environment = os.environ if env is None else env
-    context = Context(profile, loaded, environment, _load_from_keyring)
+    context = Context(
+        profile, loaded, environment, _load_from_keyring, keyring_available=_keyring_is_available
+    )
     if err is not None:
         for name in context.ignored_variables():
             print(

@@ -199,7 +199,7 @@ def check_attachment(path: Path | str, *, make_id: Callable[[], str] | None = No
     try:
         info = path.stat()
     except FileNotFoundError:
-        raise AttachmentError(f"{file_name}: there is no such file") from None
+        raise AttachmentError(f"{file_name}: there is no such file; check its name and folder") from None
     except OSError as exc:
         raise AttachmentError(f"{file_name} can't be read: {_os_reason(exc)}") from None
     if stat.S_ISDIR(info.st_mode):

@@ -8,8 +8,9 @@ Policy (DESIGN §8):
   or ``keyringrc.cfg``) is accepted too, unless it is ``fail``/``null``, or a file store from
   ``keyrings.alt`` (plaintext or close to it). A third-party backend that keyring merely auto-detected
   from an installed plugin is not trusted.
-- With no acceptable store, `status()` says so plainly (and why, e.g. "DBUS_SESSION_BUS_ADDRESS is
-  unset") and the caller may keep the credentials **for this session only**: a dict in this object,
+- With no acceptable store, `status()` says so in plain words (what it means and what to do) and keeps
+  the technical reasons (e.g. "DBUS_SESSION_BUS_ADDRESS is unset") apart in `details`, for IT and
+  diagnostics. The caller may keep the credentials **for this session only**: a dict in this object,
   deliberately *not* a `keyring.backend.KeyringBackend` subclass (keyring auto-registers every such
   subclass and could pick it as the default on a machine without a keyring). There is no plaintext
   store, ever.
@@ -68,6 +69,19 @@ _NEVER = {
 T = TypeVar("T")
 
 
+#: What "no usable keyring" means for the person at the desk, and what to do (the reasons go in `details`).
+NO_KEYRING = (
+    "No keyring on this computer, so bwdesk cannot remember the password or client secret after it quits. "
+    "Keep it for this session only (you enter it again each time bwdesk starts), or ask IT to set up a "
+    "keyring (on Linux: GNOME Keyring or KeePassXC)."
+)
+#: Saving to the keyring when there is none: short, because the status above already explains.
+NOT_SAVED_WITHOUT_KEYRING = (
+    "Not saved: there is no keyring to keep the secret in. Choose “keep for this session only”, or ask IT "
+    "to set up a keyring and try again."
+)
+
+
 class SecretStoreError(BwdeskError):
     """The secret store could not do what was asked; the message says what to do."""
 
@@ -87,8 +101,9 @@ class SecretStoreStatus:
     available: bool  # a system keyring bwdesk accepts
     backend: str | None  # its class, e.g. "keyring.backends.SecretService.Keyring"
     name: str  # e.g. "macOS Keychain", or "this session only"
-    description: str  # the sentence to show
+    description: str  # the sentences to show: what it means and what to do, without jargon
     session_accounts: int = 0  # accounts whose credentials are held in memory only
+    details: str = ""  # why no keyring is usable, in the backends' own (technical) words; for IT
 
 
 # --- the keyring thread ---------------------------------------------------------------------------------
@@ -273,7 +288,7 @@ class SecretStore:
                 raise SecretStoreLocked(
                     f"Could not {action}: your keyring ({name}) is locked or its unlock prompt was dismissed "
                     f"({redact(str(exc)) or type(exc).__name__}). Unlock your keyring (log in to it, or open "
-                    "your password manager) and try again, or keep the credentials for this session only."
+                    "your password manager) and try again."
                 ) from None
             except keyring.errors.KeyringError as exc:
                 raise SecretStoreError(
@@ -284,7 +299,7 @@ class SecretStore:
                     raise SecretStoreLocked(
                         f"Could not {action}: the keyring service ({name}) did not answer "
                         f"({type(exc).__name__}: {redact(str(exc))}). Unlock or start your keyring and try "
-                        "again, or keep the credentials for this session only."
+                        "again."
                     ) from None
                 raise
 
@@ -307,14 +322,19 @@ class SecretStore:
             return SecretStoreStatus(
                 True, _class_path(backend), name, f"Secrets are kept in {name}.{session_note}", held
             )
-        why = "; ".join(reasons[:3]) or "none installed"
         return SecretStoreStatus(
             False,
             None,
             "this session only",
-            f"No system keyring found ({why}); secrets can be kept for this session only.{session_note}",
+            f"{NO_KEYRING}{session_note}",
             held,
+            "; ".join(reasons) or "no keyring backend is installed",
         )
+
+    def is_session_only(self, account_id: str) -> bool:
+        """True when `account_id`'s credentials are held in memory for this session (not in a keyring)."""
+        with self._session_lock:
+            return account_id.strip() in self._session
 
     def save(
         self, account_id: str, credentials: Credentials, *, session_only: bool = False
@@ -338,10 +358,7 @@ class SecretStore:
             lambda backend, name: backend.set_password(SERVICE, account_id, _encode(credentials)),
         )
         if not stored:
-            raise SecretStoreUnavailable(
-                f"{self.status().description} Choose “keep for this session only”, or set up a keyring "
-                "(e.g. GNOME Keyring or KeePassXC on Linux) and try again."
-            )
+            raise SecretStoreUnavailable(NOT_SAVED_WITHOUT_KEYRING)
         with self._session_lock:
             self._session.pop(account_id, None)
         log.info("credentials for account %s saved in the keyring", account_id)
@@ -464,6 +481,8 @@ def delete(account_id: str) -> None:
 
 __all__ = [
     "ALLOWED_BACKENDS",
+    "NOT_SAVED_WITHOUT_KEYRING",
+    "NO_KEYRING",
     "SERVICE",
     "SecretStore",
     "SecretStoreError",

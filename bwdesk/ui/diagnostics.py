@@ -31,7 +31,11 @@ def gather(context: Context, secret_store: SecretStore | None = None) -> str:
     else:
         store = secret_store if secret_store is not None else default_store()
         try:
-            keyring = store.status().description
+            status = store.status()
+            # Support needs the technical reasons the settings dialog folds away under Details.
+            keyring = (
+                f"{status.description} (Details: {status.details})" if status.details else status.description
+            )
         except Exception as exc:  # diagnostics must never fail because the keyring does
             keyring = f"could not be determined ({type(exc).__name__}: {exc})"
         settings = None  # read from the profile, with its warnings and the administrator's locked keys

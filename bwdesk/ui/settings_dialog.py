@@ -13,7 +13,7 @@ with `SANDBOX_RESULT` and `sandbox_requested` is True.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QLocale, Qt, QTimer, Signal
@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -49,6 +50,7 @@ from bwdesk.core.bandwidth import BandwidthClient, CheckResult, ConnectionCheck
 from bwdesk.core.credentials import AuthKind, BasicCredentials, Credentials, OAuth2Credentials
 from bwdesk.core.phone import region_codes
 from bwdesk.core.secrets import (
+    NOT_SAVED_WITHOUT_KEYRING,
     SecretStore,
     SecretStoreError,
     SecretStoreStatus,
@@ -77,6 +79,15 @@ T = TypeVar("T")
 
 #: `exec()`'s result when the person chose "Try the sandbox" (Rejected is 0, Accepted 1).
 SANDBOX_RESULT = 2
+
+#: The way out of a keyring problem that only this dialog offers (the CLI names the environment instead).
+OR_SESSION_ONLY = "Or tick “Keep for this session only”."
+
+#: The dialog's height when the screen has room; on a smaller screen it takes the screen's height
+#: less `FRAME_ALLOWANCE` (title bar and frame), and the fields scroll.
+PREFERRED_HEIGHT = 760
+FRAME_ALLOWANCE = 48
+MIN_HEIGHT = 320
 
 INTRO = (
     "Welcome to bwdesk. Enter your Bandwidth account's details (the Bandwidth dashboard shows them; the "
@@ -117,6 +128,13 @@ _TIPS: dict[str, str] = {
 }
 
 
+def fitting_height(available: int | None) -> int:
+    """The dialog's height on a screen `available` pixels high (None: unknown), frame and title bar included."""
+    if available is None:
+        return PREFERRED_HEIGHT
+    return max(MIN_HEIGHT, min(PREFERRED_HEIGHT, available - FRAME_ALLOWANCE))
+
+
 def region_choices() -> list[tuple[str, str]]:
     """(code, "US — United States") for every region phone numbers know, sorted by name."""
     choices = []
@@ -125,6 +143,16 @@ def region_choices() -> list[tuple[str, str]]:
         name = QLocale.territoryToString(territory) if territory != QLocale.Country.AnyTerritory else ""
         choices.append((code, f"{code} — {name}" if name else code))
     return sorted(choices, key=lambda c: (c[1].split(" — ")[-1].casefold(), c[0]))
+
+
+@dataclass(frozen=True)
+class _StoreAnswer:
+    """What the keyring said when the dialog opened (read in the background)."""
+
+    status: SecretStoreStatus | None  # None in the sandbox, which never touches the keyring
+    credentials: Credentials | None  # the saved secret for the account, if any
+    session_only: bool  # that secret is held for this session only
+    problem: str | None  # why it could not be read (a locked keyring)
 
 
 class _Problem(ProblemLabel):
@@ -205,6 +233,12 @@ class SettingsDialog(QDialog):
         self._sandbox_requested = False
         self._store_status: SecretStoreStatus | None = None
         self._secret_touched = False
+        # (account id, credentials, session only) as they are saved now; Save keeps an unchanged secret as is.
+        self._secret_as_saved: tuple[str, Credentials | None, bool] = (
+            context.loaded.settings.account_id,
+            None,
+            False,
+        )
         self._testing = False
         self._saving = False
         self._saved_settings: LoadedSettings | None = None
@@ -350,24 +384,62 @@ class SettingsDialog(QDialog):
         self.client_secret_edit = self.client_secret_secret.edit
         self._row(form, "client_secret", self.client_secret_secret, label="Client secret")
 
-        self.store_label = QLabel("Checking the keyring…", sign_in)
+        # Everything about where the secret is kept, in one row that is always there: its parts come and go
+        # inside it (a form row that appears later would take its wrapped text's unwrapped height).
+        keyring_box = QWidget(sign_in)
+        keyring_layout = QVBoxLayout(keyring_box)
+        keyring_layout.setContentsMargins(0, 0, 0, 0)
+        keyring_layout.setSpacing(4)
+        self.store_label = QLabel("Checking the keyring…", keyring_box)
         self.store_label.setWordWrap(True)
         self.store_label.setAccessibleName("Where secrets are kept")
         self.store_label.setToolTip("Where bwdesk keeps the password or client secret")
         self.store_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        form.addRow("Kept in", self.store_label)
-        self.session_only_check = QCheckBox("Keep for this session only", sign_in)
+        keyring_layout.addWidget(self.store_label)
+        # Why no keyring is usable, in the backends' own words: for IT, folded away from everyone else.
+        self.store_details_button = QToolButton(keyring_box)
+        self.store_details_button.setText("Details")
+        self.store_details_button.setCheckable(True)
+        self.store_details_button.setArrowType(Qt.ArrowType.RightArrow)
+        self.store_details_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.store_details_button.setAutoRaise(True)
+        self.store_details_button.setAccessibleName("Keyring details")
+        self.store_details_button.setToolTip("Show why no keyring can be used here (for IT)")
+        self.store_details_button.toggled.connect(self._show_store_details)
+        self.store_details_button.hide()
+        keyring_layout.addWidget(self.store_details_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self.store_details_label = QLabel(keyring_box)
+        self.store_details_label.setWordWrap(True)
+        self.store_details_label.setAccessibleName("Why no keyring can be used")
+        self.store_details_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.store_details_label.hide()
+        keyring_layout.addWidget(self.store_details_label)
+        self.session_only_check = QCheckBox("Keep for this session only", keyring_box)
         self.session_only_check.setAccessibleName("Keep for this session only")
         self.session_only_check.setToolTip(
             "Keep the secret in memory only, until bwdesk quits (you enter it again next time). "
             "bwdesk never writes secrets to a file."
         )
         self.session_only_check.hide()
-        form.addRow("", self.session_only_check)
-        self.store_problem = _Problem("secret_store", sign_in)
+        keyring_layout.addWidget(self.session_only_check)
+        self.store_problem = _Problem("secret_store", keyring_box)
         self.store_problem.setAccessibleName("Problem with the keyring")
-        form.addRow("", self.store_problem)
+        keyring_layout.addWidget(self.store_problem)
+        form.addRow("Kept in", keyring_box)
         column.addWidget(sign_in)
+
+        # Connection
+        connection = QGroupBox("Connection", page)
+        self.connection_form = form = QFormLayout(connection)
+        self.api_base_edit = self._line("api_base")
+        self._row(form, "api_base", self.api_base_edit)
+        self.token_url_edit = self._line("token_url")
+        self._row(form, "token_url", self.token_url_edit)
+        self.connect_timeout_spin = self._seconds("connect_timeout")
+        self._row(form, "connect_timeout", self.connect_timeout_spin)
+        self.read_timeout_spin = self._seconds("read_timeout")
+        self._row(form, "read_timeout", self.read_timeout_spin)
+        column.addWidget(connection)
 
         # Sending
         sending = QGroupBox("Sending", page)
@@ -381,7 +453,13 @@ class SettingsDialog(QDialog):
         self.numbers_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.numbers_table.setAccessibleName(LABELS["from_numbers"])
         self.numbers_table.setToolTip(_TIPS["from_numbers"] + " (double-click a cell to edit it)")
-        self.numbers_table.setMinimumHeight(110)
+        # A few rows, then it scrolls: a tall empty table pushed the rest of the dialog off small screens.
+        self.numbers_table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.numbers_table.setFixedHeight(
+            self.numbers_table.horizontalHeader().sizeHint().height()
+            + 4 * self.numbers_table.verticalHeader().defaultSectionSize()
+            + 2 * self.numbers_table.frameWidth()
+        )
         self.add_number_button = QPushButton("Add number", sending)
         self.add_number_button.setAccessibleName("Add From number")
         self.add_number_button.setToolTip("Add a From number (type it in the new row)")
@@ -411,33 +489,6 @@ class SettingsDialog(QDialog):
         self._row(form, "region", self.region_combo)
         column.addWidget(sending)
 
-        # Connection
-        connection = QGroupBox("Connection", page)
-        self.connection_form = form = QFormLayout(connection)
-        self.api_base_edit = self._line("api_base")
-        self._row(form, "api_base", self.api_base_edit)
-        self.token_url_edit = self._line("token_url")
-        self._row(form, "token_url", self.token_url_edit)
-        self.connect_timeout_spin = self._seconds("connect_timeout")
-        self._row(form, "connect_timeout", self.connect_timeout_spin)
-        self.read_timeout_spin = self._seconds("read_timeout")
-        self._row(form, "read_timeout", self.read_timeout_spin)
-        self.test_button = QPushButton("Test connection", connection)
-        self.test_button.setAccessibleName("Test connection")
-        self.test_button.setToolTip(
-            "Sign in to Bandwidth with the values above (as typed, before saving) and make a harmless request"
-        )
-        self.test_button.clicked.connect(self.test_connection)
-        self.test_result_label = QLabel(connection)
-        self.test_result_label.setWordWrap(True)
-        self.test_result_label.setAccessibleName("Test connection result")
-        self.test_result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        test_row = QHBoxLayout()
-        test_row.addWidget(self.test_button)
-        test_row.addWidget(self.test_result_label, 1)
-        form.addRow(test_row)
-        column.addWidget(connection)
-
         # History
         history = QGroupBox("History", page)
         form = QFormLayout(history)
@@ -454,6 +505,7 @@ class SettingsDialog(QDialog):
         scroll.setWidget(page)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # not a Tab stop of its own: Tab scrolls to each field
         outer.addWidget(scroll, 1)
 
         self.error_label = QLabel(self)
@@ -463,6 +515,13 @@ class SettingsDialog(QDialog):
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.hide()
         outer.addWidget(self.error_label)
+
+        # Test connection sits with Save, outside the scrolling fields: always in view, however small the screen.
+        self.test_result_label = QLabel(self)
+        self.test_result_label.setWordWrap(True)
+        self.test_result_label.setAccessibleName("Test connection result")
+        self.test_result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        outer.addWidget(self.test_result_label)
 
         self.button_box = QDialogButtonBox(self)
         self.save_button = self.button_box.addButton("Save", QDialogButtonBox.ButtonRole.AcceptRole)
@@ -474,6 +533,14 @@ class SettingsDialog(QDialog):
         self.cancel_button.setAccessibleName("Cancel")
         self.cancel_button.setToolTip("Close without saving")
         self.cancel_button.clicked.connect(self.reject)
+        self.test_button = self.button_box.addButton(
+            "Test connection", QDialogButtonBox.ButtonRole.ActionRole
+        )
+        self.test_button.setAccessibleName("Test connection")
+        self.test_button.setToolTip(
+            "Sign in to Bandwidth with the values above (as typed, before saving) and make a harmless request"
+        )
+        self.test_button.clicked.connect(self.test_connection)
         self.sandbox_button: QPushButton | None = None
         if self._first_run:
             self.sandbox_button = self.button_box.addButton(
@@ -485,7 +552,12 @@ class SettingsDialog(QDialog):
             )
             self.sandbox_button.clicked.connect(self._choose_sandbox)
         outer.addWidget(self.button_box)
-        self.resize(640, 760)
+        self._fit_to_screen()
+
+    def _fit_to_screen(self) -> None:
+        """As tall as the fields want, but never taller than the screen: the fields scroll, the buttons stay."""
+        screen = self.screen()
+        self.resize(640, fitting_height(screen.availableGeometry().height() if screen is not None else None))
 
     def _line(self, key: str) -> QLineEdit:
         edit = QLineEdit(self)
@@ -679,9 +751,9 @@ class SettingsDialog(QDialog):
         store, context = self._store, self._context
         account_id = self._loaded.settings.account_id
 
-        def work() -> tuple[SecretStoreStatus | None, Credentials | None, str | None]:
+        def work() -> _StoreAnswer:
             if context.is_sandbox:
-                return None, context.account().credentials, None
+                return _StoreAnswer(None, context.account().credentials, False, None)
             status = store.status()
             credentials = None
             problem = None
@@ -690,7 +762,8 @@ class SettingsDialog(QDialog):
                     credentials = store.load(account_id)
                 except SecretStoreError as exc:
                     problem = str(exc)
-            return status, credentials, problem
+            session_only = bool(account_id) and store.is_session_only(account_id)
+            return _StoreAnswer(status, credentials, session_only, problem)
 
         self._tasks.run(
             work,
@@ -700,17 +773,19 @@ class SettingsDialog(QDialog):
             owner=self,
         )
 
-    def _secret_store_loaded(
-        self, result: tuple[SecretStoreStatus | None, Credentials | None, str | None]
-    ) -> None:
-        status, credentials, problem = result
-        if status is None:
+    def _secret_store_loaded(self, answer: _StoreAnswer) -> None:
+        if answer.status is None:
             self.store_label.setText("The sandbox's demo credentials (not kept anywhere).")
         else:
-            self._show_store_status(status)
-        if problem:
-            self.store_problem.show_problem(problem)
+            self._show_store_status(answer.status)
+        if answer.problem:
+            self.store_problem.show_problem(f"{answer.problem} {OR_SESSION_ONLY}")
             self.session_only_check.show()
+        if answer.session_only:
+            # Where the secret is kept now, so that Save with nothing changed keeps it there.
+            self.session_only_check.show()
+            self.session_only_check.setChecked(True)
+        credentials = answer.credentials
         if credentials is not None and not self._secret_touched:
             if isinstance(credentials, BasicCredentials):
                 if not self.username_edit.text():
@@ -720,6 +795,7 @@ class SettingsDialog(QDialog):
                 if not self.client_id_edit.text():
                     self.client_id_edit.setText(credentials.client_id)
                 self.client_secret_edit.setText(credentials.client_secret)
+            self._secret_as_saved = (self._loaded.settings.account_id, credentials, answer.session_only)
 
     def _secret_store_failed(self, exc: BaseException) -> None:
         self.store_label.setText("Could not find out where secrets are kept.")
@@ -729,9 +805,18 @@ class SettingsDialog(QDialog):
     def _show_store_status(self, status: SecretStoreStatus) -> None:
         self._store_status = status
         self.store_label.setText(status.description)
-        if not status.available:
+        self.store_details_label.setText(status.details)
+        self.store_details_button.setVisible(bool(status.details))
+        if not status.available and self.session_only_check.isHidden():
+            # Without a keyring this is the only way a secret can be kept at all: offer it ticked, with the
+            # sentence above saying what it means. Unticking it is still possible (and then Save says why not).
             self.session_only_check.show()
+            self.session_only_check.setChecked(True)
         self.store_status_changed.emit(status)
+
+    def _show_store_details(self, shown: bool) -> None:
+        self.store_details_label.setVisible(shown)
+        self.store_details_button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
     # -- Test connection -------------------------------------------------------------------------------
 
@@ -833,12 +918,20 @@ class SettingsDialog(QDialog):
         if problems:
             self._focus_field(problems[0].field)
             return
-        session_only = self.session_only_check.isVisible() and self.session_only_check.isChecked()
+        session_only = not self.session_only_check.isHidden() and self.session_only_check.isChecked()
+        # The secret is saved only when it, its account or where it is kept changed: Save with nothing
+        # changed must not touch the keyring (which may ask to be unlocked) or fail for want of one.
+        secret_changed = (settings.account_id, credentials, session_only) != self._secret_as_saved
+        save_secret = credentials is not None and secret_changed
+        if save_secret and not session_only and self._store_status and not self._store_status.available:
+            self.store_problem.show_problem(NOT_SAVED_WITHOUT_KEYRING)
+            self.session_only_check.setFocus(Qt.FocusReason.OtherFocusReason)
+            return
         store, profile = self._store, self._context.profile
 
         def work() -> LoadedSettings:
             loaded = save_settings(settings, profile)
-            if credentials is not None:
+            if save_secret and credentials is not None:
                 store.save(settings.account_id, credentials, session_only=session_only)
             return loaded
 
@@ -865,11 +958,8 @@ class SettingsDialog(QDialog):
             return
         if isinstance(exc, SecretStoreError):
             # The settings file is saved; only the secret is not. Say so, and offer session-only.
-            self.store_problem.show_problem(
-                f"{exc} (The other settings were saved.)"
-                if isinstance(exc, SecretStoreUnavailable)
-                else str(exc)
-            )
+            offer = "" if isinstance(exc, SecretStoreUnavailable) else f" {OR_SESSION_ONLY}"
+            self.store_problem.show_problem(f"{exc}{offer} The other settings were saved.")
             self.session_only_check.show()
             self.session_only_check.setFocus()
             return

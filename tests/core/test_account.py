@@ -92,5 +92,60 @@ def test_environment_cannot_extend_a_locked_list_of_numbers_or_switch_a_locked_s
     assert [f.number for f in effective.from_numbers] == ["+19195550100"]
     assert effective.default_from == "" and effective.auth_kind is AuthKind.OAUTH2
     assert set(ignored_variables(env, locked, settings)) == {"BW_NUMBER", "BW_USERNAME", "BW_PASSWORD"}
-    with pytest.raises(ConfigError, match="client ID and secret"):
+    with pytest.raises(ConfigError, match="the client secret of OAuth2 client “it-client”"):
         resolve_account(settings, env, None, locked=locked)
+
+
+# --- a saved username whose secret is not here -------------------------------------------------------------
+
+
+def test_without_a_keyring_a_saved_username_is_not_called_missing_the_password_is_asked_for_again(
+    profile, monkeypatch
+) -> None:
+    """After a restart on a machine without a keyring, the session-only password is gone: say that plainly."""
+    from keyring.backends import fail
+
+    monkeypatch.setattr(secrets, "_default", secrets.SecretStore(fail.Keyring()))
+    save_settings(Settings(account_id="9900000", application_id="app", username="api-user"), profile)
+    with pytest.raises(ConfigError) as caught:
+        load_context(env={}).account()
+    message = str(caught.value)
+    assert message.startswith("Enter the password of API user “api-user” again (Settings → Password")
+    assert "saved for this session only" in message and "BW_PASSWORD" in message
+    assert "username" not in message and "missing" not in message
+
+
+def test_with_a_keyring_a_saved_username_whose_password_is_not_there_asks_for_the_password_only(
+    profile, memory_keyring
+) -> None:
+    save_settings(
+        Settings(account_id="9900000", application_id="app", auth_kind=AuthKind.OAUTH2, client_id="cid-7"),
+        profile,
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_context(env={}).account()
+    assert str(caught.value) == (
+        "Enter the client secret of OAuth2 client “cid-7” (Settings → Client secret, or set BW_CLIENT_SECRET): "
+        "it is not saved in your keyring."
+    )
+
+
+def test_with_other_things_missing_too_the_list_names_the_saved_username(profile, memory_keyring) -> None:
+    save_settings(Settings(account_id="9900000", username="api-user"), profile)
+    with pytest.raises(ConfigError) as caught:
+        load_context(env={}).account()
+    message = str(caught.value)
+    assert "the application ID" in message
+    assert "the password of API user “api-user” (Settings, or BW_PASSWORD)" in message
+    assert "username and password" not in message
+
+
+def test_a_keyring_that_cannot_say_whether_it_is_there_still_gets_the_password_asked_for() -> None:
+    def broken() -> bool:
+        raise RuntimeError("D-Bus went away")
+
+    settings = Settings(account_id="1", application_id="a", username="u1")
+    with pytest.raises(ConfigError) as caught:
+        resolve_account(settings, {}, lambda _account: None, keyring_available=broken)
+    assert str(caught.value).startswith("Enter the password of API user “u1” (Settings → Password")
+    assert str(caught.value).endswith("it is not saved on this computer.")

@@ -151,7 +151,9 @@ def test_file_that_grew_after_the_check_is_refused_at_upload(tmp_path: Path) -> 
 def test_empty_missing_and_folder_are_refused_clearly(tmp_path: Path) -> None:
     with pytest.raises(AttachmentError, match=r"^empty\.png is empty"):
         check_attachment(write(tmp_path, "empty.png", b""))
-    with pytest.raises(AttachmentError, match=r"^gone\.png: there is no such file$"):
+    with pytest.raises(
+        AttachmentError, match=r"^gone\.png: there is no such file; check its name and folder$"
+    ):
         check_attachment(tmp_path / "gone.png")
     folder = tmp_path / "Photos"
     folder.mkdir()

@@ -173,16 +173,37 @@ def test_every_keyring_call_runs_on_one_dedicated_thread() -> None:
 # --- no usable keyring: session only -----------------------------------------------------------------------
 
 
-def test_without_a_keyring_the_status_says_so_plainly(no_keyring: Any) -> None:
+def test_without_a_keyring_the_status_says_what_to_do_and_keeps_the_reasons_apart(
+    no_keyring: Any, monkeypatch: pytest.MonkeyPatch, no_keyring_reason: str
+) -> None:
+    """What the person reads is what it means and what to do; D-Bus and python-dbus are for IT only."""
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
     status = SecretStore().status()
     assert not status.available and status.backend is None
-    assert status.description.startswith("No system keyring found (")
-    assert status.description.endswith("secrets can be kept for this session only.")
+    assert status.description == secrets_module.NO_KEYRING
+    assert (
+        "for this session only" in status.description and "ask IT to set up a keyring" in status.description
+    )
+    for jargon in ("DBUS", "D-Bus", "dbus", "libsecret", "Secret Service", "backend", "_"):
+        assert jargon not in status.description, jargon
+    assert no_keyring_reason in status.details  # the reason, for the Details section
 
 
-def test_without_a_keyring_saving_asks_for_session_only(no_keyring: Any) -> None:
-    with pytest.raises(SecretStoreUnavailable, match="keep for this session only"):
+def test_without_a_keyring_saving_asks_for_session_only_in_one_short_sentence(no_keyring: Any) -> None:
+    with pytest.raises(SecretStoreUnavailable, match="keep for this session only") as caught:
         SecretStore().save("9900000", BASIC)
+    assert str(caught.value) == secrets_module.NOT_SAVED_WITHOUT_KEYRING
+    assert "DBUS" not in str(caught.value) and len(str(caught.value)) < 160
+
+
+def test_the_store_tells_which_accounts_are_held_for_this_session_only(memory_keyring: Any) -> None:
+    store = SecretStore()
+    store.save("9900000", BASIC, session_only=True)
+    store.save("9900001", OAUTH)
+    assert store.is_session_only("9900000") and store.is_session_only(" 9900000 ")
+    assert not store.is_session_only("9900001") and not store.is_session_only("1")
+    store.delete("9900000")
+    assert not store.is_session_only("9900000")
 
 
 def test_session_only_works_and_persists_nothing(no_keyring: Any, profile: Path) -> None:
@@ -227,7 +248,7 @@ def test_a_plaintext_file_store_is_refused_even_when_configured(monkeypatch: pyt
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
     status = SecretStore(plaintext()).status()
     assert not status.available
-    assert "keeps secrets in a file, which bwdesk does not use" in status.description
+    assert "keeps secrets in a file, which bwdesk does not use" in status.details
 
 
 def test_an_auto_detected_plugin_is_refused_unless_configured(monkeypatch: pytest.MonkeyPatch) -> None:

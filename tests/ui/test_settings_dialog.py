@@ -13,17 +13,24 @@ import keyring.errors
 import pytest
 from keyring.backend import KeyringBackend
 from keyring.backends import fail
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QDialog, QLineEdit
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QDialog, QLabel, QLineEdit
 
 from bwdesk.core.account import Context, load_context
 from bwdesk.core.bandwidth import CheckResult
 from bwdesk.core.credentials import AuthKind, BasicCredentials, OAuth2Credentials
-from bwdesk.core.secrets import SERVICE, SecretStore
+from bwdesk.core.secrets import NO_KEYRING, NOT_SAVED_WITHOUT_KEYRING, SERVICE, SecretStore
 from bwdesk.core.settings import FromNumber, load_settings
 from bwdesk.sandbox import Fault, FaultKind, Sandbox
 from bwdesk.sandbox_profile import sandbox_context
-from bwdesk.ui.settings_dialog import SANDBOX_RESULT, SettingsDialog
+from bwdesk.ui.settings_dialog import (
+    FRAME_ALLOWANCE,
+    OR_SESSION_ONLY,
+    PREFERRED_HEIGHT,
+    SANDBOX_RESULT,
+    SettingsDialog,
+    fitting_height,
+)
 from bwdesk.ui.tasks import BackgroundTasks
 
 WAIT = 10_000
@@ -318,25 +325,180 @@ def test_sandbox_window_shows_its_account_and_saves_nothing(
 # --- where the secret goes ------------------------------------------------------------------------------------
 
 
-def test_without_a_keyring_the_dialog_says_so_and_offers_this_session_only(
-    qtbot: Any, tasks: BackgroundTasks, context: Context, profile: Path
+def assert_fits_its_text(qtbot: Any, label: QLabel) -> None:
+    """A wrapped label that appeared later is as tall as its text, not padded to its unwrapped height."""
+    qtbot.waitUntil(lambda: label.height() == label.heightForWidth(label.width()), timeout=WAIT)
+
+
+def no_keyring_store(monkeypatch: pytest.MonkeyPatch) -> SecretStore:
+    """What a desk without D-Bus has: keyring's `fail` backend, and no session bus to find a keyring on."""
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    return SecretStore(backend=fail.Keyring())
+
+
+def test_without_a_keyring_the_dialog_says_what_to_do_and_offers_this_session_only_ticked(
+    qtbot: Any,
+    tasks: BackgroundTasks,
+    context: Context,
+    profile: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    no_keyring_reason: str,
 ) -> None:
-    store = SecretStore(backend=fail.Keyring())
+    store = no_keyring_store(monkeypatch)
     dialog = open_dialog(qtbot, context, tasks, store=store)
     dialog.show()
-    assert "No system keyring found" in dialog.store_label.text()
-    assert dialog.session_only_check.isVisible() and not dialog.session_only_check.isChecked()
+    text = dialog.store_label.text()
+    assert text == NO_KEYRING and "DBUS" not in text and "python-dbus" not in text
+    # The backends' reasons are there for IT, folded away until Details is pressed.
+    assert dialog.store_details_button.isVisible() and not dialog.store_details_label.isVisible()
+    assert no_keyring_reason in dialog.store_details_label.text()
+    dialog.store_details_button.click()
+    assert dialog.store_details_label.isVisible()
+    assert_fits_its_text(qtbot, dialog.store_details_label)
+    # Without a keyring this is the only way to keep the secret at all: offered, ticked.
+    assert dialog.session_only_check.isVisible() and dialog.session_only_check.isChecked()
     dialog.account_id_edit.setText("9900000")
     dialog.username_edit.setText("api-user")
     dialog.password_edit.setText("only-in-memory-1")
-    dialog.save_button.click()
-    qtbot.waitUntil(lambda: dialog.store_problem.isVisible(), timeout=WAIT)
-    assert "session only" in dialog.store_problem.text() and dialog.result() != QDialog.DialogCode.Accepted
-    dialog.session_only_check.setChecked(True)
     with qtbot.waitSignal(dialog.saved, timeout=WAIT):
         dialog.save_button.click()
     assert store.load("9900000") == BasicCredentials("api-user", "only-in-memory-1")
+    assert store.is_session_only("9900000")
     assert files_containing(profile, "only-in-memory-1") == []
+
+
+def test_without_a_keyring_unticking_session_only_gets_one_short_sentence_and_saves_nothing(
+    qtbot: Any, tasks: BackgroundTasks, context: Context, profile: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = no_keyring_store(monkeypatch)
+    dialog = open_dialog(qtbot, context, tasks, store=store)
+    dialog.show()
+    dialog.account_id_edit.setText("9900000")
+    dialog.username_edit.setText("api-user")
+    dialog.password_edit.setText("typed-pass-1")
+    dialog.session_only_check.setChecked(False)
+    dialog.save_button.click()
+    assert dialog.store_problem.text() == f"✖ {NOT_SAVED_WITHOUT_KEYRING}"
+    assert dialog.focusWidget() is dialog.session_only_check
+    assert dialog.result() != QDialog.DialogCode.Accepted
+    assert not (profile / "settings.json").exists() and store.load("9900000") is None
+    assert dialog.password_edit.text() == "typed-pass-1"  # what was typed stays
+
+
+def test_reopened_after_saving_for_this_session_only_it_shows_so_and_save_without_changes_just_closes(
+    qtbot: Any, tasks: BackgroundTasks, profile: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = no_keyring_store(monkeypatch)
+    first = open_dialog(qtbot, load_context(profile=profile, env={}), tasks, store=store)
+    first.account_id_edit.setText("9900000")
+    first.username_edit.setText("api-user")
+    first.password_edit.setText("session-pass-2")
+    with qtbot.waitSignal(first.saved, timeout=WAIT):
+        first.save_button.click()
+
+    again = open_dialog(qtbot, load_context(profile=profile, env={}), tasks, store=store)
+    again.show()
+    assert again.password_edit.text() == "session-pass-2"
+    assert again.session_only_check.isVisible() and again.session_only_check.isChecked()
+    with qtbot.waitSignal(again.saved, timeout=WAIT):
+        again.save_button.click()
+    assert again.result() == QDialog.DialogCode.Accepted
+    assert not again.store_problem.isVisible() and not again.error_label.isVisible()
+    assert store.is_session_only("9900000") and store.load("9900000") == BasicCredentials(
+        "api-user", "session-pass-2"
+    )
+
+
+class CountingKeyring(KeyringBackend):
+    """An in-memory keyring that counts writes (each may ask the person to unlock their keyring)."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store: dict[tuple[str, str], str] = {}
+        self.writes = 0
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.store.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.writes += 1
+        self.store[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.store.pop((service, username), None)
+
+
+def test_save_writes_the_secret_to_the_keyring_only_when_it_or_its_account_changed(
+    qtbot: Any, tasks: BackgroundTasks, profile: Path
+) -> None:
+    ring = CountingKeyring()
+    store = SecretStore(backend=ring)
+    store.save("9900000", BasicCredentials("api-user", "kept-pass-3"))
+    (profile / "settings.json").write_text(
+        json.dumps({"version": 1, "account_id": "9900000", "username": "api-user"})
+    )
+    dialog = open_dialog(qtbot, load_context(profile=profile, env={}), tasks, store=store)
+    assert not dialog.session_only_check.isVisibleTo(dialog)  # a working keyring: nothing to choose
+    dialog.retention_spin.setValue(30)
+    with qtbot.waitSignal(dialog.saved, timeout=WAIT):
+        dialog.save_button.click()
+    assert ring.writes == 1  # only the write above: the unchanged secret was not written again
+
+    moved = open_dialog(qtbot, load_context(profile=profile, env={}), tasks, store=store)
+    moved.account_id_edit.setText("9900001")
+    with qtbot.waitSignal(moved.saved, timeout=WAIT):
+        moved.save_button.click()
+    assert ring.writes == 2 and store.load("9900001") == BasicCredentials("api-user", "kept-pass-3")
+
+
+@pytest.mark.parametrize("screen_height", [700, 600])
+def test_on_a_small_screen_every_control_is_reachable_and_test_connection_and_save_stay_in_view(
+    qtbot: Any, tasks: BackgroundTasks, context: Context, monkeypatch: pytest.MonkeyPatch, screen_height: int
+) -> None:
+    """The dialog is never taller than the screen; Tab reaches every control and scrolls it into view.
+
+    (tests/e2e checks the same dialog on a real 700 px X screen.)
+    """
+    height = fitting_height(screen_height)
+    assert height + FRAME_ALLOWANCE <= screen_height
+    assert fitting_height(2000) == PREFERRED_HEIGHT and fitting_height(None) == PREFERRED_HEIGHT
+    dialog = open_dialog(qtbot, context, tasks, store=no_keyring_store(monkeypatch), first_run=True)
+    dialog.resize(640, height)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    inside = dialog.rect()
+
+    def in_view(widget: Any) -> bool:
+        if not widget.isVisible() or widget.visibleRegion().isEmpty():
+            return False
+        corners = (widget.rect().topLeft(), widget.rect().bottomRight())
+        return all(inside.contains(widget.mapTo(dialog, corner)) for corner in corners)
+
+    for button in (dialog.test_button, dialog.save_button, dialog.cancel_button, dialog.sandbox_button):
+        assert in_view(button), button.text()
+    assert not in_view(dialog.retention_spin)  # the fields do not all fit: the walk below must scroll
+    dialog.account_id_edit.setFocus()
+    seen: list[Any] = []
+    while (widget := dialog.focusWidget()) not in seen and len(seen) < 60:
+        seen.append(widget)
+        assert widget.accessibleName(), f"an unnamed Tab stop: {type(widget).__name__}"
+        assert in_view(widget), widget.accessibleName()
+        qtbot.keyClick(widget, Qt.Key.Key_Tab)
+    for control in (
+        dialog.account_id_edit,
+        dialog.password_edit,
+        dialog.session_only_check,
+        dialog.api_base_edit,
+        dialog.read_timeout_spin,
+        dialog.numbers_table,
+        dialog.region_combo,
+        dialog.retention_spin,
+        dialog.test_button,
+        dialog.save_button,
+    ):
+        assert control in seen, control.accessibleName()
 
 
 class LockedKeyring(KeyringBackend):
@@ -360,6 +522,9 @@ def test_a_locked_keyring_says_unlock_it(qtbot: Any, tasks: BackgroundTasks, pro
         qtbot, load_context(profile=profile, env={}), tasks, store=SecretStore(backend=LockedKeyring())
     )
     assert "Unlock your keyring" in dialog.store_problem.text()  # reading the saved secret already said so
+    assert dialog.store_problem.text().endswith(OR_SESSION_ONLY)  # the way out this dialog offers
+    dialog.show()
+    assert_fits_its_text(qtbot, dialog.store_problem)
     dialog.username_edit.setText("api-user")
     dialog.password_edit.setText("pw-for-locked")
     dialog.store_problem.show_problem("")
@@ -369,6 +534,7 @@ def test_a_locked_keyring_says_unlock_it(qtbot: Any, tasks: BackgroundTasks, pro
         "Unlock your keyring" in dialog.store_problem.text()
         and "Traceback" not in dialog.store_problem.text()
     )
+    assert f"{OR_SESSION_ONLY} The other settings were saved." in dialog.store_problem.text()
     assert dialog.session_only_check.isVisibleTo(dialog)
 
 
@@ -393,6 +559,7 @@ def test_every_control_has_an_accessible_name_and_a_tooltip(
         dialog.client_secret_edit,
         dialog.client_secret_secret.toggle,
         dialog.session_only_check,
+        dialog.store_details_button,
         dialog.api_base_edit,
         dialog.token_url_edit,
         dialog.connect_timeout_spin,
@@ -447,3 +614,16 @@ def test_copy_diagnostics_puts_versions_and_settings_on_the_clipboard_without_th
     text = QApplication.clipboard().text()
     assert f"Qt: {qVersion()} (PySide6" in text and "Keyring: Secrets are kept in" in text
     assert '  account_id: "9900777"' in text and "diag-secret-password" not in text
+
+
+def test_diagnostics_without_a_keyring_carry_the_technical_reasons_the_dialog_folds_away(
+    qtbot: Any,
+    tasks: BackgroundTasks,
+    context: Context,
+    monkeypatch: pytest.MonkeyPatch,
+    no_keyring_reason: str,
+) -> None:
+    from bwdesk.ui.diagnostics import gather
+
+    text = gather(context, secret_store=no_keyring_store(monkeypatch))
+    assert f"Keyring: {NO_KEYRING} (Details: " in text and no_keyring_reason in text
