@@ -21,7 +21,7 @@ import getpass
 import json
 import logging
 import sys
-from typing import IO, Any, Protocol
+from typing import IO, Any, Protocol, TextIO, cast
 
 from bwdesk.core.errors import ConfigError
 
@@ -223,7 +223,7 @@ def _init(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
         except TeamDatabaseError as exc:
             if exc.problem is not Problem.NO_PASSWORD or args.no_prompt or not _interactive():
                 raise
-            typed = getpass.getpass(f"Password for {url.where}: ", stream=err)
+            typed = getpass.getpass(f"Password for {url.where}: ", stream=cast(TextIO, err))
             from bwdesk.core.logs import register_secret
 
             register_secret(typed)

@@ -17,9 +17,10 @@ never DELETE. Retention and removal are IT's, with PostgreSQL's own tools.
 
 Search (docs/design.md §16.6): `search_terms` is written by bwdesk, the words of the text and the tag
 exactly as the local SQLite full-text index (FTS5, `unicode61 remove_diacritics 2`) tokenises them,
-lower-case and space-separated; the generated `search` column turns them into a tsvector word for word
-(`array_to_tsvector`: no parser, no dictionary, no locale), so a query built from the same tokeniser
-finds the same rows on both stores whatever the server's language settings. `digits` holds the digits
+space-separated, the text's words then `|` then the tag's; the generated `search` column turns them
+into a tsvector word for word with their positions (`bwdesk.terms_vector`: no parser, no dictionary,
+no locale), so a query built from the same tokeniser (words, prefixes, phrases) finds the same rows on
+both stores whatever the server's language settings. `digits` holds the digits
 of every recipient for "any run of four or more digits" (a trigram index).
 """
 
@@ -67,6 +68,17 @@ _V1 = (
     """CREATE FUNCTION bwdesk.digits_of(numbers text[]) RETURNS text
         LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
         AS $$ SELECT pg_catalog.regexp_replace(pg_catalog.array_to_string(numbers, ' '), '[^0-9 ]', '', 'g') $$""",
+    # The words bwdesk wrote, word for word, with their positions (for phrases); `|` separates the text's
+    # words from the tag's and keeps a gap, so that no phrase runs from one into the other.
+    r"""CREATE FUNCTION bwdesk.terms_vector(terms text) RETURNS tsvector
+        LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+        AS $$
+        SELECT coalesce(pg_catalog.string_agg(
+                   '''' || pg_catalog.replace(pg_catalog.replace(word, '\', '\\'), '''', '''''') || ''':' || n,
+                   ' '), '')::pg_catalog.tsvector
+        FROM pg_catalog.unnest(pg_catalog.string_to_array(terms, ' ')) WITH ORDINALITY AS t (word, n)
+        WHERE word NOT IN ('', '|')
+        $$""",
     f"""CREATE TABLE bwdesk.messages (
         row_uid uuid PRIMARY KEY,
         desk_id uuid NOT NULL REFERENCES bwdesk.desks (desk_id),
@@ -92,8 +104,7 @@ _V1 = (
         error_code integer,
         delivery_checked timestamptz,
         search_terms text NOT NULL DEFAULT '',
-        search tsvector GENERATED ALWAYS AS
-            (array_to_tsvector(array_remove(string_to_array(search_terms, ' '), ''))) STORED,
+        search tsvector GENERATED ALWAYS AS (bwdesk.terms_vector(search_terms)) STORED,
         digits text GENERATED ALWAYS AS (bwdesk.digits_of(recipients)) STORED,
         stored timestamptz NOT NULL DEFAULT statement_timestamp()
     )""",
