@@ -8,6 +8,7 @@
 - `schema`: the versioned schema, `bwdesk team init` (create, migrate, grant) and the check the app
   makes on connecting (it never migrates by itself).
 - `status`: what `bwdesk team status` reports.
+- `terms`: a message's words as the local full-text index splits them, for the team row's search column.
 
 Only `connection`, `schema` and `status` load psycopg; nothing here is imported on the way to the
 window's first paint.
