@@ -98,6 +98,14 @@ def find_bindir() -> Path:
     raise PostgresMissing(INSTALL_HINT)
 
 
+def _shared_temp() -> str:
+    """A temporary folder the unprivileged user can reach (TMPDIR may point into root's own home)."""
+    base = Path(tempfile.gettempdir()).resolve()
+    if all(os.stat(p).st_mode & 0o001 for p in (base, *base.parents)):
+        return str(base)
+    return "/tmp"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -110,7 +118,7 @@ class PgServer:
     def __init__(self, bindir: Path | None = None) -> None:
         self.bindir = bindir or find_bindir()
         self.as_root = os.name == "posix" and os.geteuid() == 0
-        self.root = Path(tempfile.mkdtemp(prefix="bwdesk-pg-"))
+        self.root = Path(tempfile.mkdtemp(prefix="bwdesk-pg-", dir=_shared_temp() if self.as_root else None))
         self.data_dir = self.root / "data"
         self.socket_dir = self.root
         self.log_path = self.root / "server.log"
@@ -119,6 +127,7 @@ class PgServer:
         self.admin_password = "admin-" + secrets.token_urlsafe(12)
         self.agent_password = "agent-" + secrets.token_urlsafe(12)
         self._process: subprocess.Popen[bytes] | None = None
+        self._pg_ctl_running = False  # Windows: the server runs under pg_ctl (see start)
         self._reader: threading.Thread | None = None
         self._log_lock = threading.Lock()
         self._ready = threading.Event()
@@ -201,7 +210,7 @@ class PgServer:
         options = {
             "listen_addresses": self.host,
             "port": str(self.port),
-            "unix_socket_directories": str(self.socket_dir),
+            "unix_socket_directories": "" if os.name == "nt" else str(self.socket_dir),
             "fsync": "off",
             "synchronous_commit": "off",
             "full_page_writes": "off",
@@ -217,6 +226,10 @@ class PgServer:
                 ssl_cert_file=str(self.root / "server.crt"),
                 ssl_key_file=str(self.root / "server.key"),
             )
+        if os.name == "nt":
+            self._start_with_pg_ctl(options)
+            self.tls = tls
+            return
         args = [self._program("postgres"), "-D", str(self.data_dir)]
         for name, value in options.items():
             args += ["-c", f"{name}={value}"]
@@ -250,8 +263,29 @@ class PgServer:
                     self._ready.set()
         self._ready.set()  # the server ended: nobody waits for a line that will never come
 
+    def _start_with_pg_ctl(self, options: dict[str, str]) -> None:
+        """Windows: `postgres` refuses an administrator's rights and pg_ctl drops them (a restricted token);
+        it also waits until the server accepts connections."""
+        quoted = " ".join(f'-c "{name}={value}"' for name, value in options.items())
+        result = subprocess.run(
+            [self._program("pg_ctl"), "start", "-w", "-t", "60", "-D", str(self.data_dir), "-l", str(self.log_path),
+             "-o", quoted],
+            cwd=self.root, capture_output=True, text=True, timeout=120, env=self._environment(),
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise PostgresFailed(f"pg_ctl start failed:\n{result.stdout}{result.stderr}\n{self.log_tail()}")
+        self._pg_ctl_running = True
+
     def stop(self, mode: str = "fast") -> None:
         """Stop the server: `fast` (clients are disconnected, a clean shutdown) or `immediate` (a crash)."""
+        if os.name == "nt":
+            if self._pg_ctl_running:
+                subprocess.run(
+                    [self._program("pg_ctl"), "stop", "-w", "-m", mode, "-D", str(self.data_dir)],
+                    capture_output=True, timeout=120, env=self._environment(), check=True,
+                )  # fmt: skip
+                self._pg_ctl_running = False
+            return
         process = self._process
         if process is None or process.poll() is not None:
             self._process = None
@@ -276,6 +310,8 @@ class PgServer:
 
     @property
     def running(self) -> bool:
+        if os.name == "nt":
+            return self._pg_ctl_running
         return self._process is not None and self._process.poll() is None
 
     def log_tail(self, lines: int = 30) -> str:

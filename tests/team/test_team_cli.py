@@ -63,6 +63,11 @@ def test_status_reports_a_usable_team_database(
     assert "Ben Ode on desk-7, last seen 2026-12-01" in out
     assert "Outbox:       nothing waiting" in out
     assert out.rstrip().endswith("OK: this desk can use the team history.")
+    # The password came from the keyring: it reached no file of the profile, the log included.
+    assert "team status: usable" in (profile / "logs" / "bwdesk.log").read_text(encoding="utf-8")
+    for path in profile.rglob("*"):
+        if path.is_file():
+            assert pg_server.agent_password.encode() not in path.read_bytes(), path
 
 
 def test_status_json_has_the_documented_names(
