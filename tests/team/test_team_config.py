@@ -215,6 +215,20 @@ def test_the_password_comes_from_pgpassword_then_the_keyring_then_libpq(memory_k
     assert team_password(url, {}, store.load_team_password).value is None
 
 
+def test_a_locked_keyring_leaves_the_password_to_libpq(expect_log: object) -> None:
+    expect_log("the keyring could not be read")  # type: ignore[operator]
+    url = parse_history_url("postgresql://agent@127.0.0.1:5432/team")
+
+    def locked(key: str) -> str | None:
+        raise secrets.SecretStoreLocked("Could not read the team history's password: your keyring is locked.")
+
+    found = team_password(url, {}, locked)
+    assert found.value is None
+    assert found.source.startswith(
+        "libpq (.pgpass or a service file); the keyring could not be read: Could not"
+    )
+
+
 def test_without_a_keyring_the_password_can_be_kept_for_this_session(memory_keyring: object) -> None:
     store = secrets.SecretStore()
     store.save_team_password("agent@127.0.0.1:5432/team", "only-for-now", session_only=True)

@@ -12,11 +12,13 @@ It is handed to the connection as a keyword, never put in a URL, a file or a pro
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bwdesk.core.errors import BwdeskError
 from bwdesk.core.logs import register_secret
 from bwdesk.core.settings import Settings
 from bwdesk.core.team.identity import agent_name, desk_id
@@ -24,6 +26,8 @@ from bwdesk.core.team.url import TeamUrl, parse_history_url
 
 if TYPE_CHECKING:
     from bwdesk.core.account import Context
+
+log = logging.getLogger(__name__)
 
 PasswordLoader = Callable[[str], str | None]
 
@@ -79,7 +83,13 @@ def team_password(url: TeamUrl, env: Mapping[str, str], load: PasswordLoader | N
         register_secret(from_env)
         return TeamPassword(from_env, "PGPASSWORD")
     if load is not None:
-        saved = load(url.keyring_key)
+        try:
+            saved = load(url.keyring_key)
+        except BwdeskError as exc:  # a locked keyring: libpq's own files may still have it
+            log.warning("team history: the keyring could not be read (%s); trying libpq's own files", exc)
+            return TeamPassword(
+                None, f"libpq (.pgpass or a service file); the keyring could not be read: {exc}"
+            )
         if saved:
             register_secret(saved)
             return TeamPassword(saved, "the keyring")
