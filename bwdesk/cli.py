@@ -150,6 +150,10 @@ def build_parser() -> _Parser:
     )
     history.add_argument("--json", action="store_true", help="print a JSON array, one object per row")
 
+    from bwdesk.cli_team import add_team_parser
+
+    add_team_parser(sub)
+
     sandbox = sub.add_parser(
         "sandbox",
         help="run the local sandbox API alone (Ctrl+C stops)",
@@ -192,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bwdesk.selftest import run_self_test
 
             return run_self_test()
-        if args.command in ("send", "history"):
+        if args.command in ("send", "history", "team"):
             _log_to_profile()
         if args.command == "send":
             return cmd_send(args, _PipeSafe(sys.stdout), sys.stderr)
@@ -200,6 +204,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_history(args, _PipeSafe(sys.stdout), sys.stderr)
         if args.command == "sandbox":
             return cmd_sandbox(args, sys.stdout, sys.stderr)
+        if args.command == "team":
+            from bwdesk.cli_team import cmd_team
+
+            return cmd_team(args, _PipeSafe(sys.stdout), sys.stderr)
         from bwdesk.ui.app import run_gui
 
         return run_gui(sandbox=args.sandbox)

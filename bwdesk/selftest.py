@@ -116,6 +116,7 @@ def run_self_test(argv: Sequence[str] | None = None) -> int:
         ("qt", lambda: _check_qt(args.platform, state)),
         ("keyring", lambda: _check_keyring(args.expect_keyring)),
         ("tls", _check_tls),
+        ("postgres", _check_postgres),
         ("phone", _check_phone),
         ("history", lambda: _check_history(state)),
         ("sandbox", lambda: _check_sandbox(state)),
@@ -273,6 +274,7 @@ def _check_modules() -> str:
         "bwdesk.core.phone",
         "bwdesk.core.history",
         "bwdesk.core.bandwidth",
+        "bwdesk.core.team.connection",
         "bwdesk.sandbox",
     }
     missing = sorted(expected - set(names))
@@ -373,6 +375,18 @@ def _check_tls() -> str:
     if not Path(certifi.where()).is_file():
         raise CheckFailed("the CA bundle requests falls back on is missing")
     return f"{ssl.OPENSSL_VERSION}, system trust store via truststore"
+
+
+def _check_postgres() -> str:
+    """psycopg and the libpq it ships with load: the team history needs no libpq from the system."""
+    import psycopg
+
+    impl = psycopg.pq.__impl__
+    if impl != "binary" and getattr(sys, "frozen", False):
+        raise CheckFailed(f"psycopg uses its {impl} implementation, which needs the system's libpq")
+    libpq = psycopg.pq.version()
+    where = "its own" if impl == "binary" else "the system's"
+    return f"psycopg {psycopg.__version__} ({impl}) with {where} libpq {libpq // 10000}.{libpq % 100}"
 
 
 def _check_phone() -> str:

@@ -6,6 +6,9 @@
 - Any log record at WARNING or above fails the test unless the test declares it (`expect_log`) — the
   habit qutebrowser uses so that noise is noticed.
 - Sockets may connect only to loopback addresses: tests never touch the real network.
+- A real PostgreSQL server (tests/pgserver.py) for the team history, started once per session when a
+  test asks for it; each test gets a fresh database. Without PostgreSQL installed those tests skip,
+  saying how to install it, except in CI (the CI variable), where they fail.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import keyring
 import pytest
@@ -40,6 +44,8 @@ _ENV_VARS = (
     "BWDESK_HOME",
     "BWDESK_REGION",
     "BWDESK_SYSTEM_SETTINGS",
+    "BWDESK_HISTORY_URL",
+    "BWDESK_AGENT",
     "HTTPS_PROXY",
     "HTTP_PROXY",
     "https_proxy",
@@ -97,6 +103,12 @@ def profile(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monkey
     # No system-wide defaults from this machine leak into tests.
     monkeypatch.setenv("BWDESK_SYSTEM_SETTINGS", str(home / "no-system-settings.json"))
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost,::1")
+    # libpq reads these on its own: nothing from this machine (a password, a .pgpass, a service) leaks in.
+    for name in [n for n in os.environ if n.startswith("PG")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("PGPASSFILE", str(home / "no-pgpass"))
+    monkeypatch.setenv("PGSERVICEFILE", str(home / "no-pg-service.conf"))
+    monkeypatch.setenv("PGSYSCONFDIR", str(home / "no-pg-sysconf"))
     return home
 
 
@@ -224,3 +236,54 @@ def store(tmp_path: Path) -> Iterator[object]:
     history = SqliteHistoryStore.open(tmp_path / "history.sqlite3")
     yield history
     history.close()
+
+
+# --- a real PostgreSQL server for the team history ----------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Any]:
+    """One PostgreSQL server for the whole session (TLS on), with roles `bwdesk_admin` and `bwdesk_agent`."""
+    from pgserver import PostgresMissing, find_bindir, running_server
+
+    try:
+        bindir = find_bindir()
+    except PostgresMissing as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"{exc} (CI installs it: a skip here would hide missing work)")
+        pytest.skip(str(exc))
+    with running_server(bindir) as server:
+        yield server
+
+
+@pytest.fixture
+def pg_database(pg_server: Any) -> Iterator[str]:
+    """A fresh, empty database (no bwdesk schema); the server is running (again) with TLS."""
+    pg_server.start()
+    name = pg_server.create_database()
+    yield name
+    pg_server.start()
+    pg_server.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def team_template(pg_server: Any) -> str:
+    """A database with the current team schema and `bwdesk_agent`'s rights, copied for each test."""
+    from pgserver import AGENT_USER
+
+    from bwdesk.core.team.schema import init_schema
+
+    name = pg_server.create_database()
+    with pg_server.connect(name) as conn:
+        init_schema(conn, [AGENT_USER])
+    return str(name)
+
+
+@pytest.fixture
+def team_database(pg_server: Any, team_template: str) -> Iterator[str]:
+    """A fresh database with the current team schema, ready for `bwdesk_agent`."""
+    pg_server.start()
+    name = pg_server.create_database(template=team_template)
+    yield name
+    pg_server.start()
+    pg_server.drop_database(name)

@@ -62,6 +62,8 @@ ENVIRONMENT = {
     "BWDESK_OAUTH_TOKEN_URL": "token_url",
     "BWDESK_REGION": "region",
     "BW_NUMBER": "default_from",
+    "BWDESK_HISTORY_URL": "history_url",
+    "BWDESK_AGENT": "agent_name",
 }
 
 
@@ -94,6 +96,10 @@ def apply_environment(
                 f"BWDESK_REGION {region!r} is not a region code; use a two-letter code such as US, GB or DE."
             )
         changes["region"] = region
+    if get("BWDESK_HISTORY_URL"):
+        changes["history_url"] = get("BWDESK_HISTORY_URL")  # checked where it is used (core.team.config)
+    if get("BWDESK_AGENT"):
+        changes["agent_name"] = " ".join(get("BWDESK_AGENT").split())
     if get("BW_NUMBER"):
         number = get("BW_NUMBER")
         listed = any(f.number == number for f in settings.from_numbers)

@@ -7,8 +7,9 @@ rewrites the message, the traceback and the stack text through `redact()`. `reda
   saves, and the environment's), also JSON-, repr- and URL-escaped;
 - Authorization / Proxy-Authorization header values, and `Basic …` / `Bearer …` credentials;
 - the value after a secret-looking key (`password`, `client_secret`, `BW_PASSWORD`, `access_token`,
-  `refresh_token`, `id_token`, `…secret`) in JSON, Python reprs, form bodies, query strings and
-  environment dumps.
+  `refresh_token`, `id_token`, `…secret`) in JSON, Python reprs, form bodies, query strings,
+  environment dumps and libpq connection strings (`password=…`);
+- the password in a URL's user part (`postgresql://user:password@host/…`).
 
 The log rotates at 1 MB, keeping 5 old files, all owner-only (0600) in `<profile>/logs/` (0700).
 `core` has no Qt, so the caller passes the Qt version to `diagnostics_text`.
@@ -55,6 +56,8 @@ _KEY_VALUE_RE = re.compile(
     """
 )
 
+_URL_PASSWORD_RE = re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s:/?#@\[\]]*:)([^\s@/?#]+)(@)")
+
 
 def register_secret(value: str | None) -> None:
     """Make sure `value` never appears in the log (nor in diagnostics), in any common escaping."""
@@ -91,6 +94,7 @@ def redact(text: str) -> str:
         text = pattern.sub(REDACTED, text)
     text = _HEADER_RE.sub(lambda m: m.group(1) + REDACTED, text)
     text = _SCHEME_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    text = _URL_PASSWORD_RE.sub(lambda m: f"{m.group(1)}{REDACTED}{m.group(3)}", text)
     return _KEY_VALUE_RE.sub(_mask_value, text)
 
 

@@ -58,6 +58,11 @@ def draft_file(profile: Path) -> Path:
     return profile / "draft.json"
 
 
+def desk_file(profile: Path) -> Path:
+    """This profile's desk id for the team history (`core.team.identity`)."""
+    return profile / "desk.json"
+
+
 def log_dir(profile: Path) -> Path:
     return profile / "logs"
 

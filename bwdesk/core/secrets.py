@@ -21,6 +21,10 @@ Policy (DESIGN §8):
 
 One keyring entry per account: service ``bwdesk``, user name = the account id, the password a small
 JSON object ``{"kind": "basic"|"oauth2", "id": <username or client id>, "secret": <secret>}``.
+
+The team database's password (docs/design.md §16.3) follows the same policy in its own entry: service
+``bwdesk team history``, user name ``user@host:port/database`` (`TeamUrl.keyring_key`), the password
+as it is.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from bwdesk.core.logs import redact, register_secret
 log = logging.getLogger(__name__)
 
 SERVICE = "bwdesk"
+TEAM_SERVICE = "bwdesk team history"
 
 #: The system stores bwdesk trusts, by backend class, with the name people know them by.
 ALLOWED_BACKENDS: dict[str, str] = {
@@ -255,6 +260,7 @@ class SecretStore:
     def __init__(self, backend: Any = None) -> None:
         self._explicit = backend
         self._session: dict[str, Credentials] = {}
+        self._team_session: dict[str, str] = {}
         self._session_lock = threading.Lock()
 
     # -- the backend (keyring thread only) -------------------------------------------------------------
@@ -402,6 +408,61 @@ class SecretStore:
     def forget_session(self) -> None:
         with self._session_lock:
             self._session.clear()
+            self._team_session.clear()
+
+    # -- the team database's password ----------------------------------------------------------------
+
+    def save_team_password(self, key: str, password: str, *, session_only: bool = False) -> SecretStoreStatus:
+        """Keep the team database's password under `key` (`TeamUrl.keyring_key`); as `save`."""
+        key = _team_key(key)
+        if not password:
+            raise ConfigError("Team history: the password is empty.")
+        register_secret(password)
+        if session_only:
+            with self._session_lock:
+                self._team_session[key] = password
+            log.info("the team history's password for %s is kept for this session only", key)
+            return self.status()
+        stored, _ = self._run(
+            "save the team history's password",
+            lambda backend, name: backend.set_password(TEAM_SERVICE, key, password),
+        )
+        if not stored:
+            raise SecretStoreUnavailable(
+                f"{self.status().description} Choose “keep for this session only”, or use PGPASSWORD, a "
+                ".pgpass file or a service file for the team history's password."
+            )
+        with self._session_lock:
+            self._team_session.pop(key, None)
+        log.info("the team history's password for %s is saved in the keyring", key)
+        return self.status()
+
+    def load_team_password(self, key: str) -> str | None:
+        """The team database's password under `key` (session memory first, then the keyring), or None."""
+        key = _team_key(key)
+        with self._session_lock:
+            held = self._team_session.get(key)
+        if held is not None:
+            return held
+        _, password = self._run(
+            "read the team history's password",
+            lambda backend, name: backend.get_password(TEAM_SERVICE, key),
+        )
+        if password:
+            register_secret(password)
+            return str(password)
+        return None
+
+    def delete_team_password(self, key: str) -> None:
+        key = _team_key(key)
+        with self._session_lock:
+            self._team_session.pop(key, None)
+
+        def remove(backend: Any, name: str) -> None:
+            with contextlib.suppress(keyring.errors.PasswordDeleteError):
+                backend.delete_password(TEAM_SERVICE, key)
+
+        self._run("delete the team history's password", remove)
 
 
 def _account(account_id: str) -> str:
@@ -409,6 +470,13 @@ def _account(account_id: str) -> str:
     if not account_id:
         raise ConfigError("Account ID: enter your Bandwidth account ID before saving credentials.")
     return account_id
+
+
+def _team_key(key: str) -> str:
+    key = key.strip()
+    if not key:
+        raise ConfigError("Team history: set the team history URL before saving its password.")
+    return key
 
 
 # --- environment ---------------------------------------------------------------------------------------
@@ -484,6 +552,7 @@ __all__ = [
     "NOT_SAVED_WITHOUT_KEYRING",
     "NO_KEYRING",
     "SERVICE",
+    "TEAM_SERVICE",
     "SecretStore",
     "SecretStoreError",
     "SecretStoreLocked",

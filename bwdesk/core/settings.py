@@ -25,7 +25,9 @@ kept on save (a newer bwdesk's settings survive a downgrade).
 Keys: ``account_id``, ``application_id``, ``from_numbers`` (list of ``{"number", "label"}``; a bare
 string is accepted too), ``default_from``, ``region``, ``auth_kind`` (``basic``/``oauth2``),
 ``username`` (Basic), ``client_id`` (OAuth2), ``api_base``, ``token_url``, ``connect_timeout``,
-``read_timeout`` (seconds), ``retention_days`` (null: keep history forever).
+``read_timeout`` (seconds), ``retention_days`` (null: keep history forever), ``history_url`` (the team
+database, a ``postgresql://`` URL without a password; empty: this computer only), ``agent_name`` (the
+name team rows carry; empty: the operating system's name for the user).
 
 A damaged or unreadable user file never stops bwdesk: loading falls back to the defaults, says so in
 `LoadedSettings.warnings`, and moves the file aside as ``settings.json.corrupt-<UTC time>`` (never
@@ -74,6 +76,8 @@ LABELS: dict[str, str] = {
     "connect_timeout": "Connect timeout",
     "read_timeout": "Read timeout",
     "retention_days": "Keep history for (days)",
+    "history_url": "Team history URL",
+    "agent_name": "Your name in the team history",
 }
 
 
@@ -105,6 +109,8 @@ class Settings:
     connect_timeout: float = Timeouts().connect
     read_timeout: float = Timeouts().read
     retention_days: int | None = None
+    history_url: str = ""
+    agent_name: str = ""
 
     @property
     def timeouts(self) -> Timeouts:
@@ -273,6 +279,18 @@ def _coerce(key: str, value: Any, region: str) -> Any:
         if not 1 <= value <= MAX_RETENTION_DAYS:
             raise _Bad(f"must be between 1 and {MAX_RETENTION_DAYS} days (got {value})")
         return value
+    if key == "history_url":
+        text = _text(value, max_length=2000)
+        if not text:
+            return ""
+        from bwdesk.core.team.url import parse_history_url
+
+        try:
+            return parse_history_url(text).url
+        except ConfigError as exc:  # the message never repeats a URL that holds a password
+            raise _Bad(str(exc).partition(": ")[2]) from None
+    if key == "agent_name":
+        return " ".join(_text(value, max_length=100).split())
     raise _Bad("is not a setting bwdesk knows")
 
 

@@ -143,13 +143,14 @@ def test_importing_every_core_module_does_not_import_qt() -> None:
 WINDOW_IMPORTS = """
 import sys
 import bwdesk.ui.app
-heavy = [m for m in ("requests", "urllib3", "truststore", "keyring") if m in sys.modules]
+heavy = [m for m in ("requests", "urllib3", "truststore", "keyring", "psycopg", "psycopg_binary") if m in sys.modules]
 print(",".join(heavy))
 """
 
 
 def test_opening_the_window_does_not_wait_for_the_network_stack() -> None:
-    """requests/keyring load in the background services, never on the way to the first shown window."""
+    """requests/keyring (and psycopg, the team history's driver) load in the background services, never on
+    the way to the first shown window."""
     result = subprocess.run(
         [sys.executable, "-c", WINDOW_IMPORTS],
         capture_output=True,

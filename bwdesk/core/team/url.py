@@ -1,0 +1,240 @@
+"""The team database's URL: `postgresql://user@host:port/db?sslmode=…`, checked before it is used.
+
+Rules (docs/design.md §16.2):
+
+- Only `postgresql://` (or libpq's `postgres://` spelling, normalised).
+- Never a password in it. A URL with one is refused with a message that does not repeat the URL, and
+  the password is registered with the log's redaction at once: it may already be in a settings file or
+  a shell history, and it must at least never reach bwdesk's log. The password lives in the keyring,
+  or comes from libpq's own `PGPASSWORD`, `.pgpass` or service file.
+- Any host but this machine (loopback addresses, `localhost`, a unix socket) needs
+  `sslmode=verify-full`: encrypted, and the server proven to be the one named.
+- Query options are the libpq ones people need for TLS and failover; options bwdesk sets itself
+  (`connect_timeout`, `application_name`, `options`) are refused rather than silently overridden.
+
+Plain Python (no psycopg), so settings can be checked on the way to the window's first paint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote, unquote
+
+from bwdesk.core.api import is_loopback
+from bwdesk.core.errors import ConfigError
+from bwdesk.core.logs import register_secret
+
+EXAMPLE = "postgresql://bwdesk_agent@db.example.com:5432/bwdesk?sslmode=verify-full"
+DEFAULT_PORT = 5432
+
+PASSWORD_ADVICE = (
+    "remove the password from the URL; save it in Settings → Team history, which keeps it in the "
+    "keyring, or use libpq's PGPASSWORD, .pgpass or service file"
+)
+
+SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+#: libpq URI options a team may need (TLS, failover, Kerberos, keepalives, where libpq finds things).
+ALLOWED_OPTIONS = frozenset(
+    {
+        "sslmode",
+        "sslrootcert",
+        "sslcert",
+        "sslkey",
+        "sslcrl",
+        "sslcrldir",
+        "sslsni",
+        "sslnegotiation",
+        "sslcertmode",
+        "ssl_min_protocol_version",
+        "ssl_max_protocol_version",
+        "channel_binding",
+        "require_auth",
+        "requirepeer",
+        "gssencmode",
+        "krbsrvname",
+        "gsslib",
+        "target_session_attrs",
+        "load_balance_hosts",
+        "hostaddr",
+        "service",
+        "passfile",
+        "keepalives",
+        "keepalives_idle",
+        "keepalives_interval",
+        "keepalives_count",
+        "tcp_user_timeout",
+    }
+)
+#: Options bwdesk sets itself on every connection (docs/design.md §16.4).
+OWN_OPTIONS = frozenset({"connect_timeout", "application_name", "fallback_application_name", "options"})
+
+
+@dataclass(frozen=True)
+class TeamUrl:
+    """A checked team database URL (never with a password). `str()` is the normalised URL."""
+
+    user: str
+    hosts: tuple[tuple[str, int | None], ...]  # empty: libpq's default (the local socket) or the service's
+    dbname: str
+    options: tuple[tuple[str, str], ...] = ()
+
+    def __str__(self) -> str:
+        return self.url
+
+    @property
+    def url(self) -> str:
+        user = quote(self.user, safe="") + "@" if self.user else ""
+        hosts = ",".join(_host_text(host, port) for host, port in self.hosts)
+        query = "&".join(f"{quote(k, safe='')}={quote(v, safe='/:')}" for k, v in self.options)
+        return f"postgresql://{user}{hosts}/{quote(self.dbname, safe='')}" + (f"?{query}" if query else "")
+
+    def option(self, name: str) -> str | None:
+        return next((value for key, value in self.options if key == name), None)
+
+    @property
+    def sslmode(self) -> str | None:
+        return self.option("sslmode")
+
+    @property
+    def service(self) -> str | None:
+        return self.option("service")
+
+    @property
+    def is_local(self) -> bool:
+        """Every host is this machine (or a unix socket), so plain connections are acceptable."""
+        return all(is_local_host(host) for host, _ in self.hosts)
+
+    @property
+    def where(self) -> str:
+        """`user@host:port/db` (or the service's name): what the password belongs to, in words."""
+        hosts = ",".join(_host_text(host, port or DEFAULT_PORT) for host, port in self.hosts)
+        if not hosts and self.service:
+            return f"service {self.service}" + (f" ({self.user}@…/{self.dbname})" if self.user else "")
+        return f"{self.user}@{hosts or 'localhost'}/{self.dbname}"
+
+    @property
+    def keyring_key(self) -> str:
+        """The name of this URL's password in the keyring: user, host(s), port and database."""
+        return self.where
+
+
+def is_local_host(host: str) -> bool:
+    """Loopback addresses, `localhost`, and unix sockets (a path) never leave this machine."""
+    return host.startswith("/") or host.startswith("@") or is_loopback(host.strip("[]"))
+
+
+def _host_text(host: str, port: int | None) -> str:
+    if host.startswith("/") or host.startswith("@"):
+        shown = quote(host, safe="")
+    elif ":" in host:  # IPv6
+        shown = f"[{host}]"
+    else:
+        shown = host
+    return shown + (f":{port}" if port is not None else "")
+
+
+def parse_history_url(text: str, source: str = "Settings") -> TeamUrl:
+    """Check a team database URL; a `ConfigError` naming `source` says what is wrong and what to do."""
+    what = f"Team history URL ({source})"
+    text = text.strip()
+    scheme, sep, rest = text.partition("://")
+    if not sep or scheme.lower() not in ("postgresql", "postgres"):
+        shown = f"{scheme}://…" if sep else "it"
+        raise ConfigError(
+            f"{what}: must be a postgresql:// URL (e.g. {EXAMPLE}), not {shown}. "
+            "Leave it empty to keep the history on this computer only."
+        )
+    authority, _, tail = _split_authority(rest)
+    userinfo, at, hostlist = authority.rpartition("@")
+    if not at:
+        userinfo, hostlist = "", authority
+    path, _, query = tail.partition("?")
+    user, colon, password = userinfo.partition(":")
+    options = _parse_query(query, what)
+    if (colon and password) or any(key == "password" for key, _ in options):
+        register_secret(unquote(password) if password else dict(options).get("password"))
+        raise ConfigError(f"{what}: {PASSWORD_ADVICE}.")
+    if "#" in text:
+        raise ConfigError(f"{what}: {text!r} must not have a #fragment.")
+    for key, value in options:
+        if key in OWN_OPTIONS:
+            raise ConfigError(f"{what}: leave out {key}={value}; bwdesk sets it itself.")
+        if key not in ALLOWED_OPTIONS:
+            raise ConfigError(
+                f"{what}: {key!r} is not an option bwdesk passes to PostgreSQL; use only "
+                f"{', '.join(sorted(ALLOWED_OPTIONS))}."
+            )
+    hosts = tuple(_parse_host(part, what) for part in hostlist.split(",")) if hostlist else ()
+    url = TeamUrl(unquote(user), hosts, unquote(path.lstrip("/")), options)
+    if url.sslmode is not None and url.sslmode not in SSLMODES:
+        raise ConfigError(f"{what}: sslmode={url.sslmode} is not one of {', '.join(SSLMODES)}.")
+    if not url.service:
+        if not url.user:
+            raise ConfigError(f"{what}: add the user name bwdesk signs in as, e.g. {EXAMPLE}.")
+        if not url.dbname:
+            raise ConfigError(f"{what}: add the database name after the host, e.g. {EXAMPLE}.")
+    check_tls(url, what)
+    return url
+
+
+def check_tls(url: TeamUrl, what: str) -> None:
+    """Anything but this machine must be reached with TLS and a verified certificate (verify-full)."""
+    remote = [host for host, _ in url.hosts if not is_local_host(host)]
+    if remote and url.sslmode != "verify-full":
+        now = f" (it says sslmode={url.sslmode})" if url.sslmode else ""
+        raise ConfigError(
+            f"{what}: {', '.join(remote)} is another computer, so the connection must be encrypted and the "
+            f"server's certificate checked: add sslmode=verify-full to the URL{now}, e.g. {EXAMPLE}. With a "
+            "certificate from a public authority add sslrootcert=system too; with your company's own, "
+            "sslrootcert=PATH to its certificate."
+        )
+
+
+def _split_authority(rest: str) -> tuple[str, str, str]:
+    """`user@hosts` and the rest (`/db?…`), splitting at the first `/` or `?` after the authority."""
+    cut = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+    return rest[:cut], "", rest[cut:]
+
+
+def _parse_query(query: str, what: str) -> tuple[tuple[str, str], ...]:
+    options: list[tuple[str, str]] = []
+    for part in query.split("&"):
+        if not part:
+            continue
+        key, eq, value = part.partition("=")
+        if not eq:
+            raise ConfigError(f"{what}: the option {unquote(key)!r} needs a value (name=value).")
+        options.append((unquote(key).strip(), unquote(value).strip()))
+    return tuple(options)
+
+
+def _parse_host(part: str, what: str) -> tuple[str, int | None]:
+    part = unquote(part)
+    if part.startswith("["):  # [IPv6]:port
+        host, bracket, after = part[1:].partition("]")
+        if not bracket:
+            raise ConfigError(f"{what}: the address {part!r} is missing its closing ].")
+        port_text = after.removeprefix(":") if after else ""
+    elif part.startswith("/"):
+        host, port_text = part, ""
+    else:
+        host, _, port_text = part.partition(":")
+    port: int | None = None
+    if port_text:
+        if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+            raise ConfigError(f"{what}: the port {port_text!r} is not a number from 1 to 65535.")
+        port = int(port_text)
+    if not host:
+        raise ConfigError(f"{what}: a host name is missing before :{port_text}.")
+    return host, port
+
+
+__all__ = [
+    "EXAMPLE",
+    "PASSWORD_ADVICE",
+    "TeamUrl",
+    "check_tls",
+    "is_local_host",
+    "parse_history_url",
+]
