@@ -38,7 +38,8 @@ class HistoryQuery:
 
     @classmethod
     def from_text(cls, text: str, region: str | None = None) -> HistoryQuery:
-        """What a search box typed means: a full phone number searches that recipient, anything else words."""
+        """What a search box typed means: a full phone number searches that recipient exactly; anything else is
+        text (words, and digit runs that also match numbers containing them)."""
         number = number_in_query(text, region)
         if number is not None:
             return cls(number=number, region=region)
@@ -46,7 +47,8 @@ class HistoryQuery:
 
 
 def number_in_query(text: str, region: str | None) -> str | None:
-    """E.164 if `text` is one complete phone number (not a 4-digit ticket, not the last 7 digits)."""
+    """E.164 if `text` is one complete phone number (not a 4-digit ticket, not the last 7 digits: those are
+    digit runs, matched as parts of numbers)."""
     stripped = text.strip()
     if not re.fullmatch(r"\+?[\d\s().\-/]+", stripped) or sum(c.isdigit() for c in stripped) < 8:
         return None
