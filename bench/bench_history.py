@@ -4,8 +4,9 @@
 
 The targets (issue 4): opening ≤ 1.5× an empty history; from a query to its first page (100 rows, as
 the table shows them) ≤ 50 ms for a narrow query (one ticket tag) and a broad one (two common words,
-each in about half the rows); memory growth ≤ 60 MB RSS. The generated database is cached in
-bench/out/ (about 30 s to build once), so reruns only measure.
+each in about half the rows); memory growth ≤ 60 MB RSS. Issue 9 adds the same 50 ms for every status
+filter and for digit searches, narrow (a number in 3 rows) and broad (an area code most customers share).
+The generated database is cached in bench/out/ (about five minutes to build once), so reruns only measure.
 """
 
 from __future__ import annotations
@@ -32,13 +33,18 @@ from bwdesk.core.history.schema import SCHEMA_MAJOR, SCHEMA_MINOR  # noqa: E402
 from bwdesk.core.history.search import HistoryQuery  # noqa: E402
 from bwdesk.core.history.sqlite_store import SqliteHistoryStore  # noqa: E402
 from bwdesk.core.outcome import SendState  # noqa: E402
+from bwdesk.core.status_words import StatusFilter  # noqa: E402
 
 ROWS = 1_000_000
-GENERATOR = 3  # bump when the generated data changes, so a stale cache is rebuilt
+GENERATOR = 4  # bump when the generated data changes, so a stale cache is rebuilt
 CACHE = HERE / "out" / f"history-{ROWS}-g{GENERATOR}-s{SCHEMA_MAJOR}.{SCHEMA_MINOR}.sqlite3"
 RUNS = 15
 
 SENDERS = ("+19195550100", "+19195550101", "+19195550102")
+# A local business: most customers share its area code (so a search for it, or for the exchange, is broad).
+HOME_AREA, HOME_SHARE = 919, 0.6
+# One customer who texted three times, years apart; no other number holds these seven digits.
+RARE_NUMBER, RARE_ROWS, RARE_TYPED = "+13127849301", (1000, ROWS // 2, ROWS - 100_000), "784-9301"
 COMMON = ("technician", "order")  # each in about half the rows: the broad query is both of them
 _VOCABULARY = (
     "hello hi thanks thank you your our the a an is are was will be on at in for to of and with from "
@@ -65,7 +71,10 @@ def build(path: Path) -> None:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA synchronous = OFF")
     start = datetime(2024, 1, 1, tzinfo=UTC)
-    customers = [f"+1{rnd.randrange(200, 999)}555{rnd.randrange(10000):04d}" for _ in range(50_000)]
+    customers = [
+        f"+1{HOME_AREA if rnd.random() < HOME_SHARE else rnd.randrange(200, 999)}555{rnd.randrange(10000):04d}"
+        for _ in range(50_000)
+    ]
     conn.execute("BEGIN")
     rows: list[tuple[Any, ...]] = []
     numbers: list[tuple[str, int]] = []
@@ -77,6 +86,8 @@ def build(path: Path) -> None:
                 words.insert(rnd.randrange(len(words) + 1), word)
         group = rnd.random() < 0.03
         to = rnd.sample(customers, rnd.randrange(2, 5)) if group else [rnd.choice(customers)]
+        if i in RARE_ROWS:
+            to = [RARE_NUMBER]
         roll = rnd.random()
         state = (
             "accepted"
@@ -88,6 +99,7 @@ def build(path: Path) -> None:
             else "unknown"
         )
         accepted = state == "accepted"
+        delivery, code = _delivery(rnd) if accepted else (None, None)
         rows.append(
             (
                 i,
@@ -105,8 +117,8 @@ def build(path: Path) -> None:
                 202 if accepted else 400 if state == "rejected" else None,
                 "request-validation" if state == "rejected" else None,
                 "Something is wrong" if not accepted else None,
-                "DELIVERED" if accepted and rnd.random() < 0.9 else "FAILED" if accepted else None,
-                4720 if accepted and rnd.random() < 0.02 else None,
+                delivery,
+                code,
             )
         )
         numbers.extend((n, i) for n in to)
@@ -116,6 +128,22 @@ def build(path: Path) -> None:
     conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
+
+
+def _delivery(rnd: random.Random) -> tuple[str | None, int | None]:
+    """An accepted message's last known delivery status and error code, in plausible proportions."""
+    roll = rnd.random()
+    if roll < 0.86:
+        return "DELIVERED", None
+    if roll < 0.92:
+        return "FAILED", rnd.choice((4720, 4775, 4770))
+    if roll < 0.93:
+        return "UNDELIVERED", 4720
+    if roll < 0.94:
+        return "DLR_EXPIRED", 9902
+    if roll < 0.97:
+        return "SENT", None
+    return None, None
 
 
 def _flush(conn: Any, rows: list[tuple[Any, ...]], numbers: list[tuple[str, int]]) -> None:
@@ -223,6 +251,7 @@ def main() -> dict[str, Any]:
     results["count_broad"] = store.count(HistoryQuery(text="technician order"))
     results["count_all_ms"] = median_ms(lambda: store.count(HistoryQuery()), runs=5)
     results["rows_to_refresh_ms"] = median_ms(lambda: store.rows_to_refresh(limit=100))
+    results.update(_digits_and_status(store, sample.to[0]))
     results.update(_concurrency(store))
     results["rss_growth_mb"] = round(rss_mb() - rss_before, 1)
     store.close()
@@ -230,6 +259,45 @@ def main() -> dict[str, Any]:
 
     for key, value in results.items():
         print(f"  {key:40} {value}")
+    return results
+
+
+#: Digit searches as agents type them, from broad to narrow (the rows each matches are printed too).
+DIGIT_SEARCHES = {
+    "area_code": "9195",  # most customers: the first page comes at once
+    "exchange": "5550",  # about one row in ten
+    "last_four": "0198",  # the last four digits a customer reads out: about a hundred rows
+    "local_number": "555-0198",
+    "example_0100": "0100",
+    "rare_number": RARE_TYPED,  # three rows in a million
+    "all_common_trigrams": "9195555",  # every trigram of it is in a large share of rows
+    "words_and_digits": "technician 0198",
+    "no_match_digits": "784-0000",
+}
+
+
+def _digits_and_status(store: SqliteHistoryStore, number: str) -> dict[str, Any]:
+    """First pages of digit searches and of every status filter, alone and combined (issue 9)."""
+    results: dict[str, Any] = {}
+    for name, typed in DIGIT_SEARCHES.items():
+        results[f"digits_{name}_ms"] = median_ms(first_page(store, typed))
+        results[f"digits_{name}_rows"] = len(store.search(HistoryQuery.from_text(typed), limit=100))
+    results["digits_rare_number_count"] = store.count(HistoryQuery.from_text(RARE_TYPED))
+    last_seven = number[-7:-4] + "-" + number[-4:]
+    results["digits_sampled_local_number_ms"] = median_ms(first_page(store, last_seven))
+    for choice in StatusFilter:
+        query = HistoryQuery(status=choice)
+        results[f"status_{choice.value}_ms"] = median_ms(lambda q=query: store.search(q, limit=100))
+        results[f"status_{choice.value}_count"] = store.count(query)
+    combined = {
+        "status_failed_and_broad_words": HistoryQuery(text="technician order", status=StatusFilter.FAILED),
+        "status_unknown_and_broad_words": HistoryQuery(text="technician order", status=StatusFilter.UNKNOWN),
+        "status_failed_and_last_four": HistoryQuery(text="0198", status=StatusFilter.FAILED),
+        "status_delivered_and_area_code": HistoryQuery(text="9195", status=StatusFilter.DELIVERED),
+        "status_not_sent_and_narrow_tag": HistoryQuery(text="TICKET-4242", status=StatusFilter.NOT_SENT),
+    }
+    for name, query in combined.items():
+        results[f"{name}_ms"] = median_ms(lambda q=query: store.search(q, limit=100))
     return results
 
 

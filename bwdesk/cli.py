@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from bwdesk.core.bandwidth import BandwidthClient
     from bwdesk.core.history.store import HistoryStore
     from bwdesk.core.message import Draft
+    from bwdesk.core.status_words import StatusFilter
 
 log = logging.getLogger("bwdesk.cli")
 
@@ -139,7 +140,20 @@ def build_parser() -> _Parser:
         "configuration; 3 --refresh was refused (credentials); 4 --refresh could not finish (the list may "
         "be out of date); 1 internal error.",
     )
-    history.add_argument("--search", metavar="TEXT", help="words from the text or tag, or a phone number")
+    history.add_argument(
+        "--search",
+        metavar="TEXT",
+        help="words from the text or tag, a phone number, or four or more of its digits in any punctuation "
+        "(0198, 555-0198, '(555) 0198')",
+    )
+    history.add_argument(
+        "--state",
+        type=_status_filter,
+        metavar="STATE",
+        help="only messages with this status: delivered; waiting (being sent, or no final delivery status "
+        "yet); failed (accepted but not delivered); rejected; unknown (no answer, or no delivery receipt); "
+        "not-sent (never reached Bandwidth)",
+    )
     history.add_argument(
         "--limit", type=_positive_int, default=50, metavar="N", help="at most N rows (default 50)"
     )
@@ -177,6 +191,16 @@ def _positive_int(value: str) -> int:
     if not 1 <= number <= MAX_PAGE:
         raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_PAGE}")
     return number
+
+
+def _status_filter(value: str) -> StatusFilter:
+    from bwdesk.core.status_words import StatusFilter
+
+    try:
+        return StatusFilter(value.strip().lower())
+    except ValueError:
+        choices = ", ".join(choice.value for choice in StatusFilter)
+        raise argparse.ArgumentTypeError(f"{value!r} is not a status; use one of {choices}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -652,6 +676,8 @@ def _error_summary(result: Any) -> str:
 
 
 def cmd_history(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
+    from dataclasses import replace
+
     from bwdesk.core.account import load_context
     from bwdesk.core.history.search import HistoryQuery
 
@@ -671,24 +697,29 @@ def cmd_history(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
             if not report.complete:
                 # The list below may be stale; a script must be able to tell.
                 status = EXIT_REJECTED if report.refused else EXIT_NOT_CONFIRMED
-        rows = store.search(
-            HistoryQuery.from_text(args.search or "", context.settings.region), limit=args.limit
-        )
+        query = replace(HistoryQuery.from_text(args.search or "", context.settings.region), status=args.state)
+        rows = store.search(query, limit=args.limit)
         if args.json:
             json.dump([row.to_json() for row in rows], out, ensure_ascii=False)
             out.write("\n")
         else:
-            _print_history_table(rows, out, args.search)
+            _print_history_table(rows, out, args.search, args.state)
         return status
     finally:
         store.close()
 
 
-def _print_history_table(rows: Sequence[Any], out: TextOut, search: str | None = None) -> None:
+def _print_history_table(
+    rows: Sequence[Any], out: TextOut, search: str | None = None, state: StatusFilter | None = None
+) -> None:
     from bwdesk.core.status_words import describe_error_code, status_label
 
     if not rows:
-        print(f"No messages match {search!r}." if search else "No messages in the history yet.", file=out)
+        which = f" with status {state.value}" if state is not None else ""
+        if search:
+            print(f"No messages{which} match {search!r}.", file=out)
+        else:
+            print(f"No messages{which}." if which else "No messages in the history yet.", file=out)
         return
     for row in rows:
         text = _shown(row.text or "", 40)

@@ -272,6 +272,50 @@ def test_history_search_and_refresh(capsys, on_sandbox) -> None:
     assert [o["to"] for o in json.loads(out)] == [["+19195550123"]]
 
 
+def test_history_state_filters_what_the_status_column_says(capsys, on_sandbox, monkeypatch) -> None:
+    run(capsys, "send", "--to", "9195550123", "--text", "parts arrived")
+    run(capsys, "send", "--to", LANDLINE_NUMBER, "--text", "parts arrived")
+    assert run(capsys, "history", "--refresh")[0] == 0
+    use_account(monkeypatch, f"http://127.0.0.1:{refused_port()}/api/v2")
+    run(capsys, "send", "--to", "9195550124", "--text", "parts arrived")  # never reaches Bandwidth
+
+    def listed(*args: str) -> list[list[str]]:
+        status, out, err = run(capsys, "history", *args, "--json")
+        assert status == 0, err
+        return [o["to"] for o in json.loads(out)]
+
+    assert listed("--state", "failed") == [[LANDLINE_NUMBER]]  # accepted · FAILED 4720: not delivered
+    assert listed("--state", "delivered") == [["+19195550123"]]
+    assert listed("--state", "not-sent") == [["+19195550124"]]
+    assert listed("--state", "Not-Sent", "--search", "parts") == [["+19195550124"]]
+    assert listed("--state", "rejected") == []
+    _, out, _ = run(capsys, "history", "--state", "not-sent")
+    assert " not sent " in out and "+19195550124" in out
+    _, out, _ = run(capsys, "history", "--state", "waiting")
+    assert out.strip() == "No messages with status waiting."
+    _, out, _ = run(capsys, "history", "--state", "failed", "--search", "0123")
+    assert out.strip() == "No messages with status failed match '0123'."
+
+
+def test_history_search_finds_the_last_digits_a_customer_reads_out(capsys, on_sandbox) -> None:
+    run(capsys, "send", "--to", "9195550123", "--text", "first")
+    run(capsys, "send", "--to", "3125550124", "--text", "second")
+    for typed in ("0123", "555-0123", "(555) 0123", "5550123", "919 555 0123"):
+        status, out, _ = run(capsys, "history", "--search", typed, "--json")
+        assert status == 0 and [o["text"] for o in json.loads(out)] == ["first"], typed
+    _, out, _ = run(capsys, "history", "--search", "555-012")
+    assert [line.split()[-2] for line in out.splitlines()] == ["second", "first"]
+
+
+def test_a_wrong_state_is_exit_2_naming_the_choices(capsys) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["history", "--state", "faild"])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert "--state: 'faild' is not a status" in err
+    assert "delivered, waiting, failed, rejected, unknown, not-sent" in err
+
+
 # --- invalid input: exit 2, a message naming the field, nothing sent -------------------------------------
 
 

@@ -14,12 +14,18 @@ from bwdesk.core.outcome import SendState
 
 
 def status_label(row: HistoryRow) -> str:
-    """A short status for tables: the send state, and for accepted rows the delivery status."""
+    """A short status for tables: the send state, and for accepted rows the delivery status.
+
+    A `failed` send reads "not sent" (it never reached Bandwidth), so that "failed" in the table always
+    means what the Failed filter finds: a message that was not delivered.
+    """
     if row.state is SendState.ACCEPTED and row.delivery_status:
         code = f" {row.error_code}" if row.error_code else ""
         return f"accepted · {row.delivery_status}{code}"
     if row.state is SendState.REJECTED and row.http_status:
         return f"rejected · HTTP {row.http_status}"
+    if row.state is SendState.FAILED:
+        return "not sent"
     return row.state.value
 
 
@@ -72,14 +78,87 @@ class Tone(StrEnum):
 
 def status_tone(row: HistoryRow) -> Tone | None:
     """PROBLEM for a send that failed or was not delivered, WARNING for an uncertain one, else None."""
-    if row.state in (SendState.REJECTED, SendState.FAILED) or row.delivery_status in (
-        "FAILED",
-        "UNDELIVERED",
-    ):
-        return Tone.PROBLEM
-    if row.state is SendState.UNKNOWN or row.delivery_status == "DLR_EXPIRED":
-        return Tone.WARNING
-    return None
+    return _TONES.get(status_filter_of(row))
+
+
+# --- the status filter: what the Status column says, in one word --------------------------------------------
+
+
+class StatusFilter(StrEnum):
+    """The choices of the history's status filter and of `bwdesk history --state`, in the order shown.
+
+    Every row is in exactly one, the one its Status cell suggests (`status_filter_of`). The value is the
+    command-line spelling; the SQLite store keeps the same word in the generated column `status` (the
+    rule is written once more there, in SQL, and a test holds the two together).
+    """
+
+    DELIVERED = "delivered"  # accepted · DELIVERED
+    WAITING = "waiting"  # sending, or accepted with no final delivery status yet
+    FAILED = "failed"  # accepted · FAILED or UNDELIVERED: Bandwidth took it, the customer did not get it
+    REJECTED = "rejected"  # Bandwidth refused the request: not sent
+    UNKNOWN = "unknown"  # no answer came (may have been sent), or accepted · DLR_EXPIRED (no receipt)
+    NOT_SENT = "not-sent"  # the request never reached Bandwidth
+
+    @property
+    def label(self) -> str:
+        """The choice's name in the window's filter ("Not sent")."""
+        return _FILTER_WORDS[self][0]
+
+    @property
+    def description(self) -> str:
+        """What the choice finds, in a sentence (the filter's tooltip, the CLI's help)."""
+        return _FILTER_WORDS[self][1]
+
+
+_FILTER_WORDS: dict[StatusFilter, tuple[str, str]] = {
+    StatusFilter.DELIVERED: ("Delivered", "Delivered: the carrier confirmed it"),
+    StatusFilter.WAITING: (
+        "Waiting",
+        "On its way: being sent, or accepted by Bandwidth with no final delivery status yet",
+    ),
+    StatusFilter.FAILED: (
+        "Failed",
+        "Accepted by Bandwidth but not delivered (FAILED or UNDELIVERED; the error code says why)",
+    ),
+    StatusFilter.REJECTED: ("Rejected", "Rejected by Bandwidth: not sent"),
+    StatusFilter.UNKNOWN: (
+        "Unknown",
+        "Outcome unknown: no answer came (it may have been sent), or no delivery receipt came in time "
+        "(it may have been delivered)",
+    ),
+    StatusFilter.NOT_SENT: ("Not sent", "Not sent: the request never reached Bandwidth"),
+}
+
+#: Delivery statuses of an accepted row, by the filter they put it in; any other (or none) is WAITING.
+DELIVERY_FILTERS: dict[str, StatusFilter] = {
+    "DELIVERED": StatusFilter.DELIVERED,
+    "FAILED": StatusFilter.FAILED,
+    "UNDELIVERED": StatusFilter.FAILED,
+    "DLR_EXPIRED": StatusFilter.UNKNOWN,
+}
+
+#: The filter of every row not accepted (a row's delivery status counts only once it is accepted).
+STATE_FILTERS: dict[SendState, StatusFilter] = {
+    SendState.SENDING: StatusFilter.WAITING,
+    SendState.REJECTED: StatusFilter.REJECTED,
+    SendState.FAILED: StatusFilter.NOT_SENT,
+    SendState.UNKNOWN: StatusFilter.UNKNOWN,
+}
+
+
+def status_filter_of(row: HistoryRow) -> StatusFilter:
+    """The one status filter `row` belongs to."""
+    if row.state is SendState.ACCEPTED:
+        return DELIVERY_FILTERS.get(row.delivery_status or "", StatusFilter.WAITING)
+    return STATE_FILTERS[row.state]
+
+
+_TONES: dict[StatusFilter, Tone] = {
+    StatusFilter.FAILED: Tone.PROBLEM,
+    StatusFilter.REJECTED: Tone.PROBLEM,
+    StatusFilter.NOT_SENT: Tone.PROBLEM,
+    StatusFilter.UNKNOWN: Tone.WARNING,
+}
 
 
 # --- Bandwidth's delivery statuses and error codes --------------------------------------------------------

@@ -18,6 +18,7 @@ from bwdesk.core.history.sqlite_store import SqliteHistoryStore
 from bwdesk.core.history.store import HistoryError
 from bwdesk.core.outcome import SendState
 from bwdesk.core.paths import history_file
+from bwdesk.core.status_words import StatusFilter
 
 # The first store's shape (schema 1.0), written here by hand as a file from that version would be.
 V1_SCHEMA = """
@@ -205,7 +206,7 @@ def test_a_failed_migration_leaves_the_file_as_it_was(v1: Path, monkeypatch: pyt
         conn.execute("CREATE TABLE half_done (x)")
         raise RuntimeError("simulated bug in a migration")
 
-    monkeypatch.setitem(schema._MIGRATIONS, 1, broken)
+    monkeypatch.setitem(schema._MIGRATIONS, (1, 0), ((2, 0), broken))
     with pytest.raises(RuntimeError, match="simulated"):
         SqliteHistoryStore.open(v1)
     assert user_version(v1) == 1 << 16
@@ -245,3 +246,118 @@ def test_an_empty_file_becomes_a_new_history(profile: Path) -> None:
     with SqliteHistoryStore.open(path) as store:
         assert store.search(HistoryQuery()) == []
     assert user_version(path) == (SCHEMA_MAJOR << 16) | SCHEMA_MINOR
+
+
+# --- 2.0 → 2.1: the status column and the digits index ----------------------------------------------------
+
+V2_ROWS = [
+    # id, recipients, text, tag, state, delivery status, error code
+    (1, ["+19195550198"], "Your technician is on the way", "TICKET-4242", "accepted", "DELIVERED", None),
+    (2, ["+13125557301", "+19195550123"], "Group update", "", "accepted", "FAILED", 4775),
+    (3, ["+16175550100"], "never left", "", "failed", None, None),
+    (4, ["+19195550199"], "no answer", "", "unknown", None, None),
+]
+
+
+def write_v2_0(path: Path) -> None:
+    """A file as bwdesk with schema 2.0 left it (its table and side tables, kept as the 1 → 2 step makes
+    them; rows and the numbers table written as its `record_sending` did)."""
+    conn = sqlite3.connect(path)
+    conn.execute(schema._HISTORY_TABLE_V2.format(name="history"))
+    for statement in schema._AUX_V2:
+        conn.execute(statement)
+    conn.execute("INSERT INTO meta (key, value) VALUES ('created_monotonic', '1')")
+    for row_id, to, text, tag, state, delivery, code in V2_ROWS:
+        conn.execute(
+            "INSERT INTO history (id, created, updated, sender, recipients, mode, text, tag, state, "
+            "message_id, delivery_status, error_code) VALUES (?, ?, ?, '+19195550100', ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                row_id,
+                f"2026-01-0{row_id}T10:00:00Z",
+                f"2026-01-0{row_id}T10:00:00Z",
+                json.dumps(to),
+                "group" if len(to) > 1 else "separate",
+                text,
+                tag,
+                state,
+                f"m-{row_id}" if state == "accepted" else None,
+                delivery,
+                code,
+            ),
+        )
+        conn.executemany(
+            "INSERT INTO history_numbers (number, row_id) VALUES (?, ?)", [(n, row_id) for n in to]
+        )
+    conn.execute(f"PRAGMA user_version = {2 << 16}")
+    conn.commit()
+    conn.close()
+
+
+@pytest.fixture
+def v2_0(profile: Path) -> Path:
+    path = history_file(profile)
+    write_v2_0(path)
+    return path
+
+
+def test_a_2_0_file_is_copied_aside_and_its_rows_become_searchable_by_digits_and_status(v2_0: Path) -> None:
+    with SqliteHistoryStore.open(v2_0) as store:
+        assert store.schema_version == (2, 1)
+        found = {choice: [r.id for r in store.search(HistoryQuery(status=choice))] for choice in StatusFilter}
+        assert found == {
+            StatusFilter.DELIVERED: [1],
+            StatusFilter.WAITING: [],
+            StatusFilter.FAILED: [2],
+            StatusFilter.REJECTED: [],
+            StatusFilter.UNKNOWN: [4],
+            StatusFilter.NOT_SENT: [3],
+        }
+        assert [r.id for r in store.search(HistoryQuery.from_text("0198"))] == [1]
+        assert [r.id for r in store.search(HistoryQuery.from_text("555-7301"))] == [2]
+        assert [r.id for r in store.search(HistoryQuery.from_text("(555) 01"))] == [4, 3, 2, 1]
+        assert [r.id for r in store.search(HistoryQuery.from_text("4242"))] == [1]  # the tag, as before
+        assert [r.id for r in store.search(HistoryQuery(number="+19195550123"))] == [2]
+        assert [r.id for r in store.search(HistoryQuery(text="technician"))] == [1]
+        new = store.record_sending("+19195550100", ["+19195550198"], "separate", "again")
+        assert [r.id for r in store.search(HistoryQuery.from_text("0198"))] == [new, 1]
+    backup = v2_0.with_name("history.sqlite3.v2.0.bak")
+    assert user_version(backup) == 2 << 16
+    assert user_version(v2_0) == (2 << 16) | 1
+    conn = sqlite3.connect(v2_0)
+    conn.execute("INSERT INTO history_digits (history_digits) VALUES ('integrity-check')")
+    conn.close()
+
+
+def test_a_failed_2_1_step_leaves_the_2_0_file_as_it_was(v2_0: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(conn: sqlite3.Connection) -> None:
+        schema._migrate_2_0_to_2_1(conn)
+        raise RuntimeError("simulated bug after the step")
+
+    monkeypatch.setitem(schema._MIGRATIONS, (2, 0), ((2, 1), broken))
+    with pytest.raises(RuntimeError, match="simulated"):
+        SqliteHistoryStore.open(v2_0)
+    assert user_version(v2_0) == 2 << 16
+    conn = sqlite3.connect(v2_0)
+    names = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+    columns = {row[1] for row in conn.execute("PRAGMA table_xinfo(history)")}
+    conn.close()
+    assert "history_digits" not in names and "history_status" not in names and "status" not in columns
+
+
+def test_a_2_0_bwdesk_writing_to_a_2_1_file_keeps_it_consistent(profile: Path) -> None:
+    """The reason 2.1 is a minor version: the status column and the digits index look after themselves,
+    so rows written by code that knows neither (an older bwdesk beside this one) are found like any other."""
+    path = history_file(profile)
+    SqliteHistoryStore.open(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute(  # exactly the columns 2.0's record_sending wrote, and nothing about digits or status
+        "INSERT INTO history (created, updated, sender, recipients, mode, text, media, tag, state) "
+        "VALUES ('2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', '+19195550100', '[\"+19195550198\"]', "
+        "'separate', 'from an older bwdesk', '[]', '', 'accepted')"
+    )
+    conn.execute("UPDATE history SET delivery_status = 'UNDELIVERED', error_code = 4720")
+    conn.commit()
+    conn.close()
+    with SqliteHistoryStore.open(path) as store:
+        query = HistoryQuery(text="0198", status=StatusFilter.FAILED)
+        assert [r.text for r in store.search(query)] == ["from an older bwdesk"]

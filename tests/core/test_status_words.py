@@ -72,18 +72,18 @@ def test_a_rejected_row_gives_bandwidths_reason_and_each_field() -> None:
 
 
 @pytest.mark.parametrize(
-    ("state", "first_line", "tone"),
+    ("state", "label", "first_line", "tone"),
     [
-        (SendState.FAILED, "Not sent: the request never reached Bandwidth.", Tone.PROBLEM),
-        (SendState.UNKNOWN, "Unknown: the request may have reached Bandwidth", Tone.WARNING),
-        (SendState.SENDING, "Being sent now.", None),
+        (SendState.FAILED, "not sent", "Not sent: the request never reached Bandwidth.", Tone.PROBLEM),
+        (SendState.UNKNOWN, "unknown", "Unknown: the request may have reached Bandwidth", Tone.WARNING),
+        (SendState.SENDING, "sending", "Being sent now.", None),
     ],
 )
 def test_rows_that_were_not_accepted_say_whether_they_went_out(
-    state: SendState, first_line: str, tone: Tone | None
+    state: SendState, label: str, first_line: str, tone: Tone | None
 ) -> None:
     assert status_details(row(state)).startswith(first_line)
-    assert status_label(row(state)) == state.value
+    assert status_label(row(state)) == label
     assert status_tone(row(state)) is tone
 
 

@@ -24,7 +24,7 @@ from bwdesk.core.history.sqlite_store import SqliteHistoryStore
 from bwdesk.core.history.store import HistoryError
 from bwdesk.core.message import Draft, to_requests
 from bwdesk.core.outcome import ApiError, SendResult, SendState
-from bwdesk.core.status_words import describe_error_code
+from bwdesk.core.status_words import StatusFilter, describe_error_code
 from bwdesk.sandbox import LANDLINE_NUMBER, Fault, FaultKind, Sandbox
 from bwdesk.ui.history.model import Column, HistoryModel
 from bwdesk.ui.history.view import SEARCH_PLACEHOLDER, HistoryView
@@ -379,15 +379,27 @@ def test_state_filter_and_empty_states(qtbot: Any, tasks: BackgroundTasks, store
     add_rows(store, 5)
     unknown = store.record_sending("+19195550100", ["+19195550123"], "separate", "lost", (), "", 1)
     store.settle(unknown, SendResult(SendState.UNKNOWN, detail="connection reset"))
+    undelivered = store.record_sending("+19195550100", ["+19195550198"], "separate", "stop", (), "", 1)
+    store.settle(undelivered, SendResult(SendState.ACCEPTED, message_id="m-stop", segments=1))
+    store.update_delivery(undelivered, "FAILED", 4775)
+    assert [view.state_filter.itemText(i) for i in range(view.state_filter.count())] == [
+        "All statuses",
+        *(choice.label for choice in StatusFilter),
+    ]
     with qtbot.waitSignal(view.model.page_loaded, timeout=WAIT):
-        view.state_filter.setCurrentIndex(view.state_filter.findText("unknown"))
+        view.state_filter.setCurrentIndex(view.state_filter.findData(StatusFilter.UNKNOWN))
     assert ids_in(view.model) == [unknown]
+    # "Failed" finds what the Status column shows as failed: accepted, then not delivered.
     with qtbot.waitSignal(view.model.page_loaded, timeout=WAIT):
-        view.state_filter.setCurrentIndex(view.state_filter.findText("rejected"))
+        view.state_filter.setCurrentIndex(view.state_filter.findData(StatusFilter.FAILED))
+    assert ids_in(view.model) == [undelivered]
+    assert "FAILED" in view.model.index(0, Column.STATUS).data()
+    with qtbot.waitSignal(view.model.page_loaded, timeout=WAIT):
+        view.state_filter.setCurrentIndex(view.state_filter.findData(StatusFilter.REJECTED))
     assert view.model.rowCount() == 0 and view.empty_text() == "No messages match these filters."
     with qtbot.waitSignal(view.model.page_loaded, timeout=WAIT):
         view.state_filter.setCurrentIndex(0)
-    assert view.model.rowCount() == 6
+    assert view.model.rowCount() == 7
 
 
 def test_date_filter(qtbot: Any, tasks: BackgroundTasks, profile: Path) -> None:

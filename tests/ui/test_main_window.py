@@ -120,7 +120,7 @@ def test_tab_visits_every_control_in_order_and_shift_tab_reverses_it(make_window
         "Send separate messages",  # the checked one of the pair, as Qt does for radio buttons
         "Send",
         "Search history",
-        "Filter by state",
+        "Filter by status",
         "Filter by date",
     ]
     # The history's buttons that apply (most wait for a selection), the table (which lets Tab out), round.

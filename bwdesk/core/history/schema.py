@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 #: The version is kept in `PRAGMA user_version` as `major << 16 | minor`: a newer minor opens fine, a newer
 #: major is refused, an older one is migrated.
 SCHEMA_MAJOR = 2
-SCHEMA_MINOR = 0
+SCHEMA_MINOR = 1
 
 _HISTORY_TABLE_V2 = """
 CREATE TABLE {name} (
@@ -68,6 +68,45 @@ _AUX_V2 = (
 )
 
 
+# Schema 2.1: what the Status column says, as an indexed column, and recipients searchable by any digits.
+# Both are kept by SQLite itself (a generated column, triggers), so a bwdesk that knows only 2.0 can still
+# write to a 2.1 file and leave it consistent: that is what makes this a minor version.
+#
+# `status` states the rule of `status_words.status_filter_of` in SQL; a test holds the two together.
+_STATUS_COLUMN = """
+ALTER TABLE history ADD COLUMN status TEXT GENERATED ALWAYS AS (
+    CASE state
+        WHEN 'accepted' THEN CASE delivery_status
+            WHEN 'DELIVERED' THEN 'delivered'
+            WHEN 'FAILED' THEN 'failed'
+            WHEN 'UNDELIVERED' THEN 'failed'
+            WHEN 'DLR_EXPIRED' THEN 'unknown'
+            ELSE 'waiting' END
+        WHEN 'sending' THEN 'waiting'
+        WHEN 'failed' THEN 'not-sent'
+        ELSE state END
+) VIRTUAL
+"""
+
+# `history_digits`: FTS5 trigrams of the recipients column as stored (a JSON list of E.164 numbers), detail
+# none (no positions: small). A query ANDs some trigrams of the digits sought and checks the candidates with
+# instr() on the recipients, so every match is exact (a digit string cannot span two numbers in that JSON).
+_AUX_2_1 = (
+    "CREATE INDEX history_status ON history (status)",
+    "CREATE VIRTUAL TABLE history_digits USING fts5(recipients, content='history', content_rowid='id', "
+    "tokenize='trigram', detail='none')",
+    "CREATE TRIGGER history_digits_ai AFTER INSERT ON history BEGIN "
+    "INSERT INTO history_digits (rowid, recipients) VALUES (new.id, new.recipients); END",
+    "CREATE TRIGGER history_digits_ad AFTER DELETE ON history BEGIN "
+    "INSERT INTO history_digits (history_digits, rowid, recipients) "
+    "VALUES ('delete', old.id, old.recipients); END",
+    "CREATE TRIGGER history_digits_au AFTER UPDATE OF recipients ON history BEGIN "
+    "INSERT INTO history_digits (history_digits, rowid, recipients) "
+    "VALUES ('delete', old.id, old.recipients); "
+    "INSERT INTO history_digits (rowid, recipients) VALUES (new.id, new.recipients); END",
+)
+
+
 def pack(major: int, minor: int) -> int:
     return (major << 16) | minor
 
@@ -77,10 +116,12 @@ def unpack(version: int) -> tuple[int, int]:
 
 
 def create(conn: sqlite3.Connection) -> None:
+    """A new history: schema 2.0, then the same steps an older file takes (one definition of each)."""
     conn.execute(_HISTORY_TABLE_V2.format(name="history"))
     for statement in _AUX_V2:
         conn.execute(statement)
     conn.execute("INSERT INTO meta (key, value) VALUES ('created_monotonic', '1')")
+    _migrate_2_0_to_2_1(conn)
 
 
 def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
@@ -133,8 +174,19 @@ def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
     )
 
 
-#: major version → the step that brings a file of that major to the next one.
-_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2}
+def _migrate_2_0_to_2_1(conn: sqlite3.Connection) -> None:
+    """2.0 → 2.1: the `status` column and its index; the digits index, filled from the rows already there."""
+    conn.execute(_STATUS_COLUMN)
+    for statement in _AUX_2_1:
+        conn.execute(statement)
+    conn.execute("INSERT INTO history_digits (history_digits) VALUES ('rebuild')")
+
+
+#: A released version → the version its step brings a file to, and the step.
+_MIGRATIONS: dict[tuple[int, int], tuple[tuple[int, int], Callable[[sqlite3.Connection], None]]] = {
+    (1, 0): ((2, 0), _migrate_1_to_2),
+    (2, 0): ((2, 1), _migrate_2_0_to_2_1),
+}
 
 
 def json_list(text: str | None) -> list[str]:
@@ -145,6 +197,7 @@ def json_list(text: str | None) -> list[str]:
 
 
 def check_fts5() -> None:
+    """The history needs FTS5 and its trigram tokenizer (SQLite 3.34, late 2020): say so before opening."""
     probe = sqlite3.connect(":memory:")
     try:
         probe.execute("CREATE VIRTUAL TABLE probe USING fts5(x)")
@@ -153,6 +206,14 @@ def check_fts5() -> None:
             f"This Python's SQLite library ({sqlite3.sqlite_version}) was built without FTS5 full-text "
             "search, which the history needs. Use a Python from python.org, your Linux distribution or "
             "pyenv (they all include it), or the bwdesk installer."
+        ) from None
+    try:
+        probe.execute("CREATE VIRTUAL TABLE probe_digits USING fts5(x, tokenize='trigram')")
+    except sqlite3.OperationalError:
+        raise HistoryError(
+            f"This Python's SQLite library ({sqlite3.sqlite_version}) is too old for the history's number "
+            "search: it needs SQLite 3.34 or newer. Use Python 3.11 or newer from python.org, a Linux "
+            "distribution from 2021 or later (Debian 12, Ubuntu 22.04), or the bwdesk installer."
         ) from None
     finally:
         probe.close()
@@ -243,10 +304,11 @@ def _upgrade(
                 conn.execute(f"PRAGMA user_version = {pack(SCHEMA_MAJOR, SCHEMA_MINOR)}")
             elif (major, minor) < (SCHEMA_MAJOR, SCHEMA_MINOR):
                 _backup(path, connect, f"v{major}" if major < SCHEMA_MAJOR else f"v{major}.{minor}")
-                while major < SCHEMA_MAJOR:
-                    log.info("history: migrating schema %d.%d to %d.0", major, minor, major + 1)
-                    _MIGRATIONS[major](conn)
-                    major, minor = major + 1, 0
+                while (major, minor) < (SCHEMA_MAJOR, SCHEMA_MINOR):
+                    (next_major, next_minor), step = _MIGRATIONS[(major, minor)]
+                    log.info("history: migrating schema %d.%d to %d.%d", major, minor, next_major, next_minor)
+                    step(conn)
+                    major, minor = next_major, next_minor
                 conn.execute(f"PRAGMA user_version = {pack(SCHEMA_MAJOR, SCHEMA_MINOR)}")
         except BaseException:
             with contextlib.suppress(sqlite3.Error):

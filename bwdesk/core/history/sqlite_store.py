@@ -7,6 +7,8 @@ by SQLite's busy timeout. SQLite errors a person can act on become `HistoryError
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import json
 import logging
 import os
@@ -391,8 +393,13 @@ class SqliteHistoryStore:
             planned = plan(conn, query, before_id)
             if planned is None:
                 return []
-            sql, params = planned
-            rows = conn.execute(f"{sql} LIMIT ?", (*params, limit)).fetchall()
+            pages = [conn.execute(f"{sql} LIMIT ?", (*params, limit)).fetchall() for sql, params in planned]
+        if len(pages) == 1:
+            rows = pages[0]
+        else:  # the newest `limit` rows of the union: merge the pages by id, each row once
+            merged = heapq.merge(*pages, key=lambda values: -values[0])
+            unique = (next(same) for _, same in itertools.groupby(merged, key=lambda values: values[0]))
+            rows = list(itertools.islice(unique, limit))
         return [row_from_values(values) for values in rows]
 
     def count(self, query: HistoryQuery = HistoryQuery()) -> int:
@@ -402,8 +409,9 @@ class SqliteHistoryStore:
             planned = plan(conn, query, None, count=True)
             if planned is None:
                 return 0
-            sql, params = planned
-            (total,) = conn.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()
+            union = " UNION ".join(sql for sql, _ in planned)
+            params = tuple(p for _, values in planned for p in values)
+            (total,) = conn.execute(f"SELECT count(*) FROM ({union})", params).fetchone()
         return int(total)
 
     def rows_to_refresh(

@@ -31,6 +31,7 @@ from bwdesk.core.history.search import HistoryQuery
 from bwdesk.core.history.store import DEFAULT_PAGE, HistoryStore
 from bwdesk.core.outcome import SendState
 from bwdesk.core.phone import default_region
+from bwdesk.core.status_words import StatusFilter
 from bwdesk.ui.feedback import Feedback
 from bwdesk.ui.history.actions import HistoryActions
 from bwdesk.ui.history.model import Column, HistoryModel
@@ -97,19 +98,6 @@ class _SearchEdit(QLineEdit):
             return
         super().keyPressEvent(event)
 
-
-_STATES: tuple[tuple[str, SendState | None, str], ...] = (
-    ("All states", None, "Show messages in every state"),
-    ("accepted", SendState.ACCEPTED, "Only messages Bandwidth accepted"),
-    ("rejected", SendState.REJECTED, "Only messages Bandwidth rejected (not sent)"),
-    ("failed", SendState.FAILED, "Only messages that never reached Bandwidth"),
-    (
-        "unknown",
-        SendState.UNKNOWN,
-        "Only messages whose outcome is unknown (check them before sending again)",
-    ),
-    ("sending", SendState.SENDING, "Only messages being sent right now"),
-)
 
 _DATES: tuple[tuple[str, str], ...] = (
     ("Any time", "any"),
@@ -199,11 +187,16 @@ class HistoryView(QWidget):
         self.search_edit.returnPressed.connect(self._apply_filters)
 
         self.state_filter = QComboBox(self)
-        self.state_filter.setAccessibleName("Filter by state")
-        self.state_filter.setToolTip("Show only messages in one state")
-        for label, state, tip in _STATES:
-            self.state_filter.addItem(label, state)
-            self.state_filter.setItemData(self.state_filter.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.state_filter.setAccessibleName("Filter by status")
+        self.state_filter.setToolTip("Show only messages whose Status reads one way")
+        # The choices are what the Status column says (core.status_words), so a filter never contradicts it.
+        self.state_filter.addItem("All statuses", None)
+        self.state_filter.setItemData(0, "Show messages of every status", Qt.ItemDataRole.ToolTipRole)
+        for choice in StatusFilter:
+            self.state_filter.addItem(choice.label, choice)
+            self.state_filter.setItemData(
+                self.state_filter.count() - 1, choice.description, Qt.ItemDataRole.ToolTipRole
+            )
         self.state_filter.currentIndexChanged.connect(self._apply_filters)
 
         self.date_filter = QComboBox(self)
@@ -370,9 +363,9 @@ class HistoryView(QWidget):
         query = HistoryQuery.from_text(text, self._region) if text else HistoryQuery(region=self._region)
         if query.text and typed == typed.rstrip():
             query = replace(query, text=word_being_typed_as_prefix(query.text))
-        state = self.state_filter.currentData()
+        status = self.state_filter.currentData()
         since = _since(str(self.date_filter.currentData()), self._clock())
-        return replace(query, state=state, since=since)
+        return replace(query, status=status, since=since)
 
     def selected_rows(self) -> list[HistoryRow]:
         """The selected rows, newest first."""
