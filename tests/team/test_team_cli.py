@@ -54,7 +54,7 @@ def test_status_reports_a_usable_team_database(
         "Password:     from the keyring",
         f"Reachable:    yes — PostgreSQL {pg_server.execute('SHOW server_version')[0][0].split()[0]}",
         out.splitlines()[4],
-        "Schema:       version 1 (this bwdesk knows 1)",
+        "Schema:       version 2 (this bwdesk knows 2)",
         "Rights:       all bwdesk needs",
         "Messages:     0",
         "Desks:        1",
@@ -82,7 +82,7 @@ def test_status_json_has_the_documented_names(
         "tls", "schema_version", "schema_known", "rights", "missing_rights", "rows", "desks", "outbox",
     }  # fmt: skip
     assert (report["usable"], report["problem"], report["schema_version"], report["agent"]) == (
-        True, None, 1, "Ana Lima",
+        True, None, 2, "Ana Lima",
     )  # fmt: skip
     assert report["rights"]["messages"] == {"select": True, "insert": True, "update": True, "delete": False}
 
@@ -158,12 +158,12 @@ def test_init_creates_the_schema_grants_and_is_then_a_no_op(
     assert (status, err) == (0, "")
     assert out.splitlines() == [
         f"Team history: {admin}",
-        "Schema: created at version 1.",
+        "Schema: created at version 2.",
         "Rights: bwdesk_agent may read and write messages and desks (never delete).",
     ]
     status, out, _ = run(capsys, "team", "init", "--url", admin, "--json")
     assert status == 0
-    assert json.loads(out) == {"url": admin, "before": 1, "after": 1, "applied": [], "granted": [AGENT_USER]}
+    assert json.loads(out) == {"url": admin, "before": 2, "after": 2, "applied": [], "granted": [AGENT_USER]}
     # The app's role can now use it.
     monkeypatch.setenv("PGPASSWORD", pg_server.agent_password)
     monkeypatch.setenv("BWDESK_HISTORY_URL", pg_server.url(pg_database))
