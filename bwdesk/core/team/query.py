@@ -1,0 +1,210 @@
+"""A `HistoryQuery` as SQL over the team database, and its rows back as `HistoryRow`s.
+
+The same query means the same rows as in the local history (docs/design.md §9.5): words and word starts from
+`history.search.search_terms`, matched against the words bwdesk itself wrote (`terms.tsquery`); a run of four
+or more digits in a recipient's digits (the trigram index, `LIKE '%…%'`) or as words; one complete number
+exactly (the recipients' table, walked newest first); the status filter on the `status` column; dates on
+`created`. The team view adds `agent` (mine / one agent) and what only a team has: another desk's `sending`
+row whose desk has been silent longer than `silent_after` reads, and filters, as unknown.
+
+Pages are keyset pages on `(created, row_uid)` newest first (the `messages_page` index, or the recipients'
+key for a number), never OFFSET.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bwdesk.core.history.rows import HistoryRow, format_time
+from bwdesk.core.history.search import HistoryQuery, normalise_number, search_terms
+from bwdesk.core.history.uids import team_key
+from bwdesk.core.outcome import ApiError, FieldError, SendState
+from bwdesk.core.status_words import StatusFilter
+from bwdesk.core.team.terms import tsquery
+
+COLUMNS = (
+    "m.row_uid, m.desk_id, m.local_id, m.agent, m.created, m.updated, m.sender, m.recipients, m.mode, m.text, "
+    "m.media, m.tag, m.state, m.message_id, m.segments, m.http_status, m.error_type, m.error_description, "
+    "m.field_errors, m.delivery_status, m.error_code, m.delivery_checked, "
+    "CASE WHEN {silent} THEN d.last_heartbeat END"
+)
+
+#: Another desk's row still `sending`, from a desk not heard from for longer than the limit.
+_SILENT = (
+    "(m.state = 'sending' AND m.desk_id <> %(me)s "
+    "AND d.last_heartbeat < statement_timestamp() - %(silent_after)s)"
+)
+
+
+@dataclass(frozen=True)
+class TeamSql:
+    """A statement and its parameters (`%(name)s` style)."""
+
+    text: str
+    params: dict[str, Any]
+
+
+def select(
+    query: HistoryQuery,
+    *,
+    me: str,
+    silent_after: timedelta,
+    limit: int | None,
+    before: tuple[datetime, str] | None = None,
+    count: bool = False,
+) -> TeamSql | None:
+    """The statement for a page of `query` (or its count); None when nothing can match.
+
+    `me`: this desk's id. `before`: the (created, row_uid) of the last row of the previous page.
+    """
+    params: dict[str, Any] = {"me": me, "silent_after": silent_after}
+    terms = search_terms(query.text, query.region)
+    if terms.empty and query.text.strip():
+        return None  # typed, but nothing searchable: an honest nothing, as in the local history
+    where: list[str] = []
+    number = None
+    if query.number is not None and query.number.strip():
+        number = normalise_number(query.number, query.region)
+        if number is None:
+            return None
+        params["number"] = number
+    if terms.words is not None:
+        words = tsquery(terms.words)
+        if words is None:
+            return None
+        params["words"] = words
+        where.append("m.search @@ %(words)s::tsquery")
+    for i, run in enumerate(terms.digit_runs):
+        params[f"digits{i}"] = f"%{run.digits}%"
+        phrase = tsquery(run.phrase)
+        if phrase is None:
+            where.append(f"m.digits LIKE %(digits{i})s")
+        else:
+            params[f"phrase{i}"] = phrase
+            where.append(f"(m.digits LIKE %(digits{i})s OR m.search @@ %(phrase{i})s::tsquery)")
+    if query.status is not None:
+        status = StatusFilter(query.status)
+        params["status"] = status.value
+        if status is StatusFilter.UNKNOWN:
+            where.append(f"(m.status = 'unknown' OR {_SILENT})")
+        elif status is StatusFilter.WAITING:
+            where.append(f"(m.status = 'waiting' AND NOT {_SILENT})")
+        else:
+            where.append("m.status = %(status)s")
+    if query.state is not None:
+        params["state"] = SendState(query.state).value
+        where.append("m.state = %(state)s")
+    if query.agent is not None:
+        params["agent"] = query.agent
+        where.append("m.agent = %(agent)s")
+    if query.since is not None:
+        params["since"] = query.since
+        where.append("m.created >= %(since)s")
+    if query.until is not None:
+        params["until"] = query.until
+        where.append("m.created < %(until)s")
+
+    if number is not None:  # walk the recipient's own key, newest first: the narrowest there is
+        source = (
+            "bwdesk.message_recipients AS r JOIN bwdesk.messages AS m ON m.row_uid = r.row_uid "
+            "JOIN bwdesk.desks AS d ON d.desk_id = m.desk_id"
+        )
+        where.insert(0, "r.number = %(number)s")
+        key = ("r.created", "r.row_uid")
+    else:
+        source = "bwdesk.messages AS m JOIN bwdesk.desks AS d ON d.desk_id = m.desk_id"
+        key = ("m.created", "m.row_uid")
+    if before is not None:
+        params["before_created"], params["before_uid"] = before
+        where.append(f"({key[0]}, {key[1]}) < (%(before_created)s, %(before_uid)s)")
+    condition = " AND ".join(where) if where else "TRUE"
+    if count:
+        return TeamSql(f"SELECT count(*) FROM {source} WHERE {condition}", params)
+    columns = COLUMNS.format(silent=_SILENT)
+    text = f"SELECT {columns} FROM {source} WHERE {condition} ORDER BY {key[0]} DESC, {key[1]} DESC"
+    if limit is not None:
+        params["limit"] = limit
+        text += " LIMIT %(limit)s"
+    return TeamSql(text, params)
+
+
+def recent_to(numbers: list[str], since: datetime, me: str, silent_after: timedelta) -> TeamSql:
+    """Every row sent to any of `numbers` since `since`, newest first (the team duplicate guard)."""
+    return TeamSql(
+        f"SELECT {COLUMNS.format(silent=_SILENT)}, r.number FROM bwdesk.message_recipients AS r "
+        "JOIN bwdesk.messages AS m ON m.row_uid = r.row_uid JOIN bwdesk.desks AS d ON d.desk_id = m.desk_id "
+        "WHERE r.number = ANY(%(numbers)s) AND r.created >= %(since)s ORDER BY r.created DESC, r.row_uid DESC",
+        {"numbers": numbers, "since": since, "me": me, "silent_after": silent_after},
+    )
+
+
+def by_uid(row_uid: str, me: str, silent_after: timedelta) -> TeamSql:
+    return TeamSql(
+        f"SELECT {COLUMNS.format(silent=_SILENT)} FROM bwdesk.messages AS m "
+        "JOIN bwdesk.desks AS d ON d.desk_id = m.desk_id WHERE m.row_uid = %(uid)s",
+        {"uid": row_uid, "me": me, "silent_after": silent_after},
+    )
+
+
+def _text(moment: datetime | None) -> str | None:
+    return None if moment is None else format_time(moment)
+
+
+def row_from_team(values: tuple[Any, ...], me: str) -> HistoryRow:
+    """A result row of `COLUMNS` as a `HistoryRow` of the team view (its id a team key)."""
+    (uid, desk, local_id, agent, created, updated, sender, recipients, mode, text, media, tag, state) = (
+        values[:13]
+    )
+    (message_id, segments, http_status, error_type, error_description, field_errors) = values[13:19]
+    (delivery_status, error_code, delivery_checked, silent_since) = values[19:23]
+    if isinstance(field_errors, str):
+        field_errors = json.loads(field_errors)
+    fields = tuple(
+        FieldError(str(f.get("field", "")), str(f.get("description", "")))
+        for f in field_errors or ()
+        if isinstance(f, dict)
+    )
+    error = None
+    if error_type is not None or error_description is not None or fields:
+        error = ApiError(
+            description=error_description or "", type=error_type, http_status=http_status, field_errors=fields
+        )
+    row_uid, desk_id = str(uid), str(desk)
+    return HistoryRow(
+        id=team_key(created, row_uid),
+        created=format_time(created),
+        updated=format_time(updated),
+        sender=sender,
+        to=tuple(recipients),
+        mode=mode,
+        text=text,
+        media=tuple(media),
+        tag=tag,
+        state=SendState(state),
+        message_id=message_id,
+        segments=segments,
+        http_status=http_status,
+        error=error,
+        delivery_status=delivery_status,
+        error_code=error_code,
+        delivery_checked=_text(delivery_checked),
+        row_uid=row_uid,
+        agent=agent,
+        desk=desk_id,
+        local_id=int(local_id),
+        own=desk_id == me,
+        desk_silent_since=_text(silent_since),
+    )
+
+
+def parse_stored(text: str | None) -> datetime | None:
+    """A local history time (RFC 3339 with `Z`) as a datetime for the team database."""
+    if text is None:
+        return None
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+__all__ = ["COLUMNS", "TeamSql", "by_uid", "parse_stored", "recent_to", "row_from_team", "select"]
