@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,21 @@ class TeamState:
 
 
 Listener = Callable[[], None]
+
+
+@runtime_checkable
+class TeamStateSource(Protocol):
+    """What the window asks of a team store (`core.team.store.TeamHistoryStore`) without importing it, so
+    psycopg stays out of the window's start: its state now, a listener for changes, its agent."""
+
+    @property
+    def agent(self) -> str: ...
+
+    def state(self) -> TeamState: ...
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]: ...
+
+    def wait_for_contact(self, timeout: float) -> TeamState: ...
 
 
 class TeamLink:
@@ -187,4 +203,4 @@ class TeamLink:
                 log.exception("team history: a state listener failed")
 
 
-__all__ = ["Connection", "TeamLink", "TeamState"]
+__all__ = ["Connection", "Listener", "TeamLink", "TeamState", "TeamStateSource"]
