@@ -4,6 +4,7 @@ and the password nowhere it must not be."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -86,10 +87,8 @@ def all_argument_lists() -> list[bytes]:
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
-            try:
+            with contextlib.suppress(OSError):  # ended meanwhile, or not ours to read
                 found.append((entry / "cmdline").read_bytes())
-            except OSError:
-                pass  # ended meanwhile, or not ours to read
     return found
 
 
@@ -104,7 +103,7 @@ def test_two_desks_sending_at_once_each_row_exactly_once_with_its_agent_and_desk
     ben = bwdesk(ben_env, "send", *targets, "--text", "Your parts have shipped", "--json")
     arguments = all_argument_lists()  # while both run (and the database serves them)
     results = [finish(ana), finish(ben)]
-    for status, out, err in results:
+    for status, _, err in results:
         assert (status, err) == (0, ""), err
     sent = {
         agent: json.loads(out) for agent, (_, out, _) in zip(("Ana Lima", "Ben Ode"), results, strict=True)
@@ -141,7 +140,7 @@ def test_two_desks_sending_at_once_each_row_exactly_once_with_its_agent_and_desk
 def test_with_the_database_stopped_sends_go_on_and_arrive_once_in_order_later(
     pg_server: Any, team_database: str, team: Any, sandbox: Any
 ) -> None:
-    profile, env = team("ana", "Ana Lima")
+    _, env = team("ana", "Ana Lima")
     assert finish(bwdesk(env, "send", "--to", CUSTOMERS[0], "--text", "first"))[0] == 0
     pg_server.stop()
     for i, number in enumerate(CUSTOMERS[1:4], 1):
@@ -181,7 +180,7 @@ def test_a_desk_killed_mid_send_settles_its_row_on_restart_and_the_team_sees_it(
         "BW_MESSAGING_APPLICATION_ID": "app-1",
         "BW_NUMBER": "+19195550100",
     }
-    profile, env = team("ana", "Ana Lima", api)
+    _, env = team("ana", "Ana Lima", api)
     sender = bwdesk(env, "send", "--to", CUSTOMERS[0], "--text", "cut off")
     connection, _ = silent_api.accept()  # the POST is under way: the row was recorded before it
     with connection:
