@@ -217,3 +217,34 @@ def test_the_team_duplicate_guard_names_who_sent_it_and_says_when_the_team_was_n
             and "only this desk's messages were checked" in offline.team_not_asked
         )
         assert sending.find_possible_duplicates(ben, planned("Your order shipped")) == []
+
+
+def test_the_duplicate_guard_does_not_wait_for_a_team_database_that_never_answers(tmp_path: Path) -> None:
+    """A server that takes the connection and says nothing (a network dropping packets): the guard gives up
+    after its short timeout and checks this desk alone; the send is never held up longer than that."""
+    import socket
+
+    from bwdesk.core import sending
+    from bwdesk.core.history.sqlite_store import SqliteHistoryStore
+    from bwdesk.core.message import Draft
+    from bwdesk.core.team.config import TeamConfig, TeamPassword
+    from bwdesk.core.team.store import TeamHistoryStore
+    from bwdesk.core.team.url import parse_history_url
+
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        url = parse_history_url(f"postgresql://agent@127.0.0.1:{silent.getsockname()[1]}/team")
+        journal = SqliteHistoryStore.open(tmp_path / "history.sqlite3")
+        journal.enable_outbox(url.where)
+        store = TeamHistoryStore(
+            journal, TeamConfig(url, "test", "Ana Lima", "6f1c1b8e-6a53-4c2e-9a55-0f6f2d8a1b01"),
+            TeamPassword("pw", "test"), guard_timeout=0.3, flush_on_close=0,
+        )  # fmt: skip
+        try:
+            row_id = store.record_sending("+19195550100", [ALICE], "separate", "same again", [], "", 1)
+            store.settle(row_id, accepted("m-1"))
+            draft = Draft(sender="+19195550100", recipients=(ALICE,), text="same again", region="US")
+            found = sending.find_possible_duplicates(store, sending.plan(draft, "app-1"))
+            assert [d.row.local_id for d in found] == [row_id]
+            assert found.team_problem == "Team history: the team database did not answer within 0.3 seconds."
+        finally:
+            store.close()

@@ -35,7 +35,7 @@ from bwdesk.core.team.identity import host_name
 from bwdesk.core.team.query import parse_stored
 from bwdesk.core.team.schema import check_schema
 from bwdesk.core.team.state import TeamLink
-from bwdesk.core.team.terms import search_terms
+from bwdesk.core.team.terms import search_terms, search_terms_many
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +67,8 @@ def _clean(text: str) -> str:
     return text.replace("\x00", "\ufffd")
 
 
-def upsert_values(entry: Queued, desk_id: str, agent: str) -> tuple[Any, ...]:
-    """The parameters of `UPSERT` for one waiting row."""
+def upsert_values(entry: Queued, desk_id: str, agent: str, terms: str | None = None) -> tuple[Any, ...]:
+    """The parameters of `UPSERT` for one waiting row (`terms`: its `search_terms`, when already made)."""
     row, error = entry.row, entry.row.error
     fields = [{"field": f.field, "description": f.description} for f in error.field_errors] if error else []
     return (
@@ -95,8 +95,14 @@ def upsert_values(entry: Queued, desk_id: str, agent: str) -> tuple[Any, ...]:
         row.delivery_status,
         row.error_code,
         parse_stored(row.delivery_checked),
-        search_terms(_clean(row.text), _clean(row.tag)),
+        search_terms(_clean(row.text), _clean(row.tag)) if terms is None else terms,
     )
+
+
+def batch_values(waiting: Sequence[Queued], desk_id: str, agent: str) -> list[tuple[Any, ...]]:
+    """`upsert_values` of a batch, its words made in one pass."""
+    terms = search_terms_many([(_clean(e.row.text), _clean(e.row.tag)) for e in waiting])
+    return [upsert_values(entry, desk_id, agent, words) for entry, words in zip(waiting, terms, strict=True)]
 
 
 class Copier:
@@ -228,7 +234,7 @@ class Copier:
         desk, agent = self._config.desk_id, self._config.agent
         try:
             with conn.transaction(), conn.cursor() as cursor:
-                cursor.executemany(UPSERT, [upsert_values(entry, desk, agent) for entry in waiting])
+                cursor.executemany(UPSERT, batch_values(waiting, desk, agent))
         except (psycopg.errors.DataError, psycopg.errors.IntegrityError):
             self._copy_one_by_one(conn, waiting)
             return

@@ -204,7 +204,8 @@ def parse_stored(text: str | None) -> datetime | None:
     """A local history time (RFC 3339 with `Z`) as a datetime for the team database."""
     if text is None:
         return None
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    moment = datetime.fromisoformat(text)  # `Z` is UTC (Python 3.11)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 __all__ = ["COLUMNS", "TeamSql", "by_uid", "parse_stored", "recent_to", "row_from_team", "select"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -124,6 +125,42 @@ def _close_quietly(conn: psycopg.Connection[Any]) -> None:
         log.debug("team history: closing a connection failed", exc_info=True)
 
 
+class _Worker:
+    """A daemon thread running one job at a time for a caller that will not wait long (the duplicate guard)."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        threading.Thread(target=self._serve, name="bwdesk team guard", daemon=True).start()
+
+    def _serve(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            job()
+
+    def run(self, work: Callable[[], T], timeout: float) -> T:
+        """`work()`'s result or exception; `TimeoutError` when it takes longer than `timeout` seconds."""
+        outcome: dict[str, Any] = {}
+        finished = threading.Event()
+
+        def job() -> None:
+            try:
+                outcome["value"] = work()
+            except BaseException as exc:
+                outcome["error"] = exc
+            finally:
+                finished.set()
+
+        self._jobs.put(job)
+        if not finished.wait(timeout):
+            raise TimeoutError
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]  # type: ignore[no-any-return]
+
+    def retire(self) -> None:
+        """End the thread once its current job (if any) is done."""
+        self._jobs.put(None)
+
+
 class TeamHistoryStore:
     """A desk's history in a team: its journal for writing, the team database for reading (see the module)."""
 
@@ -149,6 +186,8 @@ class TeamHistoryStore:
         self._guard_timeout = guard_timeout
         self._flush_on_close = flush_on_close
         self._readers = _Readers(self._connect)
+        self._guard: _Worker | None = None
+        self._guard_lock = threading.Lock()
         self.copier = Copier(journal, config, password, self._link, **(copier or {}))
         self.path = journal.path
         self.schema_version = journal.schema_version
@@ -379,6 +418,8 @@ class TeamHistoryStore:
                 self.copier.flush(self._flush_on_close)
         finally:
             self.copier.stop()
+            if self._guard is not None:
+                self._guard.retire()
             self._readers.close_all()
             self.journal.close()
 
@@ -437,27 +478,24 @@ class TeamHistoryStore:
         return TeamUnavailable(str(error))
 
     def _within(self, seconds: float, work: Callable[[], T]) -> T:
-        """`work` on a thread of its own, abandoned (`TeamUnavailable`) if it takes longer than `seconds`: a
-        network that drops packets must not hold up a send for longer than that."""
-        outcome: dict[str, Any] = {}
-        finished = threading.Event()
-
-        def run() -> None:
-            try:
-                outcome["value"] = work()
-            except BaseException as exc:
-                outcome["error"] = exc
-            finally:
-                finished.set()
-
-        threading.Thread(target=run, name="bwdesk team guard", daemon=True).start()
-        if not finished.wait(seconds + 0.5):
+        """`work` on the guard's thread, abandoned (`TeamUnavailable`) if it takes longer than `seconds`: a
+        network that drops packets must not hold up a send for longer than that. The thread keeps its team
+        connection between checks; one left behind by an overrun finishes alone, and the next check gets a
+        new thread."""
+        with self._guard_lock:
+            if self._guard is None:
+                self._guard = _Worker()
+            guard = self._guard
+        try:
+            return guard.run(work, seconds + 0.5)
+        except TimeoutError:
+            with self._guard_lock:
+                if self._guard is guard:
+                    self._guard = None
+            guard.retire()
             raise TeamUnavailable(
                 f"Team history: the team database did not answer within {seconds:g} seconds."
-            )
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome["value"]  # type: ignore[no-any-return]
+            ) from None
 
     def _rows(self, conn: psycopg.Connection[Any], sql: team_query.TeamSql) -> list[HistoryRow]:
         return [
