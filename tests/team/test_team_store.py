@@ -248,3 +248,24 @@ def test_the_duplicate_guard_does_not_wait_for_a_team_database_that_never_answer
             assert found.team_problem == "Team history: the team database did not answer within 0.3 seconds."
         finally:
             store.close()
+
+
+def test_export_writes_the_team_view_with_who_sent_each_row(
+    pg_server: Any, team_database: str, tmp_path: Path
+) -> None:
+    import csv
+
+    with (
+        desk(pg_server, team_database, tmp_path / "ana", "Ana Lima") as ana,
+        desk(pg_server, team_database, tmp_path / "ben", "Ben Ode") as ben,
+    ):
+        add(ana, ALICE, text="from ana")
+        add(ben, BOB, text="from ben")
+        assert ana.flush(10) and ben.flush(10)
+        target = tmp_path / "team.csv"
+        assert ana.export_csv(target, HistoryQuery()) == 2
+    rows = list(csv.DictReader(target.read_text(encoding="utf-8-sig").splitlines()))
+    assert [(r["id"], r["text"], r["agent"], r["desk"]) for r in rows] == [
+        ("1", "from ben", "Ben Ode", ben.desk_id),
+        ("1", "from ana", "Ana Lima", ana.desk_id),
+    ]
