@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 from bwdesk.core import paths
 from bwdesk.core.api import Timeouts, check_api_url
@@ -338,7 +338,7 @@ class Context:
     def client(self, *, for_sending: bool = True) -> BandwidthClient:
         return self.account(for_sending=for_sending).client()
 
-    def history(self, **team_options: Any) -> HistoryStore:
+    def history(self) -> HistoryStore:
         """Open the history, turn sends interrupted by a dead process into `unknown`, apply retention.
 
         With a team history URL set up (docs/design.md §16.11), the team store over this desk's journal; it
@@ -370,7 +370,7 @@ class Context:
 
         try:
             password = team_password(config.url, self.env, load_from_keyring)
-            return open_team_store(store, config, password, **team_options)
+            return open_team_store(store, config, password)
         except BaseException:
             store.close()
             raise

@@ -203,6 +203,10 @@ class Copier:
         except BwdeskError as exc:  # the local history (a full disk, a lock held too long): try again soon
             log.warning("team history: the outbox could not be read: %s", exc)
             return self._poll
+        except Exception:  # a bug: said in the log, and the copier goes on trying (sending never depends on it)
+            log.exception("team history: the copier failed")
+            self._disconnect()
+            return max(self._poll, 5.0)
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is not None and not self._conn.closed:
