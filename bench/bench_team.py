@@ -257,6 +257,7 @@ def searches(store: TeamHistoryStore, sample: Any) -> dict[str, Any]:
         lambda: store.recent_sends_to([sample.to[0]], datetime.now(UTC) - timedelta(hours=48))
     )
     results["count_broad_ms"] = median_ms(lambda: store.count(named["broad_words"]), runs=3)
+    results["latest_change_ms"] = median_ms(store.latest_change)
     return results
 
 

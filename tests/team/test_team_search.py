@@ -108,8 +108,20 @@ def typed_numbers(seed: int) -> list[tuple[str, str]]:
     return found
 
 
-@pytest.fixture
-def both(pg_server: Any, team_database: str, tmp_path: Path) -> Any:
+@pytest.fixture(params=["walk", "indexes"])
+def both(
+    request: pytest.FixtureRequest,
+    pg_server: Any,
+    team_database: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Any:
+    """A desk with both stores; under "indexes", a page with words or digits walks only 5 rows before the rest
+    comes from the full-text and trigram indexes, so both ways of reading a page are compared."""
+    if request.param == "indexes":
+        from bwdesk.core.team import query
+
+        monkeypatch.setattr(query, "WALK", 5)
     clock = Clock()
     store = open_desk(pg_server, team_database, tmp_path / "desk", "Ana Lima")
     store.journal._clock = clock  # the journal's own clock: creation times spread over days

@@ -203,7 +203,9 @@ class Copier:
         except BwdeskError as exc:  # the local history (a full disk, a lock held too long): try again soon
             log.warning("team history: the outbox could not be read: %s", exc)
             return self._poll
-        except Exception:  # a bug: said in the log, and the copier goes on trying (sending never depends on it)
+        except (
+            Exception
+        ):  # a bug: said in the log, and the copier goes on trying (sending never depends on it)
             log.exception("team history: the copier failed")
             self._disconnect()
             return max(self._poll, 5.0)

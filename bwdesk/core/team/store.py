@@ -125,6 +125,10 @@ def _close_quietly(conn: psycopg.Connection[Any]) -> None:
         log.debug("team history: closing a connection failed", exc_info=True)
 
 
+def _sql(statement: team_query.TeamSql) -> tuple[str, dict[str, Any]]:
+    return statement.text, statement.params
+
+
 class _Worker:
     """A daemon thread running one job at a time for a caller that will not wait long (the duplicate guard)."""
 
@@ -299,24 +303,43 @@ class TeamHistoryStore:
                 [self._own(r) for r in self.journal.search(self._local_query(query), limit, before_id)]
             )
         before = self._cursor(before_id)
-        sql = team_query.select(
-            query, me=self.desk_id, silent_after=self.silent_after, limit=limit, before=before
-        )
+        plan = team_query.plan(query, me=self.desk_id, silent_after=self.silent_after)
         try:
-            rows = [] if sql is None else self._ask(lambda conn: self._rows(conn, sql))
+            rows = [] if plan is None else self._ask(lambda conn: self._page(conn, plan, limit, before))
         except TeamUnavailable as exc:
             return TeamPage(self._fallback(query, limit, before_id), str(exc))
         return TeamPage(self._with_queued(rows, query, limit, before_id))
+
+    def _page(
+        self,
+        conn: psycopg.Connection[Any],
+        plan: team_query.TeamPlan,
+        limit: int,
+        before: tuple[datetime, str] | None,
+    ) -> list[HistoryRow]:
+        """A page by `plan`: one statement, or for words and digits the bounded steps `TeamPlan` describes."""
+        if not plan.two_steps:
+            return self._rows(conn, plan.statement(limit, before))
+        rows = self._rows(conn, plan.walk(limit, before))
+        if len(rows) == limit:
+            return rows
+        edge = conn.execute(*_sql(plan.boundary(before))).fetchone()
+        if edge is None:  # the walk saw every row there is
+            return rows
+        with conn.transaction():  # the GIN indexes only: bitmap scans, then a sort of what they found
+            conn.execute("SET LOCAL enable_indexscan = off")
+            conn.execute("SET LOCAL enable_seqscan = off")
+            rest = self._rows(conn, plan.statement(limit - len(rows), (edge[0], edge[1])))
+        return rows + rest
 
     def count(self, query: HistoryQuery = HistoryQuery()) -> int:
         """The exact number of matching rows in the team database (offline: in this desk's journal)."""
         if query.this_desk:
             return self.journal.count(self._local_query(query))
-        sql = team_query.select(
-            query, me=self.desk_id, silent_after=self.silent_after, limit=None, count=True
-        )
-        if sql is None:
+        plan = team_query.plan(query, me=self.desk_id, silent_after=self.silent_after)
+        if plan is None:
             return 0
+        sql = plan.count()
         try:
             found = self._ask(lambda conn: conn.execute(sql.text, sql.params).fetchone())
         except TeamUnavailable:
