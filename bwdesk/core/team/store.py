@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -40,6 +39,7 @@ from bwdesk.core.team.connection import TeamDatabaseError, classify_exception, c
 from bwdesk.core.team.copier import Copier
 from bwdesk.core.team.schema import check_schema
 from bwdesk.core.team.state import Connection, TeamLink, TeamState
+from bwdesk.core.team.threads import GuardThread, Readers
 
 if TYPE_CHECKING:
     from bwdesk.core.history.store import HistoryStore
@@ -77,92 +77,8 @@ class TeamPage:
         return self.problem is None
 
 
-class _Readers:
-    """One team connection per reading thread; those of finished threads are closed as new ones open."""
-
-    def __init__(self, factory: Callable[[], psycopg.Connection[Any]]) -> None:
-        self._factory = factory
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._open: list[tuple[threading.Thread, psycopg.Connection[Any]]] = []
-        self.closed = False
-
-    def get(self) -> tuple[psycopg.Connection[Any], bool]:
-        """This thread's connection, and whether it was made just now."""
-        if self.closed:
-            raise RuntimeError("the team store is closed")
-        conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
-        if conn is not None and not conn.closed:
-            return conn, False
-        conn = self._factory()
-        with self._lock:
-            finished = [c for t, c in self._open if not t.is_alive()]
-            self._open = [(t, c) for t, c in self._open if t.is_alive() and c is not conn]
-            self._open.append((threading.current_thread(), conn))
-        for old in finished:
-            _close_quietly(old)
-        self._local.conn = conn
-        return conn, True
-
-    def drop(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        self._local.conn = None
-        if conn is not None:
-            _close_quietly(conn)
-
-    def close_all(self) -> None:
-        with self._lock:
-            self.closed = True
-            connections, self._open = self._open, []
-        for _, conn in connections:
-            _close_quietly(conn)
-
-
-def _close_quietly(conn: psycopg.Connection[Any]) -> None:
-    try:
-        conn.close()
-    except Exception:  # closing a broken connection: nothing to save
-        log.debug("team history: closing a connection failed", exc_info=True)
-
-
 def _sql(statement: team_query.TeamSql) -> tuple[str, dict[str, Any]]:
     return statement.text, statement.params
-
-
-class _Worker:
-    """A daemon thread running one job at a time for a caller that will not wait long (the duplicate guard)."""
-
-    def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
-        threading.Thread(target=self._serve, name="bwdesk team guard", daemon=True).start()
-
-    def _serve(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            job()
-
-    def run(self, work: Callable[[], T], timeout: float) -> T:
-        """`work()`'s result or exception; `TimeoutError` when it takes longer than `timeout` seconds."""
-        outcome: dict[str, Any] = {}
-        finished = threading.Event()
-
-        def job() -> None:
-            try:
-                outcome["value"] = work()
-            except BaseException as exc:
-                outcome["error"] = exc
-            finally:
-                finished.set()
-
-        self._jobs.put(job)
-        if not finished.wait(timeout):
-            raise TimeoutError
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome["value"]  # type: ignore[no-any-return]
-
-    def retire(self) -> None:
-        """End the thread once its current job (if any) is done."""
-        self._jobs.put(None)
 
 
 class TeamHistoryStore:
@@ -189,8 +105,8 @@ class TeamHistoryStore:
         self._read_timeout = read_timeout
         self._guard_timeout = guard_timeout
         self._flush_on_close = flush_on_close
-        self._readers = _Readers(self._connect)
-        self._guard: _Worker | None = None
+        self._readers = Readers(self._connect)
+        self._guard: GuardThread | None = None
         self._guard_lock = threading.Lock()
         self.copier = Copier(journal, config, password, self._link, **(copier or {}))
         self.path = journal.path
@@ -507,7 +423,7 @@ class TeamHistoryStore:
         new thread."""
         with self._guard_lock:
             if self._guard is None:
-                self._guard = _Worker()
+                self._guard = GuardThread()
             guard = self._guard
         try:
             return guard.run(work, seconds + 0.5)
