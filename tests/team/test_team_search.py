@@ -108,7 +108,7 @@ def typed_numbers(seed: int) -> list[tuple[str, str]]:
     return found
 
 
-@pytest.fixture(params=["walk", "indexes"])
+@pytest.fixture(params=["walk", "indexes", "walk-again"])
 def both(
     request: pytest.FixtureRequest,
     pg_server: Any,
@@ -116,12 +116,14 @@ def both(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Any:
-    """A desk with both stores; under "indexes", a page with words or digits walks only 5 rows before the rest
-    comes from the full-text and trigram indexes, so both ways of reading a page are compared."""
-    if request.param == "indexes":
-        from bwdesk.core.team import query
+    """A desk with both stores. A page with words or digits walks only 5 rows, then reads the rest through the
+    full-text and trigram indexes ("indexes") or along the ordered walk again ("walk-again"), so every way of
+    reading a page is compared with the local history."""
+    from bwdesk.core.team import query
 
+    if request.param != "walk":
         monkeypatch.setattr(query, "WALK", 5)
+        monkeypatch.setattr(query, "FEW", 10**9 if request.param == "indexes" else 0)
     clock = Clock()
     store = open_desk(pg_server, team_database, tmp_path / "desk", "Ana Lima")
     store.journal._clock = clock  # the journal's own clock: creation times spread over days

@@ -47,9 +47,12 @@ class TeamSql:
     params: dict[str, Any]
 
 
-#: How many rows a page walks along an ordered index looking for word or digit matches before it asks the
-#: full-text and trigram indexes for the rest instead (see `TeamPlan`).
+#: How many rows a page walks along an ordered index looking for word or digit matches before it considers
+#: asking the full-text and trigram indexes for the rest instead (see `TeamPlan`).
 WALK = 4000
+#: At most this many matches (by the planner's estimate) are read through the GIN indexes and sorted; more
+#: are walked in order (the matches are many, just not among the newest rows).
+FEW = 20_000
 
 
 @dataclass(frozen=True)
@@ -59,11 +62,12 @@ class TeamPlan:
 
     PostgreSQL's planner, asked for the newest 100 rows matching a word, walks the page index and checks each
     row when it expects many matches; when there are few (a ticket number, a word nobody used) that walk reads
-    the whole table (1.8 s on a million rows). So a page with words or digits is read in up to three steps,
-    each bounded: `walk` checks the newest `WALK` rows of the ordered walk (a broad query's page is complete
-    long before); if the page is not full, `boundary` is where that walk stopped, and `rest` reads the matches
-    below it through the GIN indexes only (bitmap scans, then a sort of the few rows they give). A query
-    without words or digits, or with a number (whose key is itself ordered), is one `statement`.
+    the whole table (1.8 s on a million rows). So a page with words or digits is read in steps: `walk` checks
+    the newest `WALK` rows of the ordered walk (a broad query's page is complete long before); if the page is
+    not full, `boundary` is where that walk stopped, and the rest of the page is read below it: through the GIN
+    indexes only (bitmap scans, then a sort) when the planner expects at most `FEW` matches there (`estimate`),
+    else along the ordered walk again (there are many matches, only not among the newest rows). A query without
+    words or digits, or with a number (whose key is itself ordered), is one `statement`.
     """
 
     source: str
@@ -114,6 +118,11 @@ class TeamPlan:
             "m.desk_id WHERE w.hit ORDER BY w.created DESC, w.row_uid DESC LIMIT %(limit)s",
             params,
         )
+
+    def estimate(self, before: tuple[datetime, str] | None = None) -> TeamSql:
+        """The planner's plan (JSON) for the matches below `before`: its estimate of how many there are."""
+        condition, params = self._conditions(before)
+        return TeamSql(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {self.source} WHERE {condition}", params)
 
     def boundary(self, before: tuple[datetime, str] | None = None) -> TeamSql:
         """The last of the rows `walk` examined (none: it examined every row there is)."""

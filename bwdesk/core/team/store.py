@@ -242,11 +242,14 @@ class TeamHistoryStore:
         edge = conn.execute(*_sql(plan.boundary(before))).fetchone()
         if edge is None:  # the walk saw every row there is
             return rows
-        with conn.transaction():  # the GIN indexes only: bitmap scans, then a sort of what they found
+        below = (edge[0], edge[1])
+        [[explained]] = conn.execute(*_sql(plan.estimate(below))).fetchall()
+        if float(explained[0]["Plan"]["Plan Rows"]) > team_query.FEW:  # many matches, just not the newest
+            return rows + self._rows(conn, plan.statement(limit - len(rows), below))
+        with conn.transaction():  # few: the GIN indexes only, bitmap scans, then a sort of what they found
             conn.execute("SET LOCAL enable_indexscan = off")
             conn.execute("SET LOCAL enable_seqscan = off")
-            rest = self._rows(conn, plan.statement(limit - len(rows), (edge[0], edge[1])))
-        return rows + rest
+            return rows + self._rows(conn, plan.statement(limit - len(rows), below))
 
     def count(self, query: HistoryQuery = HistoryQuery()) -> int:
         """The exact number of matching rows in the team database (offline: in this desk's journal)."""
