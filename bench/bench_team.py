@@ -276,6 +276,12 @@ def outbox_rate(server: Any, db: str, profile: Path, rows: int = 20_000) -> dict
             "",
             1,
         )
+    with journal._write(
+        "settle the bench's rows"
+    ) as conn:  # sent while offline: settled, as a desk leaves them
+        conn.execute(
+            "UPDATE history SET state = 'accepted', message_id = 'm-' || id, owner_pid = NULL, owner_start = NULL"
+        )
     journal.close()
     started = time.perf_counter()
     store = desk_store(server, db, profile, "Outbox Bench")
@@ -325,6 +331,10 @@ def measure(server: Any, empty: str, big: str, tmp: Path) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for name in ("desk", "outbox", "a", "b"):
         (tmp / name).mkdir(parents=True)
+    # First the outbox, whose 20,000 rows are then the newest in the team database: none of them has the broad
+    # query's two words, so the searches below also show a page whose matches are not among the newest rows.
+    results.update(outbox_rate(server, big, tmp / "outbox"))
+    results.update(seen_by_another_desk(server, big, tmp))
     rss_before = rss_mb()
     # Interleaved, so both sides see the same machine.
     empty_times, big_times = [], []
@@ -344,8 +354,6 @@ def measure(server: Any, empty: str, big: str, tmp: Path) -> dict[str, Any]:
     results.update(searches(store, sample))
     results["rss_growth_mb"] = round(rss_mb() - rss_before, 1)
     store.close()
-    results.update(outbox_rate(server, big, tmp / "outbox"))
-    results.update(seen_by_another_desk(server, big, tmp))
     print(json.dumps(results), flush=True)
     return results
 
