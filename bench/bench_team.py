@@ -276,9 +276,8 @@ def outbox_rate(server: Any, db: str, profile: Path, rows: int = 20_000) -> dict
             "",
             1,
         )
-    with journal._write(
-        "settle the bench's rows"
-    ) as conn:  # sent while offline: settled, as a desk leaves them
+    # Sent while offline: settled, as a desk leaves its rows.
+    with journal._write("settle the bench's rows") as conn:
         conn.execute(
             "UPDATE history SET state = 'accepted', message_id = 'm-' || id, owner_pid = NULL, owner_start = NULL"
         )
