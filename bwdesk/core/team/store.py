@@ -244,11 +244,14 @@ class TeamHistoryStore:
             return rows
         below = (edge[0], edge[1])
         [[explained]] = conn.execute(*_sql(plan.estimate(below))).fetchall()
-        if float(explained[0]["Plan"]["Plan Rows"]) > team_query.FEW:  # many matches, just not the newest
-            return rows + self._rows(conn, plan.statement(limit - len(rows), below))
-        with conn.transaction():  # few: the GIN indexes only, bitmap scans, then a sort of what they found
-            conn.execute("SET LOCAL enable_indexscan = off")
-            conn.execute("SET LOCAL enable_seqscan = off")
+        many = float(explained[0]["Plan"]["Plan Rows"]) > team_query.FEW
+        with conn.transaction():
+            # Many matches, only not the newest: the ordered walk goes on (never a sort of them all). Few: the GIN
+            # indexes only, bitmap scans, then a sort of what they found (never a walk of the whole table).
+            for switch in (
+                ("enable_bitmapscan", "enable_seqscan") if many else ("enable_indexscan", "enable_seqscan")
+            ):
+                conn.execute(f"SET LOCAL {switch} = off")
             return rows + self._rows(conn, plan.statement(limit - len(rows), below))
 
     def count(self, query: HistoryQuery = HistoryQuery()) -> int:
