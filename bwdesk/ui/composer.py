@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateTimeEdit,
     QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QProgressBar,
@@ -101,12 +102,12 @@ class ComposerWidget(QWidget):
         self.recipients = RecipientEdit(self, region=region)
         self.recipients.setToolTip("Who gets the message: type or paste phone numbers")
 
-        self.separate_radio = QRadioButton("Separate messages", self)
+        self.separate_radio = QRadioButton("Se&parate messages", self)
         self.separate_radio.setAccessibleName("Send separate messages")
         self.separate_radio.setToolTip(
             "One message to each recipient: customers never see each other's numbers (recommended)"
         )
-        self.group_radio = QRadioButton("Group MMS — everyone sees every number", self)
+        self.group_radio = QRadioButton("&Group MMS — everyone sees every number", self)
         self.group_radio.setAccessibleName("Send one group message")
         self.group_radio.setToolTip(GROUP_WARNING)
         self.separate_radio.setChecked(True)
@@ -151,7 +152,7 @@ class ComposerWidget(QWidget):
         self.tag_edit = TagEdit(self)
 
         self.advanced_button = QToolButton(self)
-        self.advanced_button.setText("Advanced")
+        self.advanced_button.setText("A&dvanced")
         self.advanced_button.setCheckable(True)
         self.advanced_button.setArrowType(Qt.ArrowType.RightArrow)
         self.advanced_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -161,9 +162,14 @@ class ComposerWidget(QWidget):
         self.priority_combo = QComboBox(self.advanced)
         self.priority_combo.addItem("Default", None)
         self.priority_combo.addItem("High — ahead of your other queued messages", Priority.HIGH.value)
+        # Its longest choice must not set the composer's width; the popup still shows it whole.
+        self.priority_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.priority_combo.setMinimumContentsLength(12)
         self.priority_combo.setAccessibleName("Priority")
         self.priority_combo.setToolTip("High priority jumps ahead of this account's other queued messages")
-        self.expire_check = QCheckBox("Expire if not sent by", self.advanced)
+        self.expire_check = QCheckBox("&Expire if not sent by", self.advanced)
         self.expire_check.setAccessibleName("Set an expiration time")
         self.expire_check.setToolTip(
             "Bandwidth drops the message (error 4360) if it cannot leave before this time"
@@ -175,14 +181,16 @@ class ComposerWidget(QWidget):
         self.expiration_edit.setAccessibleName("Expiration time")
         self.expiration_edit.setToolTip("Local time after which the message must not be sent")
         self.expiration_edit.setEnabled(False)
-        advanced_layout = QHBoxLayout(self.advanced)
+        # One option a line, so that opening Advanced never makes the composer wider than a small window.
+        advanced_layout = QGridLayout(self.advanced)
         advanced_layout.setContentsMargins(0, 0, 0, 0)
-        advanced_layout.addWidget(QLabel("Priority", self.advanced))
-        advanced_layout.addWidget(self.priority_combo)
-        advanced_layout.addSpacing(12)
-        advanced_layout.addWidget(self.expire_check)
-        advanced_layout.addWidget(self.expiration_edit)
-        advanced_layout.addStretch(1)
+        priority_label = QLabel("Pr&iority", self.advanced)
+        priority_label.setBuddy(self.priority_combo)
+        advanced_layout.addWidget(priority_label, 0, 0)
+        advanced_layout.addWidget(self.priority_combo, 0, 1)
+        advanced_layout.addWidget(self.expire_check, 1, 0)
+        advanced_layout.addWidget(self.expiration_edit, 1, 1)
+        advanced_layout.setColumnStretch(2, 1)
         self.advanced.hide()
 
         self.result_panel = ResultPanel(self)
@@ -283,7 +291,7 @@ class ComposerWidget(QWidget):
     # --- layout helpers -------------------------------------------------------------------------------
 
     def tab_stops(self) -> list[QWidget]:
-        """Every control in Tab order: DESIGN §6's From → recipients → text → media → tag → Separate/Group →
+        """Every control in Tab order (docs/design.md §8.2): From → recipients → text → media → tag → Separate/Group →
         Send, with each field's own buttons after it, the advanced options after the tag, and the last
         send's results just before Send."""
         return [
@@ -661,7 +669,7 @@ class ComposerWidget(QWidget):
     def _update_mode_row(self) -> None:
         count = self._recipient_count()
         self.mode_row.setVisible(count > 1)
-        self.separate_radio.setText(f"Separate messages ({count})" if count > 1 else "Separate messages")
+        self.separate_radio.setText(f"Se&parate messages ({count})" if count > 1 else "Se&parate messages")
         self.group_warning.setVisible(count > 1 and self.group_radio.isChecked())
 
     @Slot()

@@ -7,7 +7,8 @@ import functools
 import logging
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+import shiboken6
+from PySide6.QtCore import QPoint, QRect, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -28,6 +29,7 @@ from bwdesk.ui.composer import ComposerWidget, apply_tab_order
 from bwdesk.ui.draft_keeper import DraftKeeper
 from bwdesk.ui.feedback import Banner, Duration, Feedback, error_message
 from bwdesk.ui.history.view import HistoryView
+from bwdesk.ui.keyboard import KeyboardFilter
 from bwdesk.ui.send_session import SendSession
 from bwdesk.ui.services import Services, open_services
 from bwdesk.ui.style import make_action
@@ -49,6 +51,8 @@ ABOUT_TEXT = (
 )
 # A window built but not shown (tests, a dialog first) still starts its services after this long.
 UNSHOWN_START_MS = 300
+# Pixels kept between a control brought into view and the edge of its scroll area.
+VIEW_MARGIN = 8
 
 
 class MainWindow(QMainWindow):
@@ -90,6 +94,11 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._connect()
         self._apply_tab_order()
+        app = QApplication.instance()
+        if app is not None:  # the filter lives as long as the window (and leaves the application with it)
+            keyboard = KeyboardFilter(self)
+            keyboard.focus_arrived.connect(self._focus_arrived)
+            app.installEventFilter(keyboard)
 
         self.drafts.restore()
         self._update_account_label()
@@ -205,18 +214,43 @@ class MainWindow(QMainWindow):
         """
         current = QApplication.focusWidget()
         stops = [w for w in self.tab_stops() if _takes_tab_focus(w) or w is current]
-        if current not in stops:
+        here = _stop_holding(stops, current)
+        if here is None:
             return super().focusNextPrevChild(next)
-        target = stops[(stops.index(current) + (1 if next else -1)) % len(stops)]
+        target = stops[(stops.index(here) + (1 if next else -1)) % len(stops)]
         target.setFocus(Qt.FocusReason.TabFocusReason if next else Qt.FocusReason.BacktabFocusReason)
-        # Scrolled into view in every scroll area it sits in (a result's button: the results', then the
-        # composer's), innermost first.
+        self._bring_into_view(target)
+        return True
+
+    @Slot(QWidget)
+    def _focus_arrived(self, widget: QWidget) -> None:
+        """Focus that arrives by keyboard or from code (Tab, a mnemonic, New message) brings its control into
+        view; a click needs nothing (what was clicked is in view). Again once the layout has settled: the
+        control just left may change size as it loses the focus (typed numbers becoming chips)."""
+        if widget.window() is self:
+            self._bring_into_view(widget)
+            QTimer.singleShot(0, self, functools.partial(self._bring_into_view_if_focused, widget))
+
+    def _bring_into_view_if_focused(self, target: QWidget) -> None:
+        if shiboken6.isValid(target) and target.hasFocus():
+            self._bring_into_view(target)
+
+    def _bring_into_view(self, target: QWidget) -> None:
+        """Scroll `target` wholly into view in every scroll area it sits in (a result's button: the results',
+        then the composer's), innermost first. Qt's `ensureWidgetVisible` shows only a text field's cursor,
+        which leaves a field half below the fold; only a field taller than the view is left to it."""
         parent = target.parentWidget()
         while parent is not None and parent is not self:
-            if isinstance(parent, QScrollArea):
-                parent.ensureWidgetVisible(target)
+            content = parent.widget() if isinstance(parent, QScrollArea) else None
+            if isinstance(parent, QScrollArea) and content is not None:
+                area = QRect(target.mapTo(content, QPoint(0, 0)), target.size())
+                room = parent.viewport().size()
+                if area.height() + 2 * VIEW_MARGIN <= room.height() and area.width() <= room.width():
+                    half_width, half_height = area.width() // 2, area.height() // 2 + VIEW_MARGIN
+                    parent.ensureVisible(area.center().x(), area.center().y(), half_width, half_height)
+                else:
+                    parent.ensureWidgetVisible(target)
             parent = parent.parentWidget()
-        return True
 
     @Slot()
     def _results_changed(self) -> None:
@@ -367,6 +401,21 @@ class MainWindow(QMainWindow):
 def _upload_media(client: BandwidthClient, attachment: Attachment) -> str:
     """On a worker: the file's bytes to Bandwidth; returns the media URL to send."""
     return client.upload_media(attachment.name, attachment.read_data(), attachment.content_type)
+
+
+def _stop_holding(stops: list[QWidget], focus: QWidget | None) -> QWidget | None:
+    """The stop `focus` is, or belongs to: a part of a compound control (a spin box's line edit, a chip's
+    editor) counts as its control, so Tab walks on from there instead of through Qt's own chain, which skips
+    a radio button whose focus policy went stale."""
+    widget = focus
+    while widget is not None and not widget.isWindow():
+        if widget in stops:
+            return widget
+        inside = [s for s in stops if widget.isAncestorOf(s)]
+        if inside:
+            return inside[0]
+        widget = widget.parentWidget()
+    return None
 
 
 def _takes_tab_focus(widget: QWidget) -> bool:

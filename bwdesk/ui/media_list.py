@@ -317,13 +317,18 @@ class MediaListWidget(QWidget):
         self._input.textEdited.connect(lambda _text: self._show_notice(""))
         self._input.installEventFilter(self)
 
-        self._add = QPushButton("+ Add URL", self)
+        self._add = QPushButton("+ Add &URL", self)
         self._add.setObjectName("mediaAdd")
         self._add.setAccessibleName("Add media link")
-        self._add.setToolTip("Add the link typed on the left to the media list")
+        self._add.setToolTip(
+            "Add the link typed on the left to the media list (Enter in the field does the same)"
+        )
+        # The mouse's twin of Enter in the field, so not a Tab stop of its own: from the text to the tag is
+        # three Tabs (link input, Attach file…, tag), not four. Alt+U still presses it.
+        self._add.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self._add.clicked.connect(self._add_from_input)
 
-        self._attach = QPushButton("Attach file…", self)
+        self._attach = QPushButton("Atta&ch file…", self)
         self._attach.setObjectName("mediaAttach")
         self._attach.setAccessibleName("Attach file")
         self._attach.setToolTip(
@@ -567,8 +572,9 @@ class MediaListWidget(QWidget):
         return self._notice.text() if not self._notice.isHidden() else ""
 
     def tab_stops(self) -> list[QWidget]:
-        """The controls Tab visits here, in order: the link input, its buttons, then the list."""
-        return [self._input, self._add, self._attach, self._list]
+        """The controls Tab visits here, in order: the link input, Attach file…, then the list (once it has
+        rows). "+ Add URL" is not one: Enter in the input does what it does."""
+        return [self._input, self._attach, self._list]
 
     def input(self) -> QLineEdit:
         return self._input
@@ -679,7 +685,7 @@ class MediaListWidget(QWidget):
     def _add_from_input(self) -> None:
         """Enter and "+ Add URL": the typed link joins the list and the input is ready for the next one."""
         self.commit_pending_text()
-        self._input.setFocus()
+        self._input.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _on_input_left(self) -> None:
         if shiboken6.isValid(self):  # focus also moves while a closing window is being torn down
