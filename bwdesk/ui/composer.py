@@ -411,8 +411,7 @@ class ComposerWidget(QWidget):
         self.recipients.model().clear()
         self.recipients.set_pending_text("")
         self.text_edit.set_text("")
-        self.media_list.set_urls([])
-        self.media_list.set_pending_text("")
+        self.media_list.clear()  # its notices and warnings too: they were about this message
         self.tag_edit.set_tag("")
         self.separate_radio.setChecked(True)
         self.priority_combo.setCurrentIndex(0)
@@ -523,6 +522,7 @@ class ComposerWidget(QWidget):
     def revalidate(self) -> None:
         """Judge the draft with core's rules and show the result next to each field and on Send."""
         draft = self._as_it_would_be_sent()
+        self.media_list.set_sender(draft.sender)  # the MMS size limits depend on it
         problems = message.validate(draft)
         self._problems = problems
         by_field: dict[str, tuple[str, str]] = {}
@@ -546,11 +546,18 @@ class ComposerWidget(QWidget):
             label.show_problem(text, severity)
         errors = [p for p in problems if p.severity == "error"]
         pending_uploads = self.media_list.has_pending_uploads()
-        blocking = bool(errors) or pending_uploads
+        failed_uploads = self.media_list.failed_uploads()
+        blocking = bool(errors) or pending_uploads or bool(failed_uploads)
         if self._sending:
             reason = "Waiting for your answer…" if self._confirming else "Sending…"
         elif pending_uploads:
             reason = "Waiting for the attachment to finish uploading."
+        elif failed_uploads:
+            attachment, why = failed_uploads[0]
+            reason = (
+                f"Media: {attachment.file_name} could not be uploaded ({why}). Upload it again (right-click it) "
+                "or remove it."
+            )
         elif errors:
             reason = self._reason(errors[0])
         else:

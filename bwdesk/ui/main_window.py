@@ -30,6 +30,7 @@ from bwdesk.ui.draft_keeper import DraftKeeper
 from bwdesk.ui.feedback import Banner, Duration, Feedback, error_message
 from bwdesk.ui.history.view import HistoryView
 from bwdesk.ui.keyboard import KeyboardFilter
+from bwdesk.ui.media_preview import MediaPreviews
 from bwdesk.ui.send_session import SendSession
 from bwdesk.ui.services import Services, open_services
 from bwdesk.ui.style import make_action
@@ -89,6 +90,9 @@ class MainWindow(QMainWindow):
         self.drafts = DraftKeeper(self.composer, paths.draft_file(context.profile), self.feedback, self)
         self.session = SendSession(
             self.composer, self.tasks, self.drafts, self.feedback, self.feedback.confirm, self
+        )
+        self.previews = MediaPreviews(
+            self.composer.media_list, self.tasks, self, local_only=context.is_sandbox
         )
         self._lay_out()
         self._build_menus()
@@ -284,6 +288,7 @@ class MainWindow(QMainWindow):
             return
         self._ready = False
         self.session.use_services(None)
+        self.previews.use_client(None)
         self.tasks.run(
             functools.partial(open_services, self.context), self._services_opened, description="open services"
         )
@@ -303,6 +308,7 @@ class MainWindow(QMainWindow):
                 [(f.number, f.label) for f in account.from_numbers], account.default_from
             )
         self.session.use_services(services)
+        self.previews.use_client(services.client, ready=True)
         self.history_view.set_store(services.history)
         self.history_view.set_refresher(services.refresher)
         self.feedback.set_banner(services.problems(), offer_settings=not self.context.is_sandbox)
@@ -394,6 +400,7 @@ class MainWindow(QMainWindow):
         self.session.shut_down()
         self.history_view.shut_down()
         self.tasks.wait_for_threads(10_000)
+        self.previews.shut_down()
         self.services.close()
         self.services = Services()
 

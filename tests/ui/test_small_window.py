@@ -178,3 +178,44 @@ def test_from_the_text_to_the_tag_is_three_tabs(small_window, qtbot) -> None:
         QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
         walked.append(QApplication.focusWidget().accessibleName())
     assert walked == ["Media link", "Attach file", "Tag"]
+
+
+def tab_cycle(window: MainWindow, start: QWidget) -> list[QWidget]:
+    """Every control Tab visits from `start` until it comes back round."""
+    start.setFocus(Qt.FocusReason.TabFocusReason)
+    seen: list[QWidget] = []
+    for _ in range(80):
+        QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        focus = QApplication.focusWidget()
+        if focus is start:
+            return seen
+        seen.append(focus)
+    raise AssertionError(f"Tab never came back: {[w.accessibleName() for w in seen]}")
+
+
+def test_separate_or_group_is_a_tab_stop_whichever_way_it_was_chosen(
+    small_window, qtbot, monkeypatch
+) -> None:
+    from bwdesk.core.drafts import SavedDraft
+
+    window = small_window
+    composer = window.composer
+    to = composer.recipients.line_edit()
+    qtbot.keyClicks(to, "9195550123, 9195550124,")
+    assert composer.separate_radio in tab_cycle(window, to)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    to.setFocus()
+    QTest.keyClick(to, Qt.Key.Key_G, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(composer.group_radio.isChecked)
+    assert composer.group_radio in tab_cycle(window, to)
+    composer.separate_radio.click()
+    assert composer.separate_radio in tab_cycle(window, to)
+    monkeypatch.setattr(window.feedback, "ask", lambda *args: True)
+    window.session.new_message()
+    composer.restore(SavedDraft(recipients=("+19195550123", "+19195550124"), text="hi", mode="group"))
+    assert composer.group_radio in tab_cycle(window, to)
+    composer.advanced_button.setChecked(True)
+    composer.expire_check.setChecked(True)
+    cycle = tab_cycle(window, composer.expiration_edit)
+    assert cycle[0] is composer.group_radio  # straight on from the expiration time
