@@ -148,7 +148,6 @@ class ComposerWidget(QWidget):
         self.to_notice.hide()
 
         self.media_list = MediaListWidget(self)
-        self.media_list.setMaximumHeight(170)
         self.tag_edit = TagEdit(self)
 
         self.advanced_button = QToolButton(self)

@@ -70,7 +70,7 @@ class RowDelegate(QStyledItemDelegate):
         self, option: QtWidgets.QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
     ) -> QSize:
         size = super().sizeHint(option, index)
-        return QSize(size.width() + _REMOVE_WIDTH, max(size.height(), 22))
+        return QSize(size.width() + _REMOVE_WIDTH, max(size.height(), ICON_SIZE + 4))  # room for a thumbnail
 
     def paint(
         self,
