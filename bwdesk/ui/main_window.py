@@ -94,15 +94,12 @@ class MainWindow(QMainWindow):
         self.previews = MediaPreviews(
             self.composer.media_list, self.tasks, self, local_only=context.is_sandbox
         )
+        self._keyboard = KeyboardFilter(self)
+        self._keyboard.focus_arrived.connect(self._focus_arrived)
         self._lay_out()
         self._build_menus()
         self._connect()
         self._apply_tab_order()
-        app = QApplication.instance()
-        if app is not None:  # the filter lives as long as the window (and leaves the application with it)
-            keyboard = KeyboardFilter(self)
-            keyboard.focus_arrived.connect(self._focus_arrived)
-            app.installEventFilter(keyboard)
 
         self.drafts.restore()
         self._update_account_label()
@@ -207,7 +204,9 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _apply_tab_order(self) -> None:
-        apply_tab_order(self.tab_stops())
+        stops = self.tab_stops()
+        apply_tab_order(stops)
+        self._keyboard.watch(stops)
 
     def focusNextPrevChild(self, next: bool) -> bool:
         """Tab and Shift+Tab walk `tab_stops()` exactly.
