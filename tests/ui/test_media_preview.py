@@ -156,3 +156,57 @@ def test_a_failed_upload_blocks_send_with_why_and_goes_with_a_new_message(
     window.session.new_message()
     assert media.list_view().count() == 0 and media.failed_uploads() == []
     assert "could not be uploaded" not in composer.reason()
+
+
+def png_header(width: int, height: int) -> bytes:
+    """The start of a PNG that says how large it is (all a reader needs to refuse it)."""
+    import struct
+    import zlib
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + chunk + struct.pack(">I", zlib.crc32(chunk))
+
+
+def test_thumbnails_only_of_images_of_a_sane_size(tmp_path) -> None:
+    from bwdesk.ui.media_preview import thumbnail_of
+
+    data = photo(tmp_path / "wide.png", size=200).read_bytes()
+    small = thumbnail_of(data, "image/png")
+    assert small is not None and (small.width(), small.height()) == (28, 14)
+    assert thumbnail_of(png_header(20_000, 20_000), "image/png") is None  # 400 megapixels: not decoded
+    assert thumbnail_of(data, "image/svg+xml") is None and thumbnail_of(data, None) is None
+
+
+def test_looks_are_remembered_for_a_while_and_only_so_many(qtbot, server, monkeypatch) -> None:
+    from bwdesk.ui import media_preview
+    from bwdesk.ui.media_list import MediaListWidget
+    from bwdesk.ui.media_preview import LINK_FRESH_SECONDS, MediaPreviews
+
+    monkeypatch.setattr(media_preview, "CACHE_ENTRIES", 2)
+    for name in ("a", "b", "c"):
+        server.pages[f"/{name}.pdf"] = Page(body=PDF, headers={"Content-Type": "application/pdf"})
+    now = [1000.0]
+    media = MediaListWidget()
+    qtbot.addWidget(media)
+    tasks = BackgroundTasks()
+    previews = MediaPreviews(media, tasks, clock=lambda: now[0])
+    previews.use_client(None, ready=True)
+
+    def look_at(name: str) -> None:
+        media.set_urls([f"{server.url}/{name}.pdf"])
+        qtbot.waitUntil(lambda: media.detail(0).startswith("PDF"), timeout=10_000)
+
+    look_at("a")
+    look_at("a")
+    assert server.methods("/a.pdf") == ["HEAD"]  # the second time from memory
+    now[0] += LINK_FRESH_SECONDS + 1
+    look_at("a")
+    assert server.methods("/a.pdf") == ["HEAD", "HEAD"]  # a while later, looked at again
+    look_at("b")
+    look_at("c")
+    assert previews.cached() == 2  # "a" went first
+    look_at("a")
+    assert server.methods("/a.pdf") == ["HEAD", "HEAD", "HEAD"]
+    previews.shut_down()
+    tasks.wait_for_threads(10_000)
