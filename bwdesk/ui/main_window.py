@@ -217,10 +217,9 @@ class MainWindow(QMainWindow):
         """
         current = QApplication.focusWidget()
         stops = [w for w in self.tab_stops() if _takes_tab_focus(w) or w is current]
-        here = _stop_holding(stops, current)
-        if here is None:
+        if current not in stops:
             return super().focusNextPrevChild(next)
-        target = stops[(stops.index(here) + (1 if next else -1)) % len(stops)]
+        target = stops[(stops.index(current) + (1 if next else -1)) % len(stops)]
         target.setFocus(Qt.FocusReason.TabFocusReason if next else Qt.FocusReason.BacktabFocusReason)
         self._bring_into_view(target)
         return True
@@ -407,21 +406,6 @@ class MainWindow(QMainWindow):
 def _upload_media(client: BandwidthClient, attachment: Attachment) -> str:
     """On a worker: the file's bytes to Bandwidth; returns the media URL to send."""
     return client.upload_media(attachment.name, attachment.read_data(), attachment.content_type)
-
-
-def _stop_holding(stops: list[QWidget], focus: QWidget | None) -> QWidget | None:
-    """The stop `focus` is, or belongs to: a part of a compound control (a spin box's line edit, a chip's
-    editor) counts as its control, so Tab walks on from there instead of through Qt's own chain, which skips
-    a radio button whose focus policy went stale."""
-    widget = focus
-    while widget is not None and not widget.isWindow():
-        if widget in stops:
-            return widget
-        inside = [s for s in stops if widget.isAncestorOf(s)]
-        if inside:
-            return inside[0]
-        widget = widget.parentWidget()
-    return None
 
 
 def _takes_tab_focus(widget: QWidget) -> bool:
