@@ -26,6 +26,7 @@ __all__ = [
     "display_number",
     "find_numbers",
     "is_known_region",
+    "is_toll_free",
     "parse_entries",
     "parse_number",
     "read_paste",
@@ -83,6 +84,15 @@ def _clean(text: str) -> str:
     # Copying from web pages and chat apps brings invisible format characters (bidi marks, zero-width
     # spaces) around numbers; they are never part of a number.
     return "".join(c for c in text if unicodedata.category(c) != "Cf").strip()
+
+
+def is_toll_free(number: str) -> bool:
+    """A toll-free number (800, 888…): Bandwidth allows it far smaller MMS (`media_info`)."""
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except NumberParseException:
+        return False
+    return bool(phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.TOLL_FREE)
 
 
 def display_number(e164: str, region: str | None = None) -> str:

@@ -7,7 +7,8 @@ import functools
 import logging
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+import shiboken6
+from PySide6.QtCore import QPoint, QRect, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -28,6 +29,8 @@ from bwdesk.ui.composer import ComposerWidget, apply_tab_order
 from bwdesk.ui.draft_keeper import DraftKeeper
 from bwdesk.ui.feedback import Banner, Duration, Feedback, error_message
 from bwdesk.ui.history.view import HistoryView
+from bwdesk.ui.keyboard import KeyboardFilter
+from bwdesk.ui.media_preview import MediaPreviews
 from bwdesk.ui.send_session import SendSession
 from bwdesk.ui.services import Services, open_services
 from bwdesk.ui.style import make_action
@@ -49,6 +52,8 @@ ABOUT_TEXT = (
 )
 # A window built but not shown (tests, a dialog first) still starts its services after this long.
 UNSHOWN_START_MS = 300
+# Pixels kept between a control brought into view and the edge of its scroll area.
+VIEW_MARGIN = 8
 
 
 class MainWindow(QMainWindow):
@@ -86,6 +91,11 @@ class MainWindow(QMainWindow):
         self.session = SendSession(
             self.composer, self.tasks, self.drafts, self.feedback, self.feedback.confirm, self
         )
+        self.previews = MediaPreviews(
+            self.composer.media_list, self.tasks, self, local_only=context.is_sandbox
+        )
+        self._keyboard = KeyboardFilter(self)
+        self._keyboard.focus_arrived.connect(self._focus_arrived)
         self._lay_out()
         self._build_menus()
         self._connect()
@@ -194,7 +204,9 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _apply_tab_order(self) -> None:
-        apply_tab_order(self.tab_stops())
+        stops = self.tab_stops()
+        apply_tab_order(stops)
+        self._keyboard.watch(stops)
 
     def focusNextPrevChild(self, next: bool) -> bool:
         """Tab and Shift+Tab walk `tab_stops()` exactly.
@@ -209,14 +221,38 @@ class MainWindow(QMainWindow):
             return super().focusNextPrevChild(next)
         target = stops[(stops.index(current) + (1 if next else -1)) % len(stops)]
         target.setFocus(Qt.FocusReason.TabFocusReason if next else Qt.FocusReason.BacktabFocusReason)
-        # Scrolled into view in every scroll area it sits in (a result's button: the results', then the
-        # composer's), innermost first.
+        self._bring_into_view(target)
+        return True
+
+    @Slot(QWidget)
+    def _focus_arrived(self, widget: QWidget) -> None:
+        """Focus that arrives by keyboard or from code (Tab, a mnemonic, New message) brings its control into
+        view; a click needs nothing (what was clicked is in view). Again once the layout has settled: the
+        control just left may change size as it loses the focus (typed numbers becoming chips)."""
+        if widget.window() is self:
+            self._bring_into_view(widget)
+            QTimer.singleShot(0, self, functools.partial(self._bring_into_view_if_focused, widget))
+
+    def _bring_into_view_if_focused(self, target: QWidget) -> None:
+        if shiboken6.isValid(target) and target.hasFocus():
+            self._bring_into_view(target)
+
+    def _bring_into_view(self, target: QWidget) -> None:
+        """Scroll `target` wholly into view in every scroll area it sits in (a result's button: the results',
+        then the composer's), innermost first. Qt's `ensureWidgetVisible` shows only a text field's cursor,
+        which leaves a field half below the fold; only a field taller than the view is left to it."""
         parent = target.parentWidget()
         while parent is not None and parent is not self:
-            if isinstance(parent, QScrollArea):
-                parent.ensureWidgetVisible(target)
+            content = parent.widget() if isinstance(parent, QScrollArea) else None
+            if isinstance(parent, QScrollArea) and content is not None:
+                area = QRect(target.mapTo(content, QPoint(0, 0)), target.size())
+                room = parent.viewport().size()
+                if area.height() + 2 * VIEW_MARGIN <= room.height() and area.width() <= room.width():
+                    half_width, half_height = area.width() // 2, area.height() // 2 + VIEW_MARGIN
+                    parent.ensureVisible(area.center().x(), area.center().y(), half_width, half_height)
+                else:
+                    parent.ensureWidgetVisible(target)
             parent = parent.parentWidget()
-        return True
 
     @Slot()
     def _results_changed(self) -> None:
@@ -250,6 +286,7 @@ class MainWindow(QMainWindow):
             return
         self._ready = False
         self.session.use_services(None)
+        self.previews.use_client(None)
         self.tasks.run(
             functools.partial(open_services, self.context), self._services_opened, description="open services"
         )
@@ -269,6 +306,7 @@ class MainWindow(QMainWindow):
                 [(f.number, f.label) for f in account.from_numbers], account.default_from
             )
         self.session.use_services(services)
+        self.previews.use_client(services.client, ready=True)
         self.history_view.set_store(services.history)
         self.history_view.set_refresher(services.refresher)
         self.feedback.set_banner(services.problems(), offer_settings=not self.context.is_sandbox)
@@ -360,6 +398,7 @@ class MainWindow(QMainWindow):
         self.session.shut_down()
         self.history_view.shut_down()
         self.tasks.wait_for_threads(10_000)
+        self.previews.shut_down()
         self.services.close()
         self.services = Services()
 

@@ -113,7 +113,6 @@ def test_tab_visits_every_control_in_order_and_shift_tab_reverses_it(make_window
         "Message text",
         "Use plain characters",
         "Media link",
-        "Add media link",
         "Attach file",
         "Tag",
         "Show advanced options",

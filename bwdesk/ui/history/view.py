@@ -40,6 +40,7 @@ from bwdesk.ui.tasks import BackgroundTasks
 
 SEARCH_PLACEHOLDER = "Search text, tag or number"
 SEARCH_DELAY_MS = 150
+TEXT_MIN_CHARS = 16  # the Text column is never narrower than about this many characters
 
 
 def word_being_typed_as_prefix(text: str) -> str:
@@ -64,6 +65,36 @@ class _HistoryTable(QTableView):
         self.canvas.setBackgroundRole(QPalette.ColorRole.Base)
         self.canvas.setAutoFillBackground(True)
         self.setViewport(self.canvas)
+
+    def fit_text_column(self) -> None:
+        """Text takes the width the other columns leave in view: the rest of the row when every column fits,
+        otherwise what the columns before it leave, so that Status (left of Text) never goes off screen and
+        the columns after Text are the ones a narrow window scrolls to. Qt's own stretching does neither:
+        once the columns are wider than the view, it leaves the stretched one as wide as it was."""
+        header = self.horizontalHeader()
+        if header.count() <= Column.TEXT:
+            return
+        text_at = header.visualIndex(Column.TEXT)
+        before = after = 0
+        for column in range(header.count()):
+            if column == Column.TEXT or header.isSectionHidden(column):
+                continue
+            if header.visualIndex(column) < text_at:
+                before += header.sectionSize(column)
+            else:
+                after += header.sectionSize(column)
+        room = self.canvas.width()
+        least = self.fontMetrics().horizontalAdvance("x") * TEXT_MIN_CHARS
+        width = room - before - after
+        if width < least:
+            width = max(least, room - before)
+        if width != header.sectionSize(Column.TEXT):
+            header.resizeSection(Column.TEXT, width)
+
+    def viewportEvent(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize:  # the window, the splitter or a scroll bar changed the room
+            self.fit_text_column()
+        return super().viewportEvent(event)
 
     def set_placeholder(self, text: str) -> None:
         if text != self._placeholder:
@@ -550,5 +581,13 @@ class HistoryView(QWidget):
         for column, width in widths.items():
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(column, width)
-        header.setSectionResizeMode(Column.TEXT, QHeaderView.ResizeMode.Stretch)
+        # Status is shown before Text, and Text takes what is left (eliding): whatever the window's width,
+        # what happened to a message stays in view without scrolling sideways; the columns after Text (media,
+        # tag, segments, id) are the ones a narrow window scrolls to.
+        header.moveSection(header.visualIndex(Column.STATUS), header.visualIndex(Column.TEXT))
+        header.setSectionResizeMode(Column.TEXT, QHeaderView.ResizeMode.Fixed)  # it follows the others
         header.setMinimumSectionSize(metrics.horizontalAdvance("Media") + 8)
+        header.sectionResized.connect(
+            lambda column, _old, _new: self.table.fit_text_column() if column != Column.TEXT else None
+        )
+        self.table.fit_text_column()
