@@ -70,6 +70,7 @@ from bwdesk.core.settings import (
     validate_settings,
 )
 from bwdesk.ui.feedback import error_message
+from bwdesk.ui.secret_edit import OR_SESSION_ONLY, SecretEdit
 from bwdesk.ui.style import ProblemLabel, Tone, text_css
 from bwdesk.ui.tasks import BackgroundTasks
 
@@ -79,9 +80,6 @@ T = TypeVar("T")
 
 #: `exec()`'s result when the person chose "Try the sandbox" (Rejected is 0, Accepted 1).
 SANDBOX_RESULT = 2
-
-#: The way out of a keyring problem that only this dialog offers (the CLI names the environment instead).
-OR_SESSION_ONLY = "Or tick “Keep for this session only”."
 
 #: The dialog's height when the screen has room; on a smaller screen it takes the screen's height
 #: less `FRAME_ALLOWANCE` (title bar and frame), and the fields scroll.
@@ -160,43 +158,6 @@ class _Problem(ProblemLabel):
 
     def __init__(self, key: str, parent: QWidget) -> None:
         super().__init__(key, LABELS.get(key, key), parent)
-
-
-class SecretEdit(QWidget):
-    """A masked secret with a Show/Hide toggle: the only way a secret reaches the screen."""
-
-    def __init__(self, name: str, tip: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.edit = QLineEdit(self)
-        self.edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.edit.setAccessibleName(name)
-        self.edit.setToolTip(tip)
-        self.toggle = QToolButton(self)
-        self.toggle.setText("Show")
-        self.toggle.setCheckable(True)
-        self.toggle.setAccessibleName(f"Show {name.lower()}")
-        self.toggle.setToolTip(f"Show the {name.lower()} as plain text (press again to hide it)")
-        self.toggle.toggled.connect(self._toggled)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.edit, 1)
-        layout.addWidget(self.toggle)
-        self.setFocusProxy(self.edit)
-
-    def _toggled(self, shown: bool) -> None:
-        self.edit.setEchoMode(QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password)
-        self.toggle.setText("Hide" if shown else "Show")
-        name = self.edit.accessibleName().lower()
-        self.toggle.setAccessibleName(f"{'Hide' if shown else 'Show'} {name}")
-
-    def text(self) -> str:
-        return self.edit.text()
-
-    def setText(self, text: str) -> None:
-        self.edit.setText(text)
-
-    def is_masked(self) -> bool:
-        return self.edit.echoMode() == QLineEdit.EchoMode.Password
 
 
 class SettingsDialog(QDialog):
@@ -986,4 +947,4 @@ class SettingsDialog(QDialog):
     # -- plumbing --------------------------------------------------------------------------------------
 
 
-__all__ = ["INTRO", "SANDBOX_RESULT", "SecretEdit", "SettingsDialog", "region_choices"]
+__all__ = ["INTRO", "OR_SESSION_ONLY", "SANDBOX_RESULT", "SecretEdit", "SettingsDialog", "region_choices"]
