@@ -73,6 +73,7 @@ from bwdesk.ui.feedback import error_message
 from bwdesk.ui.secret_edit import OR_SESSION_ONLY, SecretEdit
 from bwdesk.ui.style import ProblemLabel, Tone, text_css
 from bwdesk.ui.tasks import BackgroundTasks
+from bwdesk.ui.team_settings import TeamHistorySection
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,9 @@ _ENV_OVERRIDES = (
     "BWDESK_API_BASE",
     "BWDESK_OAUTH_TOKEN_URL",
     "BWDESK_REGION",
+    "BWDESK_HISTORY_URL",
+    "BWDESK_AGENT",
+    "PGPASSWORD",
 )
 
 _TIPS: dict[str, str] = {
@@ -204,7 +208,7 @@ class SettingsDialog(QDialog):
         self._saving = False
         self._saved_settings: LoadedSettings | None = None
         self._regions = region_choices()
-        self.problems: dict[str, _Problem] = {}
+        self.problems: dict[str, ProblemLabel] = {}
         self.fields: dict[str, QWidget] = {}
         self._holders: dict[str, QWidget] = {}
         self._validate_timer = QTimer(self)
@@ -237,7 +241,7 @@ class SettingsDialog(QDialog):
 
     def edited_settings(self) -> Settings:
         """The settings as the fields hold them now (not yet validated)."""
-        base = self._loaded.settings
+        base = self.team_section.edited(self._loaded.settings)
         numbers = []
         for row in range(self.numbers_table.rowCount()):
             number = self._cell(row, 0)
@@ -460,6 +464,13 @@ class SettingsDialog(QDialog):
         self._named(self.retention_spin, "retention_days")
         self._row(form, "retention_days", self.retention_spin)
         column.addWidget(history)
+
+        # Team history: its own group (ui/team_settings.py), whose fields join the dialog's rules.
+        self.team_section = TeamHistorySection(self._context, self._tasks, self._store, page)
+        self.fields.update(self.team_section.fields)
+        self.problems.update(self.team_section.problems)
+        self.team_section.changed.connect(self._validate_timer.start)
+        column.addWidget(self.team_section)
         column.addStretch(1)
 
         scroll = QScrollArea(self)
@@ -879,6 +890,9 @@ class SettingsDialog(QDialog):
         if problems:
             self._focus_field(problems[0].field)
             return
+        if not self.team_section.ready_to_save(settings):
+            return
+        team_password = self.team_section.password_to_save(settings)
         session_only = not self.session_only_check.isHidden() and self.session_only_check.isChecked()
         # The secret is saved only when it, its account or where it is kept changed: Save with nothing
         # changed must not touch the keyring (which may ask to be unlocked) or fail for want of one.
@@ -894,6 +908,8 @@ class SettingsDialog(QDialog):
             loaded = save_settings(settings, profile)
             if save_secret and credentials is not None:
                 store.save(settings.account_id, credentials, session_only=session_only)
+            if team_password is not None:
+                team_password.run(store)
             return loaded
 
         self._saving = True
@@ -910,6 +926,8 @@ class SettingsDialog(QDialog):
     def _save_failed(self, exc: BaseException) -> None:
         self._saving = False
         self._set_buttons_enabled(True)
+        if self.team_section.show_save_failure(exc):
+            return
         if isinstance(exc, SettingsError):
             for problem in exc.problems:
                 if problem.field in self.problems:
