@@ -22,15 +22,15 @@ import logging
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -229,17 +229,16 @@ class TeamHistorySection(QGroupBox):
             "server, TLS, signing in, the schema version and the rights bwdesk needs"
         )
         self.test_button.clicked.connect(self.test_connection)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.test_button)
-        buttons.addStretch(1)
-        test_layout.addLayout(buttons)
+        test_layout.addWidget(self.test_button, 0, Qt.AlignmentFlag.AlignLeft)
         self.test_result_label = QLabel(test)
         self.test_result_label.setWordWrap(True)
         self.test_result_label.setAccessibleName("Team database test result")
         self.test_result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.test_result_label.hide()
         test_layout.addWidget(self.test_result_label)
-        form.addRow("", test)
+        # An (empty) label widget, not "": a row without one is laid out at its size hint, so a wrapped
+        # result would get its unwrapped height (QFormLayout asks height-for-width only beside a label).
+        form.addRow(QLabel(self), test)
 
     def _row(
         self, form: QFormLayout, key: str, widget: QWidget, label: str, *, extra: QWidget | None = None
@@ -480,6 +479,15 @@ class TeamHistorySection(QGroupBox):
         self.test_result_label.setStyleSheet(text_css(Tone.SUCCESS if ok else Tone.PROBLEM, self.palette()))
         self.test_result_label.setText(("✓ " if ok else "✖ ") + text)
         self.test_result_label.show()
+        QTimer.singleShot(0, self._show_result_in_view)
+
+    def _show_result_in_view(self) -> None:
+        """Scroll the dialog's fields so the result is seen (once the layout has made room for it)."""
+        parent = self.parentWidget()
+        while parent is not None and not isinstance(parent, QScrollArea):
+            parent = parent.parentWidget()
+        if parent is not None and self.test_result_label.isVisible():
+            parent.ensureWidgetVisible(self.test_result_label, 0, 0)
 
 
 def _keyring_key(text: str) -> str | None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from keyring.backends import fail
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QDialog, QLineEdit
+from PySide6.QtWidgets import QApplication, QDialog, QLineEdit, QScrollArea
 
 from bwdesk.core.account import Context, load_context
 from bwdesk.core.secrets import NOT_SAVED_WITHOUT_KEYRING, TEAM_SERVICE, SecretStore
@@ -546,6 +546,18 @@ def test_on_a_700_pixel_screen_the_team_fields_scroll_into_view_and_account_test
     ):
         assert control in seen, control.accessibleName()
         assert control.accessibleName() and control.toolTip(), control
+
+    # The result of the team's test is scrolled into view, as tall as its wrapped text.
+    section.url_edit.setText("postgresql://bwdesk_agent@127.0.0.1:9/team")  # port 9: nothing listens
+    scroll = dialog.findChild(QScrollArea)
+    scroll.verticalScrollBar().setValue(0)  # scrolled away, as after pressing it and looking up
+    assert not in_view(section.test_button)
+    with qtbot.waitSignal(section.tested, timeout=WAIT):
+        section.test_button.click()
+    label = section.test_result_label
+    assert label.text().startswith("✖ Not reachable — Nothing answers at 127.0.0.1:9")
+    qtbot.waitUntil(lambda: in_view(label), timeout=WAIT)
+    qtbot.waitUntil(lambda: label.height() == label.heightForWidth(label.width()), timeout=WAIT)
 
 
 def test_an_unchanged_team_section_leaves_the_settings_as_they_were(
