@@ -481,13 +481,23 @@ class TeamHistorySection(QGroupBox):
         self.test_result_label.show()
         QTimer.singleShot(0, self._show_result_in_view)
 
-    def _show_result_in_view(self) -> None:
-        """Scroll the dialog's fields so the result is seen (once the layout has made room for it)."""
-        parent = self.parentWidget()
-        while parent is not None and not isinstance(parent, QScrollArea):
-            parent = parent.parentWidget()
-        if parent is not None and self.test_result_label.isVisible():
-            parent.ensureWidgetVisible(self.test_result_label, 0, 0)
+    def _show_result_in_view(self, tries: int = 10) -> None:
+        """Scroll the dialog's fields so the whole result is seen. The layouts make room for it in turns
+        (the section's, the fields' page, the scroll area), so this looks again on the next turns until
+        the label and the page have their full heights."""
+        label = self.test_result_label
+        scroll = self.parentWidget()
+        while scroll is not None and not isinstance(scroll, QScrollArea):
+            scroll = scroll.parentWidget()
+        page = scroll.widget() if scroll is not None else None
+        if scroll is None or page is None or not label.isVisible():
+            return
+        scroll.ensureWidgetVisible(label, 0, 10)
+        settled = label.height() >= label.heightForWidth(label.width()) and page.height() >= (
+            page.heightForWidth(page.width())
+        )
+        if not settled and tries > 1:
+            QTimer.singleShot(0, lambda: self._show_result_in_view(tries - 1))
 
 
 def _keyring_key(text: str) -> str | None:

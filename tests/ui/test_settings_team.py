@@ -556,8 +556,8 @@ def test_on_a_700_pixel_screen_the_team_fields_scroll_into_view_and_account_test
         section.test_button.click()
     label = section.test_result_label
     assert label.text().startswith("✖ Not reachable — Nothing answers at 127.0.0.1:9")
-    qtbot.waitUntil(lambda: in_view(label), timeout=WAIT)
     qtbot.waitUntil(lambda: label.height() == label.heightForWidth(label.width()), timeout=WAIT)
+    qtbot.waitUntil(lambda: label.visibleRegion().boundingRect() == label.rect(), timeout=WAIT)  # all of it
 
 
 def test_an_unchanged_team_section_leaves_the_settings_as_they_were(
