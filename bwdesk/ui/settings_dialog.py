@@ -589,7 +589,10 @@ class SettingsDialog(QDialog):
         self.connect_timeout_spin.setValue(settings.connect_timeout)
         self.read_timeout_spin.setValue(settings.read_timeout)
         self.retention_spin.setValue(settings.retention_days or 0)
-        overridden = [name for name in _ENV_OVERRIDES if self._context.env.get(name, "").strip()]
+        ignored = set(self._context.ignored_variables())  # a lock wins over the environment
+        overridden = [
+            name for name in _ENV_OVERRIDES if self._context.env.get(name, "").strip() and name not in ignored
+        ]
         notes = []
         if self._context.is_sandbox:
             notes.append(

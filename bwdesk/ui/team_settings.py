@@ -184,6 +184,7 @@ class TeamHistorySection(QGroupBox):
         self.problems: dict[str, ProblemLabel] = {}
         self._build()
         self.url_edit.setText(saved.history_url)
+        self.url_edit.setCursorPosition(0)  # a long URL shows its user and host, not its options
         self.agent_edit.setText(saved.agent_name)
         self._show_environment()
         self.url_edit.textChanged.connect(self._edited)

@@ -492,6 +492,10 @@ def test_a_url_locked_by_it_is_read_only_and_its_password_is_still_the_desks_own
     assert section.url_edit.isReadOnly() and "administrator" in section.url_edit.toolTip()
     assert str(system) in section.url_edit.toolTip()
     assert section.url_note.text() == "BWDESK_HISTORY_URL is set but not used: your administrator fixed this."
+    assert (
+        "BWDESK_HISTORY_URL" not in dialog.note_label.text()
+    )  # the note at the top does not claim it either
+    assert section.url_edit.cursorPosition() == 0  # the user and host in view, not the options
     assert not section.password_edit.isReadOnly() and not section.agent_edit.isReadOnly()
     section.password_edit.setText("desk-pass-9")
     with qtbot.waitSignal(dialog.saved, timeout=WAIT):
