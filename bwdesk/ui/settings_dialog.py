@@ -70,8 +70,10 @@ from bwdesk.core.settings import (
     validate_settings,
 )
 from bwdesk.ui.feedback import error_message
+from bwdesk.ui.secret_edit import OR_SESSION_ONLY, SecretEdit
 from bwdesk.ui.style import ProblemLabel, Tone, text_css
 from bwdesk.ui.tasks import BackgroundTasks
+from bwdesk.ui.team_settings import TeamHistorySection
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +81,6 @@ T = TypeVar("T")
 
 #: `exec()`'s result when the person chose "Try the sandbox" (Rejected is 0, Accepted 1).
 SANDBOX_RESULT = 2
-
-#: The way out of a keyring problem that only this dialog offers (the CLI names the environment instead).
-OR_SESSION_ONLY = "Or tick “Keep for this session only”."
 
 #: The dialog's height when the screen has room; on a smaller screen it takes the screen's height
 #: less `FRAME_ALLOWANCE` (title bar and frame), and the fields scroll.
@@ -107,6 +106,9 @@ _ENV_OVERRIDES = (
     "BWDESK_API_BASE",
     "BWDESK_OAUTH_TOKEN_URL",
     "BWDESK_REGION",
+    "BWDESK_HISTORY_URL",
+    "BWDESK_AGENT",
+    "PGPASSWORD",
 )
 
 _TIPS: dict[str, str] = {
@@ -162,43 +164,6 @@ class _Problem(ProblemLabel):
         super().__init__(key, LABELS.get(key, key), parent)
 
 
-class SecretEdit(QWidget):
-    """A masked secret with a Show/Hide toggle: the only way a secret reaches the screen."""
-
-    def __init__(self, name: str, tip: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.edit = QLineEdit(self)
-        self.edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.edit.setAccessibleName(name)
-        self.edit.setToolTip(tip)
-        self.toggle = QToolButton(self)
-        self.toggle.setText("Show")
-        self.toggle.setCheckable(True)
-        self.toggle.setAccessibleName(f"Show {name.lower()}")
-        self.toggle.setToolTip(f"Show the {name.lower()} as plain text (press again to hide it)")
-        self.toggle.toggled.connect(self._toggled)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.edit, 1)
-        layout.addWidget(self.toggle)
-        self.setFocusProxy(self.edit)
-
-    def _toggled(self, shown: bool) -> None:
-        self.edit.setEchoMode(QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password)
-        self.toggle.setText("Hide" if shown else "Show")
-        name = self.edit.accessibleName().lower()
-        self.toggle.setAccessibleName(f"{'Hide' if shown else 'Show'} {name}")
-
-    def text(self) -> str:
-        return self.edit.text()
-
-    def setText(self, text: str) -> None:
-        self.edit.setText(text)
-
-    def is_masked(self) -> bool:
-        return self.edit.echoMode() == QLineEdit.EchoMode.Password
-
-
 class SettingsDialog(QDialog):
     """Edit the settings and credentials of `context`'s profile.
 
@@ -243,7 +208,7 @@ class SettingsDialog(QDialog):
         self._saving = False
         self._saved_settings: LoadedSettings | None = None
         self._regions = region_choices()
-        self.problems: dict[str, _Problem] = {}
+        self.problems: dict[str, ProblemLabel] = {}
         self.fields: dict[str, QWidget] = {}
         self._holders: dict[str, QWidget] = {}
         self._validate_timer = QTimer(self)
@@ -276,7 +241,7 @@ class SettingsDialog(QDialog):
 
     def edited_settings(self) -> Settings:
         """The settings as the fields hold them now (not yet validated)."""
-        base = self._loaded.settings
+        base = self.team_section.edited(self._loaded.settings)
         numbers = []
         for row in range(self.numbers_table.rowCount()):
             number = self._cell(row, 0)
@@ -499,6 +464,13 @@ class SettingsDialog(QDialog):
         self._named(self.retention_spin, "retention_days")
         self._row(form, "retention_days", self.retention_spin)
         column.addWidget(history)
+
+        # Team history: its own group (ui/team_settings.py), whose fields join the dialog's rules.
+        self.team_section = TeamHistorySection(self._context, self._tasks, self._store, page)
+        self.fields.update(self.team_section.fields)
+        self.problems.update(self.team_section.problems)
+        self.team_section.changed.connect(self._validate_timer.start)
+        column.addWidget(self.team_section)
         column.addStretch(1)
 
         scroll = QScrollArea(self)
@@ -617,7 +589,10 @@ class SettingsDialog(QDialog):
         self.connect_timeout_spin.setValue(settings.connect_timeout)
         self.read_timeout_spin.setValue(settings.read_timeout)
         self.retention_spin.setValue(settings.retention_days or 0)
-        overridden = [name for name in _ENV_OVERRIDES if self._context.env.get(name, "").strip()]
+        ignored = set(self._context.ignored_variables())  # a lock wins over the environment
+        overridden = [
+            name for name in _ENV_OVERRIDES if self._context.env.get(name, "").strip() and name not in ignored
+        ]
         notes = []
         if self._context.is_sandbox:
             notes.append(
@@ -918,6 +893,9 @@ class SettingsDialog(QDialog):
         if problems:
             self._focus_field(problems[0].field)
             return
+        if not self.team_section.ready_to_save(settings):
+            return
+        team_password = self.team_section.password_to_save(settings)
         session_only = not self.session_only_check.isHidden() and self.session_only_check.isChecked()
         # The secret is saved only when it, its account or where it is kept changed: Save with nothing
         # changed must not touch the keyring (which may ask to be unlocked) or fail for want of one.
@@ -933,6 +911,8 @@ class SettingsDialog(QDialog):
             loaded = save_settings(settings, profile)
             if save_secret and credentials is not None:
                 store.save(settings.account_id, credentials, session_only=session_only)
+            if team_password is not None:
+                team_password.run(store)
             return loaded
 
         self._saving = True
@@ -949,6 +929,8 @@ class SettingsDialog(QDialog):
     def _save_failed(self, exc: BaseException) -> None:
         self._saving = False
         self._set_buttons_enabled(True)
+        if self.team_section.show_save_failure(exc):
+            return
         if isinstance(exc, SettingsError):
             for problem in exc.problems:
                 if problem.field in self.problems:
@@ -986,4 +968,4 @@ class SettingsDialog(QDialog):
     # -- plumbing --------------------------------------------------------------------------------------
 
 
-__all__ = ["INTRO", "SANDBOX_RESULT", "SecretEdit", "SettingsDialog", "region_choices"]
+__all__ = ["INTRO", "OR_SESSION_ONLY", "SANDBOX_RESULT", "SecretEdit", "SettingsDialog", "region_choices"]
