@@ -121,7 +121,12 @@ def build_parser() -> _Parser:
         action="store_true",
         help="one group MMS to all recipients (everyone sees every number; at most 10)",
     )
-    send.add_argument("--yes", action="store_true", help="confirm sending more than 20 separate messages")
+    send.add_argument(
+        "--yes",
+        action="store_true",
+        help="confirm sending more than 20 separate messages, or more segments in total than the limit in "
+        "Settings (default 10; an MMS counts 1 per message)",
+    )
     send.add_argument(
         "--send-again",
         action="store_true",
@@ -341,14 +346,8 @@ def cmd_send(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
         for warning in problems:
             print(f"bwdesk: warning: {_problem_text(warning)}", file=err)
         recipients = message.recipients_e164(draft)
-        if (
-            draft.mode is message.Mode.SEPARATE
-            and len(recipients) > message.CONFIRM_SEPARATE_ABOVE
-            and not args.yes
-        ):
-            raise UsageError(
-                f"to: this would send {len(recipients)} separate messages; add --yes to confirm. Nothing was sent."
-            )
+        if not args.yes:
+            _refuse_unconfirmed_size(draft, context.settings.confirm_segments_above)
         store = context.history()
         try:
             if not args.send_again:
@@ -509,6 +508,18 @@ def exit_status(results: Iterable[SendResult]) -> int:
     if SendState.REJECTED in states:
         return EXIT_REJECTED
     return EXIT_OK
+
+
+def _refuse_unconfirmed_size(draft: Draft, segment_limit: int) -> None:
+    """Many or costly sends go only with --yes (the window asks the same question, core decides when).
+
+    A group MMS is not asked about here: `--group` is itself the explicit choice, given on this command."""
+    from bwdesk.core import message
+
+    found = [c for c in message.cautions(draft, segment_limit) if c is not message.Caution.GROUP]
+    if found:
+        sentences = " ".join(message.describe_cautions(draft, found, segment_limit))
+        raise UsageError(f"to: {sentences} Add --yes to confirm. Nothing was sent.")
 
 
 def _refuse_likely_duplicates(earlier: Sequence[PossibleDuplicate], recipients: Sequence[str]) -> None:

@@ -359,6 +359,29 @@ def test_more_than_twenty_separate_messages_need_yes(capsys, on_sandbox) -> None
     assert status == 0 and len(on_sandbox.accepted_messages()) == 21
 
 
+def test_a_send_over_the_segment_limit_needs_yes_naming_the_total_and_the_limit(capsys, on_sandbox) -> None:
+    numbers = [a for n in range(100, 106) for a in ("--to", f"919555{n:04d}")]
+    text = "x" * 400  # 3 segments each: 18 in total, over the default limit of 10
+    status, out, err = run(capsys, "send", *numbers, "--text", text)
+    assert status == 2 and out == "" and on_sandbox.requests.all() == []
+    assert "18 segments in total" in err and "limit of 10 segments" in err and "--yes" in err
+    status, _, err = run(capsys, "send", *numbers[:4], "--text", "y" * 400)  # 2 × 3 = 6: no question
+    assert status == 0, err
+    status, _, _ = run(capsys, "send", *numbers, "--text", text, "--yes")
+    assert status == 0 and len(on_sandbox.accepted_messages()) == 8
+
+
+def test_the_segment_limit_comes_from_the_settings(capsys, on_sandbox, profile) -> None:
+    (profile / "settings.json").write_text('{"version": 1, "confirm_segments_above": 2}', encoding="utf-8")
+    status, _, err = run(capsys, "send", "--to", "9195550123", "--text", "x" * 400)
+    assert status == 2 and "3 segments" in err and "limit of 2 segments" in err
+    # A group MMS is asked about in the window only: on the command line --group is the explicit choice.
+    status, _, err = run(
+        capsys, "send", "--to", "9195550123", "--to", "9195550124", "--group", "--text", "hi"
+    )
+    assert status == 0, err
+
+
 def test_missing_configuration_is_exit_2_with_what_to_set(capsys) -> None:
     status, out, err = run(capsys, "send", "--to", "9195550123", "--text", "hi")
     assert status == 2 and out == ""

@@ -25,7 +25,8 @@ kept on save (a newer bwdesk's settings survive a downgrade).
 Keys: ``account_id``, ``application_id``, ``from_numbers`` (list of ``{"number", "label"}``; a bare
 string is accepted too), ``default_from``, ``region``, ``auth_kind`` (``basic``/``oauth2``),
 ``username`` (Basic), ``client_id`` (OAuth2), ``api_base``, ``token_url``, ``connect_timeout``,
-``read_timeout`` (seconds), ``retention_days`` (null: keep history forever).
+``read_timeout`` (seconds), ``retention_days`` (null: keep history forever), ``confirm_segments_above``
+(a send billing more segments than this in total asks first; `bwdesk send` wants ``--yes``).
 
 A damaged or unreadable user file never stops bwdesk: loading falls back to the defaults, says so in
 `LoadedSettings.warnings`, and moves the file aside as ``settings.json.corrupt-<UTC time>`` (never
@@ -50,7 +51,7 @@ from bwdesk.core import paths
 from bwdesk.core.api import DEFAULT_API_BASE, DEFAULT_TOKEN_URL, Timeouts, check_api_url
 from bwdesk.core.credentials import AuthKind
 from bwdesk.core.errors import ConfigError
-from bwdesk.core.message import Draft, validate
+from bwdesk.core.message import CONFIRM_SEGMENTS_ABOVE, Draft, validate
 from bwdesk.core.phone import DEFAULT_REGION, is_known_region, parse_number
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 MAX_TIMEOUT = 600.0  # seconds; beyond this a "timeout" is a hang
 MAX_RETENTION_DAYS = 36_500
+MAX_SEGMENT_LIMIT = 100_000  # segments; any send above it asks, whatever the setting
 
 #: What each key is called in messages (the settings dialog's labels).
 LABELS: dict[str, str] = {
@@ -74,6 +76,7 @@ LABELS: dict[str, str] = {
     "connect_timeout": "Connect timeout",
     "read_timeout": "Read timeout",
     "retention_days": "Keep history for (days)",
+    "confirm_segments_above": "Ask before sending more than (segments)",
 }
 
 
@@ -105,6 +108,7 @@ class Settings:
     connect_timeout: float = Timeouts().connect
     read_timeout: float = Timeouts().read
     retention_days: int | None = None
+    confirm_segments_above: int = CONFIRM_SEGMENTS_ABOVE
 
     @property
     def timeouts(self) -> Timeouts:
@@ -272,6 +276,12 @@ def _coerce(key: str, value: Any, region: str) -> Any:
             raise _Bad(f"must be a whole number of days, or empty to keep everything (got {value!r})")
         if not 1 <= value <= MAX_RETENTION_DAYS:
             raise _Bad(f"must be between 1 and {MAX_RETENTION_DAYS} days (got {value})")
+        return value
+    if key == "confirm_segments_above":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _Bad(f"must be a whole number of segments (got {value!r})")
+        if not 1 <= value <= MAX_SEGMENT_LIMIT:
+            raise _Bad(f"must be between 1 and {MAX_SEGMENT_LIMIT} segments (got {value})")
         return value
     raise _Bad("is not a setting bwdesk knows")
 

@@ -20,7 +20,7 @@ from bwdesk.core.drafts import SavedDraft
 from bwdesk.core.errors import BwdeskError
 from bwdesk.core.history.rows import HistoryRow
 from bwdesk.core.history.store import HistoryStore
-from bwdesk.core.message import Draft, InvalidDraft, Mode
+from bwdesk.core.message import Caution, Draft, InvalidDraft, Mode
 from bwdesk.core.outcome import ApiError, SendResult, SendState
 from bwdesk.core.phone import display_number
 from bwdesk.core.sending import (
@@ -54,6 +54,22 @@ class Phase(Enum):
     SENDING = "sending"  # the POSTs go out, one at a time
 
 
+@dataclass(frozen=True)
+class _Question:
+    """One reason to ask before sending, as the question box would put it."""
+
+    title: str
+    text: str
+    accept: str
+
+
+def _one_question(questions: Sequence[_Question]) -> _Question:
+    """Every reason in one question (the first, most serious, gives the title and the button): a send is
+    asked about once, never with several boxes in a row."""
+    first = questions[0]
+    return _Question(first.title, "\n\n".join(q.text for q in questions), first.accept)
+
+
 @dataclass
 class _Batch:
     """The POSTs of one Send (or one resend), planned and frozen before the first goes out."""
@@ -63,6 +79,7 @@ class _Batch:
     history: HistoryStore
     from_composer: bool  # the composer's message: its recipients leave the draft as they are accepted
     done: list[SentPost] = field(default_factory=list)
+    cautions: list[_Question] = field(default_factory=list)  # many, costly, group: asked with the rest
 
 
 class SendSession(QObject):
@@ -152,14 +169,12 @@ class SendSession(QObject):
             return
         account, client, history = services
         draft = self._composer.draft()
-        if not self._many_confirmed(draft):
-            return
         try:
             posts = plan(draft, account.application_id)
         except (InvalidDraft, BwdeskError) as exc:
             self._feedback.error("Cannot send", str(exc))
             return
-        self._batch = _Batch(posts, client, history, from_composer=True)
+        self._batch = _Batch(posts, client, history, from_composer=True, cautions=self._cautions(draft))
         self._set_phase(Phase.CHECKING)
         self._tasks.run(
             functools.partial(find_possible_duplicates, history, posts),
@@ -169,30 +184,31 @@ class SendSession(QObject):
         )
 
     def _duplicates_checked(self, found: list[PossibleDuplicate]) -> None:
-        """Earlier copies found: the agent decides. Then the POSTs start (the draft stayed frozen meanwhile)."""
+        """Earlier copies found, or a send that is many, costly or a group: the agent decides, in one
+        question. Then the POSTs start (the draft stayed frozen meanwhile)."""
         batch = self._batch
         assert batch is not None
-        if found:
+        duplicates = [self._duplicate_question([d.recipient for d in found], found)] if found else []
+        self._ask_then_begin(batch, [*duplicates, *batch.cautions])
+
+    def _duplicate_check_failed(self, exc: BaseException) -> None:
+        batch = self._batch
+        assert batch is not None
+        unchecked = _Question(
+            "Send without checking for duplicates?",
+            f"bwdesk could not check the history for an earlier copy of this message: {error_message(exc)}",
+            "Send anyway",
+        )
+        self._ask_then_begin(batch, [unchecked, *batch.cautions])
+
+    def _ask_then_begin(self, batch: _Batch, questions: Sequence[_Question]) -> None:
+        if questions:
             with self._asking():
-                go = self._confirm_duplicate([d.recipient for d in found], found)
+                go = self._ask(questions)
             if not go:
                 self._become_idle()
                 return
         self._begin(batch)
-        self._send_next()
-
-    def _duplicate_check_failed(self, exc: BaseException) -> None:
-        with self._asking():
-            go = self._confirm(
-                "Send without checking for duplicates?",
-                f"bwdesk could not check the history for an earlier copy of this message: {error_message(exc)}",
-                "Send anyway",
-            )
-        if not go:
-            self._become_idle()
-            return
-        assert self._batch is not None
-        self._begin(self._batch)
         self._send_next()
 
     def _send_next(self) -> None:
@@ -308,14 +324,12 @@ class SendSession(QObject):
         if sent is None or self.is_busy() or self._sending_services() is None:
             return
         if sent.result.state is SendState.FAILED:
-            never_sent = (
-                "Send it now?",
-                "This message was not sent (it never reached Bandwidth).",
-                "Send it",
+            question = _Question(
+                "Send it now?", "This message was not sent (it never reached Bandwidth).", "Send it"
             )
-            if not self._confirm(*never_sent):
-                return
-        elif not self._confirm_duplicate(sent.post.recipients):
+        else:
+            question = self._duplicate_question(sent.post.recipients)
+        if not self._ask([question, *self._cautions(_draft_of(sent.post))]):
             return
         self._unsettled.discard(row_id)
         text = str(sent.post.payload.get("text", ""))
@@ -346,17 +360,17 @@ class SendSession(QObject):
             return
         who = ", ".join(display_number(n) for n in row.to)
         if row.state in (SendState.UNKNOWN, SendState.SENDING):
-            go = self._confirm_duplicate(row.to)
+            question = self._duplicate_question(row.to)
         elif row.state is SendState.ACCEPTED:
-            go = self._confirm(
+            question = _Question(
                 "Send it again?",
                 f"This message was sent to {who} on {row.created_local()} (Bandwidth accepted it). "
                 "Sending it again means the customer receives it twice.",
                 "Send again",
             )
         else:
-            go = self._confirm("Send again?", f"Send this message again to {who}?", "Send again")
-        if go:
+            question = _Question("Send again?", f"Send this message again to {who}?", "Send again")
+        if self._ask([question, *self._cautions(draft)]):
             self._send_planned(posts, from_composer=False)
 
     @Slot(list, str)
@@ -426,18 +440,35 @@ class SendSession(QObject):
             return None
         return account, client, history
 
-    def _many_confirmed(self, draft: Draft) -> bool:
-        count = message.message_count(draft)
-        if draft.mode is not Mode.SEPARATE or count <= message.CONFIRM_SEPARATE_ABOVE:
-            return True
-        return self._confirm(
-            "Send many messages?",
-            f"This sends {count} separate messages, one to each recipient.",
-            "Send them",
-        )
+    def _cautions(self, draft: Draft) -> list[_Question]:
+        """Many separate messages, more segments than the limit, or a group MMS: core's rule, asked here."""
+        limit = self._services.segment_limit if self._services is not None else message.CONFIRM_SEGMENTS_ABOVE
+        found = message.cautions(draft, limit)
+        if not found:
+            return []
+        size = message.send_size(draft)
+        if Caution.GROUP in found:
+            title, accept = "Send one group message?", "Send to the group"
+        elif Caution.MANY in found:
+            title, accept = "Send many messages?", "Send them"
+        else:
+            title, accept = (
+                f"Send {size.total_segments} segments?",
+                "Send them" if size.messages > 1 else "Send it",
+            )
+        return [_Question(title, " ".join(message.describe_cautions(draft, found, limit)), accept)]
 
-    def _confirm_duplicate(self, numbers: Sequence[str], earlier: Sequence[PossibleDuplicate] = ()) -> bool:
-        """Ask before what may reach a customer twice; the words say whether the earlier one surely went out."""
+    def _ask(self, questions: Sequence[_Question]) -> bool:
+        """Ask once, naming every reason; True to go ahead (Cancel is the default)."""
+        if not questions:
+            return True
+        question = _one_question(questions)
+        return self._confirm(question.title, question.text, question.accept)
+
+    def _duplicate_question(
+        self, numbers: Sequence[str], earlier: Sequence[PossibleDuplicate] = ()
+    ) -> _Question:
+        """What may reach a customer twice; the words say whether the earlier one surely went out."""
         who = ", ".join(display_number(n) for n in dict.fromkeys(numbers))
         if earlier and not any(d.uncertain for d in earlier):
             text = (
@@ -450,7 +481,7 @@ class SendSession(QObject):
                 "have been sent. Sending again could make the customer receive it twice.\n\n"
                 "Use “Check status” first if you are not sure."
             )
-        return self._confirm("Send again? It may be a duplicate", text, "Send again anyway")
+        return _Question("Send again? It may be a duplicate", text, "Send again anyway")
 
     @contextmanager
     def _asking(self) -> Iterator[None]:
@@ -517,3 +548,15 @@ class SendSession(QObject):
         if not self.is_busy() and self._services is not None:
             self.refresh_due.emit()
         self._arm_refresh_timer()
+
+
+def _draft_of(post: PlannedPost) -> Draft:
+    """The message of one planned POST as a draft (to judge its size again before it is sent again)."""
+    payload = post.payload
+    return Draft(
+        sender=str(payload["from"]),
+        recipients=tuple(payload["to"]),
+        text=str(payload.get("text", "")),
+        media=tuple(payload.get("media", ())),
+        mode=post.mode,
+    )

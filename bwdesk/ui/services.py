@@ -11,6 +11,7 @@ from bwdesk.core.delivery import StatusRefresher
 from bwdesk.core.errors import BwdeskError
 from bwdesk.core.history.search import HistoryQuery
 from bwdesk.core.history.store import HistoryStore
+from bwdesk.core.message import CONFIRM_SEGMENTS_ABOVE
 
 if TYPE_CHECKING:
     from bwdesk.core.bandwidth import BandwidthClient
@@ -30,6 +31,7 @@ class Services:
     account_problem: str = ""
     history_problem: str = ""
     past_recipients: tuple[str, ...] = ()
+    segment_limit: int = CONFIRM_SEGMENTS_ABOVE  # a send billing more segments than this asks first
 
     def problems(self) -> str:
         """What could not be opened, in words ("" when everything is open)."""
@@ -45,7 +47,7 @@ class Services:
 
 def open_services(context: Context) -> Services:
     """On a worker thread: open the history, resolve the account (it may read the keyring), gather completions."""
-    services = Services()
+    services = Services(segment_limit=context.settings.confirm_segments_above)
     try:
         services.history = context.history()
         rows = services.history.search(HistoryQuery(), limit=COMPLETION_ROWS)

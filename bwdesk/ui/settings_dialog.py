@@ -60,6 +60,7 @@ from bwdesk.core.secrets import (
 from bwdesk.core.settings import (
     LABELS,
     MAX_RETENTION_DAYS,
+    MAX_SEGMENT_LIMIT,
     MAX_TIMEOUT,
     FromNumber,
     LoadedSettings,
@@ -125,6 +126,8 @@ _TIPS: dict[str, str] = {
     "connect_timeout": "How long to wait for a connection to Bandwidth",
     "read_timeout": "How long to wait for Bandwidth to answer once connected",
     "retention_days": "Delete history rows older than this many days (Keep forever: never delete)",
+    "confirm_segments_above": "A send billing more SMS segments than this in total (segments per message × "
+    "messages; an MMS counts 1 per message) asks before it goes; the command line needs --yes",
 }
 
 
@@ -299,6 +302,7 @@ class SettingsDialog(QDialog):
             connect_timeout=round(self.connect_timeout_spin.value(), 3),
             read_timeout=round(self.read_timeout_spin.value(), 3),
             retention_days=retention or None,
+            confirm_segments_above=self.segment_limit_spin.value(),
         )
 
     def auth_kind(self) -> AuthKind:
@@ -487,6 +491,11 @@ class SettingsDialog(QDialog):
         for code, name in self._regions:
             self.region_combo.addItem(name, code)
         self._row(form, "region", self.region_combo)
+        self.segment_limit_spin = QSpinBox(sending)
+        self.segment_limit_spin.setRange(1, MAX_SEGMENT_LIMIT)
+        self.segment_limit_spin.setSuffix(" segments")
+        self._named(self.segment_limit_spin, "confirm_segments_above")
+        self._row(form, "confirm_segments_above", self.segment_limit_spin)
         column.addWidget(sending)
 
         # History
@@ -617,6 +626,7 @@ class SettingsDialog(QDialog):
         self.connect_timeout_spin.setValue(settings.connect_timeout)
         self.read_timeout_spin.setValue(settings.read_timeout)
         self.retention_spin.setValue(settings.retention_days or 0)
+        self.segment_limit_spin.setValue(settings.confirm_segments_above)
         overridden = [name for name in _ENV_OVERRIDES if self._context.env.get(name, "").strip()]
         notes = []
         if self._context.is_sandbox:
@@ -707,6 +717,7 @@ class SettingsDialog(QDialog):
         for spin in (self.connect_timeout_spin, self.read_timeout_spin):
             spin.valueChanged.connect(self._changed)
         self.retention_spin.valueChanged.connect(self._changed)
+        self.segment_limit_spin.valueChanged.connect(self._changed)
 
     def _changed(self, *_args: Any) -> None:
         self._validate_timer.start()

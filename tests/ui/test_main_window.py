@@ -400,12 +400,16 @@ def test_group_choice_warns_and_caps_at_ten(qtbot, make_window, sandbox) -> None
     assert "10" in composer.reason_label.text()
     composer.recipients.model().remove(0)
     qtbot.waitUntil(composer.send_button.isEnabled)
+    asked: list[str] = []
+    window.feedback.ask = lambda title, text, accept: asked.append(text) or True
     window.session.send_draft()
     qtbot.waitUntil(
         lambda: bool(composer.result_panel.entries()) and not composer.is_sending(), timeout=10_000
     )
     posts = posted_messages(sandbox)
     assert len(posts) == 1 and len(posts[0]["to"]) == 10
+    # Everyone sees every number: the send asked first, naming them.
+    assert len(asked) == 1 and "(919) 555-0120" in asked[0] and "(919) 555-0111" in asked[0]
 
 
 def test_unknown_outcome_then_confirmed_resend(qtbot, make_window, sandbox, monkeypatch) -> None:
@@ -457,7 +461,8 @@ def test_duplicate_confirmation_has_cancel_as_default(qtbot, make_window) -> Non
         box.reject()
 
     QTimer.singleShot(0, inspect)
-    assert window.session._confirm_duplicate(["+19195550123"]) is False
+    session = window.session
+    assert session._ask([session._duplicate_question(["+19195550123"])]) is False
     assert seen["default"] is True
     assert "twice" in str(seen["text"])
 

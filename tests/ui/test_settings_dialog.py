@@ -96,6 +96,8 @@ def test_fields_round_trip_through_the_settings_file_and_the_secret_only_to_the_
     dialog.connect_timeout_spin.setValue(7)
     dialog.read_timeout_spin.setValue(45)
     dialog.retention_spin.setValue(90)
+    assert dialog.segment_limit_spin.value() == 10  # the default, shown
+    dialog.segment_limit_spin.setValue(30)
     with qtbot.waitSignal(dialog.saved, timeout=WAIT):
         dialog.save_button.click()
     assert dialog.result() == QDialog.DialogCode.Accepted
@@ -107,6 +109,7 @@ def test_fields_round_trip_through_the_settings_file_and_the_secret_only_to_the_
     assert settings.auth_kind is AuthKind.BASIC and settings.username == "api-user"
     assert settings.api_base == "https://proxy.example.com/api/v2"
     assert (settings.connect_timeout, settings.read_timeout, settings.retention_days) == (7.0, 45.0, 90)
+    assert settings.confirm_segments_above == 30
     stored = json.loads(memory_keyring.store[(SERVICE, "9900123")])
     assert stored == {"kind": "basic", "id": "api-user", "secret": "correct horse battery"}
     assert files_containing(profile, "correct horse battery") == []
