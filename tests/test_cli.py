@@ -519,6 +519,26 @@ def test_401_is_a_rejection_exit_3(capsys, on_sandbox, monkeypatch) -> None:
     assert status == 3 and "HTTP 401" in out and "check BW_USERNAME and BW_PASSWORD" in out
 
 
+def test_refused_credentials_stop_the_batch_saying_how_many_were_not_sent(
+    capsys, on_sandbox, monkeypatch
+) -> None:
+    """The other messages would be refused the same way: one POST, and the rest said to be not sent."""
+    monkeypatch.setenv("BW_PASSWORD", "wrong")
+    to = ["--to", "9195550123", "--to", "9195550124", "--to", "9195550125"]
+    status, out, err = run(capsys, "send", *to, "--text", "hi")
+    assert status == 3 and out.count("rejected") == 1
+    assert len(on_sandbox.requests.all()) == 1
+    assert "sending stopped: bandwidth did not accept the credentials" in err
+    assert "the other 2 messages would fail the same way; they were not sent" in err
+
+
+def test_no_connection_says_what_to_check(capsys, monkeypatch) -> None:
+    use_account(monkeypatch, f"http://127.0.0.1:{refused_port()}/api/v2")
+    status, out, _ = run(capsys, "send", "--to", "9195550123", "--to", "9195550124", "--text", "hi")
+    assert status == 4 and out.count("failed") == 1  # the second would not get through either
+    assert "Check the network connection, a proxy (HTTPS_PROXY), and the API base URL" in out
+
+
 # --- the program as scripts start it ----------------------------------------------------------------------
 
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from bwdesk.core.credentials import AuthKind
 from bwdesk.core.history.rows import HistoryRow, parse_time
-from bwdesk.core.outcome import SendState
+from bwdesk.core.outcome import SendState, Trouble
 
 # --- a history row's status ---------------------------------------------------------------------------------
 
@@ -218,3 +219,34 @@ def describe_delivery_status(status: str) -> str:
     """A delivery status from `GET /messages` (`DELIVERED`, `FAILED`, ...) in plain words."""
     words = _DELIVERY_STATUSES.get(status.upper())
     return words if words is not None else f"{status}: a status bwdesk does not know"
+
+
+# --- what a failure is about -------------------------------------------------------------------------------
+
+_TROUBLES: dict[Trouble, str] = {
+    Trouble.MESSAGE: "Bandwidth refused something in the message",
+    Trouble.SETUP: "bwdesk is not set up to send yet",
+    Trouble.SIGN_IN: "Bandwidth did not accept the credentials",
+    Trouble.ACCESS: "these credentials may not send for this account",
+    Trouble.CONNECTION: "bwdesk could not reach Bandwidth",
+    Trouble.SERVICE: "Bandwidth could not take the message now",
+    Trouble.LOCAL: "the history could not record the message first",
+}
+
+
+def describe_trouble(trouble: Trouble) -> str:
+    """What a failure is about, as the start of a sentence ("Bandwidth did not accept the credentials")."""
+    return _TROUBLES[trouble]
+
+
+def setting_to_check(trouble: Trouble, auth_kind: AuthKind) -> str | None:
+    """The settings field to look at first for account or connection trouble (None: no setting helps): the
+    secret for refused credentials, the account id (and the API user's role) for no access, the API base
+    URL when Bandwidth could not be reached."""
+    if trouble is Trouble.SIGN_IN:
+        return "password" if auth_kind is AuthKind.BASIC else "client_secret"
+    if trouble is Trouble.ACCESS:
+        return "account_id"
+    if trouble is Trouble.CONNECTION:
+        return "api_base"
+    return None
