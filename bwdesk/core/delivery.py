@@ -21,11 +21,12 @@ from bwdesk.core.errors import (
     RateLimited,
     Unauthorized,
     format_wait,
+    trouble_of,
 )
 from bwdesk.core.history.rows import HistoryRow, parse_time
 from bwdesk.core.history.search import HistoryQuery
 from bwdesk.core.history.store import DeliveryLog
-from bwdesk.core.outcome import SendState
+from bwdesk.core.outcome import SendState, Trouble
 
 if TYPE_CHECKING:
     from bwdesk.core.bandwidth import MessageStatus
@@ -59,6 +60,8 @@ class RefreshReport:
     wait: float | None = None  # seconds the API asked us to wait (429), when the refresh stopped early
     problem: str | None = None  # why the refresh stopped early (credentials, network, ...)
     refused: bool = False  # the problem was the credentials (not the network)
+    trouble: Trouble | None = None  # what stopped it, when that was the account or the connection
+    trouble_detail: str = ""  # ...and the API's (or the network's) own words for it
     updated_rows: list[int] = field(default_factory=list)
     unknown_checked: int = 0  # sends of unknown outcome looked for at Bandwidth
     unknown_found: int = 0  # ...and found there: they were sent after all
@@ -221,9 +224,11 @@ class StatusRefresher:
                 break
             except (Unauthorized, Forbidden) as exc:
                 report.problem, report.refused = f"the account's credentials were refused ({exc}).", True
+                report.trouble, report.trouble_detail = trouble_of(exc), str(exc)
                 break
             except NetworkError as exc:
                 report.problem = f"no connection to Bandwidth ({exc})."
+                report.trouble, report.trouble_detail = Trouble.CONNECTION, str(exc)
                 break
             except ApiRequestError as exc:  # this one row could not be looked up; the others still can
                 log.info("history row %d not looked up: %s", row.id, exc.error.type or exc.http_status)

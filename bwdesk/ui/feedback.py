@@ -12,7 +12,10 @@ from PySide6 import QtWidgets
 from PySide6.QtCore import QObject, Qt, Signal, SignalInstance, Slot
 from PySide6.QtWidgets import QLabel, QMainWindow, QPushButton, QStatusBar, QVBoxLayout, QWidget
 
+from bwdesk.core.credentials import AuthKind
 from bwdesk.core.errors import BwdeskError
+from bwdesk.core.outcome import Trouble
+from bwdesk.core.status_words import describe_trouble, setting_to_check
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,7 @@ class Kind(Enum):
     ERROR = "error"
     QUESTION = "question"
     BANNER = "banner"
+    TROUBLE = "trouble"  # account or connection trouble: the banner, with the setting to check
     ABOUT = "about"
 
 
@@ -43,6 +47,7 @@ class Told:
     text: str
     title: str = ""
     duration: int = 0
+    setting: str = ""  # the settings field the banner's Settings… opens at ("" : the dialog's top)
 
 
 #: Puts a question to the agent: (title, text, the accept button's words) → True to go ahead.
@@ -62,6 +67,11 @@ def error_message(exc: BaseException, what: str = "") -> str:
         exc_info=(type(exc), exc, exc.__traceback__),
     )
     return f"{prefix or 'Something went wrong'} ({type(exc).__name__}); the log has the details."
+
+
+def _capital(text: str) -> str:
+    """The start of a sentence (bwdesk's name stays lower case)."""
+    return text if text.startswith("bwdesk") else text[:1].upper() + text[1:]
 
 
 def ask_in_dialog(parent: QWidget | None, title: str, text: str, accept: str) -> bool:
@@ -89,8 +99,21 @@ def crash_box(text: str, details: str) -> None:
     box.exec()
 
 
+#: What to do about each kind of account or connection trouble, in the window's terms.
+_NEXT_STEPS: dict[Trouble, str] = {
+    Trouble.SIGN_IN: "Check the {secret} in Settings (an API user's, not the dashboard login).",
+    Trouble.ACCESS: (
+        "Check the account ID in Settings, and that the API user has the Messaging role in Bandwidth's dashboard."
+    ),
+    Trouble.CONNECTION: "Check the network connection (or a proxy), or the API base URL in Settings.",
+    Trouble.SERVICE: "Try again in a few minutes.",
+}
+_SECRETS = {AuthKind.BASIC: "password", AuthKind.OAUTH2: "client secret", None: "password or client secret"}
+
+
 class Banner(QWidget):
-    """A standing notice above the composer (the account is not set up), with a way to the settings."""
+    """A standing notice above the composer (the account is not set up, the credentials were refused), with a
+    way to the settings: `setting` is the field Settings… opens at."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -105,12 +128,17 @@ class Banner(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.label)
         layout.addWidget(self.button)
+        self.setting = ""
         self.show_text("")
 
-    def show_text(self, text: str, *, offer_settings: bool = True) -> None:
+    def show_text(self, text: str, *, offer_settings: bool = True, setting: str = "") -> None:
         self.label.setText(text)
         self.label.setVisible(bool(text))
         self.button.setVisible(bool(text) and offer_settings)
+        self.setting = setting
+        where = f" at {setting.replace('_', ' ')}" if setting else ""
+        self.button.setAccessibleName(f"Open settings{where}")
+        self.button.setToolTip(f"Open the settings{where} to fix this")
         self.setVisible(bool(text))
 
 
@@ -127,6 +155,9 @@ class Feedback(QObject):
         self._parent = parent
         self._banner = banner
         self._withdrawable = ""
+        # The banner's standing notice (what could not be opened) and the trouble met since, shown instead.
+        self._standing: tuple[str, bool, str] = ("", True, "")
+        self._trouble = ""
         self.ask: Ask = self._ask_in_dialog
 
     def notify(
@@ -156,12 +187,56 @@ class Feedback(QObject):
         self.told.emit(Told(Kind.ABOUT, rich_text, title))
         QtWidgets.QMessageBox.about(self._parent, title, rich_text)
 
-    def set_banner(self, text: str, *, offer_settings: bool = True) -> None:
-        """A standing notice (empty: none) until it is replaced; for problems that last, like no account."""
+    def set_banner(self, text: str, *, offer_settings: bool = True, setting: str = "") -> None:
+        """A standing notice (empty: none) until it is replaced; for problems that last, like no account.
+        It replaces any trouble shown (it comes with the services newly opened: new settings)."""
         if text:
-            self.told.emit(Told(Kind.BANNER, text))
+            self.told.emit(Told(Kind.BANNER, text, setting=setting))
+        self._standing = (text, offer_settings, setting)
+        self._trouble = ""
+        self._show_banner()
+
+    def trouble(
+        self,
+        trouble: Trouble,
+        detail: str,
+        *,
+        outcome: str = "",
+        auth_kind: AuthKind | None = None,
+        setting: str | None = None,
+    ) -> None:
+        """Trouble with the account or the connection (never the message's): said as such in the banner, with
+        what to do and Settings… opening at the field to check, until the next send goes through
+        (`clear_trouble`) or the settings change. `outcome` says what it meant ("Nothing was sent; …")."""
+        if setting is None:
+            setting = setting_to_check(trouble, auth_kind or AuthKind.BASIC) or ""
+        step = _NEXT_STEPS.get(trouble, "").format(secret=_SECRETS[auth_kind])
+        what = describe_trouble(trouble)
+        detail = detail.strip().rstrip(".")
+        if detail.lower().startswith(what.lower()):
+            said = f"{_capital(detail)}."  # a configuration problem says it all itself
+        else:
+            lower = detail[:1].lower() + detail[1:] if detail[1:2].islower() else detail
+            said = f"{_capital(what)}: {lower}."
+        text = " ".join(p for p in (said, step, outcome) if p)
+        self._trouble = text
+        self.told.emit(Told(Kind.TROUBLE, text, setting=setting))
         if self._banner is not None:
-            self._banner.show_text(text, offer_settings=offer_settings)
+            self._banner.show_text(text, offer_settings=bool(setting), setting=setting)
+        bar = self._status_bar()
+        if bar is not None:
+            bar.showMessage(f"{_capital(what)} — see the notice above.", Duration.WARNING)
+
+    def clear_trouble(self) -> None:
+        """The trouble is over (a send went through): the banner goes back to its standing notice, if any."""
+        if self._trouble:
+            self._trouble = ""
+            self._show_banner()
+
+    def _show_banner(self) -> None:
+        if self._banner is not None:
+            text, offer, setting = self._standing
+            self._banner.show_text(text, offer_settings=offer, setting=setting)
 
     def _show(self, told: Told) -> None:
         self.told.emit(told)

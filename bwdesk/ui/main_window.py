@@ -58,7 +58,7 @@ class MainWindow(QMainWindow):
     #: Once, after the first paint (or shortly after construction for a window never shown): work that
     #: need not delay the window (the log file, the background services) starts here.
     started = Signal()
-    settings_requested = Signal()
+    settings_requested = Signal(str)  # the settings field to open at ("": the top)
 
     def __init__(self, context: Context, tasks: BackgroundTasks | None = None) -> None:
         super().__init__()
@@ -102,7 +102,6 @@ class MainWindow(QMainWindow):
         top = QWidget(self)
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
-        top_layout.addWidget(self.banner)
         top_layout.addWidget(self.composer)
         scroll = QScrollArea(self)
         self._composer_scroll = scroll
@@ -115,6 +114,8 @@ class MainWindow(QMainWindow):
         pane_layout = QVBoxLayout(composer_pane)
         pane_layout.setContentsMargins(0, 0, 0, 0)
         pane_layout.setSpacing(0)
+        # The banner (account or connection trouble) stays in view above the fields, wherever they scroll.
+        pane_layout.addWidget(self.banner)
         pane_layout.addWidget(scroll, 1)
         send_bar_box = QWidget(composer_pane)
         send_bar_layout = QVBoxLayout(send_bar_box)
@@ -184,7 +185,7 @@ class MainWindow(QMainWindow):
         history.use_as_draft.connect(session.use_as_draft)
         history.send_again_requested.connect(session.send_again)
         history.history_actions.rows_learned.connect(session.rows_learned)
-        self.banner.button.clicked.connect(self.settings_requested)
+        self.banner.button.clicked.connect(self._open_banner_setting)
 
     # --- keyboard -------------------------------------------------------------------------------------
 
@@ -271,7 +272,9 @@ class MainWindow(QMainWindow):
         self.session.use_services(services)
         self.history_view.set_store(services.history)
         self.history_view.set_refresher(services.refresher)
-        self.feedback.set_banner(services.problems(), offer_settings=not self.context.is_sandbox)
+        self.feedback.set_banner(
+            services.problems(), offer_settings=not self.context.is_sandbox, setting=services.account_setting
+        )
         self._update_account_label()
         self.services_ready.emit()
 
@@ -326,7 +329,11 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _ask_for_settings(self) -> None:
-        self.settings_requested.emit()
+        self.settings_requested.emit("")
+
+    @Slot()
+    def _open_banner_setting(self) -> None:
+        self.settings_requested.emit(self.banner.setting)
 
     @Slot()
     def show_about(self) -> None:

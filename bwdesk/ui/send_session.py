@@ -16,12 +16,13 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from bwdesk.core import message
 from bwdesk.core.account import Account
+from bwdesk.core.credentials import AuthKind
 from bwdesk.core.drafts import SavedDraft
 from bwdesk.core.errors import BwdeskError
 from bwdesk.core.history.rows import HistoryRow
 from bwdesk.core.history.store import HistoryStore
 from bwdesk.core.message import Caution, Draft, InvalidDraft, Mode
-from bwdesk.core.outcome import ApiError, SendResult, SendState
+from bwdesk.core.outcome import ApiError, SendResult, SendState, Trouble
 from bwdesk.core.phone import display_number
 from bwdesk.core.sending import (
     MessageSender,
@@ -34,6 +35,7 @@ from bwdesk.core.sending import (
     send_one,
     sent_at,
 )
+from bwdesk.core.status_words import describe_trouble
 from bwdesk.ui.composer import ComposerWidget
 from bwdesk.ui.draft_keeper import DraftKeeper
 from bwdesk.ui.feedback import Ask, Duration, Feedback, error_message
@@ -228,10 +230,11 @@ class SendSession(QObject):
         assert batch is not None
         batch.done.append(sent)
         self._record(sent)
-        if len(batch.done) < len(batch.posts):
+        trouble = sent.result.trouble
+        if len(batch.done) < len(batch.posts) and not (trouble and trouble.stops_batch):
             self._send_next()
         else:
-            self._finish()
+            self._finish()  # all sent, or the rest would fail the same way (refused credentials, no network)
 
     def _post_crashed(self, exc: BaseException) -> None:
         """The batch stops; the POSTs left are not sent (their recipients stay in the composer).
@@ -244,7 +247,11 @@ class SendSession(QObject):
         if isinstance(exc, NotRecorded):
             log.warning("not sent: %s", exc)
             result = SendResult(
-                SendState.FAILED, error=ApiError(description=str(exc)), attempts=0, detail=str(exc)
+                SendState.FAILED,
+                error=ApiError(description=str(exc)),
+                attempts=0,
+                detail=str(exc),
+                cause=Trouble.LOCAL,
             )
         else:
             log.error("sending failed unexpectedly: %s", type(exc).__name__, exc_info=(type(exc), exc, None))
@@ -270,6 +277,7 @@ class SendSession(QObject):
         self.result_added.emit(ResultEntry(sent.row_id, sent.post.recipients, sent.result))
         if sent.result.state is SendState.ACCEPTED:
             self._went_out(sent.post)
+            self._feedback.clear_trouble()  # whatever kept messages from going out is over
         if sent.history_problem:
             self._feedback.warn(f"Warning: {sent.history_problem}")
         self.history_changed.emit()
@@ -303,13 +311,32 @@ class SendSession(QObject):
         self._become_idle()
 
     def _show_what_is_left(self, sent: Sequence[SentPost], not_attempted: int) -> None:
-        """Not everything went out: the fields Bandwidth named are marked and the results say what is left."""
-        rejected = [s.result.error for s in sent if s.result.state is SendState.REJECTED and s.result.error]
-        if rejected:
-            self._composer.show_api_errors(rejected[0].field_errors, fallback=rejected[0].description)
+        """Not everything went out. Only what Bandwidth found wrong with the message is marked on its fields;
+        trouble with the account or the connection is said as such, with the setting to check; the results
+        say what is left. The draft is kept either way."""
+        results = [s.result for s in sent]
+        about_message = [r.error for r in results if r.trouble is Trouble.MESSAGE and r.error is not None]
+        if about_message:
+            self._composer.show_api_errors(
+                about_message[0].field_errors, fallback=about_message[0].description
+            )
+        account = next(
+            (r for r in results if r.trouble and r.trouble.stops_batch and r.trouble is not Trouble.LOCAL),
+            None,
+        )
+        if account is not None and account.trouble is not None:
+            left = len([r for r in results if r.state is not SendState.ACCEPTED]) + not_attempted
+            self._feedback.trouble(
+                account.trouble,
+                _answer_in_words(account),
+                outcome=f"{_count(left, 'message')} not sent; your message is kept.",
+                auth_kind=self._auth_kind(),
+            )
         if not_attempted > 0:
+            last = results[-1].trouble if results else None
+            why = f"({describe_trouble(last)})" if last is not None else "after an error"
             self.status_changed.emit(
-                f"{summarise([s.result for s in sent])} · sending stopped after an error: "
+                f"{summarise(results)} · sending stopped {why}: "
                 f"{not_attempted} message{'s were' if not_attempted != 1 else ' was'} not sent; "
                 "the recipients are still in the To field"
             )
@@ -434,11 +461,24 @@ class SendSession(QObject):
             self._feedback.notify("Still opening the account; try again in a moment.", Duration.MOMENT)
             return None
         account, client, history = services.account, services.client, services.history
-        if account is None or client is None or history is None:
-            problem = services.account_problem or services.history_problem
-            self._feedback.error("bwdesk is not set up", problem or "The account is not set up.")
+        if account is None or client is None:
+            self._feedback.trouble(
+                Trouble.SETUP,
+                services.account_problem or "the account is not set up",
+                outcome="Nothing was sent; your message is kept.",
+                setting=services.account_setting,
+            )
+            return None
+        if history is None:
+            self._feedback.error(
+                "Cannot send", services.history_problem or "The history could not be opened."
+            )
             return None
         return account, client, history
+
+    def _auth_kind(self) -> AuthKind | None:
+        account = self._services.account if self._services is not None else None
+        return account.credentials.kind if account is not None else None
 
     def _cautions(self, draft: Draft) -> list[_Question]:
         """Many separate messages, more segments than the limit, or a group MMS: core's rule, asked here."""
@@ -560,3 +600,16 @@ def _draft_of(post: PlannedPost) -> Draft:
         media=tuple(payload.get("media", ())),
         mode=post.mode,
     )
+
+
+def _answer_in_words(result: SendResult) -> str:
+    """What the server (or the network) said, for a notice: "HTTP 401: Authentication Failed"."""
+    error = result.error
+    described = (error.description if error else "") or (result.detail or "")
+    if result.http_status and not described.startswith(f"HTTP {result.http_status}"):
+        return f"HTTP {result.http_status}: {described}" if described else f"HTTP {result.http_status}"
+    return described
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''} {'were' if n != 1 else 'was'}"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from bwdesk.core.account import Account, Context
 from bwdesk.core.delivery import StatusRefresher
-from bwdesk.core.errors import BwdeskError
+from bwdesk.core.errors import BwdeskError, ConfigError
 from bwdesk.core.history.search import HistoryQuery
 from bwdesk.core.history.store import HistoryStore
 from bwdesk.core.message import CONFIRM_SEGMENTS_ABOVE
@@ -29,6 +29,7 @@ class Services:
     client: BandwidthClient | None = None
     refresher: StatusRefresher | None = None
     account_problem: str = ""
+    account_setting: str = ""  # the settings field to fix first for the account problem, when one is named
     history_problem: str = ""
     past_recipients: tuple[str, ...] = ()
     segment_limit: int = CONFIRM_SEGMENTS_ABOVE  # a send billing more segments than this asks first
@@ -60,4 +61,6 @@ def open_services(context: Context) -> Services:
         services.refresher = StatusRefresher(services.client)
     except BwdeskError as exc:
         services.account_problem = str(exc)
+        if isinstance(exc, ConfigError):
+            services.account_setting = exc.setting or ""
     return services

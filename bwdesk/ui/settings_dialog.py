@@ -510,7 +510,7 @@ class SettingsDialog(QDialog):
         column.addWidget(history)
         column.addStretch(1)
 
-        scroll = QScrollArea(self)
+        self._scroll = scroll = QScrollArea(self)
         scroll.setWidget(page)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -989,6 +989,21 @@ class SettingsDialog(QDialog):
         widget = self.fields.get(key)
         if widget is not None:
             widget.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def open_at(self, key: str) -> None:
+        """Open at the field `key` (the one a problem named): scrolled into view, focused, its text selected to
+        be typed over. "password" and "client_secret" both mean the secret of the sign-in chosen here."""
+        if key in ("password", "client_secret"):
+            key = "password" if self.auth_kind() is AuthKind.BASIC else "client_secret"
+        widget = self.fields.get(key)
+        if widget is None:
+            return
+        self._focus_field(key)
+        edit = widget.edit if isinstance(widget, SecretEdit) else widget
+        if isinstance(edit, QLineEdit):
+            edit.selectAll()
+        # Scrolled once the dialog has its size (it is about to be shown).
+        QTimer.singleShot(0, self, lambda: self._scroll.ensureWidgetVisible(self._holders[key]))
 
     def _choose_sandbox(self) -> None:
         self._sandbox_requested = True

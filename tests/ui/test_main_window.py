@@ -25,6 +25,7 @@ from bwdesk.core.outcome import SendState
 from bwdesk.sandbox import Fault, FaultKind, Sandbox
 from bwdesk.sandbox_profile import sandbox_context
 from bwdesk.ui import main_window
+from bwdesk.ui.feedback import Kind
 from bwdesk.ui.main_window import MainWindow
 from bwdesk.ui.send_session import Phase
 from bwdesk.ui.style import Tone, tone_colour
@@ -788,8 +789,8 @@ def test_an_internal_error_mid_batch_keeps_the_recipients_not_attempted(
     assert len(posted_messages(sandbox)) == 1
 
 
-def test_send_again_without_a_working_client_warns_instead_of_crashing(
-    qtbot, make_window, monkeypatch
+def test_send_again_without_a_working_client_says_so_instead_of_crashing(
+    qtbot, make_window, record_told
 ) -> None:
     window = make_window()
     type_message(qtbot, window, "9195550123,", "hello")
@@ -798,11 +799,11 @@ def test_send_again_without_a_working_client_warns_instead_of_crashing(
         lambda: not window.session.is_busy() and bool(window.composer.result_panel.entries()), timeout=10_000
     )
     [row] = history_rows(window)
-    warned: list[str] = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda *args: warned.append(str(args[2])))
+    told = record_told(window.feedback)
     window.services.client = None
     window.session.send_again(row)
-    assert warned and not window.session.is_busy()
+    assert [t.kind for t in told] == [Kind.TROUBLE] and "not set up" in told[0].text
+    assert window.banner.isVisible() and not window.session.is_busy()
 
 
 def test_sandbox_diagnostics_never_ask_the_keyring(make_window) -> None:
