@@ -336,7 +336,8 @@ class SendSession(QObject):
             last = results[-1].trouble if results else None
             why = f"({describe_trouble(last)})" if last is not None else "after an error"
             self.status_changed.emit(
-                f"{summarise(results)} · sending stopped {why}: "
+                f"{summarise([ResultEntry(s.row_id, s.post.recipients, s.result) for s in sent])} · "
+                f"sending stopped {why}: "
                 f"{not_attempted} message{'s were' if not_attempted != 1 else ' was'} not sent; "
                 "the recipients are still in the To field"
             )
@@ -402,20 +403,25 @@ class SendSession(QObject):
 
     @Slot(list, str)
     def rows_learned(self, rows: list[HistoryRow], note: str) -> None:
-        """Bandwidth told the state of history rows (Check status, a refresh): this window's results follow."""
+        """Bandwidth told the state of history rows (Check status, a refresh): this window's results follow —
+        an unknown send found there turns accepted, and an accepted one shows whether it was delivered.
+        `note` is a check's answer, about the row it checked."""
         for row in rows:
             sent = self._outcomes.get(row.id)
-            if sent is None or row.id not in self._unsettled:
+            if sent is None:
                 continue
-            result = sent.result
-            if row.state is SendState.ACCEPTED:
-                self._unsettled.discard(row.id)
-                result = SendResult(SendState.ACCEPTED, message_id=row.message_id, segments=row.segments)
-                self._outcomes[row.id] = replace(sent, result=result)
-                self._went_out(sent.post)
-                note = note or FOUND_NOTE
-            if note:
-                self.result_updated.emit(ResultEntry(row.id, sent.post.recipients, result), note)
+            result, row_note = sent.result, ""
+            if row.id in self._unsettled:
+                row_note = note  # what Check status found (or did not) for this very row
+                if row.state is SendState.ACCEPTED:
+                    self._unsettled.discard(row.id)
+                    result = SendResult(SendState.ACCEPTED, message_id=row.message_id, segments=row.segments)
+                    self._outcomes[row.id] = replace(sent, result=result)
+                    self._went_out(sent.post)
+                    row_note = note or FOUND_NOTE
+            if row_note or (result.state is SendState.ACCEPTED and row.delivery_status):
+                entry = ResultEntry(row.id, sent.post.recipients, result, row.delivery_status, row.error_code)
+                self.result_updated.emit(entry, row_note)
 
     # -- the composer's message -------------------------------------------------------------------------------
 

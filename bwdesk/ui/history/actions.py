@@ -166,6 +166,12 @@ class HistoryActions(QObject):
         if report.trouble is not None:
             outcome = "The delivery statuses could not be looked up."
             self._feedback.trouble(report.trouble, report.trouble_detail, outcome=outcome)
+        elif report.undelivered:
+            # Not to be missed, even with the agent in another window: the window says it and so does the desktop.
+            count = len(report.undelivered)
+            title = "A message was not delivered" if count == 1 else f"{count} messages were not delivered"
+            failures = "Not delivered: " + "; ".join(u.describe() for u in report.undelivered) + "."
+            self._feedback.alert(title, report.summary() if job is Job.REFRESH else failures)
         elif job is Job.REFRESH or report.changed or report.unknown_found or not report.complete:
             self._feedback.notify(report.summary())
         self.rows_learned.emit(rows, "")
