@@ -313,3 +313,28 @@ def test_enter_in_the_question_cancels_a_costly_send(
     assert seen == {"send is default": False}
     assert [t.title for t in told if t.kind is Kind.QUESTION] == ["Send 18 segments?"]
     assert sandbox.requests.all() == [] and window.composer.recipients.model().rowCount() == 6
+
+
+def test_a_refresh_that_finds_one_unknown_send_says_so_of_that_one_only(
+    qtbot: Any, make_window: Any, sandbox: Sandbox
+) -> None:
+    """The found note ("it was sent: do not send it again") once spilled onto the next unknown row of the same
+    refresh, which Bandwidth did not have."""
+    window = make_window()
+    window.session.auto_refresh_after = ()
+    assert window.services.client is not None
+    window.services.client.timeouts = Timeouts(connect=2, read=0.3)
+    sandbox.inject(Fault(FaultKind.DELAY, delay=1.0, times=1))  # queued, but the answer is lost
+    sandbox.inject(Fault(FaultKind.DROP, times=1))  # read, then the connection closed: never queued
+    send_and_wait(qtbot, window, "9195550123, 9195550124", "did it go?")
+    panel = window.composer.result_panel
+    assert [e.result.state for e in panel.entries()] == [SendState.UNKNOWN, SendState.UNKNOWN]
+    qtbot.waitUntil(lambda: len(sandbox.accepted_messages()) == 1, timeout=WAIT)
+    view = window.history_view
+    qtbot.waitUntil(lambda: view.model.rowCount() == 2, timeout=WAIT)
+    with qtbot.waitSignal(view.history_actions.refresh_finished, timeout=WAIT):
+        view.history_actions.refresh_status(view.model.loaded_rows())  # both asked about, by hand
+    found, missing = panel.entries()
+    assert found.result.state is SendState.ACCEPTED and missing.result.state is SendState.UNKNOWN
+    assert "do not send it again" in panel.row_widget(found.row_id).label.text().lower()
+    assert "Bandwidth has this message" not in panel.row_widget(missing.row_id).label.text()
