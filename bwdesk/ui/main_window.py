@@ -176,6 +176,7 @@ class MainWindow(QMainWindow):
         results.check_requested.connect(history.history_actions.check_status)
         results.resend_requested.connect(session.resend_result)
         session.results_cleared.connect(results.clear)
+        session.results_titled.connect(results.set_title)
         session.status_changed.connect(results.show_status)
         session.result_added.connect(results.add_result)
         session.result_updated.connect(results.update_result)

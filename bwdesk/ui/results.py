@@ -178,6 +178,14 @@ class ResultPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAccessibleName("Send result")
+        # Where the results come from when it is not the composer ("From the history: sent again to …").
+        self.title = QLabel(self)
+        self.title.setObjectName("resultTitle")
+        self.title.setWordWrap(True)
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        font = self.title.font()
+        font.setBold(True)
+        self.title.setFont(font)
         self.summary = QLabel(self)
         self.summary.setObjectName("resultSummary")
         self.summary.setWordWrap(True)
@@ -196,6 +204,7 @@ class ResultPanel(QWidget):
         self._scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # its buttons are the stops
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title)
         layout.addWidget(self.summary)
         layout.addWidget(self._scroll)
         self.clear()
@@ -209,8 +218,16 @@ class ResultPanel(QWidget):
         if had_rows:
             self.rows_changed.emit()
         self.summary.clear()
+        self.set_title("")
         self._scroll.hide()
         self.hide()
+
+    @Slot(str)
+    def set_title(self, text: str) -> None:
+        """Where the results below come from, when it is not the composer (empty: the composer's send)."""
+        self.title.setText(text)
+        self.title.setVisible(bool(text))
+        self.setAccessibleName(f"Send result: {text}" if text else "Send result")
 
     @Slot(str)
     def show_status(self, text: str) -> None:

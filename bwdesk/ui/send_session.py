@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 #: After a send, delivery statuses are looked up on their own this many seconds later (paced by the refresher).
 AUTO_REFRESH_AFTER_S = (5, 30, 120)
 FOUND_NOTE = "Bandwidth has this message: it was sent. Do not send it again."
+#: The composer's send bar while a message from the history (or an earlier result) is sent, not its own.
+ELSEWHERE_NOTE = "Sending the message from the history; the message you are writing waits."
 
 
 class Phase(Enum):
@@ -82,12 +84,14 @@ class _Batch:
     from_composer: bool  # the composer's message: its recipients leave the draft as they are accepted
     done: list[SentPost] = field(default_factory=list)
     cautions: list[_Question] = field(default_factory=list)  # many, costly, group: asked with the rest
+    title: str = ""  # where the message comes from, when not the composer ("From the history: …")
 
 
 class SendSession(QObject):
     """Owns sending from the window; the window only connects its signals to widgets.
 
     Signals: `result_added(ResultEntry)`, `result_updated(ResultEntry, str note)`, `results_cleared()`,
+    `results_titled(str)` (where the results below come from, when not from the composer: the history),
     `status_changed(str)` (the line above the results), `finished(list[SentPost])`, `busy_changed(bool)`,
     `history_changed()` (rows were written) and `refresh_due()` (the statuses are worth looking up now).
     """
@@ -95,6 +99,7 @@ class SendSession(QObject):
     result_added = Signal(object)
     result_updated = Signal(object, str)
     results_cleared = Signal()
+    results_titled = Signal(str)
     status_changed = Signal(str)
     finished = Signal(list)
     busy_changed = Signal(bool)
@@ -123,6 +128,7 @@ class SendSession(QObject):
         # Every POST's outcome shown in this window, by history row id; and those not known to have gone out.
         self._outcomes: dict[int, SentPost] = {}
         self._unsettled: set[int] = set()
+        self._composer_rows: set[int] = set()  # rows of the composer's own sends (the others leave it alone)
         self._placeholder_ids = itertools.count(-1, -1)  # for outcomes that have no history row
         self._refresh_at: list[float] = []  # monotonic times the statuses are to be looked up
         self._refresh_timer = QTimer(self)
@@ -272,11 +278,13 @@ class SendSession(QObject):
     def _record(self, sent: SentPost) -> None:
         """One POST's outcome: shown, remembered for the follow-up, and out of the draft once accepted."""
         self._outcomes[sent.row_id] = sent
+        if self._batch is not None and self._batch.from_composer:
+            self._composer_rows.add(sent.row_id)
         if sent.result.state in (SendState.UNKNOWN, SendState.FAILED):
             self._unsettled.add(sent.row_id)
         self.result_added.emit(ResultEntry(sent.row_id, sent.post.recipients, sent.result))
         if sent.result.state is SendState.ACCEPTED:
-            self._went_out(sent.post)
+            self._went_out(sent)
             self._feedback.clear_trouble()  # whatever kept messages from going out is over
         if sent.history_problem:
             self._feedback.warn(f"Warning: {sent.history_problem}")
@@ -303,6 +311,7 @@ class SendSession(QObject):
             self._composer.focus_recipients()
         elif batch.from_composer:
             self._show_what_is_left(sent, not_attempted)
+        self._tell_account_trouble([s.result for s in sent], not_attempted, batch.from_composer)
         past = self._services.past_recipients if self._services is not None else ()
         self._composer.set_completion_numbers([*accepted, *past])
         if accepted or any(s.result.state is SendState.UNKNOWN for s in sent):
@@ -320,28 +329,36 @@ class SendSession(QObject):
             self._composer.show_api_errors(
                 about_message[0].field_errors, fallback=about_message[0].description
             )
+        if not_attempted > 0:
+            last = results[-1].trouble if results else None
+            why = f"({describe_trouble(last)})" if last is not None else "after an error"
+            # Said of that send, so it stays true whatever the agent does with To next.
+            self.status_changed.emit(
+                f"{summarise([ResultEntry(s.row_id, s.post.recipients, s.result) for s in sent])} · "
+                f"sending stopped {why}: {_count(not_attempted, 'message')} not sent; their recipients "
+                "were left in To"
+            )
+        self._drafts.save_now()
+
+    def _tell_account_trouble(
+        self, results: Sequence[SendResult], not_attempted: int, from_composer: bool
+    ) -> None:
+        """Trouble with the account or the connection is said as such, with the setting to check — whichever
+        message met it (the composer's or one sent again from the history)."""
         account = next(
             (r for r in results if r.trouble and r.trouble.stops_batch and r.trouble is not Trouble.LOCAL),
             None,
         )
-        if account is not None and account.trouble is not None:
-            left = len([r for r in results if r.state is not SendState.ACCEPTED]) + not_attempted
-            self._feedback.trouble(
-                account.trouble,
-                _answer_in_words(account),
-                outcome=f"{_count(left, 'message')} not sent; your message is kept.",
-                auth_kind=self._auth_kind(),
-            )
-        if not_attempted > 0:
-            last = results[-1].trouble if results else None
-            why = f"({describe_trouble(last)})" if last is not None else "after an error"
-            self.status_changed.emit(
-                f"{summarise([ResultEntry(s.row_id, s.post.recipients, s.result) for s in sent])} · "
-                f"sending stopped {why}: "
-                f"{not_attempted} message{'s were' if not_attempted != 1 else ' was'} not sent; "
-                "the recipients are still in the To field"
-            )
-        self._drafts.save_now()
+        if account is None or account.trouble is None:
+            return
+        left = len([r for r in results if r.state is not SendState.ACCEPTED]) + not_attempted
+        kept = "; your message is kept." if from_composer else "."
+        self._feedback.trouble(
+            account.trouble,
+            _answer_in_words(account),
+            outcome=f"{_count(left, 'message')} not sent{kept}",
+            auth_kind=self._auth_kind(),
+        )
 
     # -- follow-up: resend, send again, what Bandwidth told later ---------------------------------------------
 
@@ -361,7 +378,9 @@ class SendSession(QObject):
             return
         self._unsettled.discard(row_id)
         text = str(sent.post.payload.get("text", ""))
-        self._send_planned([sent.post], from_composer=self._composer.holds_text(text))
+        from_composer = self._composer.holds_text(text)
+        title = "" if from_composer else f"Sent again: the earlier message to {_who(sent.post.recipients)}"
+        self._send_planned([sent.post], from_composer=from_composer, title=title)
 
     @Slot(object)
     def send_again(self, row: HistoryRow) -> None:
@@ -399,7 +418,8 @@ class SendSession(QObject):
         else:
             question = _Question("Send again?", f"Send this message again to {who}?", "Send again")
         if self._ask([question, *self._cautions(draft)]):
-            self._send_planned(posts, from_composer=False)
+            title = f"From the history: sent again to {who} (the message you are writing is left as it is)"
+            self._send_planned(posts, from_composer=False, title=title)
 
     @Slot(list, str)
     def rows_learned(self, rows: list[HistoryRow], note: str) -> None:
@@ -417,7 +437,7 @@ class SendSession(QObject):
                     self._unsettled.discard(row.id)
                     result = SendResult(SendState.ACCEPTED, message_id=row.message_id, segments=row.segments)
                     self._outcomes[row.id] = replace(sent, result=result)
-                    self._went_out(sent.post)
+                    self._went_out(sent)
                     row_note = note or FOUND_NOTE
             if row_note or (result.state is SendState.ACCEPTED and row.delivery_status):
                 entry = ResultEntry(row.id, sent.post.recipients, result, row.delivery_status, row.error_code)
@@ -538,28 +558,37 @@ class SendSession(QObject):
         finally:
             self._composer.set_confirming(False)
 
-    def _send_planned(self, posts: list[PlannedPost], *, from_composer: bool) -> None:
+    def _send_planned(self, posts: list[PlannedPost], *, from_composer: bool, title: str = "") -> None:
         """A resend or a send again: planned already, asked already; the POSTs start now."""
         services = self._sending_services()
         if services is None:
             return
         _account, client, history = services
-        self._begin(_Batch(posts, client, history, from_composer=from_composer))
+        self._begin(_Batch(posts, client, history, from_composer=from_composer, title=title))
         self._send_next()
 
     def _begin(self, batch: _Batch) -> None:
-        """The POSTs are about to go out: the results make room for them and the draft stays frozen."""
+        """The POSTs are about to go out: the results make room for them (saying where they come from, when
+        not from the composer) and the draft stays frozen. A message from elsewhere leaves the composer's
+        own marks alone: they are about the message being written."""
         self._batch = batch
         self._set_phase(Phase.SENDING)
         self.results_cleared.emit()
-        self._composer.clear_api_errors()
+        if batch.title:
+            self.results_titled.emit(batch.title)
+        if batch.from_composer:
+            self._composer.clear_api_errors()
         count = len(batch.posts)
         self.status_changed.emit(f"Sending {count} message{'s' if count != 1 else ''}…")
 
-    def _went_out(self, post: PlannedPost) -> None:
-        """A message went out (its 202 now, or a later check found it): if the composer still holds it, its
-        recipients leave it at once and the draft is saved, so a crash cannot bring them back for a second send."""
-        if self._composer.holds_text(str(post.payload.get("text", ""))):
+    def _went_out(self, sent: SentPost) -> None:
+        """A message of the composer's went out (its 202 now, or a later check found it): if the composer still
+        holds it, its recipients leave it at once and the draft is saved, so a crash cannot bring them back for
+        a second send. A message sent from the history never touches the composer."""
+        post = sent.post
+        if sent.row_id in self._composer_rows and self._composer.holds_text(
+            str(post.payload.get("text", ""))
+        ):
             self._composer.drop_recipients(post.recipients)
             self._drafts.save_now()
 
@@ -567,7 +596,9 @@ class SendSession(QObject):
         was_busy = self.is_busy()
         self._phase = phase
         if phase is not Phase.IDLE:
-            self._composer.set_sending(True)
+            batch = self._batch
+            elsewhere = batch is not None and not batch.from_composer
+            self._composer.set_sending(True, ELSEWHERE_NOTE if elsewhere else "")
         if self.is_busy() != was_busy:
             self.busy_changed.emit(self.is_busy())
 
@@ -619,3 +650,7 @@ def _answer_in_words(result: SendResult) -> str:
 
 def _count(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''} {'were' if n != 1 else 'was'}"
+
+
+def _who(numbers: Sequence[str]) -> str:
+    return ", ".join(display_number(n) for n in dict.fromkeys(numbers))

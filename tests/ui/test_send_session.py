@@ -338,3 +338,41 @@ def test_a_refresh_that_finds_one_unknown_send_says_so_of_that_one_only(
     assert found.result.state is SendState.ACCEPTED and missing.result.state is SendState.UNKNOWN
     assert "do not send it again" in panel.row_widget(found.row_id).label.text().lower()
     assert "Bandwidth has this message" not in panel.row_widget(missing.row_id).label.text()
+
+
+def test_send_again_from_the_history_is_labelled_and_leaves_the_draft_alone(
+    qtbot: Any, make_window: Any, sandbox: Sandbox
+) -> None:
+    """An unrelated draft sits in the composer — here even one with the same text to the same number: the
+    message sent again from the history is said to be that, and the draft stays exactly as it was."""
+    window = make_window()
+    window.session.auto_refresh_after = ()
+    send_and_wait(qtbot, window, "9195550123", "Your technician is on the way")
+    view = window.history_view
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=WAIT)
+    composer, panel = window.composer, window.composer.result_panel
+    write(composer, "9195550123, 9195550177", "Your technician is on the way")
+    composer.show_api_errors([], fallback="an earlier problem of this draft")  # a mark of the draft's own
+    before = composer.saved_draft()
+    reasons: list[str] = []
+    window.session.busy_changed.connect(lambda busy: reasons.append(composer.reason()) if busy else None)
+    window.feedback.ask = lambda title, text, accept: True
+    [row] = view.model.loaded_rows()
+    with qtbot.waitSignal(window.session.finished, timeout=WAIT):
+        window.session.send_again(row)
+    assert len(sandbox.accepted_messages()) == 2
+    assert panel.title.isVisible() and panel.title.text() == (
+        "From the history: sent again to (919) 555-0123 (the message you are writing is left as it is)"
+    )
+    assert reasons == ["Sending the message from the history; the message you are writing waits."]
+    assert composer.saved_draft() == before  # neither cleared nor its recipient taken out
+    assert "an earlier problem of this draft" in composer._messages["text"].text()
+
+    # The composer's own send replaces it, without the label; Ctrl+N leaves no result behind.
+    composer.recipients.model().remove(0)
+    with qtbot.waitSignal(window.session.finished, timeout=WAIT):
+        window.session.send_draft()
+    assert not panel.title.isVisible() and panel.title.text() == ""
+    assert [e.recipients for e in panel.entries()] == [("+19195550177",)]
+    window.session.new_message()
+    assert not panel.isVisible() and panel.entries() == []
