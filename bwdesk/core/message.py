@@ -583,7 +583,10 @@ def describe_cautions(
             limits.append(f"more than the limit of {_plural(segment_limit, 'segment')} (Settings → Sending)")
         sentences.append(f"{_describe_size(size)}. That is {' and '.join(limits)}.")
     if Caution.GROUP in found:
-        who = ", ".join(phone.display_number(n, draft.region) for n in size.participants)
+        # Each number kept on one line (no break inside "(919) 555-0123"), the list wrapping between them.
+        who = ", ".join(
+            phone.display_number(n, draft.region).replace(" ", "\u00a0") for n in size.participants
+        )
         sentences.append(
             f"This is one group MMS to {len(size.participants)} numbers: everyone in it sees every number, "
             f"and replies go to the whole group: {who}."

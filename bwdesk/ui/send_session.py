@@ -406,19 +406,23 @@ class SendSession(QObject):
             self._feedback.error("Cannot send again", str(exc))
             return
         who = ", ".join(display_number(n) for n in row.to)
+        # Which message, in its own words: never to be taken for the one being written in the composer.
+        what = f"“{_opening(row.text)}”" if row.text.strip() else f"{len(row.media)} media"
         if row.state in (SendState.UNKNOWN, SendState.SENDING):
             question = self._duplicate_question(row.to)
         elif row.state is SendState.ACCEPTED:
             question = _Question(
                 "Send it again?",
-                f"This message was sent to {who} on {row.created_local()} (Bandwidth accepted it). "
+                f"The message {what} was sent to {who} on {row.created_local()} (Bandwidth accepted it). "
                 "Sending it again means the customer receives it twice.",
                 "Send again",
             )
         else:
-            question = _Question("Send again?", f"Send this message again to {who}?", "Send again")
+            question = _Question("Send again?", f"Send the message {what} again to {who}?", "Send again")
         if self._ask([question, *self._cautions(draft)]):
-            title = f"From the history: sent again to {who} (the message you are writing is left as it is)"
+            title = (
+                f"From the history: {what} sent again to {who} (the message you are writing is left as it is)"
+            )
             self._send_planned(posts, from_composer=False, title=title)
 
     @Slot(list, str)
@@ -654,3 +658,9 @@ def _count(n: int, word: str) -> str:
 
 def _who(numbers: Sequence[str]) -> str:
     return ", ".join(display_number(n) for n in dict.fromkeys(numbers))
+
+
+def _opening(text: str, length: int = 40) -> str:
+    """The start of a message on one line, to name it in a question or a title."""
+    line = " ".join(text.split())
+    return line if len(line) <= length else line[: length - 1].rstrip() + "…"

@@ -102,6 +102,11 @@ def test_a_failed_delivery_turns_its_result_line_and_tells_the_desktop(
     statuses = {model.index(i, Column.TO).data(): model.index(i, Column.STATUS).data() for i in range(3)}
     assert statuses["(919) 555-0198"] == "accepted · FAILED 4775 · opted out (replied STOP)"
     assert statuses["(919) 555-0199"] == "accepted · FAILED 4720 · cannot receive texts (landline?)"
+    table = (
+        window.history_view.table
+    )  # ...and the column is wide enough to read it, not "accepted · FAILED 477…"
+    needed = max(table.fontMetrics().horizontalAdvance(text) for text in statuses.values())
+    assert table.columnWidth(Column.STATUS) >= needed
 
 
 def test_when_every_message_arrived_the_results_say_so_and_the_desktop_is_left_alone(

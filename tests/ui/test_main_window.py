@@ -410,7 +410,7 @@ def test_group_choice_warns_and_caps_at_ten(qtbot, make_window, sandbox) -> None
     posts = posted_messages(sandbox)
     assert len(posts) == 1 and len(posts[0]["to"]) == 10
     # Everyone sees every number: the send asked first, naming them.
-    assert len(asked) == 1 and "(919) 555-0120" in asked[0] and "(919) 555-0111" in asked[0]
+    assert len(asked) == 1 and "(919)\u00a0555-0120" in asked[0] and "(919)\u00a0555-0111" in asked[0]
 
 
 def test_unknown_outcome_then_confirmed_resend(qtbot, make_window, sandbox, monkeypatch) -> None:

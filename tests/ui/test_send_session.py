@@ -163,7 +163,7 @@ def test_a_group_message_asks_naming_everyone_in_it(qtbot: Any, parts: Any, sand
     send_when_asked(qtbot, session)
     assert confirm.asked == ["Send one group message?"] and confirm.buttons == ["Send to the group"]
     assert "everyone in it sees every number" in confirm.texts[0]
-    assert "(919) 555-0300, (919) 555-0301, (919) 555-0302" in confirm.texts[0]
+    assert "(919)\u00a0555-0300, (919)\u00a0555-0301, (919)\u00a0555-0302" in confirm.texts[0]
     assert sandbox.requests.all() == []
 
 
@@ -362,7 +362,8 @@ def test_send_again_from_the_history_is_labelled_and_leaves_the_draft_alone(
         window.session.send_again(row)
     assert len(sandbox.accepted_messages()) == 2
     assert panel.title.isVisible() and panel.title.text() == (
-        "From the history: sent again to (919) 555-0123 (the message you are writing is left as it is)"
+        "From the history: “Your technician is on the way” sent again to (919) 555-0123 (the message you are "
+        "writing is left as it is)"
     )
     assert reasons == ["Sending the message from the history; the message you are writing waits."]
     assert composer.saved_draft() == before  # neither cleared nor its recipient taken out

@@ -550,7 +550,11 @@ class HistoryView(QWidget):
             Column.TO: metrics.horizontalAdvance("(919) 555-0123") + pad,
             Column.MEDIA: metrics.horizontalAdvance("Media") + pad,
             Column.TAG: metrics.horizontalAdvance("TICKET-42424") + pad,
-            Column.STATUS: metrics.horizontalAdvance("accepted · DELIVERED") + pad,
+            # Room for a delivery failure's reason, the commonest of the longer ones (longer ones are elided).
+            Column.STATUS: metrics.horizontalAdvance(
+                "accepted · FAILED 4720 · cannot receive texts (landline?)"
+            )
+            + pad,
             Column.SEGMENTS: metrics.horizontalAdvance("Segments") + pad,
             Column.MESSAGE_ID: metrics.horizontalAdvance("1589228074636lm4k2je7j7jklbn2") + pad,
         }
