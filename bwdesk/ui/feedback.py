@@ -16,12 +16,12 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal, SignalInstance, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
     QPushButton,
     QStatusBar,
     QSystemTrayIcon,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -286,10 +286,10 @@ class Banner(QWidget):
         self.button = QPushButton("Settings…", self)
         self.button.setAccessibleName("Open settings")
         self.button.setToolTip("Open the settings to set up the account")
-        layout = QVBoxLayout(self)
+        layout = QHBoxLayout(self)  # the way to fix it beside what is wrong
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.label)
-        layout.addWidget(self.button)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.button, 0, Qt.AlignmentFlag.AlignVCenter)
         self.setting = ""
         self.show_text("")
 

@@ -88,7 +88,7 @@ def describe_result(result: SendResult) -> str:
         return "rejected by Bandwidth, not sent: " + " ".join(p for p in parts if p)
     if result.state is SendState.FAILED:
         reason = result.detail or (result.error.description if result.error else "")
-        return f"not sent: {reason}"
+        return reason if reason.startswith("not sent") else f"not sent: {reason}"  # said once, not twice
     reason = result.detail or (result.error.description if result.error else "no answer")
     return f"outcome unknown — it may have been sent ({reason}). Check its status before sending again."
 

@@ -119,6 +119,10 @@ def test_no_connection_points_at_the_api_base_url(
     assert trouble.setting == "api_base" and trouble.text.startswith("bwdesk could not reach Bandwidth")
     assert "Check the network connection" in trouble.text
     assert field_problems(window) == {} and window.composer.recipients.model().rowCount() == 2
+    panel = window.composer.result_panel
+    [entry] = panel.entries()
+    line = panel.row_widget(entry.row_id).label.text()
+    assert "not sent after" in line and "not sent: not sent" not in line  # said once
 
 
 def test_a_full_queue_is_neither_the_text_nor_the_account(
