@@ -272,6 +272,14 @@ def test_history_search_and_refresh(capsys, on_sandbox) -> None:
     assert [o["to"] for o in json.loads(out)] == [["+19195550123"]]
 
 
+def test_history_refresh_names_what_was_not_delivered_and_the_table_says_why(capsys, on_sandbox) -> None:
+    run(capsys, "send", "--to", LANDLINE_NUMBER, "--text", "are you there?")
+    status, out, err = run(capsys, "history", "--refresh")
+    assert status == 0, err
+    assert "Not delivered: (919) 555-0199 — 4720: the number cannot receive texts" in err
+    assert "accepted · FAILED 4720 · cannot receive texts (landline?)" in out  # as the window's Status cell
+
+
 # --- invalid input: exit 2, a message naming the field, nothing sent -------------------------------------
 
 
