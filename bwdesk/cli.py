@@ -539,11 +539,11 @@ def _refuse_unconfirmed_size(draft: Draft, segment_limit: int) -> None:
     """Many or costly sends go only with --yes (the window asks the same question, core decides when).
 
     A group MMS is not asked about here: `--group` is itself the explicit choice, given on this command."""
-    from bwdesk.core import message
+    from bwdesk.core.send_size import Caution, cautions, describe_cautions
 
-    found = [c for c in message.cautions(draft, segment_limit) if c is not message.Caution.GROUP]
+    found = [c for c in cautions(draft, segment_limit) if c is not Caution.GROUP]
     if found:
-        sentences = " ".join(message.describe_cautions(draft, found, segment_limit))
+        sentences = " ".join(describe_cautions(draft, found, segment_limit))
         raise UsageError(f"to: {sentences} Add --yes to confirm. Nothing was sent.")
 
 

@@ -51,8 +51,9 @@ from bwdesk.core import paths
 from bwdesk.core.api import DEFAULT_API_BASE, DEFAULT_TOKEN_URL, Timeouts, check_api_url
 from bwdesk.core.credentials import AuthKind
 from bwdesk.core.errors import ConfigError
-from bwdesk.core.message import CONFIRM_SEGMENTS_ABOVE, Draft, validate
+from bwdesk.core.message import Draft, validate
 from bwdesk.core.phone import DEFAULT_REGION, is_known_region, parse_number
+from bwdesk.core.send_size import CONFIRM_SEGMENTS_ABOVE
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from bwdesk.core.credentials import AuthKind
 from bwdesk.core.history.rows import HistoryRow, parse_time
-from bwdesk.core.outcome import SendState, Trouble
+from bwdesk.core.outcome import SendResult, SendState, Trouble
 
 # --- a history row's status ---------------------------------------------------------------------------------
 
@@ -347,3 +347,12 @@ def setting_to_check(trouble: Trouble, auth_kind: AuthKind) -> str | None:
     if trouble is Trouble.CONNECTION:
         return "api_base"
     return None
+
+
+def answer_in_words(result: SendResult) -> str:
+    """What the server (or the network) said of a failed send, for a notice: "HTTP 401: Authentication Failed"."""
+    error = result.error
+    described = (error.description if error else "") or (result.detail or "")
+    if result.http_status and not described.startswith(f"HTTP {result.http_status}"):
+        return f"HTTP {result.http_status}: {described}" if described else f"HTTP {result.http_status}"
+    return described

@@ -14,16 +14,16 @@ from enum import Enum
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from bwdesk.core import message
 from bwdesk.core.account import Account
 from bwdesk.core.credentials import AuthKind
 from bwdesk.core.drafts import SavedDraft
 from bwdesk.core.errors import BwdeskError
 from bwdesk.core.history.rows import HistoryRow
 from bwdesk.core.history.store import HistoryStore
-from bwdesk.core.message import Caution, Draft, InvalidDraft, Mode
+from bwdesk.core.message import Draft, InvalidDraft, Mode
 from bwdesk.core.outcome import ApiError, SendResult, SendState, Trouble
 from bwdesk.core.phone import display_number
+from bwdesk.core.send_size import CONFIRM_SEGMENTS_ABOVE
 from bwdesk.core.sending import (
     MessageSender,
     NotRecorded,
@@ -33,13 +33,21 @@ from bwdesk.core.sending import (
     find_possible_duplicates,
     plan,
     send_one,
-    sent_at,
 )
-from bwdesk.core.status_words import describe_trouble
+from bwdesk.core.status_words import answer_in_words, describe_trouble
 from bwdesk.ui.composer import ComposerWidget
 from bwdesk.ui.draft_keeper import DraftKeeper
 from bwdesk.ui.feedback import Ask, Duration, Feedback, error_message
 from bwdesk.ui.results import ResultEntry, summarise
+from bwdesk.ui.send_questions import (
+    Question,
+    caution_questions,
+    draft_of,
+    duplicate_question,
+    one_question,
+    opening,
+    who_is,
+)
 from bwdesk.ui.services import Services
 from bwdesk.ui.tasks import BackgroundTasks
 
@@ -58,22 +66,6 @@ class Phase(Enum):
     SENDING = "sending"  # the POSTs go out, one at a time
 
 
-@dataclass(frozen=True)
-class _Question:
-    """One reason to ask before sending, as the question box would put it."""
-
-    title: str
-    text: str
-    accept: str
-
-
-def _one_question(questions: Sequence[_Question]) -> _Question:
-    """Every reason in one question (the first, most serious, gives the title and the button): a send is
-    asked about once, never with several boxes in a row."""
-    first = questions[0]
-    return _Question(first.title, "\n\n".join(q.text for q in questions), first.accept)
-
-
 @dataclass
 class _Batch:
     """The POSTs of one Send (or one resend), planned and frozen before the first goes out."""
@@ -83,7 +75,7 @@ class _Batch:
     history: HistoryStore
     from_composer: bool  # the composer's message: its recipients leave the draft as they are accepted
     done: list[SentPost] = field(default_factory=list)
-    cautions: list[_Question] = field(default_factory=list)  # many, costly, group: asked with the rest
+    cautions: list[Question] = field(default_factory=list)  # many, costly, group: asked with the rest
     title: str = ""  # where the message comes from, when not the composer ("From the history: …")
 
 
@@ -196,20 +188,20 @@ class SendSession(QObject):
         question. Then the POSTs start (the draft stayed frozen meanwhile)."""
         batch = self._batch
         assert batch is not None
-        duplicates = [self._duplicate_question([d.recipient for d in found], found)] if found else []
+        duplicates = [duplicate_question([d.recipient for d in found], found)] if found else []
         self._ask_then_begin(batch, [*duplicates, *batch.cautions])
 
     def _duplicate_check_failed(self, exc: BaseException) -> None:
         batch = self._batch
         assert batch is not None
-        unchecked = _Question(
+        unchecked = Question(
             "Send without checking for duplicates?",
             f"bwdesk could not check the history for an earlier copy of this message: {error_message(exc)}",
             "Send anyway",
         )
         self._ask_then_begin(batch, [unchecked, *batch.cautions])
 
-    def _ask_then_begin(self, batch: _Batch, questions: Sequence[_Question]) -> None:
+    def _ask_then_begin(self, batch: _Batch, questions: Sequence[Question]) -> None:
         if questions:
             with self._asking():
                 go = self._ask(questions)
@@ -355,7 +347,7 @@ class SendSession(QObject):
         kept = "; your message is kept." if from_composer else "."
         self._feedback.trouble(
             account.trouble,
-            _answer_in_words(account),
+            answer_in_words(account),
             outcome=f"{_count(left, 'message')} not sent{kept}",
             auth_kind=self._auth_kind(),
         )
@@ -369,17 +361,17 @@ class SendSession(QObject):
         if sent is None or self.is_busy() or self._sending_services() is None:
             return
         if sent.result.state is SendState.FAILED:
-            question = _Question(
+            question = Question(
                 "Send it now?", "This message was not sent (it never reached Bandwidth).", "Send it"
             )
         else:
-            question = self._duplicate_question(sent.post.recipients)
-        if not self._ask([question, *self._cautions(_draft_of(sent.post))]):
+            question = duplicate_question(sent.post.recipients)
+        if not self._ask([question, *self._cautions(draft_of(sent.post))]):
             return
         self._unsettled.discard(row_id)
         text = str(sent.post.payload.get("text", ""))
         from_composer = self._composer.holds_text(text)
-        title = "" if from_composer else f"Sent again: the earlier message to {_who(sent.post.recipients)}"
+        title = "" if from_composer else f"Sent again: the earlier message to {who_is(sent.post.recipients)}"
         self._send_planned([sent.post], from_composer=from_composer, title=title)
 
     @Slot(object)
@@ -407,18 +399,18 @@ class SendSession(QObject):
             return
         who = ", ".join(display_number(n) for n in row.to)
         # Which message, in its own words: never to be taken for the one being written in the composer.
-        what = f"“{_opening(row.text)}”" if row.text.strip() else f"{len(row.media)} media"
+        what = f"“{opening(row.text)}”" if row.text.strip() else f"{len(row.media)} media"
         if row.state in (SendState.UNKNOWN, SendState.SENDING):
-            question = self._duplicate_question(row.to)
+            question = duplicate_question(row.to)
         elif row.state is SendState.ACCEPTED:
-            question = _Question(
+            question = Question(
                 "Send it again?",
                 f"The message {what} was sent to {who} on {row.created_local()} (Bandwidth accepted it). "
                 "Sending it again means the customer receives it twice.",
                 "Send again",
             )
         else:
-            question = _Question("Send again?", f"Send the message {what} again to {who}?", "Send again")
+            question = Question("Send again?", f"Send the message {what} again to {who}?", "Send again")
         if self._ask([question, *self._cautions(draft)]):
             title = (
                 f"From the history: {what} sent again to {who} (the message you are writing is left as it is)"
@@ -510,48 +502,17 @@ class SendSession(QObject):
         account = self._services.account if self._services is not None else None
         return account.credentials.kind if account is not None else None
 
-    def _cautions(self, draft: Draft) -> list[_Question]:
+    def _cautions(self, draft: Draft) -> list[Question]:
         """Many separate messages, more segments than the limit, or a group MMS: core's rule, asked here."""
-        limit = self._services.segment_limit if self._services is not None else message.CONFIRM_SEGMENTS_ABOVE
-        found = message.cautions(draft, limit)
-        if not found:
-            return []
-        size = message.send_size(draft)
-        if Caution.GROUP in found:
-            title, accept = "Send one group message?", "Send to the group"
-        elif Caution.MANY in found:
-            title, accept = "Send many messages?", "Send them"
-        else:
-            title, accept = (
-                f"Send {size.total_segments} segments?",
-                "Send them" if size.messages > 1 else "Send it",
-            )
-        return [_Question(title, " ".join(message.describe_cautions(draft, found, limit)), accept)]
+        limit = self._services.segment_limit if self._services is not None else CONFIRM_SEGMENTS_ABOVE
+        return caution_questions(draft, limit)
 
-    def _ask(self, questions: Sequence[_Question]) -> bool:
+    def _ask(self, questions: Sequence[Question]) -> bool:
         """Ask once, naming every reason; True to go ahead (Cancel is the default)."""
         if not questions:
             return True
-        question = _one_question(questions)
+        question = one_question(questions)
         return self._confirm(question.title, question.text, question.accept)
-
-    def _duplicate_question(
-        self, numbers: Sequence[str], earlier: Sequence[PossibleDuplicate] = ()
-    ) -> _Question:
-        """What may reach a customer twice; the words say whether the earlier one surely went out."""
-        who = ", ".join(display_number(n) for n in dict.fromkeys(numbers))
-        if earlier and not any(d.uncertain for d in earlier):
-            text = (
-                f"This same message was already sent to {who} a few minutes ago (at {sent_at(earlier)}) and "
-                "Bandwidth accepted it. Sending it again means the customer receives it twice."
-            )
-        else:
-            text = (
-                f"The last attempt to send this message to {who} got no answer from Bandwidth: it may already "
-                "have been sent. Sending again could make the customer receive it twice.\n\n"
-                "Use “Check status” first if you are not sure."
-            )
-        return _Question("Send again? It may be a duplicate", text, "Send again anyway")
 
     @contextmanager
     def _asking(self) -> Iterator[None]:
@@ -631,36 +592,5 @@ class SendSession(QObject):
         self._arm_refresh_timer()
 
 
-def _draft_of(post: PlannedPost) -> Draft:
-    """The message of one planned POST as a draft (to judge its size again before it is sent again)."""
-    payload = post.payload
-    return Draft(
-        sender=str(payload["from"]),
-        recipients=tuple(payload["to"]),
-        text=str(payload.get("text", "")),
-        media=tuple(payload.get("media", ())),
-        mode=post.mode,
-    )
-
-
-def _answer_in_words(result: SendResult) -> str:
-    """What the server (or the network) said, for a notice: "HTTP 401: Authentication Failed"."""
-    error = result.error
-    described = (error.description if error else "") or (result.detail or "")
-    if result.http_status and not described.startswith(f"HTTP {result.http_status}"):
-        return f"HTTP {result.http_status}: {described}" if described else f"HTTP {result.http_status}"
-    return described
-
-
 def _count(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''} {'were' if n != 1 else 'was'}"
-
-
-def _who(numbers: Sequence[str]) -> str:
-    return ", ".join(display_number(n) for n in dict.fromkeys(numbers))
-
-
-def _opening(text: str, length: int = 40) -> str:
-    """The start of a message on one line, to name it in a question or a title."""
-    line = " ".join(text.split())
-    return line if len(line) <= length else line[: length - 1].rstrip() + "…"

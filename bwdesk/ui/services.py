@@ -11,7 +11,7 @@ from bwdesk.core.delivery import StatusRefresher
 from bwdesk.core.errors import BwdeskError, ConfigError
 from bwdesk.core.history.search import HistoryQuery
 from bwdesk.core.history.store import HistoryStore
-from bwdesk.core.message import CONFIRM_SEGMENTS_ABOVE
+from bwdesk.core.send_size import CONFIRM_SEGMENTS_ABOVE
 
 if TYPE_CHECKING:
     from bwdesk.core.bandwidth import BandwidthClient

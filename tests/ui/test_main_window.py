@@ -27,6 +27,7 @@ from bwdesk.sandbox_profile import sandbox_context
 from bwdesk.ui import main_window
 from bwdesk.ui.feedback import Kind
 from bwdesk.ui.main_window import MainWindow
+from bwdesk.ui.send_questions import duplicate_question
 from bwdesk.ui.send_session import Phase
 from bwdesk.ui.style import Tone, tone_colour
 from bwdesk.ui.tasks import BackgroundTasks
@@ -462,8 +463,7 @@ def test_duplicate_confirmation_has_cancel_as_default(qtbot, make_window) -> Non
         box.reject()
 
     QTimer.singleShot(0, inspect)
-    session = window.session
-    assert session._ask([session._duplicate_question(["+19195550123"])]) is False
+    assert window.session._ask([duplicate_question(["+19195550123"])]) is False
     assert seen["default"] is True
     assert "twice" in str(seen["text"])
 
