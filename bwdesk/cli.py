@@ -410,7 +410,7 @@ def _say_what_stopped(sent: Sequence[Any], planned: int, err: IO[str]) -> None:
         from bwdesk.core.status_words import describe_trouble
 
         print(
-            f"bwdesk: sending stopped: {describe_trouble(trouble).lower()}, and the other "
+            f"bwdesk: sending stopped: {describe_trouble(trouble)}, and the other "
             f"{left} message{'s' if left != 1 else ''} would fail the same way; "
             f"{'they were' if left != 1 else 'it was'} not sent.",
             file=err,

@@ -536,7 +536,7 @@ def test_refused_credentials_stop_the_batch_saying_how_many_were_not_sent(
     status, out, err = run(capsys, "send", *to, "--text", "hi")
     assert status == 3 and out.count("rejected") == 1
     assert len(on_sandbox.requests.all()) == 1
-    assert "sending stopped: bandwidth did not accept the credentials" in err
+    assert "sending stopped: Bandwidth did not accept the credentials" in err
     assert "the other 2 messages would fail the same way; they were not sent" in err
 
 

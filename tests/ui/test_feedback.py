@@ -15,7 +15,17 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox
 import bwdesk.ui
 from bwdesk.core.errors import ConfigError
 from bwdesk.core.outcome import Trouble
-from bwdesk.ui.feedback import Banner, Duration, Feedback, Kind, Told, error_message
+from bwdesk.ui.feedback import (
+    Banner,
+    Duration,
+    Feedback,
+    Kind,
+    NoNotifier,
+    Told,
+    TrayNotifier,
+    error_message,
+    system_notifier,
+)
 
 
 class Changes(QObject):
@@ -163,3 +173,25 @@ def test_no_ui_module_but_feedback_talks_to_the_agent_around_it() -> None:
         if direct.search(line) and "addPermanentWidget" not in line
     ]
     assert offenders == []
+
+
+def test_where_the_desktop_has_no_way_to_notify_it_quietly_does_nothing(
+    qtbot: Any, window: QMainWindow, record_told: Callable[[Feedback], list[Told]]
+) -> None:
+    """Offscreen there is neither a tray nor a notification service: the alert is still said in the window,
+    and nothing fails or warns."""
+    assert isinstance(system_notifier(), NoNotifier)
+    tray = TrayNotifier(window)
+    tray.show("A message was not delivered", "Not delivered: (919) 555-0199.")  # no tray here: nothing
+    feedback = Feedback(window)
+    told = record_told(feedback)
+    other = QMainWindow()
+    qtbot.addWidget(other)
+    window.show()
+    other.show()
+    other.activateWindow()
+    qtbot.waitUntil(other.isActiveWindow)
+    feedback.alert("A message was not delivered", "Not delivered: (919) 555-0199.")
+    assert [(t.kind, t.title) for t in told] == [(Kind.ALERT, "A message was not delivered")]
+    assert isinstance(feedback.desktop, NoNotifier)  # made when first needed: the system's way, here none
+    assert window.statusBar().currentMessage() == "Not delivered: (919) 555-0199."
