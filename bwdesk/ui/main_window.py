@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from bwdesk import __version__
 from bwdesk.core import paths
 from bwdesk.core.account import Context
+from bwdesk.core.errors import trouble_of
 from bwdesk.ui.composer import ComposerWidget, apply_tab_order
 from bwdesk.ui.draft_keeper import DraftKeeper
 from bwdesk.ui.feedback import Banner, Duration, Feedback, error_message
@@ -324,6 +325,12 @@ class MainWindow(QMainWindow):
         )
 
     def _upload_failed(self, attachment: Attachment, exc: BaseException) -> None:
+        """The file's row goes, saying why; refused credentials or no connection are said as such too (the
+        file itself is not at fault), with the setting to check."""
+        trouble = trouble_of(exc)
+        if trouble is not None and trouble.stops_batch:
+            outcome = f"{attachment.file_name} was not uploaded; attach it again once this is fixed."
+            self.feedback.trouble(trouble, str(exc), outcome=outcome)
         self.composer.media_list.upload_failed(attachment, error_message(exc))
 
     # --- menus --------------------------------------------------------------------------------------------

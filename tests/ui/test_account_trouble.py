@@ -176,3 +176,21 @@ def test_a_status_refresh_refused_for_its_credentials_says_so_with_the_settings(
     [trouble] = troubles(told)
     assert trouble.setting == "password" and "The delivery statuses could not be looked up." in trouble.text
     assert window.banner.isVisible()
+
+
+def test_an_upload_refused_for_the_credentials_is_not_the_files_fault(
+    qtbot: Any, window: MainWindow, sandbox: Sandbox, record_told: Any, tmp_path: Path
+) -> None:
+    from PySide6.QtGui import QColor, QImage
+
+    image = QImage(8, 8, QImage.Format.Format_RGB32)
+    image.fill(QColor("orange"))
+    assert image.save(str(tmp_path / "photo.png"), "PNG")
+    told = record_told(window.feedback)
+    use_client(window, sandbox.api_base, sandbox.account_id, "wrong", sandbox)
+    media = window.composer.media_list
+    [attachment] = media.attach_files([tmp_path / "photo.png"])
+    qtbot.waitUntil(lambda: not media.has_pending_uploads(), timeout=WAIT)
+    [trouble] = troubles(told)
+    assert trouble.setting == "password" and "photo.png was not uploaded" in trouble.text
+    assert window.banner.isVisible()
