@@ -21,7 +21,7 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn, Protocol, TextIO
 
 from bwdesk import __version__
 from bwdesk.core.errors import ApiRequestError, BwdeskError, ConfigError
-from bwdesk.core.outcome import SendResult, SendState
+from bwdesk.core.outcome import SendResult, SendState, Trouble
 from bwdesk.core.sending import PossibleDuplicate, sent_at
 
 if TYPE_CHECKING:
@@ -122,7 +122,12 @@ def build_parser() -> _Parser:
         action="store_true",
         help="one group MMS to all recipients (everyone sees every number; at most 10)",
     )
-    send.add_argument("--yes", action="store_true", help="confirm sending more than 20 separate messages")
+    send.add_argument(
+        "--yes",
+        action="store_true",
+        help="confirm sending more than 20 separate messages, or more segments in total than the limit in "
+        "Settings (default 10; an MMS counts 1 per message)",
+    )
     send.add_argument(
         "--send-again",
         action="store_true",
@@ -373,14 +378,8 @@ def cmd_send(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
         for warning in problems:
             print(f"bwdesk: warning: {_problem_text(warning)}", file=err)
         recipients = message.recipients_e164(draft)
-        if (
-            draft.mode is message.Mode.SEPARATE
-            and len(recipients) > message.CONFIRM_SEPARATE_ABOVE
-            and not args.yes
-        ):
-            raise UsageError(
-                f"to: this would send {len(recipients)} separate messages; add --yes to confirm. Nothing was sent."
-            )
+        if not args.yes:
+            _refuse_unconfirmed_size(draft, context.settings.confirm_segments_above)
         store = context.history()
         try:
             if not args.send_again:
@@ -409,6 +408,7 @@ def _send_and_report(
     err: IO[str],
 ) -> int:
     from bwdesk.core import sending
+    from bwdesk.core.message import message_count
 
     sent: list[sending.SentPost] = []
 
@@ -427,10 +427,26 @@ def _send_and_report(
         status = EXIT_NOT_CONFIRMED
     else:
         status = exit_status(post.result for post in sent)
+        _say_what_stopped(sent, message_count(draft), err)
     if args.json:
         json.dump([_post_json(store, post) for post in sent], out, ensure_ascii=False)
         out.write("\n")
     return status
+
+
+def _say_what_stopped(sent: Sequence[Any], planned: int, err: IO[str]) -> None:
+    """Trouble with the account or the connection stopped the batch: say why, and how many were not sent."""
+    left = planned - len(sent)
+    trouble = sent[-1].result.trouble if sent else None
+    if left > 0 and trouble is not None:
+        from bwdesk.core.status_words import describe_trouble
+
+        print(
+            f"bwdesk: sending stopped: {describe_trouble(trouble)}, and the other "
+            f"{left} message{'s' if left != 1 else ''} would fail the same way; "
+            f"{'they were' if left != 1 else 'it was'} not sent.",
+            file=err,
+        )
 
 
 # --- send --attach -------------------------------------------------------------------------------------
@@ -510,25 +526,33 @@ def _upload(client: BandwidthClient, files: Sequence[_File], err: IO[str]) -> li
 
 
 def _api_problem(exc: ApiRequestError) -> str:
-    """An API call's failure in words, with what to check for refused credentials."""
+    """An API call's failure in words, with what to check for account or connection trouble."""
+    from bwdesk.core.errors import trouble_of
+
     reason = str(exc).strip().rstrip(".") or type(exc).__name__
     if exc.http_status is not None:
         reason = f"HTTP {exc.http_status}: {reason}"
-    hint = _credentials_hint(exc.http_status)
+    hint = _trouble_hint(trouble_of(exc))
     return f"{reason}. {hint}" if hint else f"{reason}."
 
 
-def _credentials_hint(http_status: int | None) -> str:
-    """What to check when Bandwidth refused the credentials (401) or their use of the account (403)."""
-    if http_status == 401:
+def _trouble_hint(trouble: Trouble | None) -> str:
+    """What to check when the trouble is the account or the connection (core's classification, which the
+    window uses too), in the command line's terms: the variables and the saved settings."""
+    if trouble is Trouble.SIGN_IN:
         return (
             "The credentials were not accepted: check BW_USERNAME and BW_PASSWORD (or BW_CLIENT_ID and "
             "BW_CLIENT_SECRET), or the ones saved in the window's Settings."
         )
-    if http_status == 403:
+    if trouble is Trouble.ACCESS:
         return (
             "These credentials may not send for this account: check BW_ACCOUNT_ID, and that the API "
             "user has the Messaging role."
+        )
+    if trouble is Trouble.CONNECTION:
+        return (
+            "Check the network connection, a proxy (HTTPS_PROXY), and the API base URL (BWDESK_API_BASE, "
+            "or the window's Settings)."
         )
     return ""
 
@@ -541,6 +565,18 @@ def exit_status(results: Iterable[SendResult]) -> int:
     if SendState.REJECTED in states:
         return EXIT_REJECTED
     return EXIT_OK
+
+
+def _refuse_unconfirmed_size(draft: Draft, segment_limit: int) -> None:
+    """Many or costly sends go only with --yes (the window asks the same question, core decides when).
+
+    A group MMS is not asked about here: `--group` is itself the explicit choice, given on this command."""
+    from bwdesk.core.send_size import Caution, cautions, describe_cautions
+
+    found = [c for c in cautions(draft, segment_limit) if c is not Caution.GROUP]
+    if found:
+        sentences = " ".join(describe_cautions(draft, found, segment_limit))
+        raise UsageError(f"to: {sentences} Add --yes to confirm. Nothing was sent.")
 
 
 def _refuse_likely_duplicates(earlier: Sequence[PossibleDuplicate], recipients: Sequence[str]) -> None:
@@ -645,7 +681,7 @@ def _result_line(post: Any) -> str:
         lines = [f"rejected  {to}  {_error_summary(result)}"]
         if result.error is not None:
             lines.extend(f"    {f.field}: {f.description}" for f in result.error.field_errors)
-        hint = _credentials_hint(result.http_status)
+        hint = _trouble_hint(result.trouble)
         if hint:
             lines.append(f"    {hint}")
         return "\n".join(lines)
@@ -656,7 +692,9 @@ def _result_line(post: Any) -> str:
     else:  # bwdesk's words twice over (a proxy's page, a broken answer): the fuller one says it all
         reason = max((detail, described), key=len)
     if result.state is SendState.FAILED:
-        return f"failed    {to}  {reason if reason.startswith('not sent') else 'not sent: ' + reason}"
+        line = f"failed    {to}  {reason if reason.startswith('not sent') else 'not sent: ' + reason}"
+        hint = _trouble_hint(result.trouble)
+        return f"{line}\n    {hint}" if hint else line
     return (
         f"unknown   {to}  {reason}. It may have been sent: `bwdesk history --refresh` asks Bandwidth whether it "
         "has it; check that before sending again."

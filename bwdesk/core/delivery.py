@@ -21,11 +21,14 @@ from bwdesk.core.errors import (
     RateLimited,
     Unauthorized,
     format_wait,
+    trouble_of,
 )
 from bwdesk.core.history.rows import HistoryRow, parse_time
 from bwdesk.core.history.search import HistoryQuery
 from bwdesk.core.history.store import DeliveryLog
-from bwdesk.core.outcome import SendState
+from bwdesk.core.outcome import SendState, Trouble
+from bwdesk.core.phone import display_number
+from bwdesk.core.status_words import describe_error_code, is_undelivered
 
 if TYPE_CHECKING:
     from bwdesk.core.bandwidth import MessageStatus
@@ -49,6 +52,22 @@ class StatusLookup(Protocol):
     ) -> list[MessageStatus]: ...
 
 
+@dataclass(frozen=True)
+class Undelivered:
+    """A message a refresh found FAILED or UNDELIVERED just now: accepted, but it did not reach the phone."""
+
+    row_id: int
+    recipients: tuple[str, ...]
+    status: str
+    error_code: int | None
+
+    def describe(self) -> str:
+        """ "(919) 555-0198 — 4775: the recipient has opted out (replied STOP)"."""
+        who = ", ".join(display_number(n) for n in self.recipients)
+        why = describe_error_code(self.error_code) if self.error_code else self.status.lower()
+        return f"{who} — {why}"
+
+
 @dataclass
 class RefreshReport:
     """What one refresh did, with a one-line summary for a status bar or standard error."""
@@ -59,6 +78,9 @@ class RefreshReport:
     wait: float | None = None  # seconds the API asked us to wait (429), when the refresh stopped early
     problem: str | None = None  # why the refresh stopped early (credentials, network, ...)
     refused: bool = False  # the problem was the credentials (not the network)
+    trouble: Trouble | None = None  # what stopped it, when that was the account or the connection
+    trouble_detail: str = ""  # ...and the API's (or the network's) own words for it
+    undelivered: list[Undelivered] = field(default_factory=list)  # found FAILED or UNDELIVERED just now
     updated_rows: list[int] = field(default_factory=list)
     unknown_checked: int = 0  # sends of unknown outcome looked for at Bandwidth
     unknown_found: int = 0  # ...and found there: they were sent after all
@@ -92,6 +114,8 @@ class RefreshReport:
         if self.failed:
             parts.append(f"{self.failed} could not be looked up ({self.failure}); their status is unchanged")
         text = ", ".join(parts[:1] + [p[:1].lower() + p[1:] for p in parts[1:]]) + "."
+        if self.undelivered:
+            text += " Not delivered: " + "; ".join(u.describe() for u in self.undelivered) + "."
         if self.wait is not None:
             later = f"in {format_wait(self.wait)}" if self.wait >= 1 else "in a moment"
             text += f" Bandwidth asked to slow down: try again {later}."
@@ -221,9 +245,11 @@ class StatusRefresher:
                 break
             except (Unauthorized, Forbidden) as exc:
                 report.problem, report.refused = f"the account's credentials were refused ({exc}).", True
+                report.trouble, report.trouble_detail = trouble_of(exc), str(exc)
                 break
             except NetworkError as exc:
                 report.problem = f"no connection to Bandwidth ({exc})."
+                report.trouble, report.trouble_detail = Trouble.CONNECTION, str(exc)
                 break
             except ApiRequestError as exc:  # this one row could not be looked up; the others still can
                 log.info("history row %d not looked up: %s", row.id, exc.error.type or exc.http_status)
@@ -257,6 +283,10 @@ class StatusRefresher:
         if (status.status, status.error_code or None) != (row.delivery_status, row.error_code):
             report.changed += 1
             report.updated_rows.append(row.id)
+            if is_undelivered(status.status):
+                report.undelivered.append(
+                    Undelivered(row.id, tuple(row.to), status.status, status.error_code or None)
+                )
         store.update_delivery(row.id, status.status, status.error_code)
 
     def check_unknown(self, store: DeliveryLog, row: HistoryRow) -> UnknownCheck:

@@ -151,7 +151,11 @@ def send_draft(
     history: SendLog,
     on_sent: Callable[[SentPost], None] | None = None,
 ) -> list[SentPost]:
-    """Send every POST of `draft` one after the other (the CLI's path). Validation errors raise before any POST."""
+    """Send every POST of `draft` one after the other (the CLI's path). Validation errors raise before any POST.
+
+    Trouble with the account or the connection (refused credentials, no access, no connection) stops the
+    batch: the rest would fail the same way, so they are not attempted (fewer results than POSTs planned).
+    """
     posts = plan(draft, application_id)
     sent: list[SentPost] = []
     for post in posts:
@@ -159,6 +163,9 @@ def send_draft(
         sent.append(outcome)
         if on_sent is not None:
             on_sent(outcome)
+        trouble = outcome.result.trouble
+        if trouble is not None and trouble.stops_batch:
+            break
     return sent
 
 

@@ -25,9 +25,10 @@ kept on save (a newer bwdesk's settings survive a downgrade).
 Keys: ``account_id``, ``application_id``, ``from_numbers`` (list of ``{"number", "label"}``; a bare
 string is accepted too), ``default_from``, ``region``, ``auth_kind`` (``basic``/``oauth2``),
 ``username`` (Basic), ``client_id`` (OAuth2), ``api_base``, ``token_url``, ``connect_timeout``,
-``read_timeout`` (seconds), ``retention_days`` (null: keep history forever), ``history_url`` (the team
-database, a ``postgresql://`` URL without a password; empty: this computer only), ``agent_name`` (the
-name team rows carry; empty: the operating system's name for the user).
+``read_timeout`` (seconds), ``retention_days`` (null: keep history forever), ``confirm_segments_above``
+(a send billing more segments than this in total asks first; `bwdesk send` wants ``--yes``), ``history_url``
+(the team database, a ``postgresql://`` URL without a password; empty: this computer only), ``agent_name``
+(the name team rows carry; empty: the operating system's name for the user).
 
 A damaged or unreadable user file never stops bwdesk: loading falls back to the defaults, says so in
 `LoadedSettings.warnings`, and moves the file aside as ``settings.json.corrupt-<UTC time>`` (never
@@ -54,12 +55,14 @@ from bwdesk.core.credentials import AuthKind
 from bwdesk.core.errors import ConfigError
 from bwdesk.core.message import Draft, validate
 from bwdesk.core.phone import DEFAULT_REGION, is_known_region, parse_number
+from bwdesk.core.send_size import CONFIRM_SEGMENTS_ABOVE
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 MAX_TIMEOUT = 600.0  # seconds; beyond this a "timeout" is a hang
 MAX_RETENTION_DAYS = 36_500
+MAX_SEGMENT_LIMIT = 100_000  # segments; any send above it asks, whatever the setting
 
 #: What each key is called in messages (the settings dialog's labels).
 LABELS: dict[str, str] = {
@@ -78,6 +81,7 @@ LABELS: dict[str, str] = {
     "retention_days": "Keep history for (days)",
     "history_url": "Team history URL",
     "agent_name": "Your name in the team history",
+    "confirm_segments_above": "Ask before sending more than (segments)",
 }
 
 
@@ -111,6 +115,7 @@ class Settings:
     retention_days: int | None = None
     history_url: str = ""
     agent_name: str = ""
+    confirm_segments_above: int = CONFIRM_SEGMENTS_ABOVE
 
     @property
     def timeouts(self) -> Timeouts:
@@ -291,6 +296,12 @@ def _coerce(key: str, value: Any, region: str) -> Any:
             raise _Bad(str(exc).partition(": ")[2]) from None
     if key == "agent_name":
         return " ".join(_text(value, max_length=100).split())
+    if key == "confirm_segments_above":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _Bad(f"must be a whole number of segments (got {value!r})")
+        if not 1 <= value <= MAX_SEGMENT_LIMIT:
+            raise _Bad(f"must be between 1 and {MAX_SEGMENT_LIMIT} segments (got {value})")
+        return value
     raise _Bad("is not a setting bwdesk knows")
 
 

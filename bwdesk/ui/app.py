@@ -130,13 +130,14 @@ def first_run(context: Context, tasks: BackgroundTasks) -> str:
 
 def _run_window(app: QApplication, context: Context, tasks: BackgroundTasks) -> int:
     window = MainWindow(context, tasks)
-    window.settings_requested.connect(lambda: open_settings(window))
+    window.settings_requested.connect(lambda setting: open_settings(window, setting))
     window.started.connect(lambda: _open_log_file(context.profile))
     window.show()
     return app.exec()
 
 
-def open_settings(window: MainWindow) -> None:
+def open_settings(window: MainWindow, setting: str = "") -> None:
+    """The settings dialog over the window, opened at `setting` (the field a problem names) when given."""
     from bwdesk.ui.settings_dialog import SettingsDialog
 
     if window.session.is_busy():
@@ -145,6 +146,8 @@ def open_settings(window: MainWindow) -> None:
         )
         return
     dialog = SettingsDialog(window.context, window.tasks, parent=window)
+    if setting:
+        dialog.open_at(setting)
     if dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted:
         window.context.reload_settings()
         window.start_services()

@@ -89,6 +89,7 @@ class ComposerWidget(QWidget):
         self._sending = False
         self._blocking = True  # the draft has an error, or an upload is still running: Send waits
         self._confirming = False  # a question about this send is open: nothing is being sent yet
+        self._sending_note = ""  # what the send bar says while another message (not this one) is sent
         self._cut_text = ""  # the text as a cut paste left it (its notice goes with the next change)
         self._displaced: tuple[QWidget, QWidget | None] | None = None  # focus pushed out by a send
         self._api_errors: dict[str, str] = {}
@@ -548,7 +549,7 @@ class ComposerWidget(QWidget):
         failed_uploads = self.media_list.failed_uploads()
         blocking = bool(errors) or pending_uploads or bool(failed_uploads)
         if self._sending:
-            reason = "Waiting for your answer…" if self._confirming else "Sending…"
+            reason = "Waiting for your answer…" if self._confirming else (self._sending_note or "Sending…")
         elif pending_uploads:
             reason = "Waiting for the attachment to finish uploading."
         elif failed_uploads:
@@ -605,8 +606,9 @@ class ComposerWidget(QWidget):
             return "Ready to send 1 message."
         return f"Ready to send {count} separate messages."
 
-    def set_sending(self, sending: bool) -> None:
-        """While a send is in flight the draft cannot change and a progress indicator shows.
+    def set_sending(self, sending: bool, note: str = "") -> None:
+        """While a send is in flight the draft cannot change and a progress indicator shows. `note`: what the
+        send bar says when the message being sent is not this one (a Send again… from the history).
 
         Controls that are disabled meanwhile (Send, Separate/Group) would push the keyboard focus out of the
         composer, into the history; it comes back when the send is over.
@@ -615,6 +617,7 @@ class ComposerWidget(QWidget):
         # active, but it still knows where its focus is (and gives it back there).
         focus = self.window().focusWidget()
         self._sending = sending
+        self._sending_note = note if sending else ""
         self.from_picker.set_read_only(sending)
         self.recipients.set_read_only(sending)
         self.text_edit.setReadOnly(sending)

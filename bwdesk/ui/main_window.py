@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from bwdesk import __version__
 from bwdesk.core import paths
 from bwdesk.core.account import Context
+from bwdesk.core.errors import trouble_of
 from bwdesk.ui.composer import ComposerWidget, apply_tab_order
 from bwdesk.ui.draft_keeper import DraftKeeper
 from bwdesk.ui.feedback import Banner, Duration, Feedback, error_message
@@ -63,7 +64,7 @@ class MainWindow(QMainWindow):
     #: Once, after the first paint (or shortly after construction for a window never shown): work that
     #: need not delay the window (the log file, the background services) starts here.
     started = Signal()
-    settings_requested = Signal()
+    settings_requested = Signal(str)  # the settings field to open at ("": the top)
 
     def __init__(self, context: Context, tasks: BackgroundTasks | None = None) -> None:
         super().__init__()
@@ -112,7 +113,6 @@ class MainWindow(QMainWindow):
         top = QWidget(self)
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
-        top_layout.addWidget(self.banner)
         top_layout.addWidget(self.composer)
         scroll = QScrollArea(self)
         self._composer_scroll = scroll
@@ -125,6 +125,8 @@ class MainWindow(QMainWindow):
         pane_layout = QVBoxLayout(composer_pane)
         pane_layout.setContentsMargins(0, 0, 0, 0)
         pane_layout.setSpacing(0)
+        # The banner (account or connection trouble) stays in view above the fields, wherever they scroll.
+        pane_layout.addWidget(self.banner)
         pane_layout.addWidget(scroll, 1)
         send_bar_box = QWidget(composer_pane)
         send_bar_layout = QVBoxLayout(send_bar_box)
@@ -185,6 +187,7 @@ class MainWindow(QMainWindow):
         results.check_requested.connect(history.history_actions.check_status)
         results.resend_requested.connect(session.resend_result)
         session.results_cleared.connect(results.clear)
+        session.results_titled.connect(results.set_title)
         session.status_changed.connect(results.show_status)
         session.result_added.connect(results.add_result)
         session.result_updated.connect(results.update_result)
@@ -194,7 +197,7 @@ class MainWindow(QMainWindow):
         history.use_as_draft.connect(session.use_as_draft)
         history.send_again_requested.connect(session.send_again)
         history.history_actions.rows_learned.connect(session.rows_learned)
-        self.banner.button.clicked.connect(self.settings_requested)
+        self.banner.button.clicked.connect(self._open_banner_setting)
 
     # --- keyboard -------------------------------------------------------------------------------------
 
@@ -309,7 +312,9 @@ class MainWindow(QMainWindow):
         self.previews.use_client(services.client, ready=True)
         self.history_view.set_store(services.history)
         self.history_view.set_refresher(services.refresher)
-        self.feedback.set_banner(services.problems(), offer_settings=not self.context.is_sandbox)
+        self.feedback.set_banner(
+            services.problems(), offer_settings=not self.context.is_sandbox, setting=services.account_setting
+        )
         self._update_account_label()
         self.services_ready.emit()
 
@@ -358,13 +363,23 @@ class MainWindow(QMainWindow):
         )
 
     def _upload_failed(self, attachment: Attachment, exc: BaseException) -> None:
+        """The file's row goes, saying why; refused credentials or no connection are said as such too (the
+        file itself is not at fault), with the setting to check."""
+        trouble = trouble_of(exc)
+        if trouble is not None and trouble.stops_batch:
+            outcome = f"{attachment.file_name} was not uploaded; attach it again once this is fixed."
+            self.feedback.trouble(trouble, str(exc), outcome=outcome)
         self.composer.media_list.upload_failed(attachment, error_message(exc))
 
     # --- menus --------------------------------------------------------------------------------------------
 
     @Slot()
     def _ask_for_settings(self) -> None:
-        self.settings_requested.emit()
+        self.settings_requested.emit("")
+
+    @Slot()
+    def _open_banner_setting(self) -> None:
+        self.settings_requested.emit(self.banner.setting)
 
     @Slot()
     def show_about(self) -> None:

@@ -60,6 +60,7 @@ from bwdesk.core.secrets import (
 from bwdesk.core.settings import (
     LABELS,
     MAX_RETENTION_DAYS,
+    MAX_SEGMENT_LIMIT,
     MAX_TIMEOUT,
     FromNumber,
     LoadedSettings,
@@ -127,6 +128,8 @@ _TIPS: dict[str, str] = {
     "connect_timeout": "How long to wait for a connection to Bandwidth",
     "read_timeout": "How long to wait for Bandwidth to answer once connected",
     "retention_days": "Delete history rows older than this many days (Keep forever: never delete)",
+    "confirm_segments_above": "A send billing more SMS segments than this in total (segments per message × "
+    "messages; an MMS counts 1 per message) asks before it goes; the command line needs --yes",
 }
 
 
@@ -264,6 +267,7 @@ class SettingsDialog(QDialog):
             connect_timeout=round(self.connect_timeout_spin.value(), 3),
             read_timeout=round(self.read_timeout_spin.value(), 3),
             retention_days=retention or None,
+            confirm_segments_above=self.segment_limit_spin.value(),
         )
 
     def auth_kind(self) -> AuthKind:
@@ -452,6 +456,11 @@ class SettingsDialog(QDialog):
         for code, name in self._regions:
             self.region_combo.addItem(name, code)
         self._row(form, "region", self.region_combo)
+        self.segment_limit_spin = QSpinBox(sending)
+        self.segment_limit_spin.setRange(1, MAX_SEGMENT_LIMIT)
+        self.segment_limit_spin.setSuffix(" segments")
+        self._named(self.segment_limit_spin, "confirm_segments_above")
+        self._row(form, "confirm_segments_above", self.segment_limit_spin)
         column.addWidget(sending)
 
         # History
@@ -473,7 +482,7 @@ class SettingsDialog(QDialog):
         column.addWidget(self.team_section)
         column.addStretch(1)
 
-        scroll = QScrollArea(self)
+        self._scroll = scroll = QScrollArea(self)
         scroll.setWidget(page)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -589,6 +598,7 @@ class SettingsDialog(QDialog):
         self.connect_timeout_spin.setValue(settings.connect_timeout)
         self.read_timeout_spin.setValue(settings.read_timeout)
         self.retention_spin.setValue(settings.retention_days or 0)
+        self.segment_limit_spin.setValue(settings.confirm_segments_above)
         ignored = set(self._context.ignored_variables())  # a lock wins over the environment
         overridden = [
             name for name in _ENV_OVERRIDES if self._context.env.get(name, "").strip() and name not in ignored
@@ -682,6 +692,7 @@ class SettingsDialog(QDialog):
         for spin in (self.connect_timeout_spin, self.read_timeout_spin):
             spin.valueChanged.connect(self._changed)
         self.retention_spin.valueChanged.connect(self._changed)
+        self.segment_limit_spin.valueChanged.connect(self._changed)
 
     def _changed(self, *_args: Any) -> None:
         self._validate_timer.start()
@@ -960,6 +971,21 @@ class SettingsDialog(QDialog):
         widget = self.fields.get(key)
         if widget is not None:
             widget.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def open_at(self, key: str) -> None:
+        """Open at the field `key` (the one a problem named): scrolled into view, focused, its text selected to
+        be typed over. "password" and "client_secret" both mean the secret of the sign-in chosen here."""
+        if key in ("password", "client_secret"):
+            key = "password" if self.auth_kind() is AuthKind.BASIC else "client_secret"
+        widget = self.fields.get(key)
+        if widget is None:
+            return
+        self._focus_field(key)
+        edit = widget.edit if isinstance(widget, SecretEdit) else widget
+        if isinstance(edit, QLineEdit):
+            edit.selectAll()
+        # Scrolled once the dialog has its size (it is about to be shown).
+        QTimer.singleShot(0, self, lambda: self._scroll.ensureWidgetVisible(self._holders[key]))
 
     def _choose_sandbox(self) -> None:
         self._sandbox_requested = True

@@ -38,6 +38,12 @@ def test_a_group_message_with_a_tag_by_keyboard_in_a_700_by_600_window(display, 
         xdotool(display, "type", "--delay", "15", "T-42")
         xdotool(display, "key", "alt+q")  # no control has Q: nothing typed
         xdotool(display, "key", "ctrl+Return")
+        # A group MMS asks first (everyone sees every number); Enter would cancel, Alt+S sends.
+        question = xdotool(
+            display, "search", "--sync", "--onlyvisible", "--name", "group message"
+        ).splitlines()
+        xdotool(display, "windowfocus", "--sync", question[0])
+        xdotool(display, "key", "alt+s")
 
         history = home / "sandbox" / "history.sqlite3"
         wait_for(lambda: len(accepted_rows(history)) == 1, 20, "the group message in the history")
@@ -47,6 +53,9 @@ def test_a_group_message_with_a_tag_by_keyboard_in_a_700_by_600_window(display, 
         geometry = xdotool(display, "getwindowgeometry", window)
         assert "Geometry: 700x600" in geometry  # nothing in it demanded a larger window
 
+        xdotool(
+            display, "windowfocus", "--sync", window
+        )  # no window manager hands focus back after the question
         xdotool(display, "key", "ctrl+q")
         _, err = app.communicate(timeout=20)
         assert app.returncode == 0, err

@@ -25,7 +25,9 @@ from bwdesk.core.outcome import SendState
 from bwdesk.sandbox import Fault, FaultKind, Sandbox
 from bwdesk.sandbox_profile import sandbox_context
 from bwdesk.ui import main_window
+from bwdesk.ui.feedback import Kind
 from bwdesk.ui.main_window import MainWindow
+from bwdesk.ui.send_questions import duplicate_question
 from bwdesk.ui.send_session import Phase
 from bwdesk.ui.style import Tone, tone_colour
 from bwdesk.ui.tasks import BackgroundTasks
@@ -399,12 +401,16 @@ def test_group_choice_warns_and_caps_at_ten(qtbot, make_window, sandbox) -> None
     assert "10" in composer.reason_label.text()
     composer.recipients.model().remove(0)
     qtbot.waitUntil(composer.send_button.isEnabled)
+    asked: list[str] = []
+    window.feedback.ask = lambda title, text, accept: asked.append(text) or True
     window.session.send_draft()
     qtbot.waitUntil(
         lambda: bool(composer.result_panel.entries()) and not composer.is_sending(), timeout=10_000
     )
     posts = posted_messages(sandbox)
     assert len(posts) == 1 and len(posts[0]["to"]) == 10
+    # Everyone sees every number: the send asked first, naming them.
+    assert len(asked) == 1 and "(919)\u00a0555-0120" in asked[0] and "(919)\u00a0555-0111" in asked[0]
 
 
 def test_unknown_outcome_then_confirmed_resend(qtbot, make_window, sandbox, monkeypatch) -> None:
@@ -456,7 +462,7 @@ def test_duplicate_confirmation_has_cancel_as_default(qtbot, make_window) -> Non
         box.reject()
 
     QTimer.singleShot(0, inspect)
-    assert window.session._confirm_duplicate(["+19195550123"]) is False
+    assert window.session._ask([duplicate_question(["+19195550123"])]) is False
     assert seen["default"] is True
     assert "twice" in str(seen["text"])
 
@@ -782,8 +788,8 @@ def test_an_internal_error_mid_batch_keeps_the_recipients_not_attempted(
     assert len(posted_messages(sandbox)) == 1
 
 
-def test_send_again_without_a_working_client_warns_instead_of_crashing(
-    qtbot, make_window, monkeypatch
+def test_send_again_without_a_working_client_says_so_instead_of_crashing(
+    qtbot, make_window, record_told
 ) -> None:
     window = make_window()
     type_message(qtbot, window, "9195550123,", "hello")
@@ -792,11 +798,11 @@ def test_send_again_without_a_working_client_warns_instead_of_crashing(
         lambda: not window.session.is_busy() and bool(window.composer.result_panel.entries()), timeout=10_000
     )
     [row] = history_rows(window)
-    warned: list[str] = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda *args: warned.append(str(args[2])))
+    told = record_told(window.feedback)
     window.services.client = None
     window.session.send_again(row)
-    assert warned and not window.session.is_busy()
+    assert [t.kind for t in told] == [Kind.TROUBLE] and "not set up" in told[0].text
+    assert window.banner.isVisible() and not window.session.is_busy()
 
 
 def test_sandbox_diagnostics_never_ask_the_keyring(make_window) -> None:

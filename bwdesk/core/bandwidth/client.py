@@ -33,6 +33,7 @@ from bwdesk.core.errors import (
     NetworkError,
     RateLimited,
     UnexpectedResponse,
+    trouble_of,
 )
 from bwdesk.core.media_info import MediaInfo
 from bwdesk.core.outcome import ApiError, SendResult, SendState
@@ -287,6 +288,7 @@ class BandwidthClient:
             attempts=run.posts,
             retry_after=exc.retry_after if isinstance(exc, RateLimited) else None,
             detail="not sent: the OAuth2 token could not be obtained",
+            cause=trouble_of(exc),
         )
 
     def _no_answer(self, failure: TransportFailure, run: _SendRun) -> _Step:

@@ -58,6 +58,9 @@ class _HistoryTable(QTableView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._placeholder = ""
+        #: The Status column's width range: it gives up room for the reason of a delivery failure (elided) before
+        #: it is pushed out of view in a narrow window, and takes it back when there is room.
+        self.status_widths = (0, 0)
         # The table's own viewport, kept here: the first `viewport()` call on a viewport Qt created makes
         # PySide6 work out the widget's Python type, which costs about 9 ms of start-up.
         self.canvas = QWidget(self)
@@ -85,6 +88,16 @@ class _HistoryTable(QTableView):
                 after += header.sectionSize(column)
         room = self.canvas.width()
         least = self.fontMetrics().horizontalAdvance("x") * TEXT_MIN_CHARS
+        narrowest, widest = self.status_widths
+        if widest and header.visualIndex(Column.STATUS) < text_at:
+            status = header.sectionSize(Column.STATUS)
+            fitting = max(narrowest, min(widest, room - (before - status) - least))
+            if fitting != status:
+                before += fitting - status
+                header.blockSignals(True)  # the Text column is fitted below; no second round
+                header.resizeSection(Column.STATUS, fitting)
+                header.blockSignals(False)
+                header.viewport().update()
         width = room - before - after
         if width < least:
             width = max(least, room - before)
@@ -568,13 +581,18 @@ class HistoryView(QWidget):
         header.setStretchLastSection(False)
         metrics = self.fontMetrics()
         pad = 24
+        self.table.status_widths = (
+            metrics.horizontalAdvance("accepted · DELIVERED") + pad,
+            metrics.horizontalAdvance("accepted · FAILED 4720 · cannot receive texts (landline?)") + pad,
+        )
         widths = {
             Column.TIME: metrics.horizontalAdvance("2026-11-27 11:15") + pad,
             Column.FROM: metrics.horizontalAdvance("(919) 555-0100") + pad,
             Column.TO: metrics.horizontalAdvance("(919) 555-0123") + pad,
             Column.MEDIA: metrics.horizontalAdvance("Media") + pad,
             Column.TAG: metrics.horizontalAdvance("TICKET-42424") + pad,
-            Column.STATUS: metrics.horizontalAdvance("accepted · DELIVERED") + pad,
+            # Room for a delivery failure's reason, the commonest of the longer ones (longer ones are elided).
+            Column.STATUS: self.table.status_widths[1],
             Column.SEGMENTS: metrics.horizontalAdvance("Segments") + pad,
             Column.MESSAGE_ID: metrics.horizontalAdvance("1589228074636lm4k2je7j7jklbn2") + pad,
         }
