@@ -764,7 +764,7 @@ def _print_history_table(
         media = f" +{len(row.media)} media" if row.media else ""
         tag = f"  tag: {_shown(row.tag, 30)}" if row.tag else ""
         print(
-            f"{row.created_local()}  {status_label(row):<22} {row.sender:>14} → {', '.join(row.to):<14}  "
+            f"{row.created_local()}  {status_label(row, with_reason=False):<22} {row.sender:>14} → {', '.join(row.to):<14}  "
             f"{text}{media}{tag}  {row.message_id or ''}".rstrip(),
             file=out,
         )

@@ -14,16 +14,18 @@ from bwdesk.core.outcome import SendResult, SendState, Trouble
 # --- a history row's status ---------------------------------------------------------------------------------
 
 
-def status_label(row: HistoryRow) -> str:
+def status_label(row: HistoryRow, *, with_reason: bool = True) -> str:
     """A short status for tables: the send state, and for accepted rows the delivery status — with, for a
-    delivery error, its reason in a few words ("accepted · FAILED 4775 · opted out (replied STOP)").
+    delivery error, its reason in a few words ("accepted · FAILED 4775 · opted out (replied STOP)"), unless
+    `with_reason` is false (a table that explains the code on a line of its own).
 
     A `failed` send reads "not sent" (it never reached Bandwidth), so that "failed" in the table always
     means what the Failed filter finds: a message that was not delivered.
     """
     if row.state is SendState.ACCEPTED and row.delivery_status:
         if row.error_code:
-            return f"accepted · {row.delivery_status} {row.error_code} · {short_error(row.error_code)}"
+            reason = f" · {short_error(row.error_code)}" if with_reason else ""
+            return f"accepted · {row.delivery_status} {row.error_code}{reason}"
         return f"accepted · {row.delivery_status}"
     if row.state is SendState.REJECTED and row.http_status:
         return f"rejected · HTTP {row.http_status}"
