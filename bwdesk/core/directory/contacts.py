@@ -137,6 +137,10 @@ class ContactIndex:
     def __len__(self) -> int:
         return len(self._contacts)
 
+    def all(self) -> list[Contact]:
+        """Every contact, by name."""
+        return list(self._contacts)
+
     def match(self, typed: str, limit: int = 10) -> list[Contact]:
         """Contacts whose name or number fits what was typed, by name."""
         typed = typed.strip()
