@@ -145,12 +145,14 @@ def bench_optout() -> dict[str, Any]:
                 empty_ms.append((time.perf_counter() - start) * 1000)
         finally:
             empty.close()
-    firsts = []
+    firsts, opens = [], []
     for batch in batches[:7]:  # a store just opened: what a `bwdesk send` pays
+        start = time.perf_counter()
         with SqliteDirectoryStore.open(path, "bench") as fresh:
-            start = time.perf_counter()
+            opened = time.perf_counter()
             fresh.opted_out(batch)
-            firsts.append((time.perf_counter() - start) * 1000)
+            firsts.append((time.perf_counter() - opened) * 1000)
+        opens.append((opened - start) * 1000)
     result = {
         "numbers": NUMBERS,
         "file_mb": round(path.stat().st_size / 2**20, 1),
@@ -158,12 +160,13 @@ def bench_optout() -> dict[str, Any]:
         "check_20_empty_ms": round(statistics.median(empty_ms), 3),
         "ratio_to_empty": round(statistics.median(big_ms) / statistics.median(empty_ms), 2),
         "first_check_after_open_ms": round(statistics.median(firsts), 3),
+        "open_ms": round(statistics.median(opens), 3),
     }
     worst = max(result["check_20_ms"], result["first_check_after_open_ms"])
     print(
         f"do-not-text list of {NUMBERS:,} ({result['file_mb']} MB): 20 recipients checked in "
         f"{result['check_20_ms']} ms (empty list {result['check_20_empty_ms']} ms, {result['ratio_to_empty']}×); "
-        f"first check after opening {result['first_check_after_open_ms']} ms "
+        f"first check after opening {result['first_check_after_open_ms']} ms (opening {result['open_ms']} ms) "
         f"({'ok' if worst <= TARGETS_MS['optout'] else 'OVER TARGET'})",
         flush=True,
     )

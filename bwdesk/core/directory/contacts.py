@@ -7,12 +7,13 @@ by `_`. A contact's variables are its fields plus `name`.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bwdesk.core.directory.words import fold, split_folded, words
+from bwdesk.core.directory.words import Lines, fold, split_folded, words
 
 MAX_NAME_LENGTH = 100
 MAX_VALUE_LENGTH = 500
@@ -130,11 +131,7 @@ class ContactIndex:
         pairs = sorted((word, i) for i, ws in enumerate(folded_words) for word in set(ws))
         self._keys = [word for word, _ in pairs]
         self._owners = [i for _, i in pairs]
-        # Every number's digits on one line each: a digit run is found with one C-speed `find` at a time.
-        self._digits = "\n".join(c.number.lstrip("+") for c in self._contacts) + "\n"
-        self._line_starts = [0]
-        for c in self._contacts:
-            self._line_starts.append(self._line_starts[-1] + len(c.number.lstrip("+")) + 1)
+        self._digits = Lines(c.number.lstrip("+") for c in self._contacts)
 
     def __len__(self) -> int:
         return len(self._contacts)
@@ -170,11 +167,4 @@ class ContactIndex:
         return low, high
 
     def _by_digits(self, digits: str, limit: int) -> list[Contact]:
-        found: list[int] = []
-        start = self._digits.find(digits)
-        while start >= 0 and len(found) < limit:
-            line = bisect.bisect_right(self._line_starts, start) - 1
-            if not found or found[-1] != line:
-                found.append(line)
-            start = self._digits.find(digits, self._line_starts[line + 1])
-        return [self._contacts[i] for i in found]
+        return [self._contacts[i] for i in itertools.islice(self._digits.containing(digits), limit)]

@@ -4,6 +4,7 @@ book an agent picks from (by exact name for `--template`, filtered by what is ty
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -11,7 +12,7 @@ from typing import Any
 
 from bwdesk.core import message
 from bwdesk.core.directory.templates import syntax_problems, variable_names
-from bwdesk.core.directory.words import fold, needles, word_starts
+from bwdesk.core.directory.words import Lines, fold, needles, word_starts
 
 MAX_NAME_LENGTH = 60
 
@@ -171,14 +172,6 @@ def templates_from_json(data: object, scope: Scope = Scope.PERSONAL) -> tuple[li
     return found, problems
 
 
-@dataclass(frozen=True)
-class _Entry:
-    template: Template
-    name: str  # folded
-    name_words: str  # `word_starts` of the name
-    tag_words: str  # and of the tag
-
-
 class TemplateBook:
     """The templates one agent can use: IT's locked ones, their own and the team's.
 
@@ -193,20 +186,23 @@ class TemplateBook:
             current = chosen.get(template.key)
             if current is None or rank[template.scope] < rank[current.scope]:
                 chosen[template.key] = template
-        ordered = sorted(chosen.values(), key=lambda t: (fold(t.name), t.name))
-        self._entries = [_Entry(t, fold(t.name), word_starts(t.name), word_starts(t.tag)) for t in ordered]
+        keyed = sorted(((fold(t.name), t.name), t) for t in chosen.values())
+        self._templates = [template for _, template in keyed]
+        self._folded = [key[0] for key, _ in keyed]
+        self._name_words = Lines(word_starts(t.name) for t in self._templates)
+        self._tag_words = Lines(word_starts(t.tag) for t in self._templates)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._templates)
 
     def all(self) -> list[Template]:
         """Every template the agent can use, by name."""
-        return [entry.template for entry in self._entries]
+        return list(self._templates)
 
     def find(self, name: str) -> Template | None:
         """The template called `name` (case and spacing do not matter)."""
         key = name_key(name)
-        return next((e.template for e in self._entries if e.template.key == key), None)
+        return next((t for t in self._templates if t.key == key), None)
 
     def matching(self, typed: str, limit: int = 20) -> list[Template]:
         """The templates for what was typed after `/` (or in the popup's filter), best first: names that start
@@ -214,18 +210,20 @@ class TemplateBook:
         query = fold(clean_name(typed))
         if not query:
             return self.all()[:limit]
+        low = bisect.bisect_left(self._folded, query)
+        high = bisect.bisect_left(self._folded, query + "\U0010ffff", low)
+        chosen = list(range(low, min(high, low + limit)))
         wanted = needles(typed)
-        groups: tuple[list[Template], list[Template], list[Template]] = ([], [], [])
-        for entry in self._entries:
-            if entry.name.startswith(query):
-                groups[0].append(entry.template)
-            elif wanted and all(n in entry.name_words for n in wanted):
-                groups[1].append(entry.template)
-            elif wanted and all(n in entry.tag_words for n in wanted):
-                groups[2].append(entry.template)
-            if len(groups[0]) >= limit:
+        for lines in (self._name_words, self._tag_words):
+            if len(chosen) >= limit or not wanted:
                 break
-        return [*groups[0], *groups[1], *groups[2]][:limit]
+            found = set(chosen)
+            longest = max(wanted, key=len)
+            matches = [
+                i for i in lines.containing(longest) if i not in found and all(n in lines[i] for n in wanted)
+            ]
+            chosen += matches[: limit - len(chosen)]
+        return [self._templates[i] for i in chosen]
 
 
 def book_of(sources: Sequence[Iterable[Template]]) -> TemplateBook:

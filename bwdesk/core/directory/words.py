@@ -6,8 +6,10 @@ templates and (in the window) recipients' autocomplete all match this way, so it
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator
 
 # Apostrophes join a word ("O'Brien" is one word, "obrien"); anything else that is not a letter or a digit
 # separates words ("Anne-Marie" is "anne" and "marie").
@@ -44,3 +46,27 @@ def word_starts(text: str) -> str:
 def needles(query: str) -> list[str]:
     """What to look for in `word_starts` strings: each folded word of `query` after a space."""
     return [f" {word}" for word in words(query)]
+
+
+class Lines:
+    """Many short strings kept as one, so that those containing a substring are found at C speed (one `find`
+    per match) instead of by a Python loop over all of them. The strings must not contain line breaks."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self._starts = [0]
+        parts = []
+        for line in lines:
+            parts.append(line)
+            self._starts.append(self._starts[-1] + len(line) + 1)
+        self._blob = "\n".join(parts) + "\n"
+
+    def __getitem__(self, index: int) -> str:
+        return self._blob[self._starts[index] : self._starts[index + 1] - 1]
+
+    def containing(self, needle: str) -> Iterator[int]:
+        """The indexes of the strings that contain `needle`, in order, each once."""
+        position = self._blob.find(needle)
+        while position >= 0:
+            line = bisect.bisect_right(self._starts, position) - 1
+            yield line
+            position = self._blob.find(needle, self._starts[line + 1])
