@@ -547,9 +547,13 @@ def contacts_list(
     args: argparse.Namespace, context: Context, directory: DirectoryStore, out: TextOut, err: IO[str]
 ) -> int:
     from bwdesk.core.directory.contacts import ContactIndex
+    from bwdesk.core.directory.words import fold
 
-    index = ContactIndex(_all_contacts(directory))
-    chosen = index.match(args.search, limit=max(len(index), 1)) if args.search else index.all()
+    if args.search:
+        index = ContactIndex(_all_contacts(directory))
+        chosen = index.match(args.search, limit=max(len(index), 1))
+    else:
+        chosen = sorted(_all_contacts(directory), key=lambda c: (fold(c.name), c.number))
     if args.json:
         _json_array((contact.to_json() for contact in chosen), out)
         return EXIT_OK

@@ -405,3 +405,14 @@ def test_team_templates_say_what_they_need(capsys, on_sandbox, monkeypatch: pyte
     assert (status, out) == (2, "")
     assert "This desk has a team history, but this version of bwdesk cannot keep templates in it yet" in err
     assert json.loads(run(capsys, "templates", "list", "--json")[1]) == []
+
+
+def test_nothing_is_sent_when_the_list_cannot_be_read(capsys, on_sandbox) -> None:
+    import sqlite3
+
+    assert run(capsys, "optout", "list")[0] == 0  # makes the file
+    with sqlite3.connect(paths.history_file(paths.profile_dir())) as conn:
+        conn.execute("UPDATE directory_schema SET value = '2.0' WHERE key = 'version'")
+    status, out, err = run(capsys, "send", "--to", "9195550123", "--text", "hi")
+    assert (status, out, posts(on_sandbox)) == (1, "", 0)
+    assert "written by a newer bwdesk (directory schema 2.0)" in err

@@ -155,3 +155,10 @@ def test_contacts_fill_per_recipient_and_a_group_only_with_what_all_share() -> N
 def test_names_up_to_40_characters_are_variables(name: str) -> None:
     assert variable_names(f"{{{name}}}") == [name.lower()]
     assert variable_names("{" + "a" * 41 + "}") == []
+
+
+def test_a_template_from_json_gets_its_line_breaks_made_one_newline() -> None:
+    [template], problems = templates_from_json(
+        [{"name": "Two lines", "text": "Hi {first_name|there},\r\nbye"}]
+    )
+    assert problems == [] and template.text == "Hi {first_name|there},\nbye"

@@ -137,7 +137,7 @@ def template_from_json(data: object, scope: Scope = Scope.PERSONAL) -> Template:
         raise ValueError('"text" and "tag" must be text')
     if not isinstance(media, list) or not all(isinstance(m, str) for m in media):
         raise ValueError('"media" must be a list of links')
-    return Template(name, text, tag, tuple(media), scope)
+    return Template(name, message.normalise_line_breaks(text), tag, tuple(media), scope)
 
 
 def templates_from_json(data: object, scope: Scope = Scope.PERSONAL) -> tuple[list[Template], list[str]]:
