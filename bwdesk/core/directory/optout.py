@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -121,12 +120,6 @@ def local_time(moment: str) -> str:
         return parse_time(moment).astimezone().strftime("%Y-%m-%d %H:%M")
     except ValueError:
         return moment
-
-
-def refusal(listed: Sequence[OptOut]) -> str:
-    """Why a message to these numbers is not sent, naming each with why and since when."""
-    each = "; ".join(f"{entry.number}: {entry.describe()}" for entry in listed)
-    return f"on the do-not-text list, so nothing is sent to {'them' if len(listed) > 1 else 'it'}: {each}"
 
 
 # --- filled by itself ---------------------------------------------------------------------------------------
