@@ -1,6 +1,6 @@
 """`bwdesk optout|templates|contacts`: the do-not-text list, templates and contacts (docs/design.md §17).
-Kept beside `cli.py`, which only adds the sub-commands; what `bwdesk send` asks of the directory is in
-`cli_directory_send.py`.
+Kept beside `cli.py`, which only adds the sub-commands; the templates' actions are in `cli_templates.py`, and
+what `bwdesk send` asks of the directory in `cli_directory_send.py`.
 
 Exit statuses (docs/design.md §4.6), for the three commands:
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -29,7 +28,6 @@ if TYPE_CHECKING:
     from bwdesk.core.directory.csvio import CsvTable
     from bwdesk.core.directory.optout import OptOut
     from bwdesk.core.directory.store import ContactBook, DirectoryStore, OptOutList
-    from bwdesk.core.directory.template_book import Scope, Template
 
 EXIT_OK = 0
 EXIT_INVALID = 2
@@ -177,12 +175,17 @@ def cmd_directory(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
     context = load_context(err=err)
     directory = open_directory(context)
     try:
+        if args.command == "templates":
+            from bwdesk.cli_templates import TEMPLATE_COMMANDS
+
+            return TEMPLATE_COMMANDS[args.action](args, context, directory, out, err)
         return COMMANDS[args.command, args.action](args, context, directory, out, err)
     finally:
         directory.close()
 
 
-def _number(raw: str, region: str) -> str:
+def typed_number(raw: str, region: str) -> str:
+    """A number as typed, in E.164; UsageError (exit 2) naming it and why when it is not one."""
     from bwdesk.core.phone import parse_number
 
     parsed = parse_number(raw, region)
@@ -191,7 +194,7 @@ def _number(raw: str, region: str) -> str:
     return parsed.e164
 
 
-def _json_array(items: Iterable[dict[str, Any]], out: TextOut) -> None:
+def json_array(items: Iterable[dict[str, Any]], out: TextOut) -> None:
     """A JSON array written as it is read (the do-not-text list may hold a million numbers)."""
     out.write("[")
     for i, item in enumerate(items):
@@ -199,15 +202,15 @@ def _json_array(items: Iterable[dict[str, Any]], out: TextOut) -> None:
     out.write("]\n")
 
 
-def _plural(n: int, word: str) -> str:
+def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _source_name(path: str) -> str:
+def source_name(path: str) -> str:
     return "standard input" if path == "-" else path
 
 
-def _report_problems(problems: Sequence[object], err: IO[str]) -> int:
+def report_problems(problems: Sequence[object], err: IO[str]) -> int:
     for problem in problems:
         print(f"bwdesk: {problem}", file=err)
     return EXIT_PARTLY_IMPORTED if problems else EXIT_OK
@@ -216,7 +219,7 @@ def _report_problems(problems: Sequence[object], err: IO[str]) -> int:
 def _read_table(path: str) -> CsvTable:
     from bwdesk.core.directory.csvio import read_csv
 
-    return read_csv(sys.stdin.buffer if path == "-" else path, _source_name(path))
+    return read_csv(sys.stdin.buffer if path == "-" else path, source_name(path))
 
 
 def _export_csv(
@@ -231,7 +234,7 @@ def _export_csv(
         written = write_csv(path, headings, rows)
     except OSError as exc:
         raise UsageError(f"export: cannot write {path}: {(exc.strerror or str(exc)).lower()}.") from None
-    print(f"Wrote {_plural(written, what)} to {path}.", file=out)
+    print(f"Wrote {plural(written, what)} to {path}.", file=out)
     return EXIT_OK
 
 
@@ -251,7 +254,7 @@ def optout_list(
     digits = re.sub(r"\D", "", args.search or "")
     entries = _all_opt_outs(directory, digits)
     if args.json:
-        _json_array((entry.to_json() for entry in entries), out)
+        json_array((entry.to_json() for entry in entries), out)
         return EXIT_OK
     shown = 0
     for entry in entries:
@@ -272,7 +275,7 @@ def optout_add(
 ) -> int:
     from bwdesk.core.directory.optout import Reason
 
-    number = _number(args.number, context.settings.region)
+    number = typed_number(args.number, context.settings.region)
     entry, added = directory.add_opt_out(number, Reason.BY_HAND, note=" ".join(args.reason.split()))
     if added:
         print(f"{number} is on the do-not-text list now; messages to it are refused.", file=out)
@@ -286,7 +289,7 @@ def optout_remove(
 ) -> int:
     from bwdesk.core.directory.store import NotListed
 
-    number = _number(args.number, context.settings.region)
+    number = typed_number(args.number, context.settings.region)
     if not args.reason.strip():
         raise UsageError(
             "reason: a number comes off the do-not-text list only with a reason, kept in the list's history: add "
@@ -309,10 +312,10 @@ def optout_history(
 ) -> int:
     from bwdesk.core.directory.optout import Action, local_time
 
-    number = _number(args.number, context.settings.region) if args.number else None
+    number = typed_number(args.number, context.settings.region) if args.number else None
     events = directory.opt_out_history(number)
     if args.json:
-        _json_array((event.to_json() for event in events), out)
+        json_array((event.to_json() for event in events), out)
         return EXIT_OK
     for event in events:
         if event.action is Action.REMOVED:
@@ -342,9 +345,9 @@ def optout_import(
         print(f"bwdesk: note: {note}", file=err)
     added = directory.add_opt_outs(entries)
     already = f" ({len(entries) - added} already on it)" if len(entries) > added else ""
-    refused = f"; {_plural(len(problems), 'line')} not used (below)" if problems else ""
-    print(f"Put {_plural(added, 'number')} on the do-not-text list{already}{refused}.", file=out)
-    return _report_problems(problems, err)
+    refused = f"; {plural(len(problems), 'line')} not used (below)" if problems else ""
+    print(f"Put {plural(added, 'number')} on the do-not-text list{already}{refused}.", file=out)
+    return report_problems(problems, err)
 
 
 def optout_export(
@@ -354,183 +357,6 @@ def optout_export(
 
     rows = (opt_out_row(entry) for entry in _all_opt_outs(directory))
     return _export_csv(args.path, OPT_OUT_COLUMNS, rows, "number", out)
-
-
-# --- templates -------------------------------------------------------------------------------------------------
-
-
-def _scope(args: argparse.Namespace) -> Scope:
-    from bwdesk.core.directory.template_book import Scope
-
-    return Scope.TEAM if args.team else Scope.PERSONAL
-
-
-def _refuse_locked(context: Context, name: str) -> None:
-    """IT's templates cannot be changed, replaced or shadowed from here."""
-    from bwdesk.core.directory.template_book import name_key
-
-    locked = next((t for t in context.loaded.templates if t.key == name_key(name)), None)
-    if locked is not None:
-        raise UsageError(
-            f"name: {locked.name!r} is a template your administrator set in the system settings file; it cannot "
-            "be changed or removed here. Choose another name for yours. Nothing changed."
-        )
-
-
-def _save_template(
-    context: Context, directory: DirectoryStore, template: Template, replace_it: bool
-) -> Template:
-    from bwdesk.core.directory.store import ScopeNotKept, TemplateExists
-
-    try:
-        return directory.save_template(template, replace=replace_it)
-    except TemplateExists as exc:
-        raise UsageError(f"name: {exc} Add --replace to change it. Nothing changed.") from None
-    except ScopeNotKept as exc:
-        raise UsageError(f"team: {_not_kept(context, exc)} Nothing changed.") from None
-
-
-def _not_kept(context: Context, exc: Exception) -> str:
-    """Why team templates cannot be kept: no team history here, or one this bwdesk cannot keep them in yet."""
-    if context.settings.history_url:
-        return (
-            "This desk has a team history, but this version of bwdesk cannot keep templates in it yet; keep "
-            "this one as a personal template (leave out --team) for now."
-        )
-    return str(exc)
-
-
-def templates_list(
-    args: argparse.Namespace, context: Context, directory: DirectoryStore, out: TextOut, err: IO[str]
-) -> int:
-    from bwdesk.core.directory.choice import template_book
-
-    book = template_book(context, directory)
-    if args.json:
-        _json_array((template.to_json() for template in book.all()), out)
-        return EXIT_OK
-    for template in book.all():
-        marks = f"[{template.scope.value}]" + (f" tag {template.tag}" if template.tag else "")
-        marks += f" +{len(template.media)} media" if template.media else ""
-        text = " ".join(template.text.split())
-        print(f"{template.name:<28} {marks:<20} {text[:60] + ('…' if len(text) > 60 else '')}", file=out)
-    if not len(book):
-        print("No templates yet: add one with bwdesk templates add NAME --text TEXT", file=out)
-    return EXIT_OK
-
-
-def templates_add(
-    args: argparse.Namespace, context: Context, directory: DirectoryStore, out: TextOut, err: IO[str]
-) -> int:
-    from bwdesk.core.directory.template_book import Template, template_problems
-
-    media = tuple(link.strip() for link in args.media if link.strip())
-    template = Template(args.name, _template_text(args), args.tag.strip(), media, _scope(args))
-    _refuse_locked(context, template.name)
-    problems = template_problems(template)
-    if problems:
-        raise UsageError("; ".join(str(p) for p in problems) + ". Nothing was saved.")
-    saved = _save_template(context, directory, template, args.replace)
-    print(f"Saved the {saved.scope.value} template {saved.name!r}.", file=out)
-    return EXIT_OK
-
-
-def _template_text(args: argparse.Namespace) -> str:
-    from bwdesk.core.message import normalise_line_breaks
-
-    if args.text is not None:
-        return normalise_line_breaks(str(args.text))
-    try:
-        if args.text_file == "-":
-            data = sys.stdin.read()
-        else:
-            with open(args.text_file, encoding="utf-8-sig") as handle:
-                data = handle.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        why = (
-            "it is not UTF-8 text"
-            if isinstance(exc, UnicodeDecodeError)
-            else (exc.strerror or str(exc)).lower()
-        )
-        raise UsageError(
-            f"text: cannot read --text-file {args.text_file}: {why}. Nothing was saved."
-        ) from None
-    data = normalise_line_breaks(data.removeprefix("\ufeff"))
-    return data[:-1] if data.endswith("\n") else data
-
-
-def templates_remove(
-    args: argparse.Namespace, context: Context, directory: DirectoryStore, out: TextOut, err: IO[str]
-) -> int:
-    from bwdesk.core.directory.store import ScopeNotKept
-    from bwdesk.core.directory.template_book import clean_name
-
-    scope = _scope(args)
-    _refuse_locked(context, args.name)
-    try:
-        removed = directory.remove_template(args.name, scope)
-    except ScopeNotKept as exc:
-        raise UsageError(f"team: {_not_kept(context, exc)} Nothing changed.") from None
-    if not removed:
-        raise UsageError(
-            f"name: there is no {scope.value} template called {clean_name(args.name)!r}. Nothing changed."
-        )
-    print(f"Deleted the {scope.value} template {clean_name(args.name)!r}.", file=out)
-    return EXIT_OK
-
-
-def templates_import(
-    args: argparse.Namespace, context: Context, directory: DirectoryStore, out: TextOut, err: IO[str]
-) -> int:
-    from bwdesk.core.directory.template_book import templates_from_json
-
-    try:
-        if args.path == "-":
-            data = json.load(sys.stdin)
-        else:
-            with open(args.path, encoding="utf-8-sig") as handle:
-                data = json.load(handle)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise UsageError(
-            f"import: cannot read {_source_name(args.path)} as JSON: {exc}. Nothing was imported."
-        ) from None
-    found, problems = templates_from_json(data, _scope(args))
-    saved = 0
-    for template in found:
-        try:
-            _refuse_locked(context, template.name)
-            _save_template(context, directory, template, args.replace)
-        except UsageError as exc:
-            problems.append(
-                f"template {template.name!r}: {str(exc).partition(': ')[2].removesuffix(' Nothing changed.')}"
-            )
-            continue
-        saved += 1
-    refused = f"; {len(problems)} not (below)" if problems else ""
-    print(f"Saved {_plural(saved, 'template')}{refused}.", file=out)
-    return _report_problems(problems, err)
-
-
-def templates_export(
-    args: argparse.Namespace, context: Context, directory: DirectoryStore, out: TextOut, err: IO[str]
-) -> int:
-    """The templates this store keeps (IT's are IT's to hand out), in the form `import` reads."""
-    kept = [
-        {k: v for k, v in template.to_json().items() if k != "variables"}
-        for template in directory.templates()
-    ]
-    text = json.dumps(kept, ensure_ascii=False, indent=2) + "\n"
-    if args.path == "-":
-        out.write(text)
-        return EXIT_OK
-    try:
-        fd = os.open(args.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with open(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    except OSError as exc:
-        raise UsageError(f"export: cannot write {args.path}: {(exc.strerror or str(exc)).lower()}.") from None
-    print(f"Wrote {_plural(len(kept), 'template')} to {args.path}.", file=out)
-    return EXIT_OK
 
 
 # --- contacts --------------------------------------------------------------------------------------------------
@@ -555,7 +381,7 @@ def contacts_list(
     else:
         chosen = sorted(_all_contacts(directory), key=lambda c: (fold(c.name), c.number))
     if args.json:
-        _json_array((contact.to_json() for contact in chosen), out)
+        json_array((contact.to_json() for contact in chosen), out)
         return EXIT_OK
     for contact in chosen:
         fields = "  ".join(f"{key}={value}" for key, value in contact.fields.items())
@@ -570,7 +396,7 @@ def contacts_add(
 ) -> int:
     from bwdesk.core.directory.contacts import contact_problems, field_key, make_contact
 
-    number = _number(args.number, context.settings.region)
+    number = typed_number(args.number, context.settings.region)
     changes: dict[str, str] = {}
     for item in args.field:
         key, sep, value = item.partition("=")
@@ -594,7 +420,7 @@ def contacts_add(
 def contacts_remove(
     args: argparse.Namespace, context: Context, directory: DirectoryStore, out: TextOut, err: IO[str]
 ) -> int:
-    number = _number(args.number, context.settings.region)
+    number = typed_number(args.number, context.settings.region)
     if not directory.remove_contact(number):
         raise UsageError(f"number: {number} has no contact. Nothing changed.")
     print(f"Forgot the contact of {number}.", file=out)
@@ -614,9 +440,9 @@ def contacts_import(
     for note in [*table.notes, *notes]:
         print(f"bwdesk: note: {note}", file=err)
     saved = directory.save_contacts(contacts)
-    refused = f"; {_plural(len(problems), 'line')} not used (below)" if problems else ""
-    print(f"Saved {_plural(saved, 'contact')}{refused}.", file=out)
-    return _report_problems(problems, err)
+    refused = f"; {plural(len(problems), 'line')} not used (below)" if problems else ""
+    print(f"Saved {plural(saved, 'contact')}{refused}.", file=out)
+    return report_problems(problems, err)
 
 
 def contacts_export(
@@ -638,11 +464,6 @@ COMMANDS: dict[tuple[str, str], Command] = {
     ("optout", "history"): optout_history,
     ("optout", "import"): optout_import,
     ("optout", "export"): optout_export,
-    ("templates", "list"): templates_list,
-    ("templates", "add"): templates_add,
-    ("templates", "remove"): templates_remove,
-    ("templates", "import"): templates_import,
-    ("templates", "export"): templates_export,
     ("contacts", "list"): contacts_list,
     ("contacts", "add"): contacts_add,
     ("contacts", "remove"): contacts_remove,
