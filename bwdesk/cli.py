@@ -25,8 +25,10 @@ from bwdesk.core.outcome import SendResult, SendState, Trouble
 from bwdesk.core.sending import PossibleDuplicate, sent_at
 
 if TYPE_CHECKING:
+    from bwdesk.core.account import Context
     from bwdesk.core.attachments import Attachment
     from bwdesk.core.bandwidth import BandwidthClient
+    from bwdesk.core.directory.store import DirectoryStore, OptOutList
     from bwdesk.core.history.store import HistoryStore
     from bwdesk.core.message import Draft
     from bwdesk.core.status_words import StatusFilter
@@ -41,6 +43,9 @@ EXIT_REJECTED = 3
 EXIT_NOT_CONFIRMED = 4
 #: `bwdesk send --attach`: a file could not be uploaded, so nothing was sent (running it again is safe).
 EXIT_UPLOAD_FAILED = 5
+
+#: The directory's commands (cli_directory.py): the do-not-text list, templates, contacts.
+DIRECTORY_COMMANDS = ("optout", "templates", "contacts")
 
 DESCRIPTION = (
     "bwdesk sends SMS and MMS by hand through Bandwidth's Messaging API v2. "
@@ -82,7 +87,8 @@ def build_parser() -> _Parser:
         "send",
         help="send a message without the window",
         description="Send a message without the window, with the same validation, client and history. "
-        "Exit status: 0 all accepted; 2 invalid input or configuration (nothing sent); "
+        "Exit status: 0 all accepted; 2 invalid input or configuration, or a recipient on the do-not-text list "
+        "(nothing sent); "
         "3 rejected by the API; 4 failed or outcome unknown; 5 an --attach file could not be uploaded "
         "(nothing sent; safe to run again); 1 internal error.",
     )
@@ -95,6 +101,19 @@ def build_parser() -> _Parser:
         "--text-file",
         metavar="PATH",
         help="read the text from a file, or '-' for standard input (one trailing newline is dropped)",
+    )
+    text.add_argument(
+        "--template",
+        metavar="NAME",
+        help="the text (and tag and media, unless given) of a template; its {variables} are filled per "
+        "recipient from their contact and --var",
+    )
+    send.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a value for the template's {KEY}, for every recipient (wins over their contact's); repeat for several",
     )
     send.add_argument(
         "--media", action="append", default=[], metavar="URL", help="media URL (MMS); repeat for several"
@@ -169,9 +188,11 @@ def build_parser() -> _Parser:
     )
     history.add_argument("--json", action="store_true", help="print a JSON array, one object per row")
 
+    from bwdesk.cli_directory import add_directory_parsers
     from bwdesk.cli_team import add_team_parser
 
     add_team_parser(sub)
+    add_directory_parsers(sub)
 
     sandbox = sub.add_parser(
         "sandbox",
@@ -225,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bwdesk.selftest import run_self_test
 
             return run_self_test()
-        if args.command in ("send", "history", "team"):
+        if args.command in ("send", "history", "team", *DIRECTORY_COMMANDS):
             _log_to_profile()
         if args.command == "send":
             return cmd_send(args, _PipeSafe(sys.stdout), sys.stderr)
@@ -237,6 +258,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bwdesk.cli_team import cmd_team
 
             return cmd_team(args, _PipeSafe(sys.stdout), sys.stderr)
+        if args.command in DIRECTORY_COMMANDS:
+            from bwdesk.cli_directory import cmd_directory
+
+            return cmd_directory(args, _PipeSafe(sys.stdout), sys.stderr)
         from bwdesk.ui.app import run_gui
 
         return run_gui(sandbox=args.sandbox)
@@ -333,8 +358,8 @@ def _log_to_profile() -> None:
 
 
 def cmd_send(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
-    from bwdesk.core import message, sending
     from bwdesk.core.account import load_context
+    from bwdesk.core.directory.choice import open_directory
 
     text = _read_text(args)
     context = load_context(err=err)
@@ -346,8 +371,32 @@ def cmd_send(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
         raise ConfigError(
             "from: no sending number. Pass --from NUMBER, set BW_NUMBER, or choose a default From number in Settings."
         )
+    directory = open_directory(context)
+    try:
+        return _send_with_directory(args, text, context, sender, directory, out, err)
+    finally:
+        directory.close()
+
+
+def _send_with_directory(
+    args: argparse.Namespace,
+    text: str,
+    context: Context,
+    sender: str,
+    directory: DirectoryStore,
+    out: TextOut,
+    err: IO[str],
+) -> int:
+    """`bwdesk send` once the do-not-text list, the templates and the contacts are at hand (docs/design.md §17)."""
+    from bwdesk import cli_directory_send
+    from bwdesk.core import message, sending
+
+    account = context.account()
+    template = cli_directory_send.chosen_template(args, context, directory)
+    if template is not None:
+        text = template.text
     # Files are checked before anything else touches the network: a bad one stops the send with its name.
-    media = _unique(args.media, "media", err)
+    media = _unique([*(template.media if template else ()), *args.media], "media", err)
     files = _check_attachments(_unique(args.attach, "attach", err))
     total = len(media) + len(files)
     if total > message.MAX_MEDIA:
@@ -367,7 +416,7 @@ def cmd_send(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
             # Each file's link is known before it is uploaded (its name comes from its contents), so the
             # whole message is checked — and the duplicate guard asked — before anything is uploaded.
             media=(*media, *(client.media_url(f.attachment.name) for f in files)),
-            tag=args.tag,
+            tag=args.tag or (template.tag if template else ""),
             mode=message.Mode.GROUP if args.group else message.Mode.SEPARATE,
             region=account.region,
         )
@@ -378,20 +427,26 @@ def cmd_send(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
         for warning in problems:
             print(f"bwdesk: warning: {_problem_text(warning)}", file=err)
         recipients = message.recipients_e164(draft)
+        cli_directory_send.refuse_opted_out(directory, recipients)
+        drafts = [draft]
+        if template is not None:  # filled per recipient (or once for a group), each checked as it will go
+            values = cli_directory_send.explicit_values(args, template, err)
+            drafts = cli_directory_send.filled_drafts(draft, template, values, directory)
+            errors = [p for d in drafts for p in message.validate(d) if p.severity == "error"]
+            if errors:
+                raise UsageError("; ".join(dict.fromkeys(map(_problem_text, errors))) + ". Nothing was sent.")
         if not args.yes:
-            _refuse_unconfirmed_size(draft, context.settings.confirm_segments_above)
+            _refuse_unconfirmed_size(drafts, context.settings.confirm_segments_above)
         store = context.history()
         try:
             if not args.send_again:
-                _refuse_likely_duplicates(
-                    sending.find_possible_duplicates(store, sending.plan(draft, account.application_id)),
-                    recipients,
-                )
+                posts = [post for d in drafts for post in sending.plan(d, account.application_id)]
+                _refuse_likely_duplicates(sending.find_possible_duplicates(store, posts), recipients)
             uploaded = _upload(client, files, err)
             if uploaded is None:
                 return EXIT_UPLOAD_FAILED
-            draft = replace(draft, media=(*media, *uploaded))
-            return _send_and_report(draft, account.application_id, client, store, args, out, err)
+            drafts = [replace(d, media=(*media, *uploaded)) for d in drafts]
+            return _send_and_report(drafts, account.application_id, client, store, directory, args, out, err)
         finally:
             store.close()
     finally:
@@ -399,17 +454,21 @@ def cmd_send(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
 
 
 def _send_and_report(
-    draft: Draft,
+    drafts: Sequence[Draft],
     application_id: str,
     client: BandwidthClient,
     store: HistoryStore,
+    directory: OptOutList,
     args: argparse.Namespace,
     out: TextOut,
     err: IO[str],
 ) -> int:
+    from bwdesk.cli_directory_send import tell_news
     from bwdesk.core import sending
+    from bwdesk.core.directory.optout import OptOutRecorder
     from bwdesk.core.message import message_count
 
+    recorder = OptOutRecorder(directory)  # an answer saying 4482 puts the number on the list, and says so
     sent: list[sending.SentPost] = []
 
     def report(post: sending.SentPost) -> None:
@@ -420,14 +479,21 @@ def _send_and_report(
             print(f"bwdesk: warning: {post.history_problem}", file=err, flush=True)
 
     try:
-        sending.send_draft(draft, application_id, client, store, on_sent=report)
+        for draft in drafts:  # one per recipient when a template was filled for each
+            sending.send_draft(
+                draft, application_id, client, store, on_sent=report, on_settled=recorder.after_send
+            )
+            trouble = sent[-1].result.trouble if sent else None
+            if trouble is not None and trouble.stops_batch:
+                break  # the account or the connection: the next recipients would be refused the same way
     except sending.NotRecorded as exc:
         # What went out is printed above; the rest was not sent because it could not be recorded first.
         print(f"bwdesk: {exc} The remaining messages were not sent either.", file=err)
         status = EXIT_NOT_CONFIRMED
     else:
         status = exit_status(post.result for post in sent)
-        _say_what_stopped(sent, message_count(draft), err)
+        _say_what_stopped(sent, sum(message_count(d) for d in drafts), err)
+    tell_news(recorder, err)
     if args.json:
         json.dump([_post_json(store, post) for post in sent], out, ensure_ascii=False)
         out.write("\n")
@@ -567,15 +633,15 @@ def exit_status(results: Iterable[SendResult]) -> int:
     return EXIT_OK
 
 
-def _refuse_unconfirmed_size(draft: Draft, segment_limit: int) -> None:
+def _refuse_unconfirmed_size(drafts: Sequence[Draft], segment_limit: int) -> None:
     """Many or costly sends go only with --yes (the window asks the same question, core decides when).
 
     A group MMS is not asked about here: `--group` is itself the explicit choice, given on this command."""
     from bwdesk.core.send_size import Caution, cautions, describe_cautions
 
-    found = [c for c in cautions(draft, segment_limit) if c is not Caution.GROUP]
+    found = [c for c in cautions(drafts, segment_limit) if c is not Caution.GROUP]
     if found:
-        sentences = " ".join(describe_cautions(draft, found, segment_limit))
+        sentences = " ".join(describe_cautions(drafts, found, segment_limit))
         raise UsageError(f"to: {sentences} Add --yes to confirm. Nothing was sent.")
 
 
@@ -724,14 +790,13 @@ def cmd_history(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
     try:
         status = EXIT_OK
         if args.refresh:
-            from bwdesk.core.delivery import refresh_statuses
+            from bwdesk.cli_directory_send import refresh_filling_the_list
 
             client = context.client(for_sending=False)
             try:
-                report = refresh_statuses(store, client)
+                report = refresh_filling_the_list(context, store, client, err)
             finally:
                 client.close()
-            print(report.summary(), file=err)
             if not report.complete:
                 # The list below may be stale; a script must be able to tell.
                 status = EXIT_REJECTED if report.refused else EXIT_NOT_CONFIRMED

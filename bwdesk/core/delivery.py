@@ -44,6 +44,11 @@ UNKNOWN_WINDOW_AFTER = timedelta(minutes=15)
 UNKNOWN_LOOKBACK = timedelta(days=2)
 
 
+#: Told about each delivery status a refresh or "Check status" recorded on a row (the do-not-text list listens:
+#: 4775 and 4482 put the number on it). Whatever it raises is logged, never the refresh's.
+StatusListener = Callable[[HistoryRow, "MessageStatus"], None]
+
+
 class StatusLookup(Protocol):
     def message_status(self, message_id: str) -> MessageStatus | None: ...
 
@@ -170,8 +175,10 @@ class StatusRefresher:
         sleep: Callable[[float], None] = time.sleep,
         per_second: float = LIST_REQUESTS_PER_SECOND,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_status: StatusListener | None = None,
     ) -> None:
         self._now = now
+        self._on_status = on_status
         self._client = client
         self._clock = clock
         self._sleep = sleep
@@ -288,6 +295,7 @@ class StatusRefresher:
                     Undelivered(row.id, tuple(row.to), status.status, status.error_code or None)
                 )
         store.update_delivery(row.id, status.status, status.error_code)
+        self._tell(row, status)
 
     def check_unknown(self, store: DeliveryLog, row: HistoryRow) -> UnknownCheck:
         """Look for an unknown (or failed) send at Bandwidth by from/to/time; if found, record it as accepted.
@@ -320,8 +328,16 @@ class StatusRefresher:
                 if settled is not None and settled.state is SendState.ACCEPTED and settled.message_id:
                     return UnknownCheck(_as_status(settled), 1)
                 return UnknownCheck(None, 1)
+            self._tell(row, found)
             return UnknownCheck(found, 1)
         return UnknownCheck(None, len(matches))
+
+    def _tell(self, row: HistoryRow, status: MessageStatus) -> None:
+        if self._on_status is not None:
+            try:
+                self._on_status(row, status)
+            except Exception:  # the status is recorded; a listener's failure must not stop the refresh
+                log.exception("a listener failed after history row %d's status was recorded", row.id)
 
     def _send_in_flight(self, store: DeliveryLog, row: HistoryRow) -> bool:
         since = parse_time(row.created) - UNKNOWN_WINDOW_BEFORE
@@ -348,6 +364,8 @@ def _as_status(row: HistoryRow) -> MessageStatus:
     )
 
 
-def refresh_statuses(store: DeliveryLog, client: StatusLookup) -> RefreshReport:
+def refresh_statuses(
+    store: DeliveryLog, client: StatusLookup, on_status: StatusListener | None = None
+) -> RefreshReport:
     """`bwdesk history --refresh`: one paced refresh of recent messages."""
-    return StatusRefresher(client).refresh(store)
+    return StatusRefresher(client, on_status=on_status).refresh(store)

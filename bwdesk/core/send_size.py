@@ -38,36 +38,53 @@ class Caution(StrEnum):
 @dataclass(frozen=True)
 class SendSize:
     """What sending a draft makes and bills: its messages (POSTs), the segments each is billed (1 for an
-    MMS), and, for a group MMS, who takes part."""
+    MMS; the most of any when a template filled each recipient's text apart), and, for a group MMS, who takes
+    part."""
 
     messages: int
     segments_each: int
     mms: bool
     participants: tuple[str, ...] = ()  # E.164, for a group MMS only
+    total: int | None = None  # when the messages differ in length; else messages × segments_each
 
     @property
     def total_segments(self) -> int:
-        return self.messages * self.segments_each
+        return self.messages * self.segments_each if self.total is None else self.total
 
 
-def send_size(draft: Draft) -> SendSize:
-    """The size of sending `draft` as `plan` would (a "group" of one is an ordinary message)."""
-    numbers = recipients_e164(draft)
-    group = draft.mode == Mode.GROUP and len(numbers) > 1
+def send_size(draft: Draft | Sequence[Draft]) -> SendSize:
+    """The size of sending `draft` as `plan` would (a "group" of one is an ordinary message); of several
+    drafts (a template filled per recipient), all of them together."""
+    if isinstance(draft, Draft):
+        numbers = recipients_e164(draft)
+        group = draft.mode == Mode.GROUP and len(numbers) > 1
+        return SendSize(
+            messages=message_count(draft),
+            segments_each=segments_per_message(draft),
+            mms=is_mms(draft),
+            participants=tuple(numbers) if group else (),
+        )
+    sizes = [send_size(one) for one in draft]
+    if len(sizes) == 1:
+        return sizes[0]
     return SendSize(
-        messages=message_count(draft),
-        segments_each=segments_per_message(draft),
-        mms=is_mms(draft),
-        participants=tuple(numbers) if group else (),
+        messages=sum(s.messages for s in sizes),
+        segments_each=max((s.segments_each for s in sizes), default=0),
+        mms=any(s.mms for s in sizes),
+        participants=tuple(n for s in sizes for n in s.participants),
+        total=sum(s.total_segments for s in sizes),
     )
 
 
-def cautions(draft: Draft, segment_limit: int = CONFIRM_SEGMENTS_ABOVE) -> tuple[Caution, ...]:
-    """Why sending `draft` should be confirmed first: more than `CONFIRM_SEPARATE_ABOVE` separate messages,
-    more than `segment_limit` segments in total, a group MMS. Empty: it goes without a question."""
+def cautions(
+    draft: Draft | Sequence[Draft], segment_limit: int = CONFIRM_SEGMENTS_ABOVE
+) -> tuple[Caution, ...]:
+    """Why sending `draft` (or all of several drafts) should be confirmed first: more than
+    `CONFIRM_SEPARATE_ABOVE` separate messages, more than `segment_limit` segments in total, a group MMS.
+    Empty: it goes without a question."""
     size = send_size(draft)
     found: list[Caution] = []
-    if draft.mode == Mode.SEPARATE and size.messages > CONFIRM_SEPARATE_ABOVE:
+    if not size.participants and size.messages > CONFIRM_SEPARATE_ABOVE:
         found.append(Caution.MANY)
     if size.total_segments > segment_limit:
         found.append(Caution.COSTLY)
@@ -77,7 +94,7 @@ def cautions(draft: Draft, segment_limit: int = CONFIRM_SEGMENTS_ABOVE) -> tuple
 
 
 def describe_cautions(
-    draft: Draft, found: Sequence[Caution], segment_limit: int = CONFIRM_SEGMENTS_ABOVE
+    draft: Draft | Sequence[Draft], found: Sequence[Caution], segment_limit: int = CONFIRM_SEGMENTS_ABOVE
 ) -> list[str]:
     """The cautions in sentences, one per concern: the cost (what is sent and billed, and which limit it
     passes) and the participants of a group. The window's question and the CLI's refusal both say these."""
@@ -92,9 +109,8 @@ def describe_cautions(
         sentences.append(f"{_describe_size(size)}. That is {' and '.join(limits)}.")
     if Caution.GROUP in found:
         # Each number kept on one line (no break inside "(919) 555-0123"), the list wrapping between them.
-        who = ", ".join(
-            phone.display_number(n, draft.region).replace(" ", "\u00a0") for n in size.participants
-        )
+        region = draft.region if isinstance(draft, Draft) else next((d.region for d in draft), None)
+        who = ", ".join(phone.display_number(n, region).replace(" ", "\u00a0") for n in size.participants)
         sentences.append(
             f"This is one group MMS to {len(size.participants)} numbers: everyone in it sees every number, "
             f"and replies go to the whole group: {who}."
@@ -111,6 +127,8 @@ def _describe_size(size: SendSize) -> str:
     if size.messages == 1:
         return f"This sends 1 message of {total}"
     each = _plural(size.segments_each, "segment")
+    if size.total_segments != size.messages * size.segments_each:  # filled apart: the lengths differ
+        return f"This sends {size.messages} messages of up to {each} each: {total} in total"
     return f"This sends {size.messages} messages of {each} each: {total} in total"
 
 

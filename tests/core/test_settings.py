@@ -304,3 +304,33 @@ def test_it_can_lock_the_segment_limit_that_asks_before_costly_sends(profile: Pa
     write_system({"defaults": {"confirm_segments_above": 4}, "locked": ["confirm_segments_above"]})
     loaded = load_settings(profile)
     assert loaded.settings.confirm_segments_above == 4 and "confirm_segments_above" in loaded.locked
+
+
+def test_it_templates_come_from_the_system_file_locked_and_checked(profile: Path, expect_log) -> None:
+    from bwdesk.core.directory.template_book import Scope
+
+    expect_log("System settings")
+    write_system(
+        {
+            "templates": [
+                {"name": "On the way", "text": "Hi {first_name|there}, your technician is on the way."},
+                {"name": "Broken", "text": "Hi {first name}"},
+                {"name": "Photo", "media": ["https://example.com/part.png"], "tag": "PARTS"},
+            ]
+        }
+    )
+    loaded = load_settings(profile)
+    assert [(t.name, t.scope) for t in loaded.templates] == [
+        ("On the way", Scope.LOCKED),
+        ("Photo", Scope.LOCKED),
+    ]
+    assert loaded.templates[1].media == ("https://example.com/part.png",)
+    assert len(loaded.warnings) == 1
+    assert loaded.warnings[0].endswith(
+        "\"templates\": template 2 ('Broken'): text: {first name} at position 4 is not a variable: a variable's "
+        "name is one word of letters, digits and _ (for example {first_name}), with an optional fallback after | "
+        "({first_name|there}); ignoring it."
+    )
+    write_system({"templates": {"name": "not a list"}})
+    assert load_settings(profile).templates == ()
+    assert "expected a JSON array of templates" in load_settings(profile).warnings[0]
