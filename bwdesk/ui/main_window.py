@@ -71,7 +71,6 @@ class MainWindow(QMainWindow):
         self._quit_when_idle = False  # asked to close while sending: done once the send is over
         self._closed = False
         self.setWindowTitle("bwdesk — Sandbox" if context.is_sandbox else "bwdesk — New message")
-        self.setWindowIcon(app_icon())
         self.resize(980, 860)  # wide enough for every history button beside the search
 
         self.composer = ComposerWidget(self, region=context.settings.region)
