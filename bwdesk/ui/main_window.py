@@ -7,8 +7,8 @@ import functools
 import logging
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QPaintEvent
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -81,7 +81,9 @@ class MainWindow(QMainWindow):
         self.history_view = HistoryView(
             self.tasks, region=context.settings.region, feedback=self.feedback, parent=self
         )
-        self.drafts = DraftKeeper(self.composer, paths.draft_file(context.profile), self.feedback, self)
+        self.drafts = DraftKeeper(
+            self.composer, paths.draft_file(context.profile), self.feedback, self, tasks=self.tasks
+        )
         self.session = SendSession(
             self.composer, self.tasks, self.drafts, self.feedback, self.feedback.confirm, self
         )
@@ -95,6 +97,7 @@ class MainWindow(QMainWindow):
         self.composer.focus_recipients()
         # The services (history, account; they load the network and keyring modules) start once the window
         # has painted, so that work on a worker thread does not compete with the first paint.
+        self.installEventFilter(self)
         QTimer.singleShot(UNSHOWN_START_MS, self, self._start_services_once)
 
     def _lay_out(self) -> None:
@@ -230,10 +233,13 @@ class MainWindow(QMainWindow):
 
     # --- start-up ----------------------------------------------------------------------------------------
 
-    def paintEvent(self, event: QPaintEvent) -> None:
-        super().paintEvent(event)
-        if not self._services_started:
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Watches only its own first paint (then stops): a `paintEvent` override would bring every repaint of
+        the window, a busy indicator's included, through Python and the GIL (docs/design.md §3.5)."""
+        if watched is self and event.type() == QEvent.Type.Paint:
+            self.removeEventFilter(self)
             QTimer.singleShot(0, self, self._start_services_once)
+        return super().eventFilter(watched, event)
 
     @Slot()
     def _start_services_once(self) -> None:
