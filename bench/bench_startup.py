@@ -39,7 +39,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 PROBE = HERE / "startup_probe.py"
-ROUNDS = 9
+ROUNDS = 15
 
 
 # --- the measuring side ----------------------------------------------------------------------------------
@@ -175,6 +175,9 @@ def main() -> dict[str, Any]:
     def worst(name: str, key: str) -> float:
         return round(max(s[key] for s in samples[name]), 1)
 
+    def best(name: str, key: str) -> float:
+        return round(min(s[key] for s in samples[name]), 1)
+
     result: dict[str, Any] = {
         "machine": f"{platform.platform()}; {os.cpu_count()} CPUs; Python {platform.python_version()}",
         "rounds": ROUNDS,
@@ -184,6 +187,8 @@ def main() -> dict[str, Any]:
             if key in samples[name][0]:
                 result[f"{name} {key} ms"] = median(name, key)
         result[f"{name} typed ms, worst"] = worst(name, "typed")
+        result[f"{name} typed ms, best"] = best(name, "typed")
+        result[f"{name} CPU ms to typed"] = median(name, "cpu")
     for name in ("bwdesk-empty", "bwdesk-1M"):
         result[f"{name} rss MB"] = median(name, "rss")
         result[f"{name} rows loaded"] = median(name, "rows")
@@ -191,14 +196,23 @@ def main() -> dict[str, Any]:
     def ratio(top: str, bottom: str) -> float:
         return round(result[top] / result[bottom], 2)
 
-    if desktop is not None:
-        result["typeable ratio bwdesk/bare, xcb (target <= 1.4)"] = ratio(
-            "xcb bwdesk-empty typed ms", "xcb bare typed ms"
+    # On a busy machine the medians are slowed by the same waits on both sides, which narrows their ratio: the
+    # least-disturbed rounds and the CPU time are printed beside them.
+    for where, prefix in (("xcb", "xcb "), ("offscreen", "")):
+        if f"{prefix}bare typed ms" not in result:
+            continue
+        bare, bwdesk = f"{prefix}bare", f"{prefix}bwdesk-empty"
+        result[f"typeable ratio bwdesk/bare, {where} (target <= 1.4)"] = ratio(
+            f"{bwdesk} typed ms", f"{bare} typed ms"
         )
+        result[f"typeable ratio, {where}, best rounds"] = ratio(
+            f"{bwdesk} typed ms, best", f"{bare} typed ms, best"
+        )
+        result[f"typeable ratio, {where}, CPU time"] = ratio(
+            f"{bwdesk} CPU ms to typed", f"{bare} CPU ms to typed"
+        )
+    if desktop is not None:
         result["first paint ratio bwdesk/bare, xcb"] = ratio("xcb bwdesk-empty shown ms", "xcb bare shown ms")
-    result["typeable ratio bwdesk/bare, offscreen (target <= 1.4)"] = ratio(
-        "bwdesk-empty typed ms", "bare typed ms"
-    )
     result["first paint ratio bwdesk/bare, offscreen"] = ratio("bwdesk-empty shown ms", "bare shown ms")
     result["first paint ratio bare+code/bare (the floor)"] = ratio("bare+code shown ms", "bare shown ms")
     result["ready ratio 1M/empty (target <= 1.5)"] = ratio("bwdesk-1M ready ms", "bwdesk-empty ready ms")
