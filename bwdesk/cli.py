@@ -236,11 +236,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bwdesk.selftest import run_self_test
 
         return run_self_test(arguments[1:])
-    parser = build_parser()
-    args, unknown = parser.parse_known_args(arguments)
-    if unknown:  # said by the command they were given to, with its usage (not the top-level one)
-        command = parser.commands.get(args.command or "", parser)
-        command.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if arguments in ([], ["--sandbox"]):
+        # The window: nothing to parse, and building every command's parser would only delay it
+        # (docs/design.md §3.1).
+        args = argparse.Namespace(self_test=False, command=None, sandbox=bool(arguments))
+    else:
+        parser = build_parser()
+        args, unknown = parser.parse_known_args(arguments)
+        if unknown:  # said by the command they were given to, with its usage (not the top-level one)
+            command = parser.commands.get(args.command or "", parser)
+            command.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         if args.self_test:
             from bwdesk.selftest import run_self_test

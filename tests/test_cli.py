@@ -797,3 +797,19 @@ def test_json_keeps_an_accepted_post_whose_outcome_the_history_could_not_save(
     [obj] = json.loads(out)
     assert obj["state"] == "accepted" and obj["message_id"] == on_sandbox.accepted_messages()[0]["id"]
     assert "could not be saved" in err
+
+
+def test_the_window_starts_without_building_the_command_line_parser(monkeypatch) -> None:
+    """`bwdesk` and `bwdesk --sandbox` open the window at once: every command's parser would only delay it."""
+    from bwdesk import cli
+    from bwdesk.ui import app as app_module
+
+    def no_parser() -> None:
+        raise AssertionError("the parser was built on the way to the window")
+
+    opened: list[bool] = []
+    monkeypatch.setattr(cli, "build_parser", no_parser)
+    monkeypatch.setattr(app_module, "run_gui", lambda *, sandbox=False: opened.append(sandbox) or 0)
+    assert cli.main([]) == 0
+    assert cli.main(["--sandbox"]) == 0
+    assert opened == [False, True]

@@ -9,6 +9,7 @@ fictional numbers are common, and a wrong guess by the metadata must not block a
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import unicodedata
@@ -155,7 +156,13 @@ def _from_number(raw: str, number: phonenumbers.PhoneNumber, region: str) -> Par
 
 def parse_number(text: str, region: str | None = None) -> ParsedNumber:
     """Parse one number as typed. Never raises: problems come back in ``error``."""
-    region = _region(region)
+    return _parse_number(text, _region(region))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_number(text: str, region: str) -> ParsedNumber:
+    """Remembered: the composer judges its draft at every edit, and while a send is answered, so the same few
+    numbers are parsed again and again (≈ 0.1 ms each with phonenumbers; docs/design.md §3.5)."""
     cleaned = _clean(text)
     if not cleaned:
         return ParsedNumber(text, None, "", error="empty: type a phone number")

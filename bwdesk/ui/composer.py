@@ -613,6 +613,8 @@ class ComposerWidget(QWidget):
         Controls that are disabled meanwhile (Send, Separate/Group) would push the keyboard focus out of the
         composer, into the history; it comes back when the send is over.
         """
+        if sending == self._sending:
+            return  # the send session says it again as a batch moves on (checking, sending, finished, idle)
         # The window's focus widget, not the application's: while a question box is open the window is not
         # active, but it still knows where its focus is (and gives it back there).
         focus = self.window().focusWidget()

@@ -8,8 +8,8 @@ import logging
 from typing import TYPE_CHECKING
 
 import shiboken6
-from PySide6.QtCore import QPoint, QRect, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QPaintEvent
+from PySide6.QtCore import QEvent, QObject, QPoint, QRect, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -77,7 +77,6 @@ class MainWindow(QMainWindow):
         self._quit_when_idle = False  # asked to close while sending: done once the send is over
         self._closed = False
         self.setWindowTitle("bwdesk — Sandbox" if context.is_sandbox else "bwdesk — New message")
-        self.setWindowIcon(app_icon())
         self.resize(980, 860)  # wide enough for every history button beside the search
 
         self.composer = ComposerWidget(self, region=context.settings.region)
@@ -88,7 +87,9 @@ class MainWindow(QMainWindow):
         self.history_view = HistoryView(
             self.tasks, region=context.settings.region, feedback=self.feedback, parent=self
         )
-        self.drafts = DraftKeeper(self.composer, paths.draft_file(context.profile), self.feedback, self)
+        self.drafts = DraftKeeper(
+            self.composer, paths.draft_file(context.profile), self.feedback, self, tasks=self.tasks
+        )
         self.session = SendSession(
             self.composer, self.tasks, self.drafts, self.feedback, self.feedback.confirm, self
         )
@@ -107,6 +108,7 @@ class MainWindow(QMainWindow):
         self.composer.focus_recipients()
         # The services (history, account; they load the network and keyring modules) start once the window
         # has painted, so that work on a worker thread does not compete with the first paint.
+        self.installEventFilter(self)
         QTimer.singleShot(UNSHOWN_START_MS, self, self._start_services_once)
 
     def _lay_out(self) -> None:
@@ -270,10 +272,13 @@ class MainWindow(QMainWindow):
 
     # --- start-up ----------------------------------------------------------------------------------------
 
-    def paintEvent(self, event: QPaintEvent) -> None:
-        super().paintEvent(event)
-        if not self._services_started:
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Watches only its own first paint (then stops): a `paintEvent` override would bring every repaint of
+        the window, a busy indicator's included, through Python and the GIL (docs/design.md §3.5)."""
+        if watched is self and event.type() == QEvent.Type.Paint:
+            self.removeEventFilter(self)
             QTimer.singleShot(0, self, self._start_services_once)
+        return super().eventFilter(watched, event)
 
     @Slot()
     def _start_services_once(self) -> None:

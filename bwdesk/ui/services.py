@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bwdesk.core.account import Account, Context
-from bwdesk.core.delivery import StatusRefresher
 from bwdesk.core.errors import BwdeskError, ConfigError
 from bwdesk.core.history.search import HistoryQuery
 from bwdesk.core.history.store import HistoryStore
@@ -15,6 +14,7 @@ from bwdesk.core.send_size import CONFIRM_SEGMENTS_ABOVE
 
 if TYPE_CHECKING:
     from bwdesk.core.bandwidth import BandwidthClient
+    from bwdesk.core.delivery import StatusRefresher
 
 #: How many recent history rows give the recipients field its completions.
 COMPLETION_ROWS = 500
@@ -48,6 +48,8 @@ class Services:
 
 def open_services(context: Context) -> Services:
     """On a worker thread: open the history, resolve the account (it may read the keyring), gather completions."""
+    from bwdesk.core.delivery import StatusRefresher
+
     services = Services(segment_limit=context.settings.confirm_segments_above)
     try:
         services.history = context.history()

@@ -7,10 +7,10 @@ import functools
 from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from bwdesk.core.delivery import RefreshReport, StatusRefresher, UnknownCheck
 from bwdesk.core.errors import format_wait, trouble_of
 from bwdesk.core.history.rows import HistoryRow
 from bwdesk.core.history.search import HistoryQuery
@@ -19,6 +19,9 @@ from bwdesk.core.outcome import SendState
 from bwdesk.ui.feedback import Duration, Feedback, error_message
 from bwdesk.ui.history.model import HistoryModel
 from bwdesk.ui.tasks import BackgroundTasks
+
+if TYPE_CHECKING:  # core.delivery loads after the window's first paint (docs/design.md §3.1)
+    from bwdesk.core.delivery import RefreshReport, StatusRefresher, UnknownCheck
 
 
 class Job(Enum):
@@ -114,6 +117,8 @@ class HistoryActions(QObject):
         store, refresher = self._model.store, self._refresher
         if store is None or refresher is None or not self.can_refresh():
             return
+        from bwdesk.core.delivery import RefreshReport
+
         wait = refresher.blocked_for()
         if wait > 0:
             self._feedback.notify(

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6 import QtWidgets
 from PySide6.QtCore import QEvent, QItemSelection, QModelIndex, QObject, QPoint, Qt, QTimer, Signal, Slot
@@ -25,7 +26,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bwdesk.core.delivery import StatusRefresher
 from bwdesk.core.history.rows import HistoryRow
 from bwdesk.core.history.search import HistoryQuery
 from bwdesk.core.history.store import DEFAULT_PAGE, HistoryStore
@@ -37,6 +37,9 @@ from bwdesk.ui.history.actions import HistoryActions
 from bwdesk.ui.history.model import Column, HistoryModel
 from bwdesk.ui.style import make_action
 from bwdesk.ui.tasks import BackgroundTasks
+
+if TYPE_CHECKING:  # core.delivery loads after the window's first paint (docs/design.md §3.1)
+    from bwdesk.core.delivery import StatusRefresher
 
 SEARCH_PLACEHOLDER = "Search text, tag or number"
 SEARCH_DELAY_MS = 150
