@@ -21,12 +21,14 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn, Protocol, TextIO
 
 from bwdesk import __version__
 from bwdesk.core.errors import ApiRequestError, BwdeskError, ConfigError
-from bwdesk.core.outcome import SendResult, SendState
+from bwdesk.core.outcome import SendResult, SendState, Trouble
 from bwdesk.core.sending import PossibleDuplicate, sent_at
 
 if TYPE_CHECKING:
+    from bwdesk.core.account import Context
     from bwdesk.core.attachments import Attachment
     from bwdesk.core.bandwidth import BandwidthClient
+    from bwdesk.core.directory.store import DirectoryStore, OptOutList
     from bwdesk.core.history.store import HistoryStore
     from bwdesk.core.message import Draft
     from bwdesk.core.status_words import StatusFilter
@@ -41,6 +43,9 @@ EXIT_REJECTED = 3
 EXIT_NOT_CONFIRMED = 4
 #: `bwdesk send --attach`: a file could not be uploaded, so nothing was sent (running it again is safe).
 EXIT_UPLOAD_FAILED = 5
+
+#: The directory's commands (cli_directory.py): the do-not-text list, templates, contacts.
+DIRECTORY_COMMANDS = ("optout", "templates", "contacts")
 
 DESCRIPTION = (
     "bwdesk sends SMS and MMS by hand through Bandwidth's Messaging API v2. "
@@ -82,7 +87,8 @@ def build_parser() -> _Parser:
         "send",
         help="send a message without the window",
         description="Send a message without the window, with the same validation, client and history. "
-        "Exit status: 0 all accepted; 2 invalid input or configuration (nothing sent); "
+        "Exit status: 0 all accepted; 2 invalid input or configuration, or a recipient on the do-not-text list "
+        "(nothing sent); "
         "3 rejected by the API; 4 failed or outcome unknown; 5 an --attach file could not be uploaded "
         "(nothing sent; safe to run again); 1 internal error.",
     )
@@ -95,6 +101,19 @@ def build_parser() -> _Parser:
         "--text-file",
         metavar="PATH",
         help="read the text from a file, or '-' for standard input (one trailing newline is dropped)",
+    )
+    text.add_argument(
+        "--template",
+        metavar="NAME",
+        help="the text (and tag and media, unless given) of a template; its {variables} are filled per "
+        "recipient from their contact and --var",
+    )
+    send.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a value for the template's {KEY}, for every recipient (wins over their contact's); repeat for several",
     )
     send.add_argument(
         "--media", action="append", default=[], metavar="URL", help="media URL (MMS); repeat for several"
@@ -122,7 +141,12 @@ def build_parser() -> _Parser:
         action="store_true",
         help="one group MMS to all recipients (everyone sees every number; at most 10)",
     )
-    send.add_argument("--yes", action="store_true", help="confirm sending more than 20 separate messages")
+    send.add_argument(
+        "--yes",
+        action="store_true",
+        help="confirm sending more than 20 separate messages, or more segments in total than the limit in "
+        "Settings (default 10; an MMS counts 1 per message)",
+    )
     send.add_argument(
         "--send-again",
         action="store_true",
@@ -180,9 +204,11 @@ def build_parser() -> _Parser:
     )
     history.add_argument("--json", action="store_true", help="print a JSON array, one object per row")
 
+    from bwdesk.cli_directory import add_directory_parsers
     from bwdesk.cli_team import add_team_parser
 
     add_team_parser(sub)
+    add_directory_parsers(sub)
 
     sandbox = sub.add_parser(
         "sandbox",
@@ -226,17 +252,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bwdesk.selftest import run_self_test
 
         return run_self_test(arguments[1:])
-    parser = build_parser()
-    args, unknown = parser.parse_known_args(arguments)
-    if unknown:  # said by the command they were given to, with its usage (not the top-level one)
-        command = parser.commands.get(args.command or "", parser)
-        command.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if arguments in ([], ["--sandbox"]):
+        # The window: nothing to parse, and building every command's parser would only delay it
+        # (docs/design.md §3.1).
+        args = argparse.Namespace(self_test=False, command=None, sandbox=bool(arguments))
+    else:
+        parser = build_parser()
+        args, unknown = parser.parse_known_args(arguments)
+        if unknown:  # said by the command they were given to, with its usage (not the top-level one)
+            command = parser.commands.get(args.command or "", parser)
+            command.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         if args.self_test:
             from bwdesk.selftest import run_self_test
 
             return run_self_test()
-        if args.command in ("send", "history", "team"):
+        if args.command in ("send", "history", "team", *DIRECTORY_COMMANDS):
             _log_to_profile()
         if args.command == "send":
             return cmd_send(args, _PipeSafe(sys.stdout), sys.stderr)
@@ -248,6 +279,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bwdesk.cli_team import cmd_team
 
             return cmd_team(args, _PipeSafe(sys.stdout), sys.stderr)
+        if args.command in DIRECTORY_COMMANDS:
+            from bwdesk.cli_directory import cmd_directory
+
+            return cmd_directory(args, _PipeSafe(sys.stdout), sys.stderr)
         from bwdesk.ui.app import run_gui
 
         return run_gui(sandbox=args.sandbox)
@@ -344,8 +379,8 @@ def _log_to_profile() -> None:
 
 
 def cmd_send(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
-    from bwdesk.core import message, sending
     from bwdesk.core.account import load_context
+    from bwdesk.core.directory.choice import open_directory
 
     text = _read_text(args)
     context = load_context(err=err)
@@ -357,8 +392,32 @@ def cmd_send(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
         raise ConfigError(
             "from: no sending number. Pass --from NUMBER, set BW_NUMBER, or choose a default From number in Settings."
         )
+    directory = open_directory(context)
+    try:
+        return _send_with_directory(args, text, context, sender, directory, out, err)
+    finally:
+        directory.close()
+
+
+def _send_with_directory(
+    args: argparse.Namespace,
+    text: str,
+    context: Context,
+    sender: str,
+    directory: DirectoryStore,
+    out: TextOut,
+    err: IO[str],
+) -> int:
+    """`bwdesk send` once the do-not-text list, the templates and the contacts are at hand (docs/design.md §17)."""
+    from bwdesk import cli_directory_send
+    from bwdesk.core import message, sending
+
+    account = context.account()
+    template = cli_directory_send.chosen_template(args, context, directory)
+    if template is not None:
+        text = template.text
     # Files are checked before anything else touches the network: a bad one stops the send with its name.
-    media = _unique(args.media, "media", err)
+    media = _unique([*(template.media if template else ()), *args.media], "media", err)
     files = _check_attachments(_unique(args.attach, "attach", err))
     total = len(media) + len(files)
     if total > message.MAX_MEDIA:
@@ -378,7 +437,7 @@ def cmd_send(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
             # Each file's link is known before it is uploaded (its name comes from its contents), so the
             # whole message is checked — and the duplicate guard asked — before anything is uploaded.
             media=(*media, *(client.media_url(f.attachment.name) for f in files)),
-            tag=args.tag,
+            tag=args.tag or (template.tag if template else ""),
             mode=message.Mode.GROUP if args.group else message.Mode.SEPARATE,
             region=account.region,
         )
@@ -389,26 +448,29 @@ def cmd_send(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
         for warning in problems:
             print(f"bwdesk: warning: {_problem_text(warning)}", file=err)
         recipients = message.recipients_e164(draft)
-        if (
-            draft.mode is message.Mode.SEPARATE
-            and len(recipients) > message.CONFIRM_SEPARATE_ABOVE
-            and not args.yes
-        ):
-            raise UsageError(
-                f"to: this would send {len(recipients)} separate messages; add --yes to confirm. Nothing was sent."
-            )
+        cli_directory_send.refuse_opted_out(directory, recipients)
+        drafts = [draft]
+        if template is not None:  # filled per recipient (or once for a group), each checked as it will go
+            values = cli_directory_send.explicit_values(args, template, err)
+            drafts = cli_directory_send.filled_drafts(draft, template, values, directory)
+            errors = [p for d in drafts for p in message.validate(d) if p.severity == "error"]
+            if errors:
+                raise UsageError("; ".join(dict.fromkeys(map(_problem_text, errors))) + ". Nothing was sent.")
+        if not args.yes:
+            _refuse_unconfirmed_size(drafts, context.settings.confirm_segments_above)
         store = _open_history(context, err)
         try:
             if not args.send_again:
-                check = sending.find_possible_duplicates(store, sending.plan(draft, account.application_id))
+                posts = [post for d in drafts for post in sending.plan(d, account.application_id)]
+                check = sending.find_possible_duplicates(store, posts)
                 _refuse_likely_duplicates(check, recipients)
                 if check.team_problem is not None:
                     print(f"bwdesk: warning: {check.team_problem} {check.team_not_asked}", file=err)
             uploaded = _upload(client, files, err)
             if uploaded is None:
                 return EXIT_UPLOAD_FAILED
-            draft = replace(draft, media=(*media, *uploaded))
-            return _send_and_report(draft, account.application_id, client, store, args, out, err)
+            drafts = [replace(d, media=(*media, *uploaded)) for d in drafts]
+            return _send_and_report(drafts, account.application_id, client, store, directory, args, out, err)
         finally:
             _close_history(store, err)
     finally:
@@ -447,16 +509,21 @@ def _close_history(store: HistoryStore, err: IO[str]) -> None:
 
 
 def _send_and_report(
-    draft: Draft,
+    drafts: Sequence[Draft],
     application_id: str,
     client: BandwidthClient,
     store: HistoryStore,
+    directory: OptOutList,
     args: argparse.Namespace,
     out: TextOut,
     err: IO[str],
 ) -> int:
+    from bwdesk.cli_directory_send import tell_news
     from bwdesk.core import sending
+    from bwdesk.core.directory.optout import OptOutRecorder
+    from bwdesk.core.message import message_count
 
+    recorder = OptOutRecorder(directory)  # an answer saying 4482 puts the number on the list, and says so
     sent: list[sending.SentPost] = []
 
     def report(post: sending.SentPost) -> None:
@@ -467,17 +534,40 @@ def _send_and_report(
             print(f"bwdesk: warning: {post.history_problem}", file=err, flush=True)
 
     try:
-        sending.send_draft(draft, application_id, client, store, on_sent=report)
+        for draft in drafts:  # one per recipient when a template was filled for each
+            sending.send_draft(
+                draft, application_id, client, store, on_sent=report, on_settled=recorder.after_send
+            )
+            trouble = sent[-1].result.trouble if sent else None
+            if trouble is not None and trouble.stops_batch:
+                break  # the account or the connection: the next recipients would be refused the same way
     except sending.NotRecorded as exc:
         # What went out is printed above; the rest was not sent because it could not be recorded first.
         print(f"bwdesk: {exc} The remaining messages were not sent either.", file=err)
         status = EXIT_NOT_CONFIRMED
     else:
         status = exit_status(post.result for post in sent)
+        _say_what_stopped(sent, sum(message_count(d) for d in drafts), err)
+    tell_news(recorder, err)
     if args.json:
         json.dump([_post_json(store, post) for post in sent], out, ensure_ascii=False)
         out.write("\n")
     return status
+
+
+def _say_what_stopped(sent: Sequence[Any], planned: int, err: IO[str]) -> None:
+    """Trouble with the account or the connection stopped the batch: say why, and how many were not sent."""
+    left = planned - len(sent)
+    trouble = sent[-1].result.trouble if sent else None
+    if left > 0 and trouble is not None:
+        from bwdesk.core.status_words import describe_trouble
+
+        print(
+            f"bwdesk: sending stopped: {describe_trouble(trouble)}, and the other "
+            f"{left} message{'s' if left != 1 else ''} would fail the same way; "
+            f"{'they were' if left != 1 else 'it was'} not sent.",
+            file=err,
+        )
 
 
 # --- send --attach -------------------------------------------------------------------------------------
@@ -557,25 +647,33 @@ def _upload(client: BandwidthClient, files: Sequence[_File], err: IO[str]) -> li
 
 
 def _api_problem(exc: ApiRequestError) -> str:
-    """An API call's failure in words, with what to check for refused credentials."""
+    """An API call's failure in words, with what to check for account or connection trouble."""
+    from bwdesk.core.errors import trouble_of
+
     reason = str(exc).strip().rstrip(".") or type(exc).__name__
     if exc.http_status is not None:
         reason = f"HTTP {exc.http_status}: {reason}"
-    hint = _credentials_hint(exc.http_status)
+    hint = _trouble_hint(trouble_of(exc))
     return f"{reason}. {hint}" if hint else f"{reason}."
 
 
-def _credentials_hint(http_status: int | None) -> str:
-    """What to check when Bandwidth refused the credentials (401) or their use of the account (403)."""
-    if http_status == 401:
+def _trouble_hint(trouble: Trouble | None) -> str:
+    """What to check when the trouble is the account or the connection (core's classification, which the
+    window uses too), in the command line's terms: the variables and the saved settings."""
+    if trouble is Trouble.SIGN_IN:
         return (
             "The credentials were not accepted: check BW_USERNAME and BW_PASSWORD (or BW_CLIENT_ID and "
             "BW_CLIENT_SECRET), or the ones saved in the window's Settings."
         )
-    if http_status == 403:
+    if trouble is Trouble.ACCESS:
         return (
             "These credentials may not send for this account: check BW_ACCOUNT_ID, and that the API "
             "user has the Messaging role."
+        )
+    if trouble is Trouble.CONNECTION:
+        return (
+            "Check the network connection, a proxy (HTTPS_PROXY), and the API base URL (BWDESK_API_BASE, "
+            "or the window's Settings)."
         )
     return ""
 
@@ -588,6 +686,18 @@ def exit_status(results: Iterable[SendResult]) -> int:
     if SendState.REJECTED in states:
         return EXIT_REJECTED
     return EXIT_OK
+
+
+def _refuse_unconfirmed_size(drafts: Sequence[Draft], segment_limit: int) -> None:
+    """Many or costly sends go only with --yes (the window asks the same question, core decides when).
+
+    A group MMS is not asked about here: `--group` is itself the explicit choice, given on this command."""
+    from bwdesk.core.send_size import Caution, cautions, describe_cautions
+
+    found = [c for c in cautions(drafts, segment_limit) if c is not Caution.GROUP]
+    if found:
+        sentences = " ".join(describe_cautions(drafts, found, segment_limit))
+        raise UsageError(f"to: {sentences} Add --yes to confirm. Nothing was sent.")
 
 
 def _refuse_likely_duplicates(earlier: Sequence[PossibleDuplicate], recipients: Sequence[str]) -> None:
@@ -697,7 +807,7 @@ def _result_line(post: Any) -> str:
         lines = [f"rejected  {to}  {_error_summary(result)}"]
         if result.error is not None:
             lines.extend(f"    {f.field}: {f.description}" for f in result.error.field_errors)
-        hint = _credentials_hint(result.http_status)
+        hint = _trouble_hint(result.trouble)
         if hint:
             lines.append(f"    {hint}")
         return "\n".join(lines)
@@ -708,7 +818,9 @@ def _result_line(post: Any) -> str:
     else:  # bwdesk's words twice over (a proxy's page, a broken answer): the fuller one says it all
         reason = max((detail, described), key=len)
     if result.state is SendState.FAILED:
-        return f"failed    {to}  {reason if reason.startswith('not sent') else 'not sent: ' + reason}"
+        line = f"failed    {to}  {reason if reason.startswith('not sent') else 'not sent: ' + reason}"
+        hint = _trouble_hint(result.trouble)
+        return f"{line}\n    {hint}" if hint else line
     return (
         f"unknown   {to}  {reason}. It may have been sent: `bwdesk history --refresh` asks Bandwidth whether it "
         "has it; check that before sending again."
@@ -746,14 +858,13 @@ def cmd_history(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
             )
         status = EXIT_OK
         if args.refresh:
-            from bwdesk.core.delivery import refresh_statuses
+            from bwdesk.cli_directory_send import refresh_filling_the_list
 
             client = context.client(for_sending=False)
             try:
-                report = refresh_statuses(store, client)
+                report = refresh_filling_the_list(context, store, client, err)
             finally:
                 client.close()
-            print(report.summary(), file=err)
             if not report.complete:
                 # The list below may be stale; a script must be able to tell.
                 status = EXIT_REJECTED if report.refused else EXIT_NOT_CONFIRMED
@@ -803,7 +914,7 @@ def _print_history_table(
         tag = f"  tag: {_shown(row.tag, 30)}" if row.tag else ""
         who = f"{_shown(row.agent or '', 16):<16}  " if team else ""
         print(
-            f"{row.created_local()}  {who}{status_label(row):<22} {row.sender:>14} → {', '.join(row.to):<14}  "
+            f"{row.created_local()}  {who}{status_label(row, with_reason=False):<22} {row.sender:>14} → {', '.join(row.to):<14}  "
             f"{text}{media}{tag}  {row.message_id or ''}".rstrip(),
             file=out,
         )

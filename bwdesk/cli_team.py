@@ -226,7 +226,11 @@ def _init(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
         except TeamDatabaseError as exc:
             if exc.problem is not Problem.NO_PASSWORD or args.no_prompt or not _interactive():
                 raise
-            typed = getpass.getpass(f"Password for {url.where}: ", stream=cast(TextIO, err))
+            try:
+                typed = getpass.getpass(f"Password for {url.where}: ", stream=cast(TextIO, err))
+            except EOFError:  # Ctrl+D at the prompt: nothing was typed, so there is still no password
+                print(file=err)
+                raise exc from None
             from bwdesk.core.logs import register_secret
 
             register_secret(typed)

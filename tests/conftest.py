@@ -141,13 +141,33 @@ def _guarded_connect_ex(self: socket.socket, address: object) -> int:
     return _real_connect_ex(self, address)  # type: ignore[arg-type]
 
 
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _guarded_getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+    """Names are looked up only for this machine: a DNS query would leave it (connect() alone cannot tell).
+    Any other name fails as an unknown one does, so code under test meets a realistic error."""
+    name = host.decode() if isinstance(host, bytes) else host
+    if name is None or name == "localhost" or str(name).endswith(".localhost"):
+        return _real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+    try:
+        ipaddress.ip_address(str(name).split("%", 1)[0])
+    except ValueError:
+        raise socket.gaierror(
+            socket.EAI_NONAME, f"tests look up no names but localhost, not {name!r}"
+        ) from None
+    return _real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+
+
 @pytest.fixture(autouse=True, scope="session")
 def loopback_only() -> Iterator[None]:
     socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+    socket.getaddrinfo = _guarded_getaddrinfo  # type: ignore[assignment]
     yield
     socket.socket.connect = _real_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
+    socket.getaddrinfo = _real_getaddrinfo
 
 
 # --- unexpected log warnings fail the test ------------------------------------------------------------

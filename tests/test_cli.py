@@ -317,6 +317,18 @@ def test_a_wrong_state_is_exit_2_naming_the_choices(capsys) -> None:
     assert "delivered, waiting, failed, rejected, unknown, not-sent" in err
 
 
+def test_history_refresh_names_what_was_not_delivered_and_the_table_says_why(capsys, on_sandbox) -> None:
+    run(capsys, "send", "--to", LANDLINE_NUMBER, "--text", "are you there?")
+    status, out, err = run(capsys, "history", "--refresh")
+    assert status == 0, err
+    assert "Not delivered: (919) 555-0199 — 4720: the number cannot receive texts" in err
+    # The code in the status column, its reason in words once, on the line below (the window's cell has both).
+    lines = out.splitlines()
+    status_line = next(i for i, line in enumerate(lines) if "accepted · FAILED 4720" in line)
+    assert "4720: the number cannot receive texts" in lines[status_line + 1]
+    assert sum("cannot receive texts" in line for line in lines) == 1
+
+
 # --- invalid input: exit 2, a message naming the field, nothing sent -------------------------------------
 
 
@@ -402,6 +414,29 @@ def test_more_than_twenty_separate_messages_need_yes(capsys, on_sandbox) -> None
     assert on_sandbox.requests.all() == []
     status, _, _ = run(capsys, "send", *numbers, "--text", "hi", "--yes")
     assert status == 0 and len(on_sandbox.accepted_messages()) == 21
+
+
+def test_a_send_over_the_segment_limit_needs_yes_naming_the_total_and_the_limit(capsys, on_sandbox) -> None:
+    numbers = [a for n in range(100, 106) for a in ("--to", f"919555{n:04d}")]
+    text = "x" * 400  # 3 segments each: 18 in total, over the default limit of 10
+    status, out, err = run(capsys, "send", *numbers, "--text", text)
+    assert status == 2 and out == "" and on_sandbox.requests.all() == []
+    assert "18 segments in total" in err and "limit of 10 segments" in err and "--yes" in err
+    status, _, err = run(capsys, "send", *numbers[:4], "--text", "y" * 400)  # 2 × 3 = 6: no question
+    assert status == 0, err
+    status, _, _ = run(capsys, "send", *numbers, "--text", text, "--yes")
+    assert status == 0 and len(on_sandbox.accepted_messages()) == 8
+
+
+def test_the_segment_limit_comes_from_the_settings(capsys, on_sandbox, profile) -> None:
+    (profile / "settings.json").write_text('{"version": 1, "confirm_segments_above": 2}', encoding="utf-8")
+    status, _, err = run(capsys, "send", "--to", "9195550123", "--text", "x" * 400)
+    assert status == 2 and "3 segments" in err and "limit of 2 segments" in err
+    # A group MMS is asked about in the window only: on the command line --group is the explicit choice.
+    status, _, err = run(
+        capsys, "send", "--to", "9195550123", "--to", "9195550124", "--group", "--text", "hi"
+    )
+    assert status == 0, err
 
 
 def test_missing_configuration_is_exit_2_with_what_to_set(capsys) -> None:
@@ -539,6 +574,26 @@ def test_401_is_a_rejection_exit_3(capsys, on_sandbox, monkeypatch) -> None:
     monkeypatch.setenv("BW_PASSWORD", "wrong")
     status, out, _ = run(capsys, "send", "--to", "9195550123", "--text", "hi")
     assert status == 3 and "HTTP 401" in out and "check BW_USERNAME and BW_PASSWORD" in out
+
+
+def test_refused_credentials_stop_the_batch_saying_how_many_were_not_sent(
+    capsys, on_sandbox, monkeypatch
+) -> None:
+    """The other messages would be refused the same way: one POST, and the rest said to be not sent."""
+    monkeypatch.setenv("BW_PASSWORD", "wrong")
+    to = ["--to", "9195550123", "--to", "9195550124", "--to", "9195550125"]
+    status, out, err = run(capsys, "send", *to, "--text", "hi")
+    assert status == 3 and out.count("rejected") == 1
+    assert len(on_sandbox.requests.all()) == 1
+    assert "sending stopped: Bandwidth did not accept the credentials" in err
+    assert "the other 2 messages would fail the same way; they were not sent" in err
+
+
+def test_no_connection_says_what_to_check(capsys, monkeypatch) -> None:
+    use_account(monkeypatch, f"http://127.0.0.1:{refused_port()}/api/v2")
+    status, out, _ = run(capsys, "send", "--to", "9195550123", "--to", "9195550124", "--text", "hi")
+    assert status == 4 and out.count("failed") == 1  # the second would not get through either
+    assert "Check the network connection, a proxy (HTTPS_PROXY), and the API base URL" in out
 
 
 # --- the program as scripts start it ----------------------------------------------------------------------
@@ -743,3 +798,19 @@ def test_json_keeps_an_accepted_post_whose_outcome_the_history_could_not_save(
     [obj] = json.loads(out)
     assert obj["state"] == "accepted" and obj["message_id"] == on_sandbox.accepted_messages()[0]["id"]
     assert "could not be saved" in err
+
+
+def test_the_window_starts_without_building_the_command_line_parser(monkeypatch) -> None:
+    """`bwdesk` and `bwdesk --sandbox` open the window at once: every command's parser would only delay it."""
+    from bwdesk import cli
+    from bwdesk.ui import app as app_module
+
+    def no_parser() -> None:
+        raise AssertionError("the parser was built on the way to the window")
+
+    opened: list[bool] = []
+    monkeypatch.setattr(cli, "build_parser", no_parser)
+    monkeypatch.setattr(app_module, "run_gui", lambda *, sandbox=False: opened.append(sandbox) or 0)
+    assert cli.main([]) == 0
+    assert cli.main(["--sandbox"]) == 0
+    assert opened == [False, True]

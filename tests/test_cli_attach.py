@@ -7,6 +7,8 @@ Against real servers on 127.0.0.1: the sandbox (which implements the media API) 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -178,11 +180,35 @@ def test_one_wrong_file_is_one_line(capsys, on_sandbox, tmp_path) -> None:
     assert err == "bwdesk: attach: stream.png is not a regular file. Nothing was sent.\n"
 
 
-@pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0, reason="root (or Windows) reads any file")
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows has no permission bits to take away")
 def test_an_unreadable_file_is_named(capsys, on_sandbox, tmp_path) -> None:
     secret = write(tmp_path, "locked.png", PNG)
     secret.chmod(0)
-    err = refused(capsys, on_sandbox, "--attach", str(secret))
+    if os.geteuid() != 0:
+        err = refused(capsys, on_sandbox, "--attach", str(secret))
+    else:
+        # Root reads any file; run as root without its capabilities (as CI does), an owner who may not read it.
+        assert shutil.which("setpriv"), "setpriv (util-linux) is needed to test this as root"
+        result = subprocess.run(
+            [
+                *(
+                    "setpriv",
+                    "--bounding-set=-all",
+                    "--inh-caps=-all",
+                    sys.executable,
+                    "-m",
+                    "bwdesk",
+                    "send",
+                ),
+                *("--to", "9195550123", "--text", "hi", "--attach", str(secret)),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 2 and result.stdout == "", result.stderr
+        assert on_sandbox.messages == [] and rows() == []
+        err = result.stderr
     assert err == "bwdesk: attach: locked.png can't be read: permission denied. Nothing was sent.\n"
 
 

@@ -187,33 +187,49 @@ def resolve_account(
         ("token_url", "BWDESK_OAUTH_TOKEN_URL", "OAuth2 token URL"),
     ):
         source = variable if env.get(variable, "").strip() and key not in locked else "Settings"
-        check_api_url(getattr(effective, key), f"{label} ({source})")
+        try:
+            check_api_url(getattr(effective, key), f"{label} ({source})")
+        except ConfigError as exc:
+            raise ConfigError(str(exc), setting=key) from None
     missing: list[str] = []
+    settings_to_fix: list[str] = []  # the settings field of each, to open the settings at the first
     if not effective.account_id:
         missing.append("the account ID (Settings → Account ID, or BW_ACCOUNT_ID)")
+        settings_to_fix.append("account_id")
     if for_sending and not effective.application_id:
         missing.append("the application ID (Settings → Application ID, or BW_MESSAGING_APPLICATION_ID)")
+        settings_to_fix.append("application_id")
     credentials = credentials_from_env(env, prefer=effective.auth_kind)
     if credentials is not None and "auth_kind" in locked and credentials.kind is not effective.auth_kind:
         credentials = None  # the administrator fixed the kind of sign-in; the other kind is ignored
     if credentials is None and effective.account_id and load_secret is not None:
         credentials = load_secret(effective.account_id)
     if credentials is None:
+        oauth = effective.auth_kind is AuthKind.OAUTH2
+        identity = effective.client_id if oauth else effective.username
+        settings_to_fix.append(
+            ("client_secret" if identity else "client_id")
+            if oauth
+            else ("password" if identity else "username")
+        )
         secret_problem = _missing_secret(effective, keyring_available) if load_secret is not None else ""
         if secret_problem and not missing:
-            raise ConfigError(secret_problem)
-        if effective.auth_kind is AuthKind.OAUTH2 and effective.client_id:
+            raise ConfigError(secret_problem, setting=settings_to_fix[0])
+        if oauth and identity:
             missing.append(
                 f"the client secret of OAuth2 client “{effective.client_id}” (Settings, or BW_CLIENT_SECRET)"
             )
-        elif effective.auth_kind is AuthKind.OAUTH2:
+        elif oauth:
             missing.append("the OAuth2 client ID and secret (Settings, or BW_CLIENT_ID and BW_CLIENT_SECRET)")
-        elif effective.username:
+        elif identity:
             missing.append(f"the password of API user “{effective.username}” (Settings, or BW_PASSWORD)")
         else:
             missing.append("the API username and password (Settings, or BW_USERNAME and BW_PASSWORD)")
     if missing:
-        raise ConfigError("bwdesk is not set up to send yet: missing " + "; ".join(missing) + ".")
+        raise ConfigError(
+            "bwdesk is not set up to send yet: missing " + "; ".join(missing) + ".",
+            setting=settings_to_fix[0],
+        )
     assert credentials is not None
     return Account(
         api_base=effective.api_base,

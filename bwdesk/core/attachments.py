@@ -285,6 +285,11 @@ def sniff_image_type(head: bytes) -> str | None:
     return None
 
 
+def type_label(content_type: str) -> str | None:
+    """The short word people know an allowed type by ("JPEG", "PDF"), or None for a type MMS cannot carry."""
+    return _ALLOWED.get(content_type)
+
+
 def allowed_types_text() -> str:
     """One sentence listing what can be sent, grouped the way people think of files."""
     groups: dict[str, list[str]] = {"image": [], "video": [], "audio": [], "other": []}

@@ -21,11 +21,14 @@ from bwdesk.core.errors import (
     RateLimited,
     Unauthorized,
     format_wait,
+    trouble_of,
 )
 from bwdesk.core.history.rows import HistoryRow, parse_time
 from bwdesk.core.history.search import HistoryQuery
 from bwdesk.core.history.store import DeliveryLog
-from bwdesk.core.outcome import SendState
+from bwdesk.core.outcome import SendState, Trouble
+from bwdesk.core.phone import display_number
+from bwdesk.core.status_words import describe_error_code, is_undelivered
 
 if TYPE_CHECKING:
     from bwdesk.core.bandwidth import MessageStatus
@@ -41,12 +44,33 @@ UNKNOWN_WINDOW_AFTER = timedelta(minutes=15)
 UNKNOWN_LOOKBACK = timedelta(days=2)
 
 
+#: Told about each delivery status a refresh or "Check status" recorded on a row (the do-not-text list listens:
+#: 4775 and 4482 put the number on it). Whatever it raises is logged, never the refresh's.
+StatusListener = Callable[[HistoryRow, "MessageStatus"], None]
+
+
 class StatusLookup(Protocol):
     def message_status(self, message_id: str) -> MessageStatus | None: ...
 
     def find_messages(
         self, source: str, destination: str, since: datetime, until: datetime | None = None
     ) -> list[MessageStatus]: ...
+
+
+@dataclass(frozen=True)
+class Undelivered:
+    """A message a refresh found FAILED or UNDELIVERED just now: accepted, but it did not reach the phone."""
+
+    row_id: int
+    recipients: tuple[str, ...]
+    status: str
+    error_code: int | None
+
+    def describe(self) -> str:
+        """ "(919) 555-0198 — 4775: the recipient has opted out (replied STOP)"."""
+        who = ", ".join(display_number(n) for n in self.recipients)
+        why = describe_error_code(self.error_code) if self.error_code else self.status.lower()
+        return f"{who} — {why}"
 
 
 @dataclass
@@ -59,6 +83,9 @@ class RefreshReport:
     wait: float | None = None  # seconds the API asked us to wait (429), when the refresh stopped early
     problem: str | None = None  # why the refresh stopped early (credentials, network, ...)
     refused: bool = False  # the problem was the credentials (not the network)
+    trouble: Trouble | None = None  # what stopped it, when that was the account or the connection
+    trouble_detail: str = ""  # ...and the API's (or the network's) own words for it
+    undelivered: list[Undelivered] = field(default_factory=list)  # found FAILED or UNDELIVERED just now
     updated_rows: list[int] = field(default_factory=list)
     unknown_checked: int = 0  # sends of unknown outcome looked for at Bandwidth
     unknown_found: int = 0  # ...and found there: they were sent after all
@@ -101,6 +128,8 @@ class RefreshReport:
         if self.failed:
             parts.append(f"{self.failed} could not be looked up ({self.failure}); their status is unchanged")
         text = ", ".join(parts[:1] + [p[:1].lower() + p[1:] for p in parts[1:]]) + "."
+        if self.undelivered:
+            text += " Not delivered: " + "; ".join(u.describe() for u in self.undelivered) + "."
         if self.wait is not None:
             later = f"in {format_wait(self.wait)}" if self.wait >= 1 else "in a moment"
             text += f" Bandwidth asked to slow down: try again {later}."
@@ -155,8 +184,10 @@ class StatusRefresher:
         sleep: Callable[[float], None] = time.sleep,
         per_second: float = LIST_REQUESTS_PER_SECOND,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_status: StatusListener | None = None,
     ) -> None:
         self._now = now
+        self._on_status = on_status
         self._client = client
         self._clock = clock
         self._sleep = sleep
@@ -236,9 +267,11 @@ class StatusRefresher:
                 break
             except (Unauthorized, Forbidden) as exc:
                 report.problem, report.refused = f"the account's credentials were refused ({exc}).", True
+                report.trouble, report.trouble_detail = trouble_of(exc), str(exc)
                 break
             except NetworkError as exc:
                 report.problem = f"no connection to Bandwidth ({exc})."
+                report.trouble, report.trouble_detail = Trouble.CONNECTION, str(exc)
                 break
             except ApiRequestError as exc:  # this one row could not be looked up; the others still can
                 log.info("history row %d not looked up: %s", row.id, exc.error.type or exc.http_status)
@@ -272,7 +305,12 @@ class StatusRefresher:
         if (status.status, status.error_code or None) != (row.delivery_status, row.error_code):
             report.changed += 1
             report.updated_rows.append(row.id)
+            if is_undelivered(status.status):
+                report.undelivered.append(
+                    Undelivered(row.id, tuple(row.to), status.status, status.error_code or None)
+                )
         store.update_delivery(row.id, status.status, status.error_code)
+        self._tell(row, status)
 
     def check_unknown(self, store: DeliveryLog, row: HistoryRow) -> UnknownCheck:
         """Look for an unknown (or failed) send at Bandwidth by from/to/time; if found, record it as accepted.
@@ -310,8 +348,16 @@ class StatusRefresher:
                 if settled is not None and settled.state is SendState.ACCEPTED and settled.message_id:
                     return UnknownCheck(_as_status(settled), 1)
                 return UnknownCheck(None, 1)
+            self._tell(row, found)
             return UnknownCheck(found, 1)
         return UnknownCheck(None, len(matches))
+
+    def _tell(self, row: HistoryRow, status: MessageStatus) -> None:
+        if self._on_status is not None:
+            try:
+                self._on_status(row, status)
+            except Exception:  # the status is recorded; a listener's failure must not stop the refresh
+                log.exception("a listener failed after history row %d's status was recorded", row.id)
 
     def _send_in_flight(self, store: DeliveryLog, row: HistoryRow) -> bool:
         since = parse_time(row.created) - UNKNOWN_WINDOW_BEFORE
@@ -338,6 +384,8 @@ def _as_status(row: HistoryRow) -> MessageStatus:
     )
 
 
-def refresh_statuses(store: DeliveryLog, client: StatusLookup) -> RefreshReport:
+def refresh_statuses(
+    store: DeliveryLog, client: StatusLookup, on_status: StatusListener | None = None
+) -> RefreshReport:
     """`bwdesk history --refresh`: one paced refresh of recent messages."""
-    return StatusRefresher(client).refresh(store)
+    return StatusRefresher(client, on_status=on_status).refresh(store)

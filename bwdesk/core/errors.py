@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bwdesk.core.outcome import ApiError
+from bwdesk.core.outcome import ApiError, Trouble, trouble_of_answer
 
 
 class BwdeskError(Exception):
@@ -10,7 +10,15 @@ class BwdeskError(Exception):
 
 
 class ConfigError(BwdeskError):
-    """The configuration is missing or invalid (the CLI exits 2; the UI opens the settings)."""
+    """The configuration is missing or invalid (the CLI exits 2; the UI opens the settings).
+
+    `setting` names the settings field to fix first, when one does (a settings key, or "password" /
+    "client_secret" for the secret), so the window can open the settings there.
+    """
+
+    def __init__(self, message: str, *, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 class InvalidRequest(BwdeskError):
@@ -78,6 +86,24 @@ class NetworkError(ApiRequestError):
     def __init__(self, error: ApiError, *, sent: bool | None = None) -> None:
         super().__init__(error)
         self.sent = sent
+
+
+def trouble_of(exc: BaseException) -> Trouble | None:
+    """What a failed API call (or a missing configuration) is about, as `SendResult.trouble` says it for a
+    send: the window shows account and connection trouble with the setting to check; the CLI names it."""
+    if isinstance(exc, ConfigError):
+        return Trouble.SETUP
+    if isinstance(exc, Unauthorized):
+        return Trouble.SIGN_IN
+    if isinstance(exc, Forbidden):
+        return Trouble.ACCESS
+    if isinstance(exc, NetworkError):
+        return Trouble.CONNECTION
+    if isinstance(exc, RateLimited):
+        return Trouble.SERVICE
+    if isinstance(exc, ApiRequestError):
+        return trouble_of_answer(exc.http_status, exc.error)
+    return None
 
 
 def format_wait(seconds: float) -> str:

@@ -17,6 +17,7 @@ The log rotates at 1 MB, keeping 5 old files, all owner-only (0600) in `<profile
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -46,17 +47,24 @@ _lock = threading.Lock()
 _secrets: set[str] = set()
 _secret_re: re.Pattern[str] | None = None
 
-_HEADER_RE = re.compile(r"""(?i)(\b(?:proxy-)?authorization\b["']?\s*[:=]\s*["']?)([^"'\r\n]+)""")
-_SCHEME_RE = re.compile(r"\b(Basic|Bearer|bearer|BEARER|BASIC)(\s+)[A-Za-z0-9._~+/=-]{6,}")
-_KEY_VALUE_RE = re.compile(
-    r"""(?ix)
-    (["']?\b(?:[a-z_]*password|passwd|[a-z_]*secret|access_token|refresh_token|id_token)\b["']?
-       \s*(?::|=|%3D)\s*)
-    ("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s&,;}\]"']+)
-    """
-)
 
-_URL_PASSWORD_RE = re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s:/?#@\[\]]*:)([^\s@/?#]+)(@)")
+@functools.cache
+def _credential_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """Authorization headers, Basic/Bearer credentials, secret-looking keys' values, URL passwords.
+
+    Compiled on first use (≈ 5 ms): nothing is redacted before the window's first paint (docs/design.md §3.1).
+    """
+    header = re.compile(r"""(?i)(\b(?:proxy-)?authorization\b["']?\s*[:=]\s*["']?)([^"'\r\n]+)""")
+    scheme = re.compile(r"\b(Basic|Bearer|bearer|BEARER|BASIC)(\s+)[A-Za-z0-9._~+/=-]{6,}")
+    key_value = re.compile(
+        r"""(?ix)
+        (["']?\b(?:[a-z_]*password|passwd|[a-z_]*secret|access_token|refresh_token|id_token)\b["']?
+           \s*(?::|=|%3D)\s*)
+        ("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s&,;}\]"']+)
+        """
+    )
+    url_password = re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s:/?#@\[\]]*:)([^\s@/?#]+)(@)")
+    return header, scheme, key_value, url_password
 
 
 def register_secret(value: str | None) -> None:
@@ -92,10 +100,11 @@ def redact(text: str) -> str:
     pattern = _secret_re
     if pattern is not None:
         text = pattern.sub(REDACTED, text)
-    text = _HEADER_RE.sub(lambda m: m.group(1) + REDACTED, text)
-    text = _SCHEME_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
-    text = _URL_PASSWORD_RE.sub(lambda m: f"{m.group(1)}{REDACTED}{m.group(3)}", text)
-    return _KEY_VALUE_RE.sub(_mask_value, text)
+    header, scheme, key_value, url_password = _credential_patterns()
+    text = header.sub(lambda m: m.group(1) + REDACTED, text)
+    text = scheme.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    text = url_password.sub(lambda m: f"{m.group(1)}{REDACTED}{m.group(3)}", text)
+    return key_value.sub(_mask_value, text)
 
 
 class RedactingFilter(logging.Filter):

@@ -19,6 +19,47 @@ class SendState(StrEnum):
         return self is not SendState.SENDING
 
 
+class Trouble(StrEnum):
+    """What a failed send (or API call) is about, which decides where it is shown and what to do next.
+
+    Only MESSAGE is about the message itself (its fields); the account and the connection are shown as
+    such, with the setting to check, and never on a message field (docs/design.md §6.11).
+    """
+
+    MESSAGE = "message"  # Bandwidth refused something in the message (field errors, request validation)
+    SETUP = "setup"  # something bwdesk needs is not set up (no account id, no credentials)
+    SIGN_IN = "sign-in"  # the credentials were refused: 401, or the OAuth2 token endpoint refused them
+    ACCESS = "access"  # signed in, but not allowed to send for this account: 403
+    CONNECTION = (
+        "connection"  # Bandwidth could not be reached (network, DNS, TLS, proxy) or is not at that URL
+    )
+    SERVICE = "service"  # Bandwidth could not take it now: its queue is full, it failed; try again later
+    LOCAL = "local"  # this computer: the history could not record the message first
+
+    @property
+    def stops_batch(self) -> bool:
+        """The other messages of the batch would fail the same way: the rest is not attempted."""
+        return self in (Trouble.SETUP, Trouble.SIGN_IN, Trouble.ACCESS, Trouble.CONNECTION, Trouble.LOCAL)
+
+
+def trouble_of_answer(http_status: int | None, error: ApiError | None) -> Trouble:
+    """What a refusal is about, from the HTTP status and the error's shape (no status: nothing reached the
+    server). Bandwidth's own 4xx (a type or field errors) is about the message; a 4xx in another shape came
+    from something between (a proxy), so it is about the connection, as is a 404 (no API at that URL)."""
+    if http_status is None:
+        return Trouble.CONNECTION
+    if http_status == 401:
+        return Trouble.SIGN_IN
+    if http_status == 403:
+        return Trouble.ACCESS
+    if http_status == 429 or http_status >= 500:
+        return Trouble.SERVICE
+    if http_status in (404, 407) or not 400 <= http_status < 500:
+        return Trouble.CONNECTION
+    bandwidths = error is not None and (error.type is not None or bool(error.field_errors))
+    return Trouble.MESSAGE if bandwidths else Trouble.CONNECTION
+
+
 @dataclass(frozen=True)
 class FieldError:
     field: str
@@ -68,7 +109,19 @@ class SendResult:
     retry_after: float | None = None  # seconds, when a 429 asked for more than the retry budget
     detail: str | None = None  # why failed/unknown, in words ("connection reset after the request was sent")
     response: dict[str, Any] = field(default_factory=dict, repr=False)  # the 202 body
+    # Set when the failure's cause is known where the result is made (the OAuth2 token endpoint, the
+    # history); otherwise `trouble` reads it from the answer.
+    cause: Trouble | None = None
 
     def __post_init__(self) -> None:
         if self.state is SendState.SENDING:
             raise ValueError("a SendResult is a final outcome; SENDING is not one")
+
+    @property
+    def trouble(self) -> Trouble | None:
+        """What a rejected or failed send is about (None when accepted or of unknown outcome)."""
+        if self.state not in (SendState.REJECTED, SendState.FAILED):
+            return None
+        if self.cause is not None:
+            return self.cause
+        return trouble_of_answer(self.http_status, self.error)

@@ -9,6 +9,7 @@ fictional numbers are common, and a wrong guess by the metadata must not block a
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import unicodedata
@@ -26,6 +27,7 @@ __all__ = [
     "display_number",
     "find_numbers",
     "is_known_region",
+    "is_toll_free",
     "parse_entries",
     "parse_number",
     "read_paste",
@@ -83,6 +85,15 @@ def _clean(text: str) -> str:
     # Copying from web pages and chat apps brings invisible format characters (bidi marks, zero-width
     # spaces) around numbers; they are never part of a number.
     return "".join(c for c in text if unicodedata.category(c) != "Cf").strip()
+
+
+def is_toll_free(number: str) -> bool:
+    """A toll-free number (800, 888…): Bandwidth allows it far smaller MMS (`media_info`)."""
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except NumberParseException:
+        return False
+    return bool(phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.TOLL_FREE)
 
 
 def display_number(e164: str, region: str | None = None) -> str:
@@ -145,7 +156,13 @@ def _from_number(raw: str, number: phonenumbers.PhoneNumber, region: str) -> Par
 
 def parse_number(text: str, region: str | None = None) -> ParsedNumber:
     """Parse one number as typed. Never raises: problems come back in ``error``."""
-    region = _region(region)
+    return _parse_number(text, _region(region))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_number(text: str, region: str) -> ParsedNumber:
+    """Remembered: the composer judges its draft at every edit, and while a send is answered, so the same few
+    numbers are parsed again and again (≈ 0.1 ms each with phonenumbers; docs/design.md §3.5)."""
     cleaned = _clean(text)
     if not cleaned:
         return ParsedNumber(text, None, "", error="empty: type a phone number")

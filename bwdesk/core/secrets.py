@@ -453,6 +453,11 @@ class SecretStore:
             return str(password)
         return None
 
+    def is_team_password_session_only(self, key: str) -> bool:
+        """True when the team database's password under `key` is held in memory for this session only."""
+        with self._session_lock:
+            return key.strip() in self._team_session
+
     def delete_team_password(self, key: str) -> None:
         key = _team_key(key)
         with self._session_lock:

@@ -72,10 +72,21 @@ def plan(draft: Draft, application_id: str) -> list[PlannedPost]:
     return [PlannedPost(payload, draft.mode, segments) for payload in to_requests(draft, application_id)]
 
 
+#: Told about each POST once its outcome is recorded (the do-not-text list listens: a send answer may say
+#: the recipient is blocklisted). It runs on the sending thread; whatever it raises is logged, never the send's.
+SettledListener = Callable[[SentPost], None]
+
+
 def send_one(
-    post: PlannedPost, client: MessageSender, history: SendLog, *, sleep: Callable[[float], None] = time.sleep
+    post: PlannedPost,
+    client: MessageSender,
+    history: SendLog,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    on_settled: SettledListener | None = None,
 ) -> SentPost:
-    """Record, POST, settle. Safe to call from a worker thread (the store and the client are thread-safe).
+    """Record, POST, settle, then tell `on_settled`. Safe to call from a worker thread (the store and the
+    client are thread-safe).
 
     Raises NotRecorded (nothing sent) when the row cannot be written first.
     """
@@ -110,7 +121,13 @@ def send_one(
         raise
     problem = _settle(history, row_id, result, sleep)
     log.info("history row %d settled as %s (attempts=%d)", row_id, result.state, result.attempts)
-    return SentPost(row_id, post, result, problem)
+    sent = SentPost(row_id, post, result, problem)
+    if on_settled is not None:
+        try:
+            on_settled(sent)
+        except Exception:  # the POST has happened: the caller gets its outcome whatever a listener does
+            log.exception("a listener failed after history row %d was settled", row_id)
+    return sent
 
 
 def _settle(history: SendLog, row_id: int, result: SendResult, sleep: Callable[[float], None]) -> str | None:
@@ -150,15 +167,23 @@ def send_draft(
     client: MessageSender,
     history: SendLog,
     on_sent: Callable[[SentPost], None] | None = None,
+    on_settled: SettledListener | None = None,
 ) -> list[SentPost]:
-    """Send every POST of `draft` one after the other (the CLI's path). Validation errors raise before any POST."""
+    """Send every POST of `draft` one after the other (the CLI's path). Validation errors raise before any POST.
+
+    Trouble with the account or the connection (refused credentials, no access, no connection) stops the
+    batch: the rest would fail the same way, so they are not attempted (fewer results than POSTs planned).
+    """
     posts = plan(draft, application_id)
     sent: list[SentPost] = []
     for post in posts:
-        outcome = send_one(post, client, history)
+        outcome = send_one(post, client, history, on_settled=on_settled)
         sent.append(outcome)
         if on_sent is not None:
             on_sent(outcome)
+        trouble = outcome.result.trouble
+        if trouble is not None and trouble.stops_batch:
+            break
     return sent
 
 

@@ -13,11 +13,13 @@ System-wide file (written by IT; every part optional)::
     {
       "defaults": {"api_base": "https://messaging.bandwidth.com/api/v2", "region": "GB",
                    "from_numbers": [{"number": "+442079460000", "label": "Support line"}]},
-      "locked": ["api_base", "token_url"]
+      "locked": ["api_base", "token_url"],
+      "templates": [{"name": "On the way", "text": "Hi {first_name|there}, your technician is on the way."}]
     }
 
 `defaults` holds any of the keys below; `locked` names keys the user cannot change (a locked key not
-in `defaults` locks the built-in default). User file: the same keys at the top level plus
+in `defaults` locks the built-in default); `templates` are IT's message templates, read-only for everyone
+(`LoadedSettings.templates`; the rules of `directory.template_book`). User file: the same keys at the top level plus
 ``"version": 1``. Only values that differ from the layered defaults are written, so a default IT
 changes later still reaches users who never changed that value; keys this version does not know are
 kept on save (a newer bwdesk's settings survive a downgrade).
@@ -25,9 +27,10 @@ kept on save (a newer bwdesk's settings survive a downgrade).
 Keys: ``account_id``, ``application_id``, ``from_numbers`` (list of ``{"number", "label"}``; a bare
 string is accepted too), ``default_from``, ``region``, ``auth_kind`` (``basic``/``oauth2``),
 ``username`` (Basic), ``client_id`` (OAuth2), ``api_base``, ``token_url``, ``connect_timeout``,
-``read_timeout`` (seconds), ``retention_days`` (null: keep history forever), ``history_url`` (the team
-database, a ``postgresql://`` URL without a password; empty: this computer only), ``agent_name`` (the
-name team rows carry; empty: the operating system's name for the user).
+``read_timeout`` (seconds), ``retention_days`` (null: keep history forever), ``confirm_segments_above``
+(a send billing more segments than this in total asks first; `bwdesk send` wants ``--yes``), ``history_url``
+(the team database, a ``postgresql://`` URL without a password; empty: this computer only), ``agent_name``
+(the name team rows carry; empty: the operating system's name for the user).
 
 A damaged or unreadable user file never stops bwdesk: loading falls back to the defaults, says so in
 `LoadedSettings.warnings`, and moves the file aside as ``settings.json.corrupt-<UTC time>`` (never
@@ -51,15 +54,18 @@ from typing import Any
 from bwdesk.core import paths
 from bwdesk.core.api import DEFAULT_API_BASE, DEFAULT_TOKEN_URL, Timeouts, check_api_url
 from bwdesk.core.credentials import AuthKind
+from bwdesk.core.directory.template_book import Scope, Template, templates_from_json
 from bwdesk.core.errors import ConfigError
 from bwdesk.core.message import Draft, validate
 from bwdesk.core.phone import DEFAULT_REGION, is_known_region, parse_number
+from bwdesk.core.send_size import CONFIRM_SEGMENTS_ABOVE
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 MAX_TIMEOUT = 600.0  # seconds; beyond this a "timeout" is a hang
 MAX_RETENTION_DAYS = 36_500
+MAX_SEGMENT_LIMIT = 100_000  # segments; any send above it asks, whatever the setting
 
 #: What each key is called in messages (the settings dialog's labels).
 LABELS: dict[str, str] = {
@@ -78,6 +84,7 @@ LABELS: dict[str, str] = {
     "retention_days": "Keep history for (days)",
     "history_url": "Team history URL",
     "agent_name": "Your name in the team history",
+    "confirm_segments_above": "Ask before sending more than (segments)",
 }
 
 
@@ -111,6 +118,7 @@ class Settings:
     retention_days: int | None = None
     history_url: str = ""
     agent_name: str = ""
+    confirm_segments_above: int = CONFIRM_SEGMENTS_ABOVE
 
     @property
     def timeouts(self) -> Timeouts:
@@ -160,6 +168,7 @@ class LoadedSettings:
     locked: frozenset[str] = frozenset()
     defaults: Settings = Settings()  # built-in + system-wide, before the user's file
     path: Path | None = None
+    templates: tuple[Template, ...] = ()  # IT's, from the system-wide file: locked
 
 
 # --- single values ---------------------------------------------------------------------------------------
@@ -291,6 +300,12 @@ def _coerce(key: str, value: Any, region: str) -> Any:
             raise _Bad(str(exc).partition(": ")[2]) from None
     if key == "agent_name":
         return " ".join(_text(value, max_length=100).split())
+    if key == "confirm_segments_above":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _Bad(f"must be a whole number of segments (got {value!r})")
+        if not 1 <= value <= MAX_SEGMENT_LIMIT:
+            raise _Bad(f"must be between 1 and {MAX_SEGMENT_LIMIT} segments (got {value})")
+        return value
     raise _Bad("is not a setting bwdesk knows")
 
 
@@ -365,24 +380,28 @@ def _move_aside(path: Path) -> Path | None:
     return target
 
 
-def _system_layer(system_file: Path) -> tuple[dict[str, Any], frozenset[str], list[str]]:
-    """The system file's defaults and locked keys (unchecked), and warnings about the file itself."""
+def _system_layer(
+    system_file: Path,
+) -> tuple[dict[str, Any], frozenset[str], list[str], tuple[Template, ...]]:
+    """The system file's defaults and locked keys (unchecked), warnings about the file itself, and IT's
+    templates (checked: an invalid one is left out with a warning)."""
     where = f"System settings ({system_file})"
     try:
         data = _read_json(system_file)
     except FileNotFoundError:
-        return {}, frozenset(), []
+        return {}, frozenset(), [], ()
     except OSError as exc:
-        return {}, frozenset(), [f"{where} could not be read ({exc.strerror or exc}); ignoring it."]
+        return {}, frozenset(), [f"{where} could not be read ({exc.strerror or exc}); ignoring it."], ()
     except ValueError as exc:
         return (
             {},
             frozenset(),
             [f"{where} is not valid JSON ({exc}); ignoring it. Ask your IT team to fix it."],
+            (),
         )
     warnings: list[str] = []
     if not isinstance(data, dict):
-        return {}, frozenset(), [f"{where} must be a JSON object; ignoring it."]
+        return {}, frozenset(), [f"{where} must be a JSON object; ignoring it."], ()
     defaults = data.get("defaults", {})
     if not isinstance(defaults, dict):
         warnings.append(f'{where}: "defaults" must be an object; ignoring it.')
@@ -395,9 +414,15 @@ def _system_layer(system_file: Path) -> tuple[dict[str, Any], frozenset[str], li
         if key not in KEYS:
             warnings.append(f"{where}: unknown setting {key!r} ignored.")
     for key in data:
-        if key not in ("defaults", "locked"):
-            warnings.append(f'{where}: unknown entry {key!r} ignored (expected "defaults" and "locked").')
-    return defaults, frozenset(k for k in locked_raw if k in KEYS), warnings
+        if key not in ("defaults", "locked", "templates"):
+            warnings.append(
+                f'{where}: unknown entry {key!r} ignored (expected "defaults", "locked" and "templates").'
+            )
+    templates: list[Template] = []
+    if "templates" in data:
+        templates, problems = templates_from_json(data["templates"], Scope.LOCKED)
+        warnings += [f'{where}: "templates": {problem}; ignoring it.' for problem in problems]
+    return defaults, frozenset(k for k in locked_raw if k in KEYS), warnings, tuple(templates)
 
 
 def _user_layer(path: Path) -> tuple[dict[str, Any], list[str]]:
@@ -434,7 +459,7 @@ def load_settings(profile: Path | None = None, *, system_file: Path | None = Non
     system_file = system_file if system_file is not None else paths.system_settings_file()
     user_path = paths.settings_file(profile)
 
-    system_values, locked, warnings = _system_layer(system_file)
+    system_values, locked, warnings, templates = _system_layer(system_file)
     defaults, more = _apply(Settings(), system_values, f"System settings ({system_file})")
     warnings += more
 
@@ -450,7 +475,7 @@ def load_settings(profile: Path | None = None, *, system_file: Path | None = Non
 
     for warning in warnings:
         log.warning("settings: %s", warning)
-    return LoadedSettings(settings, tuple(warnings), locked, defaults, user_path)
+    return LoadedSettings(settings, tuple(warnings), locked, defaults, user_path, templates)
 
 
 def save_settings(
@@ -461,7 +486,7 @@ def save_settings(
     profile = profile if profile is not None else paths.profile_dir()
     system_file = system_file if system_file is not None else paths.system_settings_file()
     settings = normalized(settings)
-    system_values, locked, _ = _system_layer(system_file)
+    system_values, locked, _, _ = _system_layer(system_file)
     defaults, _ = _apply(Settings(), system_values, "")
     path = paths.settings_file(profile)
 

@@ -8,14 +8,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from bwdesk.core.credentials import AuthKind
 from bwdesk.core.history.rows import HistoryRow, parse_time
-from bwdesk.core.outcome import SendState
+from bwdesk.core.outcome import SendResult, SendState, Trouble
 
 # --- a history row's status ---------------------------------------------------------------------------------
 
 
-def status_label(row: HistoryRow) -> str:
-    """A short status for tables: the send state, and for accepted rows the delivery status.
+def status_label(row: HistoryRow, *, with_reason: bool = True) -> str:
+    """A short status for tables: the send state, and for accepted rows the delivery status — with, for a
+    delivery error, its reason in a few words ("accepted · FAILED 4775 · opted out (replied STOP)"), unless
+    `with_reason` is false (a table that explains the code on a line of its own).
 
     A `failed` send reads "not sent" (it never reached Bandwidth), so that "failed" in the table always
     means what the Failed filter finds: a message that was not delivered.
@@ -27,8 +30,10 @@ def status_label(row: HistoryRow) -> str:
             return f"unknown — desk offline since {_local_moment(row.desk_silent_since)}"
         return f"sending · {_age(row.created)}"
     if row.state is SendState.ACCEPTED and row.delivery_status:
-        code = f" {row.error_code}" if row.error_code else ""
-        return f"accepted · {row.delivery_status}{code}"
+        if row.error_code:
+            reason = f" · {short_error(row.error_code)}" if with_reason else ""
+            return f"accepted · {row.delivery_status} {row.error_code}{reason}"
+        return f"accepted · {row.delivery_status}"
     if row.state is SendState.REJECTED and row.http_status:
         return f"rejected · HTTP {row.http_status}"
     if row.state is SendState.FAILED:
@@ -317,6 +322,104 @@ def describe_error_code(code: int) -> str:
     return f"{code}: {words}"
 
 
+#: A few words per code, for a table cell or a result line (the whole explanation: `describe_error_code`).
+_SHORT_ERRORS: dict[int, str] = {
+    4001: "service not allowed",
+    4301: "encoding not accepted",
+    4302: "From number not valid",
+    4303: "number not valid",
+    4350: "malformed for the destination",
+    4360: "expired before sending",
+    4401: "no route",
+    4403: "From number not allowed",
+    4404: "recipient not allowed",
+    4405: "From number not in service",
+    4406: "number not in service",
+    4407: "From number not on this account",
+    4408: "recipient not on this account",
+    4409: "cannot receive this (MMS?)",
+    4410: "media could not be downloaded",
+    4411: "message too large",
+    4412: "media not accepted",
+    4420: "unknown carrier",
+    4421: "no destination",
+    4431: "short codes not allowed",
+    4432: "country not allowed",
+    4433: "toll-free not allowed",
+    4434: "toll-free may not message it",
+    4435: "too many in the group",
+    4451: "wrong account id",
+    4452: "application does not match From",
+    4470: "flagged as spam",
+    4481: "From number blocked",
+    4482: "number blocked",
+    4492: "emergency number",
+    4493: "not authorised",
+    4700: "service not offered to the number",
+    4701: "phone service unavailable",
+    4702: "phone off or out of reach",
+    4711: "too large for the carrier",
+    4712: "media refused by the carrier",
+    4720: "cannot receive texts (landline?)",
+    4721: "number deactivated",
+    4730: "no route to the carrier",
+    4740: "From number refused by the carrier",
+    4750: "refused by the carrier",
+    4751: "size refused by the carrier",
+    4752: "malformed for the carrier",
+    4753: "refused by the handset",
+    4770: "flagged as spam by the carrier",
+    4771: "shortened link refused (use the full one)",
+    4772: "From number blocked by the carrier",
+    4773: "10DLC campaign not active",
+    4774: "From number not provisioned",
+    4775: "opted out (replied STOP)",
+    4780: "T-Mobile daily limit reached",
+    4781: "AT&T rate limit reached",
+    4785: "carrier volume limit reached",
+    4790: "short code refused by the carrier",
+    4791: "short code refused by the carrier",
+    4792: "short code refused by the carrier",
+    4793: "short code refused by the carrier",
+    4795: "toll-free number not verified",
+    5600: "carrier overloaded",
+    5610: "carrier failure",
+    5620: "carrier failure",
+    5630: "carrier never acknowledged it",
+    5650: "carrier failure",
+    9902: "no receipt in time",
+    9999: "unknown failure downstream",
+}
+
+
+def short_error(code: int) -> str:
+    """Bandwidth's delivery error code in a few words ("opted out (replied STOP)"), by its range when it is
+    not one bwdesk knows; for table cells and result lines, where `describe_error_code` is too long."""
+    known = _SHORT_ERRORS.get(code)
+    if known is not None:
+        return known
+    if 4700 <= code <= 4799:
+        return "refused by the carrier"
+    if 4000 <= code <= 4999:
+        return "refused by Bandwidth"
+    if 5600 <= code <= 5699:
+        return "carrier failure"
+    if 5000 <= code <= 5999:
+        return "Bandwidth service failure (may work again)"
+    if 9000 <= code <= 9999:
+        return "unclear failure downstream"
+    return "unknown error code"
+
+
+#: Delivery statuses that mean the message did not reach the phone (the carrier or Bandwidth said so).
+UNDELIVERED_STATUSES = frozenset({"FAILED", "UNDELIVERED"})
+
+
+def is_undelivered(delivery_status: str | None) -> bool:
+    """The message was accepted but did not reach the phone."""
+    return (delivery_status or "").upper() in UNDELIVERED_STATUSES
+
+
 _DELIVERY_STATUSES: dict[str, str] = {
     "RECEIVED": "Bandwidth received the message and will send it",
     "QUEUED": "waiting in Bandwidth's queue",
@@ -334,3 +437,43 @@ def describe_delivery_status(status: str) -> str:
     """A delivery status from `GET /messages` (`DELIVERED`, `FAILED`, ...) in plain words."""
     words = _DELIVERY_STATUSES.get(status.upper())
     return words if words is not None else f"{status}: a status bwdesk does not know"
+
+
+# --- what a failure is about -------------------------------------------------------------------------------
+
+_TROUBLES: dict[Trouble, str] = {
+    Trouble.MESSAGE: "Bandwidth refused something in the message",
+    Trouble.SETUP: "bwdesk is not set up to send yet",
+    Trouble.SIGN_IN: "Bandwidth did not accept the credentials",
+    Trouble.ACCESS: "these credentials may not send for this account",
+    Trouble.CONNECTION: "bwdesk could not reach Bandwidth",
+    Trouble.SERVICE: "Bandwidth could not take the message now",
+    Trouble.LOCAL: "the history could not record the message first",
+}
+
+
+def describe_trouble(trouble: Trouble) -> str:
+    """What a failure is about, as the start of a sentence ("Bandwidth did not accept the credentials")."""
+    return _TROUBLES[trouble]
+
+
+def setting_to_check(trouble: Trouble, auth_kind: AuthKind) -> str | None:
+    """The settings field to look at first for account or connection trouble (None: no setting helps): the
+    secret for refused credentials, the account id (and the API user's role) for no access, the API base
+    URL when Bandwidth could not be reached."""
+    if trouble is Trouble.SIGN_IN:
+        return "password" if auth_kind is AuthKind.BASIC else "client_secret"
+    if trouble is Trouble.ACCESS:
+        return "account_id"
+    if trouble is Trouble.CONNECTION:
+        return "api_base"
+    return None
+
+
+def answer_in_words(result: SendResult) -> str:
+    """What the server (or the network) said of a failed send, for a notice: "HTTP 401: Authentication Failed"."""
+    error = result.error
+    described = (error.description if error else "") or (result.detail or "")
+    if result.http_status and not described.startswith(f"HTTP {result.http_status}"):
+        return f"HTTP {result.http_status}: {described}" if described else f"HTTP {result.http_status}"
+    return described

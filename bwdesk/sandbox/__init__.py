@@ -7,12 +7,20 @@ the module docstrings: `rules` (how a message is judged), `store` (status progre
 
 from bwdesk.sandbox.clock import ManualClock
 from bwdesk.sandbox.faults import Fault, FaultKind
-from bwdesk.sandbox.identity import LANDLINE_NUMBER, OPTED_OUT_NUMBER, TEST_NUMBERS, Identity, TestNumber
+from bwdesk.sandbox.identity import (
+    BLOCKLISTED_NUMBER,
+    LANDLINE_NUMBER,
+    OPTED_OUT_NUMBER,
+    TEST_NUMBERS,
+    Identity,
+    TestNumber,
+)
 from bwdesk.sandbox.recorder import RecordedRequest, RequestLog
 from bwdesk.sandbox.runner import run_forever
 from bwdesk.sandbox.server import Sandbox
 
 __all__ = [
+    "BLOCKLISTED_NUMBER",
     "LANDLINE_NUMBER",
     "OPTED_OUT_NUMBER",
     "TEST_NUMBERS",

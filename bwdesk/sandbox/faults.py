@@ -23,6 +23,8 @@ class FaultKind(StrEnum):
     MALFORMED = "malformed"  # `status` (default 202) with Content-Type JSON and a body that is not JSON
     # 400 request-validation with `field_errors`: a server-side rule the client could not know in advance
     REJECT = "reject"
+    # 400 rejected-to-number-in-blacklist: the recipient is on Bandwidth's blocklist (error 4482), said at once
+    BLOCKLISTED = "blocklisted"
 
 
 _DEFAULT_STATUS = {
@@ -32,6 +34,7 @@ _DEFAULT_STATUS = {
     FaultKind.HTML_502: 502,
     FaultKind.MALFORMED: 202,
     FaultKind.REJECT: 400,
+    FaultKind.BLOCKLISTED: 400,
 }
 
 

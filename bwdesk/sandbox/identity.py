@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 LANDLINE_NUMBER = "+19195550199"
 #: A recipient that has opted out (replied STOP): accepted, then FAILED with 4775 (user opt-out).
 OPTED_OUT_NUMBER = "+19195550198"
+#: A recipient on Bandwidth's blocklist: accepted, then FAILED with 4482 (rejected-to-number-in-blacklist).
+BLOCKLISTED_NUMBER = "+19195550197"
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class TestNumber:
 TEST_NUMBERS: tuple[TestNumber, ...] = (
     TestNumber(LANDLINE_NUMBER, 4720, "landline"),
     TestNumber(OPTED_OUT_NUMBER, 4775, "opted out"),
+    TestNumber(BLOCKLISTED_NUMBER, 4482, "blocklisted"),
 )
 
 

@@ -113,6 +113,11 @@ RATE_LIMITED = {
     "description": "Rate limit exceeded. Wait for Retry-After time before sending another request.",
 }
 SERVER_ERROR = {"type": "internal-server-error", "description": "An internal server error occurred"}
+# Error 4482 said in the answer itself: its type is the code's name in Bandwidth's table of error codes.
+BLOCKLISTED = {
+    "type": "rejected-to-number-in-blacklist",
+    "description": "The number you are attempting to send to is blocked from receiving messages.",
+}
 MEDIA_NOT_FOUND = {"type": "object-not-found", "description": "The requested media was not found"}
 PROXY_502 = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>"
@@ -357,6 +362,8 @@ class _Handler(BaseHTTPRequestHandler):
             if fault.field_errors:
                 body["fieldErrors"] = [{"fieldName": n, "description": d} for n, d in fault.field_errors]
             self._json(status, body)
+        elif kind is FaultKind.BLOCKLISTED:
+            self._json(status, BLOCKLISTED)
         return True
 
     def _route(self, raw_path: str, query_string: str, body: bytes) -> None:

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateTimeEdit,
     QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QProgressBar,
@@ -88,6 +89,7 @@ class ComposerWidget(QWidget):
         self._sending = False
         self._blocking = True  # the draft has an error, or an upload is still running: Send waits
         self._confirming = False  # a question about this send is open: nothing is being sent yet
+        self._sending_note = ""  # what the send bar says while another message (not this one) is sent
         self._cut_text = ""  # the text as a cut paste left it (its notice goes with the next change)
         self._displaced: tuple[QWidget, QWidget | None] | None = None  # focus pushed out by a send
         self._api_errors: dict[str, str] = {}
@@ -101,12 +103,12 @@ class ComposerWidget(QWidget):
         self.recipients = RecipientEdit(self, region=region)
         self.recipients.setToolTip("Who gets the message: type or paste phone numbers")
 
-        self.separate_radio = QRadioButton("Separate messages", self)
+        self.separate_radio = QRadioButton("Se&parate messages", self)
         self.separate_radio.setAccessibleName("Send separate messages")
         self.separate_radio.setToolTip(
             "One message to each recipient: customers never see each other's numbers (recommended)"
         )
-        self.group_radio = QRadioButton("Group MMS — everyone sees every number", self)
+        self.group_radio = QRadioButton("&Group MMS — everyone sees every number", self)
         self.group_radio.setAccessibleName("Send one group message")
         self.group_radio.setToolTip(GROUP_WARNING)
         self.separate_radio.setChecked(True)
@@ -147,11 +149,10 @@ class ComposerWidget(QWidget):
         self.to_notice.hide()
 
         self.media_list = MediaListWidget(self)
-        self.media_list.setMaximumHeight(170)
         self.tag_edit = TagEdit(self)
 
         self.advanced_button = QToolButton(self)
-        self.advanced_button.setText("Advanced")
+        self.advanced_button.setText("A&dvanced")
         self.advanced_button.setCheckable(True)
         self.advanced_button.setArrowType(Qt.ArrowType.RightArrow)
         self.advanced_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -161,9 +162,14 @@ class ComposerWidget(QWidget):
         self.priority_combo = QComboBox(self.advanced)
         self.priority_combo.addItem("Default", None)
         self.priority_combo.addItem("High — ahead of your other queued messages", Priority.HIGH.value)
+        # Its longest choice must not set the composer's width; the popup still shows it whole.
+        self.priority_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.priority_combo.setMinimumContentsLength(12)
         self.priority_combo.setAccessibleName("Priority")
         self.priority_combo.setToolTip("High priority jumps ahead of this account's other queued messages")
-        self.expire_check = QCheckBox("Expire if not sent by", self.advanced)
+        self.expire_check = QCheckBox("&Expire if not sent by", self.advanced)
         self.expire_check.setAccessibleName("Set an expiration time")
         self.expire_check.setToolTip(
             "Bandwidth drops the message (error 4360) if it cannot leave before this time"
@@ -175,14 +181,16 @@ class ComposerWidget(QWidget):
         self.expiration_edit.setAccessibleName("Expiration time")
         self.expiration_edit.setToolTip("Local time after which the message must not be sent")
         self.expiration_edit.setEnabled(False)
-        advanced_layout = QHBoxLayout(self.advanced)
+        # One option a line, so that opening Advanced never makes the composer wider than a small window.
+        advanced_layout = QGridLayout(self.advanced)
         advanced_layout.setContentsMargins(0, 0, 0, 0)
-        advanced_layout.addWidget(QLabel("Priority", self.advanced))
-        advanced_layout.addWidget(self.priority_combo)
-        advanced_layout.addSpacing(12)
-        advanced_layout.addWidget(self.expire_check)
-        advanced_layout.addWidget(self.expiration_edit)
-        advanced_layout.addStretch(1)
+        priority_label = QLabel("Pr&iority", self.advanced)
+        priority_label.setBuddy(self.priority_combo)
+        advanced_layout.addWidget(priority_label, 0, 0)
+        advanced_layout.addWidget(self.priority_combo, 0, 1)
+        advanced_layout.addWidget(self.expire_check, 1, 0)
+        advanced_layout.addWidget(self.expiration_edit, 1, 1)
+        advanced_layout.setColumnStretch(2, 1)
         self.advanced.hide()
 
         self.result_panel = ResultPanel(self)
@@ -283,7 +291,7 @@ class ComposerWidget(QWidget):
     # --- layout helpers -------------------------------------------------------------------------------
 
     def tab_stops(self) -> list[QWidget]:
-        """Every control in Tab order: DESIGN §6's From → recipients → text → media → tag → Separate/Group →
+        """Every control in Tab order (docs/design.md §8.2): From → recipients → text → media → tag → Separate/Group →
         Send, with each field's own buttons after it, the advanced options after the tag, and the last
         send's results just before Send."""
         return [
@@ -403,8 +411,7 @@ class ComposerWidget(QWidget):
         self.recipients.model().clear()
         self.recipients.set_pending_text("")
         self.text_edit.set_text("")
-        self.media_list.set_urls([])
-        self.media_list.set_pending_text("")
+        self.media_list.clear()  # its notices and warnings too: they were about this message
         self.tag_edit.set_tag("")
         self.separate_radio.setChecked(True)
         self.priority_combo.setCurrentIndex(0)
@@ -515,6 +522,7 @@ class ComposerWidget(QWidget):
     def revalidate(self) -> None:
         """Judge the draft with core's rules and show the result next to each field and on Send."""
         draft = self._as_it_would_be_sent()
+        self.media_list.set_sender(draft.sender)  # the MMS size limits depend on it
         problems = message.validate(draft)
         self._problems = problems
         by_field: dict[str, tuple[str, str]] = {}
@@ -538,11 +546,18 @@ class ComposerWidget(QWidget):
             label.show_problem(text, severity)
         errors = [p for p in problems if p.severity == "error"]
         pending_uploads = self.media_list.has_pending_uploads()
-        blocking = bool(errors) or pending_uploads
+        failed_uploads = self.media_list.failed_uploads()
+        blocking = bool(errors) or pending_uploads or bool(failed_uploads)
         if self._sending:
-            reason = "Waiting for your answer…" if self._confirming else "Sending…"
+            reason = "Waiting for your answer…" if self._confirming else (self._sending_note or "Sending…")
         elif pending_uploads:
             reason = "Waiting for the attachment to finish uploading."
+        elif failed_uploads:
+            attachment, why = failed_uploads[0]
+            reason = (
+                f"Media: {attachment.file_name} could not be uploaded ({why}). Upload it again (right-click it) "
+                "or remove it."
+            )
         elif errors:
             reason = self._reason(errors[0])
         else:
@@ -591,16 +606,20 @@ class ComposerWidget(QWidget):
             return "Ready to send 1 message."
         return f"Ready to send {count} separate messages."
 
-    def set_sending(self, sending: bool) -> None:
-        """While a send is in flight the draft cannot change and a progress indicator shows.
+    def set_sending(self, sending: bool, note: str = "") -> None:
+        """While a send is in flight the draft cannot change and a progress indicator shows. `note`: what the
+        send bar says when the message being sent is not this one (a Send again… from the history).
 
         Controls that are disabled meanwhile (Send, Separate/Group) would push the keyboard focus out of the
         composer, into the history; it comes back when the send is over.
         """
+        if sending == self._sending:
+            return  # the send session says it again as a batch moves on (checking, sending, finished, idle)
         # The window's focus widget, not the application's: while a question box is open the window is not
         # active, but it still knows where its focus is (and gives it back there).
         focus = self.window().focusWidget()
         self._sending = sending
+        self._sending_note = note if sending else ""
         self.from_picker.set_read_only(sending)
         self.recipients.set_read_only(sending)
         self.text_edit.setReadOnly(sending)
@@ -661,7 +680,7 @@ class ComposerWidget(QWidget):
     def _update_mode_row(self) -> None:
         count = self._recipient_count()
         self.mode_row.setVisible(count > 1)
-        self.separate_radio.setText(f"Separate messages ({count})" if count > 1 else "Separate messages")
+        self.separate_radio.setText(f"Se&parate messages ({count})" if count > 1 else "Se&parate messages")
         self.group_warning.setVisible(count > 1 and self.group_radio.isChecked())
 
     @Slot()

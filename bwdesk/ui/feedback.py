@@ -4,15 +4,34 @@ questions and message boxes. Each is also emitted as `told`, so a test can read 
 from __future__ import annotations
 
 import logging
+import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum, IntEnum
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6 import QtWidgets
-from PySide6.QtCore import QObject, Qt, Signal, SignalInstance, Slot
-from PySide6.QtWidgets import QLabel, QMainWindow, QPushButton, QStatusBar, QVBoxLayout, QWidget
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, SignalInstance, Slot
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QStatusBar,
+    QSystemTrayIcon,
+    QWidget,
+)
 
+from bwdesk.core.credentials import AuthKind
 from bwdesk.core.errors import BwdeskError
+from bwdesk.core.outcome import Trouble
+from bwdesk.core.status_words import describe_trouble, setting_to_check
+
+if TYPE_CHECKING:
+    from PySide6.QtDBus import QDBusConnection
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +51,8 @@ class Kind(Enum):
     ERROR = "error"
     QUESTION = "question"
     BANNER = "banner"
+    ALERT = "alert"  # news the agent must not miss, even looking at another window (a message not delivered)
+    TROUBLE = "trouble"  # account or connection trouble: the banner, with the setting to check
     ABOUT = "about"
 
 
@@ -43,6 +64,7 @@ class Told:
     text: str
     title: str = ""
     duration: int = 0
+    setting: str = ""  # the settings field the banner's Settings… opens at ("" : the dialog's top)
 
 
 #: Puts a question to the agent: (title, text, the accept button's words) → True to go ahead.
@@ -64,11 +86,17 @@ def error_message(exc: BaseException, what: str = "") -> str:
     return f"{prefix or 'Something went wrong'} ({type(exc).__name__}); the log has the details."
 
 
+def _capital(text: str) -> str:
+    """The start of a sentence (bwdesk's name stays lower case)."""
+    return text if text.startswith("bwdesk") else text[:1].upper() + text[1:]
+
+
 def ask_in_dialog(parent: QWidget | None, title: str, text: str, accept: str) -> bool:
     """A modal question whose default (Enter, Esc) is Cancel: going ahead always takes a deliberate choice."""
     box_type = QtWidgets.QMessageBox
     box = box_type(box_type.Icon.Question, title, text, box_type.StandardButton.Cancel, parent)
-    go = box.addButton(accept, box_type.ButtonRole.AcceptRole)
+    # Enter is Cancel; the way ahead by keyboard is the accept button's mnemonic (Alt+ its first letter).
+    go = box.addButton(accept if "&" in accept else f"&{accept}", box_type.ButtonRole.AcceptRole)
     box.setDefaultButton(box_type.StandardButton.Cancel)
     box.setEscapeButton(box_type.StandardButton.Cancel)
     box.exec()
@@ -89,8 +117,166 @@ def crash_box(text: str, details: str) -> None:
     box.exec()
 
 
+#: What to do about each kind of account or connection trouble, in the window's terms.
+_NEXT_STEPS: dict[Trouble, str] = {
+    Trouble.SIGN_IN: "Check the {secret} in Settings (an API user's, not the dashboard login).",
+    Trouble.ACCESS: (
+        "Check the account ID in Settings, and that the API user has the Messaging role in Bandwidth's dashboard."
+    ),
+    Trouble.CONNECTION: "Check the network connection (or a proxy), or the API base URL in Settings.",
+    Trouble.SERVICE: "Try again in a few minutes.",
+}
+_SECRETS = {AuthKind.BASIC: "password", AuthKind.OAUTH2: "client secret", None: "password or client secret"}
+
+
+# --- desktop notifications: for news that arrives while the agent works in another window ---------------------
+
+
+class DesktopNotifier(Protocol):
+    """Shows a notification on the desktop, outside the window; quietly nothing where there is no way to."""
+
+    def show(self, title: str, text: str) -> None: ...
+
+
+class NoNotifier:
+    """Where there is no desktop to notify (offscreen, the minimal platform)."""
+
+    def show(self, title: str, text: str) -> None:
+        log.info("no desktop notification here: %s", title)
+
+
+class TrayNotifier(QObject):
+    """Windows and macOS (and a Linux desktop without a notification service but with a tray): a tray icon,
+    shown only while its message is, says it; nothing where the platform has no tray."""
+
+    SHOWN_MS = 15_000
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._tray: QSystemTrayIcon | None = None
+        self._hide = QTimer(self)
+        self._hide.setSingleShot(True)
+        self._hide.timeout.connect(self._hide_tray)
+
+    def show(self, title: str, text: str) -> None:
+        if not (QSystemTrayIcon.isSystemTrayAvailable() and QSystemTrayIcon.supportsMessages()):
+            log.info("no desktop notification: this desktop has no tray")
+            return
+        if self._tray is None:
+            self._tray = QSystemTrayIcon(QGuiApplication.windowIcon(), self)
+            self._tray.setToolTip("bwdesk")
+        self._tray.show()
+        self._tray.showMessage(title, text, QSystemTrayIcon.MessageIcon.Warning, self.SHOWN_MS)
+        self._hide.start(self.SHOWN_MS + 5_000)
+
+    @Slot()
+    def _hide_tray(self) -> None:
+        if self._tray is not None:
+            self._tray.hide()
+
+
+class FreedesktopNotifier(QObject):
+    """Linux and the BSDs: the desktop's notification service (org.freedesktop.Notifications on the session
+    D-Bus: GNOME, KDE, XFCE, dunst, mako…). The call is made on a thread of its own, so a slow or stuck
+    service never holds up the window; without one the message goes to `fallback` (the tray), or nowhere.
+
+    `bus_address` (tests): a private bus instead of the session's.
+    """
+
+    SERVICE = "org.freedesktop.Notifications"
+    PATH = "/org/freedesktop/Notifications"
+    TIMEOUT_MS = 3_000
+    not_shown = Signal(str, str)  # from the notifying thread: the service could not show it
+
+    def __init__(
+        self, fallback: DesktopNotifier | None = None, *, bus_address: str = "", parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._fallback = fallback
+        self._bus_address = bus_address
+        self._calls = 0
+        self.not_shown.connect(self._not_shown)
+
+    def show(self, title: str, text: str) -> None:
+        self._calls += 1
+        name = f"bwdesk-notify-{self._calls}"
+        threading.Thread(target=self._notify, args=(title, text, name), name=name, daemon=True).start()
+
+    def _notify(self, title: str, text: str, name: str) -> None:
+        """On the notifying thread: the service shows it, or the fallback is told (on the window's thread)."""
+        from PySide6.QtDBus import QDBusConnection
+
+        try:
+            if self._bus_address:
+                try:
+                    shown = self._call(QDBusConnection.connectToBus(self._bus_address, name), title, text)
+                finally:
+                    QDBusConnection.disconnectFromBus(name)
+            else:
+                shown = self._call(QDBusConnection.sessionBus(), title, text)
+        except (
+            Exception
+        ):  # a platform without QtDBus, a service that broke the call: never the window's problem
+            log.info("desktop notification service failed", exc_info=True)
+            shown = False
+        if not shown:
+            self.not_shown.emit(title, text)
+
+    def _call(self, bus: QDBusConnection, title: str, text: str) -> bool:
+        """Notify through `bus`; False when there is no service to do it, or it refused."""
+        from PySide6.QtCore import Q_ARG, Q_RETURN_ARG, QMetaObject
+        from PySide6.QtDBus import QDBusInterface
+
+        interface = bus.interface() if bus.isConnected() else None
+        if interface is None or not interface.isServiceRegistered(self.SERVICE).value():
+            log.info("no desktop notification service on D-Bus")
+            return False
+        notifications = QDBusInterface(self.SERVICE, self.PATH, self.SERVICE, bus)
+        notifications.setTimeout(self.TIMEOUT_MS)
+        if not notifications.isValid():
+            return False
+        # Through the interface's introspected method, so each argument has the type the service expects
+        # (susssasa{sv}i): a plain call would send the replaces_id as a signed int, which services refuse.
+        QMetaObject.invokeMethod(
+            notifications,
+            "Notify",
+            Qt.ConnectionType.DirectConnection,
+            Q_RETURN_ARG("uint"),
+            Q_ARG(str, "bwdesk"),  # app_name
+            Q_ARG("uint", 0),  # replaces_id: a new notification
+            Q_ARG(str, "bwdesk"),  # app_icon: the icon the installers put in the theme
+            Q_ARG(str, title),
+            Q_ARG(str, text),
+            Q_ARG("QStringList", []),  # actions
+            Q_ARG("QVariantMap", {"desktop-entry": "bwdesk"}),  # hints: whose notification it is
+            Q_ARG(int, -1),  # expire_timeout: the service's default
+        )
+        error = notifications.lastError()
+        if error.isValid():
+            log.info("desktop notification refused: %s", error.name())
+            return False
+        return True
+
+    @Slot(str, str)
+    def _not_shown(self, title: str, text: str) -> None:
+        if self._fallback is not None:
+            self._fallback.show(title, text)
+
+
+def system_notifier(parent: QObject | None = None) -> DesktopNotifier:
+    """The way this desktop shows notifications: its notification service on Linux (the tray if there is
+    none), the tray elsewhere; nothing offscreen."""
+    if QGuiApplication.platformName() in ("offscreen", "minimal", "vnc"):
+        return NoNotifier()
+    tray = TrayNotifier(parent)
+    if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return FreedesktopNotifier(tray, parent=parent)
+    return tray
+
+
 class Banner(QWidget):
-    """A standing notice above the composer (the account is not set up), with a way to the settings."""
+    """A standing notice above the composer (the account is not set up, the credentials were refused), with a
+    way to the settings: `setting` is the field Settings… opens at."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -101,16 +287,21 @@ class Banner(QWidget):
         self.button = QPushButton("Settings…", self)
         self.button.setAccessibleName("Open settings")
         self.button.setToolTip("Open the settings to set up the account")
-        layout = QVBoxLayout(self)
+        layout = QHBoxLayout(self)  # the way to fix it beside what is wrong
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.label)
-        layout.addWidget(self.button)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.button, 0, Qt.AlignmentFlag.AlignVCenter)
+        self.setting = ""
         self.show_text("")
 
-    def show_text(self, text: str, *, offer_settings: bool = True) -> None:
+    def show_text(self, text: str, *, offer_settings: bool = True, setting: str = "") -> None:
         self.label.setText(text)
         self.label.setVisible(bool(text))
         self.button.setVisible(bool(text) and offer_settings)
+        self.setting = setting
+        where = f" at {setting.replace('_', ' ')}" if setting else ""
+        self.button.setAccessibleName(f"Open settings{where}")
+        self.button.setToolTip(f"Open the settings{where} to fix this")
         self.setVisible(bool(text))
 
 
@@ -122,11 +313,17 @@ class Feedback(QObject):
 
     told = Signal(object)
 
-    def __init__(self, parent: QWidget, banner: Banner | None = None) -> None:
+    def __init__(
+        self, parent: QWidget, banner: Banner | None = None, desktop: DesktopNotifier | None = None
+    ) -> None:
         super().__init__(parent)
         self._parent = parent
         self._banner = banner
+        self.desktop = desktop  # None: the system's, made when first needed
         self._withdrawable = ""
+        # The banner's standing notice (what could not be opened) and the trouble met since, shown instead.
+        self._standing: tuple[str, bool, str] = ("", True, "")
+        self._trouble = ""
         self.ask: Ask = self._ask_in_dialog
 
     def notify(
@@ -142,6 +339,18 @@ class Feedback(QObject):
         """A note about something the agent should act on; it stays longer."""
         self._show(Told(Kind.WARNING, text, duration=duration))
 
+    def alert(self, title: str, text: str) -> None:
+        """News the agent must not miss (a message was not delivered): a lasting note in the window; and when
+        the window is not the active one, a desktop notification and the taskbar's (or the dock's) attention."""
+        self._show(Told(Kind.ALERT, text, title, duration=Duration.WARNING))
+        window = self._parent.window()
+        if window.isActiveWindow():
+            return
+        if self.desktop is None:
+            self.desktop = system_notifier(self)
+        self.desktop.show(title, text)
+        QApplication.alert(window)
+
     def error(self, title: str, text: str) -> None:
         """Something that stops what the agent asked for and must be acknowledged."""
         self.told.emit(Told(Kind.ERROR, text, title))
@@ -156,12 +365,56 @@ class Feedback(QObject):
         self.told.emit(Told(Kind.ABOUT, rich_text, title))
         QtWidgets.QMessageBox.about(self._parent, title, rich_text)
 
-    def set_banner(self, text: str, *, offer_settings: bool = True) -> None:
-        """A standing notice (empty: none) until it is replaced; for problems that last, like no account."""
+    def set_banner(self, text: str, *, offer_settings: bool = True, setting: str = "") -> None:
+        """A standing notice (empty: none) until it is replaced; for problems that last, like no account.
+        It replaces any trouble shown (it comes with the services newly opened: new settings)."""
         if text:
-            self.told.emit(Told(Kind.BANNER, text))
+            self.told.emit(Told(Kind.BANNER, text, setting=setting))
+        self._standing = (text, offer_settings, setting)
+        self._trouble = ""
+        self._show_banner()
+
+    def trouble(
+        self,
+        trouble: Trouble,
+        detail: str,
+        *,
+        outcome: str = "",
+        auth_kind: AuthKind | None = None,
+        setting: str | None = None,
+    ) -> None:
+        """Trouble with the account or the connection (never the message's): said as such in the banner, with
+        what to do and Settings… opening at the field to check, until the next send goes through
+        (`clear_trouble`) or the settings change. `outcome` says what it meant ("Nothing was sent; …")."""
+        if setting is None:
+            setting = setting_to_check(trouble, auth_kind or AuthKind.BASIC) or ""
+        step = _NEXT_STEPS.get(trouble, "").format(secret=_SECRETS[auth_kind])
+        what = describe_trouble(trouble)
+        detail = detail.strip().rstrip(".")
+        if detail.lower().startswith(what.lower()):
+            said = f"{_capital(detail)}."  # a configuration problem says it all itself
+        else:
+            lower = detail[:1].lower() + detail[1:] if detail[1:2].islower() else detail
+            said = f"{_capital(what)}: {lower}."
+        text = " ".join(p for p in (said, step, outcome) if p)
+        self._trouble = text
+        self.told.emit(Told(Kind.TROUBLE, text, setting=setting))
         if self._banner is not None:
-            self._banner.show_text(text, offer_settings=offer_settings)
+            self._banner.show_text(text, offer_settings=bool(setting), setting=setting)
+        bar = self._status_bar()
+        if bar is not None:
+            bar.showMessage(f"{_capital(what)} — see the notice above.", Duration.WARNING)
+
+    def clear_trouble(self) -> None:
+        """The trouble is over (a send went through): the banner goes back to its standing notice, if any."""
+        if self._trouble:
+            self._trouble = ""
+            self._show_banner()
+
+    def _show_banner(self) -> None:
+        if self._banner is not None:
+            text, offer, setting = self._standing
+            self._banner.show_text(text, offer_settings=offer, setting=setting)
 
     def _show(self, told: Told) -> None:
         self.told.emit(told)

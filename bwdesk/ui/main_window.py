@@ -7,8 +7,9 @@ import functools
 import logging
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QPaintEvent
+import shiboken6
+from PySide6.QtCore import QEvent, QObject, QPoint, QRect, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -24,10 +25,13 @@ from PySide6.QtWidgets import (
 from bwdesk import __version__
 from bwdesk.core import paths
 from bwdesk.core.account import Context
+from bwdesk.core.errors import trouble_of
 from bwdesk.ui.composer import ComposerWidget, apply_tab_order
 from bwdesk.ui.draft_keeper import DraftKeeper
 from bwdesk.ui.feedback import Banner, Duration, Feedback, error_message
 from bwdesk.ui.history.view import HistoryView
+from bwdesk.ui.keyboard import KeyboardFilter
+from bwdesk.ui.media_preview import MediaPreviews
 from bwdesk.ui.send_session import SendSession
 from bwdesk.ui.services import Services, open_services
 from bwdesk.ui.style import make_action
@@ -49,6 +53,8 @@ ABOUT_TEXT = (
 )
 # A window built but not shown (tests, a dialog first) still starts its services after this long.
 UNSHOWN_START_MS = 300
+# Pixels kept between a control brought into view and the edge of its scroll area.
+VIEW_MARGIN = 8
 
 
 class MainWindow(QMainWindow):
@@ -58,7 +64,7 @@ class MainWindow(QMainWindow):
     #: Once, after the first paint (or shortly after construction for a window never shown): work that
     #: need not delay the window (the log file, the background services) starts here.
     started = Signal()
-    settings_requested = Signal()
+    settings_requested = Signal(str)  # the settings field to open at ("": the top)
 
     def __init__(self, context: Context, tasks: BackgroundTasks | None = None) -> None:
         super().__init__()
@@ -71,7 +77,6 @@ class MainWindow(QMainWindow):
         self._quit_when_idle = False  # asked to close while sending: done once the send is over
         self._closed = False
         self.setWindowTitle("bwdesk — Sandbox" if context.is_sandbox else "bwdesk — New message")
-        self.setWindowIcon(app_icon())
         self.resize(980, 860)  # wide enough for every history button beside the search
 
         self.composer = ComposerWidget(self, region=context.settings.region)
@@ -82,10 +87,17 @@ class MainWindow(QMainWindow):
         self.history_view = HistoryView(
             self.tasks, region=context.settings.region, feedback=self.feedback, parent=self
         )
-        self.drafts = DraftKeeper(self.composer, paths.draft_file(context.profile), self.feedback, self)
+        self.drafts = DraftKeeper(
+            self.composer, paths.draft_file(context.profile), self.feedback, self, tasks=self.tasks
+        )
         self.session = SendSession(
             self.composer, self.tasks, self.drafts, self.feedback, self.feedback.confirm, self
         )
+        self.previews = MediaPreviews(
+            self.composer.media_list, self.tasks, self, local_only=context.is_sandbox
+        )
+        self._keyboard = KeyboardFilter(self)
+        self._keyboard.focus_arrived.connect(self._focus_arrived)
         self._lay_out()
         self._build_menus()
         self._connect()
@@ -96,13 +108,13 @@ class MainWindow(QMainWindow):
         self.composer.focus_recipients()
         # The services (history, account; they load the network and keyring modules) start once the window
         # has painted, so that work on a worker thread does not compete with the first paint.
+        self.installEventFilter(self)
         QTimer.singleShot(UNSHOWN_START_MS, self, self._start_services_once)
 
     def _lay_out(self) -> None:
         top = QWidget(self)
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
-        top_layout.addWidget(self.banner)
         top_layout.addWidget(self.composer)
         scroll = QScrollArea(self)
         self._composer_scroll = scroll
@@ -115,6 +127,8 @@ class MainWindow(QMainWindow):
         pane_layout = QVBoxLayout(composer_pane)
         pane_layout.setContentsMargins(0, 0, 0, 0)
         pane_layout.setSpacing(0)
+        # The banner (account or connection trouble) stays in view above the fields, wherever they scroll.
+        pane_layout.addWidget(self.banner)
         pane_layout.addWidget(scroll, 1)
         send_bar_box = QWidget(composer_pane)
         send_bar_layout = QVBoxLayout(send_bar_box)
@@ -175,6 +189,7 @@ class MainWindow(QMainWindow):
         results.check_requested.connect(history.history_actions.check_status)
         results.resend_requested.connect(session.resend_result)
         session.results_cleared.connect(results.clear)
+        session.results_titled.connect(results.set_title)
         session.status_changed.connect(results.show_status)
         session.result_added.connect(results.add_result)
         session.result_updated.connect(results.update_result)
@@ -184,7 +199,7 @@ class MainWindow(QMainWindow):
         history.use_as_draft.connect(session.use_as_draft)
         history.send_again_requested.connect(session.send_again)
         history.history_actions.rows_learned.connect(session.rows_learned)
-        self.banner.button.clicked.connect(self.settings_requested)
+        self.banner.button.clicked.connect(self._open_banner_setting)
 
     # --- keyboard -------------------------------------------------------------------------------------
 
@@ -194,7 +209,9 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _apply_tab_order(self) -> None:
-        apply_tab_order(self.tab_stops())
+        stops = self.tab_stops()
+        apply_tab_order(stops)
+        self._keyboard.watch(stops)
 
     def focusNextPrevChild(self, next: bool) -> bool:
         """Tab and Shift+Tab walk `tab_stops()` exactly.
@@ -209,14 +226,38 @@ class MainWindow(QMainWindow):
             return super().focusNextPrevChild(next)
         target = stops[(stops.index(current) + (1 if next else -1)) % len(stops)]
         target.setFocus(Qt.FocusReason.TabFocusReason if next else Qt.FocusReason.BacktabFocusReason)
-        # Scrolled into view in every scroll area it sits in (a result's button: the results', then the
-        # composer's), innermost first.
+        self._bring_into_view(target)
+        return True
+
+    @Slot(QWidget)
+    def _focus_arrived(self, widget: QWidget) -> None:
+        """Focus that arrives by keyboard or from code (Tab, a mnemonic, New message) brings its control into
+        view; a click needs nothing (what was clicked is in view). Again once the layout has settled: the
+        control just left may change size as it loses the focus (typed numbers becoming chips)."""
+        if widget.window() is self:
+            self._bring_into_view(widget)
+            QTimer.singleShot(0, self, functools.partial(self._bring_into_view_if_focused, widget))
+
+    def _bring_into_view_if_focused(self, target: QWidget) -> None:
+        if shiboken6.isValid(target) and target.hasFocus():
+            self._bring_into_view(target)
+
+    def _bring_into_view(self, target: QWidget) -> None:
+        """Scroll `target` wholly into view in every scroll area it sits in (a result's button: the results',
+        then the composer's), innermost first. Qt's `ensureWidgetVisible` shows only a text field's cursor,
+        which leaves a field half below the fold; only a field taller than the view is left to it."""
         parent = target.parentWidget()
         while parent is not None and parent is not self:
-            if isinstance(parent, QScrollArea):
-                parent.ensureWidgetVisible(target)
+            content = parent.widget() if isinstance(parent, QScrollArea) else None
+            if isinstance(parent, QScrollArea) and content is not None:
+                area = QRect(target.mapTo(content, QPoint(0, 0)), target.size())
+                room = parent.viewport().size()
+                if area.height() + 2 * VIEW_MARGIN <= room.height() and area.width() <= room.width():
+                    half_width, half_height = area.width() // 2, area.height() // 2 + VIEW_MARGIN
+                    parent.ensureVisible(area.center().x(), area.center().y(), half_width, half_height)
+                else:
+                    parent.ensureWidgetVisible(target)
             parent = parent.parentWidget()
-        return True
 
     @Slot()
     def _results_changed(self) -> None:
@@ -231,10 +272,13 @@ class MainWindow(QMainWindow):
 
     # --- start-up ----------------------------------------------------------------------------------------
 
-    def paintEvent(self, event: QPaintEvent) -> None:
-        super().paintEvent(event)
-        if not self._services_started:
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Watches only its own first paint (then stops): a `paintEvent` override would bring every repaint of
+        the window, a busy indicator's included, through Python and the GIL (docs/design.md §3.5)."""
+        if watched is self and event.type() == QEvent.Type.Paint:
+            self.removeEventFilter(self)
             QTimer.singleShot(0, self, self._start_services_once)
+        return super().eventFilter(watched, event)
 
     @Slot()
     def _start_services_once(self) -> None:
@@ -250,6 +294,7 @@ class MainWindow(QMainWindow):
             return
         self._ready = False
         self.session.use_services(None)
+        self.previews.use_client(None)
         self.tasks.run(
             functools.partial(open_services, self.context), self._services_opened, description="open services"
         )
@@ -269,9 +314,12 @@ class MainWindow(QMainWindow):
                 [(f.number, f.label) for f in account.from_numbers], account.default_from
             )
         self.session.use_services(services)
+        self.previews.use_client(services.client, ready=True)
         self.history_view.set_store(services.history)
         self.history_view.set_refresher(services.refresher)
-        self.feedback.set_banner(services.problems(), offer_settings=not self.context.is_sandbox)
+        self.feedback.set_banner(
+            services.problems(), offer_settings=not self.context.is_sandbox, setting=services.account_setting
+        )
         self._update_account_label()
         self.services_ready.emit()
 
@@ -320,13 +368,23 @@ class MainWindow(QMainWindow):
         )
 
     def _upload_failed(self, attachment: Attachment, exc: BaseException) -> None:
+        """The file's row goes, saying why; refused credentials or no connection are said as such too (the
+        file itself is not at fault), with the setting to check."""
+        trouble = trouble_of(exc)
+        if trouble is not None and trouble.stops_batch:
+            outcome = f"{attachment.file_name} was not uploaded; attach it again once this is fixed."
+            self.feedback.trouble(trouble, str(exc), outcome=outcome)
         self.composer.media_list.upload_failed(attachment, error_message(exc))
 
     # --- menus --------------------------------------------------------------------------------------------
 
     @Slot()
     def _ask_for_settings(self) -> None:
-        self.settings_requested.emit()
+        self.settings_requested.emit("")
+
+    @Slot()
+    def _open_banner_setting(self) -> None:
+        self.settings_requested.emit(self.banner.setting)
 
     @Slot()
     def show_about(self) -> None:
@@ -360,6 +418,7 @@ class MainWindow(QMainWindow):
         self.session.shut_down()
         self.history_view.shut_down()
         self.tasks.wait_for_threads(10_000)
+        self.previews.shut_down()
         self.services.close()
         self.services = Services()
 

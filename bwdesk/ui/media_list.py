@@ -6,7 +6,13 @@ where it went. Text typed in the link input joins the list as the recipients' ty
 on Enter or "+ Add URL", on leaving the field and on Send (`commit_pending_text`), even when it is not a
 valid link or one too many, so what was typed is never silently left out of the message. Local files are checked with `bwdesk.core.attachments.check_attachment`; the widget never
 uploads anything itself: it emits `upload_requested(Attachment)` and the window's controller uploads in the
-background and answers with `upload_finished(attachment, url)` or `upload_failed(attachment, message)`.
+background and answers with `upload_finished(attachment, url)` or `upload_failed(attachment, message)`. A
+failed upload stays as a row marked failed (Send waits until it is uploaded again or removed).
+
+Each row shows what it is beside its name: a thumbnail or a type icon, the type and size, an attachment's
+state (uploading, uploaded, upload failed). Those come from a look in the background (`ui.media_preview`
+answers `set_preview`); warnings from it (a link that answers 404, a type MMS cannot carry, sizes over the
+MMS limits of `core.media_info`) are listed under the list, for as long as they are true.
 """
 
 from __future__ import annotations
@@ -19,13 +25,10 @@ from typing import TYPE_CHECKING
 import shiboken6
 from PySide6 import QtGui, QtWidgets
 from PySide6.QtCore import (
-    QAbstractItemModel,
     QEvent,
     QItemSelectionModel,
     QMimeData,
-    QModelIndex,
     QObject,
-    QPersistentModelIndex,
     QPoint,
     QRect,
     QSize,
@@ -41,7 +44,6 @@ from PySide6.QtGui import (
     QGuiApplication,
     QKeyEvent,
     QKeySequence,
-    QMouseEvent,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -52,28 +54,47 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QProgressBar,
     QPushButton,
-    QStyledItemDelegate,
     QVBoxLayout,
     QWidget,
 )
 
 from bwdesk.core.message import MAX_MEDIA, Draft, validate
-from bwdesk.ui.style import Tone, text_css, tone_colour
+from bwdesk.ui.media_rows import (
+    ATTACHMENT_ROLE,
+    DETAIL_ROLE,
+    ERROR_ROLE,
+    FAILED_ROLE,
+    ICON_SIZE,
+    PENDING_ROLE,
+    PREVIEW_ROLE,
+    THUMBNAIL_ROLE,
+    URL_ROLE,
+    Preview,
+    RowDelegate,
+    draw_file,
+    draw_link,
+    is_link,
+    preview_of,
+    short_name,
+    sized,
+    target_of,
+)
+from bwdesk.ui.style import Tone, text_css
 
 if TYPE_CHECKING:
     from bwdesk.core.attachments import Attachment
+    from bwdesk.core.media_info import SizedMedia
 
 ROW_MIME = "application/x-bwdesk-media-row"
 
-URL_ROLE = Qt.ItemDataRole.UserRole + 1  # str: the link ("" while uploading)
-ATTACHMENT_ROLE = Qt.ItemDataRole.UserRole + 2  # Attachment | None: the file the link was uploaded from
-PENDING_ROLE = Qt.ItemDataRole.UserRole + 3  # bool: still uploading, not sendable yet
-ERROR_ROLE = Qt.ItemDataRole.UserRole + 4  # str: why the link can't be sent ("" when it can)
+ATTACH_TOOLTIP = (
+    "Upload a file from this computer with Bandwidth's Media API and send its link "
+    "(images, audio, video, PDF, vCard…; at most 3.5 MB). You can also drop files here."
+)
 
 _VISIBLE_ROWS = 5  # the list grows with its rows up to this many, then scrolls
 # Moving the current row also moves the selection to it alone (added links must not pile up selected).
 _ONLY = QItemSelectionModel.SelectionFlag.ClearAndSelect
-_REMOVE_WIDTH = 24
 
 
 def split_links(text: str) -> list[str]:
@@ -94,68 +115,6 @@ def split_links(text: str) -> list[str]:
 
 
 _LINK_START = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
-
-
-class _RemoveButtonDelegate(QStyledItemDelegate):
-    """Draws each row with a × at its right end and reports clicks on it."""
-
-    remove_clicked = Signal(int)
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.show_remove = True
-
-    def button_rect(self, row_rect: QRect) -> QRect:
-        return QRect(row_rect.right() - _REMOVE_WIDTH + 1, row_rect.top(), _REMOVE_WIDTH, row_rect.height())
-
-    def sizeHint(
-        self, option: QtWidgets.QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
-    ) -> QSize:
-        size = super().sizeHint(option, index)
-        return QSize(size.width() + _REMOVE_WIDTH, max(size.height(), 22))
-
-    def paint(
-        self,
-        painter: QtGui.QPainter,
-        option: QtWidgets.QStyleOptionViewItem,
-        index: QModelIndex | QPersistentModelIndex,
-    ) -> None:
-        if not self.show_remove:
-            super().paint(painter, option, index)
-            return
-        text_option = QtWidgets.QStyleOptionViewItem(option)
-        text_option.rect = option.rect.adjusted(0, 0, -_REMOVE_WIDTH, 0)
-        widget = option.widget
-        style = widget.style() if widget is not None else None
-        if style is not None:
-            style.drawPrimitive(
-                QtWidgets.QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, widget
-            )
-        super().paint(painter, text_option, index)
-        painter.save()
-        selected = bool(option.state & QtWidgets.QStyle.StateFlag.State_Selected)
-        role = QtGui.QPalette.ColorRole.HighlightedText if selected else QtGui.QPalette.ColorRole.Text
-        painter.setPen(option.palette.color(role))
-        painter.drawText(self.button_rect(option.rect), Qt.AlignmentFlag.AlignCenter, "×")
-        painter.restore()
-
-    def editorEvent(
-        self,
-        event: QEvent,
-        model: QAbstractItemModel,
-        option: QtWidgets.QStyleOptionViewItem,
-        index: QModelIndex | QPersistentModelIndex,
-    ) -> bool:
-        if (
-            self.show_remove
-            and isinstance(event, QMouseEvent)
-            and event.button() == Qt.MouseButton.LeftButton
-            and self.button_rect(option.rect).contains(event.position().toPoint())
-        ):
-            if event.type() == QEvent.Type.MouseButtonRelease:
-                self.remove_clicked.emit(index.row())
-            return event.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonRelease)
-        return super().editorEvent(event, model, option, index)
 
 
 class _MediaListView(QListWidget):
@@ -281,6 +240,7 @@ class MediaListWidget(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._read_only = False
+        self._sender = ""  # the From number: a toll-free one may send much smaller MMS
         self._external_errors: dict[int, str] = {}
         self.file_chooser: Callable[[], list[str]] = self._choose_files
         self.setAcceptDrops(True)
@@ -293,7 +253,8 @@ class MediaListWidget(QWidget):
             "Links sent with the message (it becomes an MMS), in this order. "
             "Delete removes, Alt+Up/Alt+Down or dragging reorders; right-click for more."
         )
-        self._delegate = _RemoveButtonDelegate(self._list)
+        self._list.setIconSize(QSize(ICON_SIZE, ICON_SIZE))
+        self._delegate = RowDelegate(self._list)
         self._list.setItemDelegate(self._delegate)
         self._delegate.remove_clicked.connect(self.remove_row)
         self._list.row_dropped.connect(self._on_row_dropped)
@@ -317,19 +278,21 @@ class MediaListWidget(QWidget):
         self._input.textEdited.connect(lambda _text: self._show_notice(""))
         self._input.installEventFilter(self)
 
-        self._add = QPushButton("+ Add URL", self)
+        self._add = QPushButton("+ Add &URL", self)
         self._add.setObjectName("mediaAdd")
         self._add.setAccessibleName("Add media link")
-        self._add.setToolTip("Add the link typed on the left to the media list")
+        self._add.setToolTip(
+            "Add the link typed on the left to the media list (Enter in the field does the same)"
+        )
+        # The mouse's twin of Enter in the field, so not a Tab stop of its own: from the text to the tag is
+        # three Tabs (link input, Attach file…, tag), not four. Alt+U still presses it.
+        self._add.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self._add.clicked.connect(self._add_from_input)
 
-        self._attach = QPushButton("Attach file…", self)
+        self._attach = QPushButton("Atta&ch file…", self)
         self._attach.setObjectName("mediaAttach")
         self._attach.setAccessibleName("Attach file")
-        self._attach.setToolTip(
-            "Upload a file from this computer with Bandwidth's Media API and send its link "
-            "(images, audio, video, PDF, vCard…; at most 3.5 MB). You can also drop files here."
-        )
+        self._attach.setToolTip(ATTACH_TOOLTIP)
         self._attach.clicked.connect(self._attach_chosen)
 
         self._busy = QProgressBar(self)
@@ -349,6 +312,15 @@ class MediaListWidget(QWidget):
         self._notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._notice.hide()
 
+        # What the looks at the rows found that may keep the message from arriving (never blocks Send).
+        self._warnings = QLabel(self)
+        self._warnings.setObjectName("mediaWarnings")
+        self._warnings.setAccessibleName("Media warnings")
+        self._warnings.setWordWrap(True)
+        self._warnings.setStyleSheet(text_css(Tone.WARNING, self.palette()))
+        self._warnings.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._warnings.hide()
+
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self._input, 1)
@@ -361,6 +333,7 @@ class MediaListWidget(QWidget):
         layout.addWidget(self._list)
         layout.addLayout(row)
         layout.addWidget(self._notice)
+        layout.addWidget(self._warnings)
 
         self._actions = self._make_actions()
         self._refresh()
@@ -368,11 +341,12 @@ class MediaListWidget(QWidget):
     # --- public API ---------------------------------------------------------------------------------------
 
     def urls(self) -> list[str]:
-        """The links to send, in order (rows still uploading are not included; invalid ones are)."""
-        return [str(item.data(URL_ROLE)) for item in self._items() if not item.data(PENDING_ROLE)]
+        """The links to send, in order (files still uploading or whose upload failed are not included;
+        invalid links are)."""
+        return [str(item.data(URL_ROLE)) for item in self._items() if is_link(item)]
 
     def set_urls(self, urls: Iterable[str]) -> None:
-        """Replace the links (e.g. a restored draft); uploads in progress are kept.
+        """Replace the links (e.g. a restored draft); uploads in progress are kept, failed ones go.
 
         All of them, even past `MAX_MEDIA` (a saved draft keeps a link typed one too many): the one too
         many is marked, as it was before the draft was saved.
@@ -385,6 +359,16 @@ class MediaListWidget(QWidget):
                 self._list.addItem(self._new_link_item(url))
         for item in reversed(pending):
             self._list.addItem(item)
+        self._changed()
+
+    def clear(self) -> None:
+        """Nothing in the list, the input or the notices (New message, a sent message): uploads still
+        running are cancelled, so a discarded file does not turn up in the next message."""
+        for item in self._items():
+            if item.data(PENDING_ROLE):
+                self.upload_cancelled.emit(item.data(ATTACHMENT_ROLE))
+        self._list.clear()
+        self._input.clear()
         self._changed()
 
     def pending_text(self) -> str:
@@ -438,10 +422,10 @@ class MediaListWidget(QWidget):
             notes.append(
                 "Already in the list." if duplicates == 1 else f"{duplicates} links were already in the list."
             )
-        self._show_notice(" ".join(notes))
         if added:
             self._list.setCurrentRow(self._list.count() - 1, _ONLY)
             self._changed()
+        self._show_notice(" ".join(notes))  # about this addition: after the change, which clears the last
         return added
 
     def attach_files(self, paths: Sequence[str | Path]) -> list[Attachment]:
@@ -463,9 +447,9 @@ class MediaListWidget(QWidget):
                 continue
             self._list.addItem(self._new_pending_item(attachment))
             accepted.append(attachment)
-        self._show_notice("\n".join(problems))
         if accepted:
             self._changed()
+        self._show_notice("\n".join(problems))
         for attachment in accepted:
             self.upload_requested.emit(attachment)
         return accepted
@@ -483,21 +467,43 @@ class MediaListWidget(QWidget):
             item.setData(URL_ROLE, url)
             item.setData(PENDING_ROLE, False)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsDragEnabled)
-        self._changed()
+        self._changed(by_agent=False)
         return True
 
     def upload_failed(self, attachment: Attachment, message: str) -> bool:
-        """The upload of `attachment` failed: its row goes and the reason is shown. False if already removed."""
+        """The upload of `attachment` failed: its row stays, marked failed with the reason, until it is
+        uploaded again ("Upload again") or removed; Send waits meanwhile. False if already removed."""
         row = self._pending_row(attachment)
         if row is None:
             return False
-        self._list.takeItem(row)
-        self._show_notice(f"{attachment.file_name} could not be uploaded: {message}")
-        self._changed()
+        item = self._list.item(row)
+        item.setData(PENDING_ROLE, False)
+        item.setData(FAILED_ROLE, message or "the upload failed")
+        self._changed(by_agent=False)
         return True
+
+    def upload_again(self, row: int) -> None:
+        """A failed upload is tried again (the file is read and checked again when it is uploaded)."""
+        if self._read_only or not 0 <= row < self._list.count():
+            return
+        item = self._list.item(row)
+        if not item.data(FAILED_ROLE):
+            return
+        item.setData(FAILED_ROLE, "")
+        item.setData(PENDING_ROLE, True)
+        self._changed()
+        self.upload_requested.emit(item.data(ATTACHMENT_ROLE))
 
     def has_pending_uploads(self) -> bool:
         return any(item.data(PENDING_ROLE) for item in self._items())
+
+    def failed_uploads(self) -> list[tuple[Attachment, str]]:
+        """Files whose upload failed, with why: the message cannot go without them until they are dealt with."""
+        return [
+            (item.data(ATTACHMENT_ROLE), str(item.data(FAILED_ROLE)))
+            for item in self._items()
+            if item.data(FAILED_ROLE)
+        ]
 
     def pending_attachments(self) -> list[Attachment]:
         return [item.data(ATTACHMENT_ROLE) for item in self._items() if item.data(PENDING_ROLE)]
@@ -508,7 +514,6 @@ class MediaListWidget(QWidget):
         item = self._list.takeItem(row)
         if item.data(PENDING_ROLE):
             self.upload_cancelled.emit(item.data(ATTACHMENT_ROLE))
-        self._show_notice("")
         self._changed()
 
     def remove_selected(self) -> None:
@@ -557,7 +562,7 @@ class MediaListWidget(QWidget):
     def errors(self) -> dict[int, str]:
         """Why each link that can't be sent can't be, by index in `urls()`."""
         out: dict[int, str] = {}
-        for index, item in enumerate(i for i in self._items() if not i.data(PENDING_ROLE)):
+        for index, item in enumerate(i for i in self._items() if is_link(i)):
             if item.data(ERROR_ROLE):
                 out[index] = str(item.data(ERROR_ROLE))
         return out
@@ -567,8 +572,9 @@ class MediaListWidget(QWidget):
         return self._notice.text() if not self._notice.isHidden() else ""
 
     def tab_stops(self) -> list[QWidget]:
-        """The controls Tab visits here, in order: the link input, its buttons, then the list."""
-        return [self._input, self._add, self._attach, self._list]
+        """The controls Tab visits here, in order: the link input, Attach file…, then the list (once it has
+        rows). "+ Add URL" is not one: Enter in the input does what it does."""
+        return [self._input, self._attach, self._list]
 
     def input(self) -> QLineEdit:
         return self._input
@@ -609,13 +615,61 @@ class MediaListWidget(QWidget):
         item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsDragEnabled)
         return item
 
-    def _changed(self) -> None:
+    def _changed(self, *, by_agent: bool = True) -> None:
+        """The rows changed. A change the agent made also ends the notice about what they did before (a
+        notice that is no longer true is worse than none); an upload finishing in the background does not."""
         self._external_errors = {}
+        if by_agent:
+            self._show_notice("")
         self._refresh()
         self.changed.emit()
 
+    # --- looks at the rows (`ui.media_preview`) ---------------------------------------------------------
+
+    def preview_targets(self) -> list[Attachment | str]:
+        """What still wants a look: each file, and each link that can be sent, that has no preview yet."""
+        targets: list[Attachment | str] = []
+        for item in self._items():
+            target = target_of(item)
+            if target is not None and item.data(PREVIEW_ROLE) is None and target not in targets:
+                targets.append(target)
+        return targets
+
+    def set_preview(self, target: Attachment | str, preview: Preview) -> None:
+        """What a look at `target` found (rows removed meanwhile are simply not there any more)."""
+        icon = QtGui.QIcon(QtGui.QPixmap.fromImage(preview.thumbnail)) if preview.thumbnail else None
+        for item in self._items():
+            if target_of(item) == target:
+                item.setData(PREVIEW_ROLE, preview)
+                item.setData(THUMBNAIL_ROLE, icon)
+        self._refresh()
+
+    def preview(self, row: int) -> Preview | None:
+        return preview_of(self._list.item(row))
+
+    def set_sender(self, sender: str) -> None:
+        """The From number (the size limits are far lower from a toll-free one)."""
+        if sender != self._sender:
+            self._sender = sender
+            self._refresh()
+
+    def warnings(self) -> list[str]:
+        """What is shown under the list as warnings ([] when nothing is)."""
+        return (
+            [line for line in self._warnings.text().split("\n") if line]
+            if self._warnings.isVisibleTo(self)
+            else []
+        )
+
+    def detail(self, row: int) -> str:
+        """A row's detail as drawn at its right end (type, size, state)."""
+        return str(self._list.item(row).data(DETAIL_ROLE) or "")
+
+    # --- drawing --------------------------------------------------------------------------------------
+
     def _refresh(self) -> None:
-        """Re-check every link with core's rules and redraw the rows, the busy bar and the actions."""
+        """Re-check every link with core's rules and redraw the rows, the warnings, the busy bar and the
+        actions."""
         urls = self.urls()
         problems: dict[int, str] = {}
         for problem in validate(Draft(sender="", recipients=(), media=tuple(urls))):
@@ -623,47 +677,42 @@ class MediaListWidget(QWidget):
                 problems.setdefault(problem.index, problem.message)
         for index, message in self._external_errors.items():
             problems.setdefault(index, message)
+        warnings: list[str] = []
+        sizes: list[SizedMedia] = []
         index = 0
         for item in self._items():
             attachment: Attachment | None = item.data(ATTACHMENT_ROLE)
-            if item.data(PENDING_ROLE):
-                assert attachment is not None
-                text = f"Uploading {attachment.file_name}…"
-                item.setText(text)
-                item.setToolTip(f"{text} It can be sent when the upload has finished.")
-                item.setData(Qt.ItemDataRole.AccessibleTextRole, text)
-                item.setData(ERROR_ROLE, "")
-                item.setIcon(self.style().standardIcon(QtWidgets.QStyle.StandardPixmap.SP_BrowserReload))
-                item.setForeground(
-                    self.palette().color(QtGui.QPalette.ColorGroup.Disabled, QtGui.QPalette.ColorRole.Text)
-                )
-                continue
-            url = str(item.data(URL_ROLE))
-            error = problems.get(index, "")
-            index += 1
-            shown = f"{attachment.file_name}" if attachment is not None else url
-            item.setText(shown)
+            error = ""
+            if is_link(item):
+                error = problems.get(index, "")
+                index += 1
             item.setData(ERROR_ROLE, error)
-            if error:
-                item.setIcon(self.style().standardIcon(QtWidgets.QStyle.StandardPixmap.SP_MessageBoxWarning))
-                item.setForeground(tone_colour(Tone.PROBLEM, self.palette()))
-                item.setToolTip(f"Can't be sent: {error}")
-                item.setData(Qt.ItemDataRole.AccessibleTextRole, f"Invalid link: {shown}. {error}")
+            preview = preview_of(item)
+            if attachment is not None:
+                draw_file(item, attachment, self)
+                if not item.data(FAILED_ROLE):
+                    sizes.append(sized(attachment.file_name, attachment.size))
             else:
-                item.setIcon(self.style().standardIcon(QtWidgets.QStyle.StandardPixmap.SP_FileIcon))
-                item.setForeground(self.palette().color(QtGui.QPalette.ColorRole.Text))
-                item.setToolTip(f"{attachment.file_name}, uploaded: {url}" if attachment is not None else url)
-                item.setData(Qt.ItemDataRole.AccessibleTextRole, shown)
+                draw_link(item, error, self)
+                if not error:
+                    name = short_name(str(item.data(URL_ROLE)))
+                    sizes.append(sized(name, preview.size if preview else None))
+                    warnings.extend(f"{name}: {w}" for w in (preview.warnings if preview else ()))
+        if sizes:
+            from bwdesk.core.media_info import size_warnings
+            from bwdesk.core.phone import is_toll_free
+
+            warnings.extend(size_warnings(sizes, toll_free=bool(self._sender) and is_toll_free(self._sender)))
+        self._warnings.setText("\n".join(f"⚠ {w}" for w in warnings))
+        self._warnings.setVisible(bool(warnings))
         self._busy.setVisible(self.has_pending_uploads())
         self._list.setVisible(self._list.count() > 0)
         rows = min(self._list.count(), _VISIBLE_ROWS)
         if rows:
-            row_height = max(self._list.sizeHintForRow(0), 22)
+            row_height = max(self._list.sizeHintForRow(0), ICON_SIZE + 4)
             self._list.setFixedHeight(rows * row_height + 2 * self._list.frameWidth() + 2)
         full = self._list.count() >= MAX_MEDIA
-        self._attach.setToolTip(
-            self._attach.toolTip() if not full else f"The list is full (at most {MAX_MEDIA})."
-        )
+        self._attach.setToolTip(ATTACH_TOOLTIP if not full else f"The list is full (at most {MAX_MEDIA}).")
         self._update_actions()
 
     def _limit_message(self, count: int, kind: str) -> str:
@@ -679,7 +728,7 @@ class MediaListWidget(QWidget):
     def _add_from_input(self) -> None:
         """Enter and "+ Add URL": the typed link joins the list and the input is ready for the next one."""
         self.commit_pending_text()
-        self._input.setFocus()
+        self._input.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _on_input_left(self) -> None:
         if shiboken6.isValid(self):  # focus also moves while a closing window is being torn down
@@ -745,6 +794,7 @@ class MediaListWidget(QWidget):
             ("down", "Move down", "Alt+Down", lambda: self._move_current(1)),
             ("remove", "Remove", "Delete", self.remove_selected),
             ("copy", "Copy link", "", self._copy_current),
+            ("again", "Upload again", "", lambda: self.upload_again(self._list.currentRow())),
         ]
         actions: dict[str, QAction] = {}
         for key, text, shortcut, slot in specs:
@@ -768,7 +818,11 @@ class MediaListWidget(QWidget):
         self._actions["up"].setEnabled(editable and row > 0)
         self._actions["down"].setEnabled(editable and row < count - 1)
         self._actions["remove"].setEnabled(editable)
-        self._actions["copy"].setEnabled(0 <= row < count and not self._is_pending(row))
+        link = 0 <= row < count and is_link(self._list.item(row))
+        self._actions["copy"].setEnabled(link)
+        failed = 0 <= row < count and bool(self._list.item(row).data(FAILED_ROLE))
+        self._actions["again"].setVisible(failed)  # only a failed upload has it
+        self._actions["again"].setEnabled(editable and failed)
 
     def _move_current(self, step: int) -> None:
         row = self._list.currentRow()
@@ -780,7 +834,7 @@ class MediaListWidget(QWidget):
 
     def _copy_current(self) -> None:
         item = self._list.currentItem()
-        if item is not None and not item.data(PENDING_ROLE):
+        if item is not None and is_link(item):
             QGuiApplication.clipboard().setText(str(item.data(URL_ROLE)))
 
 

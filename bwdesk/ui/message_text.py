@@ -495,8 +495,9 @@ class TextCounter(QWidget):
         self._unicode.setObjectName("unicodeNotice")
         self._unicode.setAccessibleName("Characters that force Unicode")
         self._unicode.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self._unicode.setWordWrap(True)  # a long list of characters wraps instead of widening the window
 
-        self._fix = QPushButton("Use plain characters", self)
+        self._fix = QPushButton("Use p&lain characters", self)
         self._fix.setObjectName("useplainCharacters")
         self._fix.setAccessibleName("Use plain characters")
         self._fix.setAccessibleDescription(SMART_FIX_TOOLTIP)

@@ -22,6 +22,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QPoint,
     QRectF,
     QSize,
     Qt,
@@ -596,11 +597,17 @@ class RecipientEdit(QWidget):
         self._scroll.setBackgroundRole(QtGui.QPalette.ColorRole.Base)
         self._scroll.setAccessibleName("Recipient list")
 
+        # The field is drawn as a line edit's panel (focus frame included) by a hidden line edit whose focus
+        # follows the input's: Qt paints it as in every style, with no style call from Python (PySide6 builds
+        # its QStyle type on the first, ≈ 15 ms before the window's first paint; docs/design.md §3.1). The
+        # frame is as wide as a line edit reserves for it: its height with the frame minus without.
+        self._panel = QLineEdit(self)
+        self._panel.hide()
+        self._panel.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self._panel.setFocusProxy(self._input)
         # No layout of its own: a layout would answer heightForWidth for this widget (Qt asks a widget's
         # layout first), and the scroll area inside has none to give. resizeEvent places the scroll area.
-        self._frame = max(
-            1, self.style().pixelMetric(QtWidgets.QStyle.PixelMetric.PM_DefaultFrameWidth, None, self)
-        )
+        self._frame = max(1, (self._panel.sizeHint().height() - self._input.sizeHint().height()) // 2)
 
         policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         policy.setHeightForWidth(True)
@@ -709,6 +716,7 @@ class RecipientEdit(QWidget):
         """While a send is in flight the recipients cannot change: no typing, no removing, no editing."""
         self._read_only = read_only
         self._input.setReadOnly(read_only)
+        self._panel.setReadOnly(read_only)
         self._popup().hide()
         for chip in self._chips:
             chip.set_removable(not read_only)
@@ -769,22 +777,17 @@ class RecipientEdit(QWidget):
         super().resizeEvent(event)
         frame = self._frame
         self._scroll.setGeometry(self.rect().adjusted(frame, frame, -frame, -frame))
+        self._panel.resize(self.size())
 
     def paintEvent(self, event: QPaintEvent) -> None:
         """Drawn as a line edit's panel (focus frame included) so it looks like one field in every style."""
-        option = QtWidgets.QStyleOptionFrame()
-        option.initFrom(self)
-        option.lineWidth = self.style().pixelMetric(
-            QtWidgets.QStyle.PixelMetric.PM_DefaultFrameWidth, option, self
-        )
-        option.midLineWidth = 0
-        option.state |= QtWidgets.QStyle.StateFlag.State_Sunken
-        if self._input.hasFocus():
-            option.state |= QtWidgets.QStyle.StateFlag.State_HasFocus
-        if self._read_only:
-            option.state |= QtWidgets.QStyle.StateFlag.State_ReadOnly
+        ratio = self.devicePixelRatioF()
+        panel = QtGui.QImage(self.size() * ratio, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+        panel.setDevicePixelRatio(ratio)
+        panel.fill(Qt.GlobalColor.transparent)
+        self._panel.render(panel, QPoint(), renderFlags=QWidget.RenderFlag.DrawChildren)
         painter = QtGui.QPainter(self)
-        self.style().drawPrimitive(QtWidgets.QStyle.PrimitiveElement.PE_PanelLineEdit, option, painter, self)
+        painter.drawImage(0, 0, panel)
         painter.end()
 
     # --- reacting to the model --------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""The result area under the composer: what happened to each POST of the last send, with Copy id, and for
-an unknown outcome "Check status" and "Send again…" (the send session asks before any resend)."""
+"""The result area under the composer: what happened to each POST of the last send — and, once a status
+refresh has told, whether it was delivered — with Copy id, and for an unknown outcome "Check status" and
+"Send again…" (the send session asks before any resend)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollA
 
 from bwdesk.core.outcome import SendResult, SendState
 from bwdesk.core.phone import display_number
-from bwdesk.ui.style import Tone, text_css
+from bwdesk.core.status_words import describe_delivery_status, describe_error_code, is_undelivered
+from bwdesk.ui.style import Tone, set_style, text_css
 
 _MARKS: dict[SendState, tuple[str, Tone | None]] = {
     SendState.ACCEPTED: ("✓", Tone.SUCCESS),
@@ -25,15 +27,49 @@ _MARKS: dict[SendState, tuple[str, Tone | None]] = {
 
 @dataclass(frozen=True)
 class ResultEntry:
-    """One POST's outcome as the panel shows it."""
+    """One POST's outcome as the panel shows it, with its delivery status once a refresh has looked it up."""
 
     row_id: int
     recipients: tuple[str, ...]
     result: SendResult
+    delivery_status: str | None = None
+    error_code: int | None = None
+
+    @property
+    def delivered(self) -> bool:
+        return self.result.state is SendState.ACCEPTED and self.delivery_status == "DELIVERED"
+
+    @property
+    def undelivered(self) -> bool:
+        """Accepted by Bandwidth, but it did not reach the phone (FAILED, UNDELIVERED)."""
+        return self.result.state is SendState.ACCEPTED and is_undelivered(self.delivery_status)
+
+    def mark(self) -> tuple[str, Tone | None]:
+        if self.undelivered:
+            return "✖", Tone.PROBLEM
+        if self.result.state is SendState.ACCEPTED and self.delivery_status == "DLR_EXPIRED":
+            return "?", Tone.WARNING
+        return _MARKS[self.result.state]
+
+
+def describe_entry(entry: ResultEntry) -> str:
+    """The outcome in words, its delivery included (shared by the panel and its accessible text)."""
+    result, status = entry.result, entry.delivery_status
+    if result.state is not SendState.ACCEPTED or not status:
+        return describe_result(result)
+    ident = f" · id {result.message_id}" if result.message_id else ""
+    if entry.undelivered:
+        why = describe_error_code(entry.error_code) if entry.error_code else describe_delivery_status(status)
+        return (
+            f"not delivered ({status}): {why}. Bandwidth accepted it, but it did not reach the phone{ident}"
+        )
+    if status == "DELIVERED":
+        return f"delivered{ident}"
+    return f"accepted · {status}: {describe_delivery_status(status)}{ident}"
 
 
 def describe_result(result: SendResult) -> str:
-    """The outcome in words (shared by the panel and its accessible text)."""
+    """The outcome of the POST in words (before any delivery status is known)."""
     if result.state is SendState.ACCEPTED:
         segments = ""
         if result.segments:
@@ -52,7 +88,7 @@ def describe_result(result: SendResult) -> str:
         return "rejected by Bandwidth, not sent: " + " ".join(p for p in parts if p)
     if result.state is SendState.FAILED:
         reason = result.detail or (result.error.description if result.error else "")
-        return f"not sent: {reason}"
+        return reason if reason.startswith("not sent") else f"not sent: {reason}"  # said once, not twice
     reason = result.detail or (result.error.description if result.error else "no answer")
     return f"outcome unknown — it may have been sent ({reason}). Check its status before sending again."
 
@@ -64,6 +100,7 @@ class _ResultRow(QFrame):
     def __init__(self, entry: ResultEntry, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.entry = entry
+        self.note = ""
         self.setObjectName(f"result_{entry.row_id}")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -90,20 +127,22 @@ class _ResultRow(QFrame):
         self.update_entry(entry)
 
     def update_entry(self, entry: ResultEntry, note: str = "") -> None:
+        """Show `entry`; a note (a check's answer) stays until another replaces it."""
         self.entry = entry
+        self.note = note or self.note
         state = entry.result.state
-        mark, tone = _MARKS[state]
+        mark, tone = entry.mark()
         who = ", ".join(display_number(n) for n in entry.recipients)
         # Each row's buttons say whose message they act on: a screen reader hears them one by one.
         self.copy_button.setAccessibleName(f"Copy message id for {who}")
         self.check_button.setAccessibleName(f"Check status of the message to {who}")
         self.resend_button.setAccessibleName(f"Send again to {who}")
-        text = f"{mark} {who} — {describe_result(entry.result)}"
-        if note:
-            text += f"\n{note}"
+        text = f"{mark} {who} — {describe_entry(entry)}"
+        if self.note:
+            text += f"\n{self.note}"
         self.label.setText(text)
         self.label.setStyleSheet(text_css(tone, self.palette()) if tone is not None else "")
-        if state is SendState.ACCEPTED:
+        if state is SendState.ACCEPTED and not entry.delivery_status:
             self.label.setToolTip(
                 "Accepted means Bandwidth queued the message. Whether it reached the phone shows in the "
                 "history once its status is refreshed."
@@ -139,6 +178,14 @@ class ResultPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAccessibleName("Send result")
+        # Where the results come from when it is not the composer ("From the history: sent again to …").
+        self.title = QLabel(self)
+        self.title.setObjectName("resultTitle")
+        self.title.setWordWrap(True)
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        font = self.title.font()
+        font.setBold(True)
+        self.title.setFont(font)
         self.summary = QLabel(self)
         self.summary.setObjectName("resultSummary")
         self.summary.setWordWrap(True)
@@ -157,6 +204,7 @@ class ResultPanel(QWidget):
         self._scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # its buttons are the stops
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title)
         layout.addWidget(self.summary)
         layout.addWidget(self._scroll)
         self.clear()
@@ -170,8 +218,16 @@ class ResultPanel(QWidget):
         if had_rows:
             self.rows_changed.emit()
         self.summary.clear()
+        self.set_title("")
         self._scroll.hide()
         self.hide()
+
+    @Slot(str)
+    def set_title(self, text: str) -> None:
+        """Where the results below come from, when it is not the composer (empty: the composer's send)."""
+        self.title.setText(text)
+        self.title.setVisible(bool(text))
+        self.setAccessibleName(f"Send result: {text}" if text else "Send result")
 
     @Slot(str)
     def show_status(self, text: str) -> None:
@@ -216,18 +272,48 @@ class ResultPanel(QWidget):
         return self._rows.get(row_id)
 
     def _update_summary(self) -> None:
-        self.summary.setText(summarise([row.entry.result for row in self._rows.values()]))
+        entries = [row.entry for row in self._rows.values()]
+        self.summary.setText(summarise(entries))
+        tone = summary_tone(entries)
+        set_style(self.summary, text_css(tone, self.palette()) if tone is not None else "")
 
 
-def summarise(results: Sequence[SendResult]) -> str:
+def summary_tone(entries: Sequence[ResultEntry]) -> Tone | None:
+    """Red when anything did not go out or did not arrive, amber when something is in doubt, green when every
+    message was delivered; no colour while they are on their way."""
+    if any(e.undelivered or e.result.state in (SendState.REJECTED, SendState.FAILED) for e in entries):
+        return Tone.PROBLEM
+    if any(e.mark()[1] is Tone.WARNING for e in entries):
+        return Tone.WARNING
+    if entries and all(e.delivered for e in entries):
+        return Tone.SUCCESS
+    return None
+
+
+def summarise(entries: Sequence[ResultEntry]) -> str:
+    """One line for a send: "✓ 2 delivered", "✓ 1 accepted · id … · ✖ 1 not delivered", ...; messages whose
+    delivery is known count as delivered or not delivered, the others by what Bandwidth answered."""
+    delivered = sum(e.delivered for e in entries)
+    undelivered = sum(e.undelivered for e in entries)
     counts: dict[SendState, int] = {}
-    for result in results:
-        counts[result.state] = counts.get(result.state, 0) + 1
+    for entry in entries:
+        if not (entry.delivered or entry.undelivered):
+            counts[entry.result.state] = counts.get(entry.result.state, 0) + 1
     parts = []
+    if delivered:
+        parts.append(f"✓ {delivered} delivered")
     if counts.get(SendState.ACCEPTED):
         accepted = counts[SendState.ACCEPTED]
-        ids = [r.message_id for r in results if r.state is SendState.ACCEPTED and r.message_id]
+        ids = [
+            e.result.message_id
+            for e in entries
+            if e.result.state is SendState.ACCEPTED
+            and not (e.delivered or e.undelivered)
+            and e.result.message_id
+        ]
         parts.append(f"✓ {accepted} accepted" + (f" · id {ids[0]}" if accepted == 1 and ids else ""))
+    if undelivered:
+        parts.append(f"✖ {undelivered} not delivered")
     if counts.get(SendState.REJECTED):
         parts.append(f"✖ {counts[SendState.REJECTED]} rejected")
     if counts.get(SendState.FAILED):

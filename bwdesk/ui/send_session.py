@@ -14,15 +14,16 @@ from enum import Enum
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from bwdesk.core import message
 from bwdesk.core.account import Account
+from bwdesk.core.credentials import AuthKind
 from bwdesk.core.drafts import SavedDraft
 from bwdesk.core.errors import BwdeskError
 from bwdesk.core.history.rows import HistoryRow
 from bwdesk.core.history.store import HistoryStore
 from bwdesk.core.message import Draft, InvalidDraft, Mode
-from bwdesk.core.outcome import ApiError, SendResult, SendState
+from bwdesk.core.outcome import ApiError, SendResult, SendState, Trouble
 from bwdesk.core.phone import display_number
+from bwdesk.core.send_size import CONFIRM_SEGMENTS_ABOVE
 from bwdesk.core.sending import (
     MessageSender,
     NotRecorded,
@@ -32,12 +33,21 @@ from bwdesk.core.sending import (
     find_possible_duplicates,
     plan,
     send_one,
-    sent_at,
 )
+from bwdesk.core.status_words import answer_in_words, describe_trouble
 from bwdesk.ui.composer import ComposerWidget
 from bwdesk.ui.draft_keeper import DraftKeeper
 from bwdesk.ui.feedback import Ask, Duration, Feedback, error_message
 from bwdesk.ui.results import ResultEntry, summarise
+from bwdesk.ui.send_questions import (
+    Question,
+    caution_questions,
+    draft_of,
+    duplicate_question,
+    one_question,
+    opening,
+    who_is,
+)
 from bwdesk.ui.services import Services
 from bwdesk.ui.tasks import BackgroundTasks
 
@@ -46,6 +56,8 @@ log = logging.getLogger(__name__)
 #: After a send, delivery statuses are looked up on their own this many seconds later (paced by the refresher).
 AUTO_REFRESH_AFTER_S = (5, 30, 120)
 FOUND_NOTE = "Bandwidth has this message: it was sent. Do not send it again."
+#: The composer's send bar while a message from the history (or an earlier result) is sent, not its own.
+ELSEWHERE_NOTE = "Sending the message from the history; the message you are writing waits."
 
 
 class Phase(Enum):
@@ -63,12 +75,15 @@ class _Batch:
     history: HistoryStore
     from_composer: bool  # the composer's message: its recipients leave the draft as they are accepted
     done: list[SentPost] = field(default_factory=list)
+    cautions: list[Question] = field(default_factory=list)  # many, costly, group: asked with the rest
+    title: str = ""  # where the message comes from, when not the composer ("From the history: …")
 
 
 class SendSession(QObject):
     """Owns sending from the window; the window only connects its signals to widgets.
 
     Signals: `result_added(ResultEntry)`, `result_updated(ResultEntry, str note)`, `results_cleared()`,
+    `results_titled(str)` (where the results below come from, when not from the composer: the history),
     `status_changed(str)` (the line above the results), `finished(list[SentPost])`, `busy_changed(bool)`,
     `history_changed()` (rows were written) and `refresh_due()` (the statuses are worth looking up now).
     """
@@ -76,6 +91,7 @@ class SendSession(QObject):
     result_added = Signal(object)
     result_updated = Signal(object, str)
     results_cleared = Signal()
+    results_titled = Signal(str)
     status_changed = Signal(str)
     finished = Signal(list)
     busy_changed = Signal(bool)
@@ -104,6 +120,7 @@ class SendSession(QObject):
         # Every POST's outcome shown in this window, by history row id; and those not known to have gone out.
         self._outcomes: dict[int, SentPost] = {}
         self._unsettled: set[int] = set()
+        self._composer_rows: set[int] = set()  # rows of the composer's own sends (the others leave it alone)
         self._placeholder_ids = itertools.count(-1, -1)  # for outcomes that have no history row
         self._refresh_at: list[float] = []  # monotonic times the statuses are to be looked up
         self._refresh_timer = QTimer(self)
@@ -152,14 +169,12 @@ class SendSession(QObject):
             return
         account, client, history = services
         draft = self._composer.draft()
-        if not self._many_confirmed(draft):
-            return
         try:
             posts = plan(draft, account.application_id)
         except (InvalidDraft, BwdeskError) as exc:
             self._feedback.error("Cannot send", str(exc))
             return
-        self._batch = _Batch(posts, client, history, from_composer=True)
+        self._batch = _Batch(posts, client, history, from_composer=True, cautions=self._cautions(draft))
         self._set_phase(Phase.CHECKING)
         self._tasks.run(
             functools.partial(find_possible_duplicates, history, posts),
@@ -169,30 +184,31 @@ class SendSession(QObject):
         )
 
     def _duplicates_checked(self, found: list[PossibleDuplicate]) -> None:
-        """Earlier copies found: the agent decides. Then the POSTs start (the draft stayed frozen meanwhile)."""
+        """Earlier copies found, or a send that is many, costly or a group: the agent decides, in one
+        question. Then the POSTs start (the draft stayed frozen meanwhile)."""
         batch = self._batch
         assert batch is not None
-        if found:
+        duplicates = [duplicate_question([d.recipient for d in found], found)] if found else []
+        self._ask_then_begin(batch, [*duplicates, *batch.cautions])
+
+    def _duplicate_check_failed(self, exc: BaseException) -> None:
+        batch = self._batch
+        assert batch is not None
+        unchecked = Question(
+            "Send without checking for duplicates?",
+            f"bwdesk could not check the history for an earlier copy of this message: {error_message(exc)}",
+            "Send anyway",
+        )
+        self._ask_then_begin(batch, [unchecked, *batch.cautions])
+
+    def _ask_then_begin(self, batch: _Batch, questions: Sequence[Question]) -> None:
+        if questions:
             with self._asking():
-                go = self._confirm_duplicate([d.recipient for d in found], found)
+                go = self._ask(questions)
             if not go:
                 self._become_idle()
                 return
         self._begin(batch)
-        self._send_next()
-
-    def _duplicate_check_failed(self, exc: BaseException) -> None:
-        with self._asking():
-            go = self._confirm(
-                "Send without checking for duplicates?",
-                f"bwdesk could not check the history for an earlier copy of this message: {error_message(exc)}",
-                "Send anyway",
-            )
-        if not go:
-            self._become_idle()
-            return
-        assert self._batch is not None
-        self._begin(self._batch)
         self._send_next()
 
     def _send_next(self) -> None:
@@ -212,10 +228,11 @@ class SendSession(QObject):
         assert batch is not None
         batch.done.append(sent)
         self._record(sent)
-        if len(batch.done) < len(batch.posts):
+        trouble = sent.result.trouble
+        if len(batch.done) < len(batch.posts) and not (trouble and trouble.stops_batch):
             self._send_next()
         else:
-            self._finish()
+            self._finish()  # all sent, or the rest would fail the same way (refused credentials, no network)
 
     def _post_crashed(self, exc: BaseException) -> None:
         """The batch stops; the POSTs left are not sent (their recipients stay in the composer).
@@ -228,7 +245,11 @@ class SendSession(QObject):
         if isinstance(exc, NotRecorded):
             log.warning("not sent: %s", exc)
             result = SendResult(
-                SendState.FAILED, error=ApiError(description=str(exc)), attempts=0, detail=str(exc)
+                SendState.FAILED,
+                error=ApiError(description=str(exc)),
+                attempts=0,
+                detail=str(exc),
+                cause=Trouble.LOCAL,
             )
         else:
             log.error("sending failed unexpectedly: %s", type(exc).__name__, exc_info=(type(exc), exc, None))
@@ -249,11 +270,14 @@ class SendSession(QObject):
     def _record(self, sent: SentPost) -> None:
         """One POST's outcome: shown, remembered for the follow-up, and out of the draft once accepted."""
         self._outcomes[sent.row_id] = sent
+        if self._batch is not None and self._batch.from_composer:
+            self._composer_rows.add(sent.row_id)
         if sent.result.state in (SendState.UNKNOWN, SendState.FAILED):
             self._unsettled.add(sent.row_id)
         self.result_added.emit(ResultEntry(sent.row_id, sent.post.recipients, sent.result))
         if sent.result.state is SendState.ACCEPTED:
-            self._went_out(sent.post)
+            self._went_out(sent)
+            self._feedback.clear_trouble()  # whatever kept messages from going out is over
         if sent.history_problem:
             self._feedback.warn(f"Warning: {sent.history_problem}")
         self.history_changed.emit()
@@ -279,6 +303,7 @@ class SendSession(QObject):
             self._composer.focus_recipients()
         elif batch.from_composer:
             self._show_what_is_left(sent, not_attempted)
+        self._tell_account_trouble([s.result for s in sent], not_attempted, batch.from_composer)
         past = self._services.past_recipients if self._services is not None else ()
         self._composer.set_completion_numbers([*accepted, *past])
         if accepted or any(s.result.state is SendState.UNKNOWN for s in sent):
@@ -287,17 +312,45 @@ class SendSession(QObject):
         self._become_idle()
 
     def _show_what_is_left(self, sent: Sequence[SentPost], not_attempted: int) -> None:
-        """Not everything went out: the fields Bandwidth named are marked and the results say what is left."""
-        rejected = [s.result.error for s in sent if s.result.state is SendState.REJECTED and s.result.error]
-        if rejected:
-            self._composer.show_api_errors(rejected[0].field_errors, fallback=rejected[0].description)
+        """Not everything went out. Only what Bandwidth found wrong with the message is marked on its fields;
+        trouble with the account or the connection is said as such, with the setting to check; the results
+        say what is left. The draft is kept either way."""
+        results = [s.result for s in sent]
+        about_message = [r.error for r in results if r.trouble is Trouble.MESSAGE and r.error is not None]
+        if about_message:
+            self._composer.show_api_errors(
+                about_message[0].field_errors, fallback=about_message[0].description
+            )
         if not_attempted > 0:
+            last = results[-1].trouble if results else None
+            why = f"({describe_trouble(last)})" if last is not None else "after an error"
+            # Said of that send, so it stays true whatever the agent does with To next.
             self.status_changed.emit(
-                f"{summarise([s.result for s in sent])} · sending stopped after an error: "
-                f"{not_attempted} message{'s were' if not_attempted != 1 else ' was'} not sent; "
-                "the recipients are still in the To field"
+                f"{summarise([ResultEntry(s.row_id, s.post.recipients, s.result) for s in sent])} · "
+                f"sending stopped {why}: {_count(not_attempted, 'message')} not sent; their recipients "
+                "were left in To"
             )
         self._drafts.save_now()
+
+    def _tell_account_trouble(
+        self, results: Sequence[SendResult], not_attempted: int, from_composer: bool
+    ) -> None:
+        """Trouble with the account or the connection is said as such, with the setting to check — whichever
+        message met it (the composer's or one sent again from the history)."""
+        account = next(
+            (r for r in results if r.trouble and r.trouble.stops_batch and r.trouble is not Trouble.LOCAL),
+            None,
+        )
+        if account is None or account.trouble is None:
+            return
+        left = len([r for r in results if r.state is not SendState.ACCEPTED]) + not_attempted
+        kept = "; your message is kept." if from_composer else "."
+        self._feedback.trouble(
+            account.trouble,
+            answer_in_words(account),
+            outcome=f"{_count(left, 'message')} not sent{kept}",
+            auth_kind=self._auth_kind(),
+        )
 
     # -- follow-up: resend, send again, what Bandwidth told later ---------------------------------------------
 
@@ -308,18 +361,18 @@ class SendSession(QObject):
         if sent is None or self.is_busy() or self._sending_services() is None:
             return
         if sent.result.state is SendState.FAILED:
-            never_sent = (
-                "Send it now?",
-                "This message was not sent (it never reached Bandwidth).",
-                "Send it",
+            question = Question(
+                "Send it now?", "This message was not sent (it never reached Bandwidth).", "Send it"
             )
-            if not self._confirm(*never_sent):
-                return
-        elif not self._confirm_duplicate(sent.post.recipients):
+        else:
+            question = duplicate_question(sent.post.recipients)
+        if not self._ask([question, *self._cautions(draft_of(sent.post))]):
             return
         self._unsettled.discard(row_id)
         text = str(sent.post.payload.get("text", ""))
-        self._send_planned([sent.post], from_composer=self._composer.holds_text(text))
+        from_composer = self._composer.holds_text(text)
+        title = "" if from_composer else f"Sent again: the earlier message to {who_is(sent.post.recipients)}"
+        self._send_planned([sent.post], from_composer=from_composer, title=title)
 
     @Slot(object)
     def send_again(self, row: HistoryRow) -> None:
@@ -345,36 +398,46 @@ class SendSession(QObject):
             self._feedback.error("Cannot send again", str(exc))
             return
         who = ", ".join(display_number(n) for n in row.to)
+        # Which message, in its own words: never to be taken for the one being written in the composer.
+        what = f"“{opening(row.text)}”" if row.text.strip() else f"{len(row.media)} media"
         if row.state in (SendState.UNKNOWN, SendState.SENDING):
-            go = self._confirm_duplicate(row.to)
+            question = duplicate_question(row.to)
         elif row.state is SendState.ACCEPTED:
-            go = self._confirm(
+            question = Question(
                 "Send it again?",
-                f"This message was sent to {who} on {row.created_local()} (Bandwidth accepted it). "
+                f"The message {what} was sent to {who} on {row.created_local()} (Bandwidth accepted it). "
                 "Sending it again means the customer receives it twice.",
                 "Send again",
             )
         else:
-            go = self._confirm("Send again?", f"Send this message again to {who}?", "Send again")
-        if go:
-            self._send_planned(posts, from_composer=False)
+            question = Question("Send again?", f"Send the message {what} again to {who}?", "Send again")
+        if self._ask([question, *self._cautions(draft)]):
+            title = (
+                f"From the history: {what} sent again to {who} (the message you are writing is left as it is)"
+            )
+            self._send_planned(posts, from_composer=False, title=title)
 
     @Slot(list, str)
     def rows_learned(self, rows: list[HistoryRow], note: str) -> None:
-        """Bandwidth told the state of history rows (Check status, a refresh): this window's results follow."""
+        """Bandwidth told the state of history rows (Check status, a refresh): this window's results follow —
+        an unknown send found there turns accepted, and an accepted one shows whether it was delivered.
+        `note` is a check's answer, about the row it checked."""
         for row in rows:
             sent = self._outcomes.get(row.id)
-            if sent is None or row.id not in self._unsettled:
+            if sent is None:
                 continue
-            result = sent.result
-            if row.state is SendState.ACCEPTED:
-                self._unsettled.discard(row.id)
-                result = SendResult(SendState.ACCEPTED, message_id=row.message_id, segments=row.segments)
-                self._outcomes[row.id] = replace(sent, result=result)
-                self._went_out(sent.post)
-                note = note or FOUND_NOTE
-            if note:
-                self.result_updated.emit(ResultEntry(row.id, sent.post.recipients, result), note)
+            result, row_note = sent.result, ""
+            if row.id in self._unsettled:
+                row_note = note  # what Check status found (or did not) for this very row
+                if row.state is SendState.ACCEPTED:
+                    self._unsettled.discard(row.id)
+                    result = SendResult(SendState.ACCEPTED, message_id=row.message_id, segments=row.segments)
+                    self._outcomes[row.id] = replace(sent, result=result)
+                    self._went_out(sent)
+                    row_note = note or FOUND_NOTE
+            if row_note or (result.state is SendState.ACCEPTED and row.delivery_status):
+                entry = ResultEntry(row.id, sent.post.recipients, result, row.delivery_status, row.error_code)
+                self.result_updated.emit(entry, row_note)
 
     # -- the composer's message -------------------------------------------------------------------------------
 
@@ -420,39 +483,36 @@ class SendSession(QObject):
             self._feedback.notify("Still opening the account; try again in a moment.", Duration.MOMENT)
             return None
         account, client, history = services.account, services.client, services.history
-        if account is None or client is None or history is None:
-            problem = services.account_problem or services.history_problem
-            self._feedback.error("bwdesk is not set up", problem or "The account is not set up.")
+        if account is None or client is None:
+            self._feedback.trouble(
+                Trouble.SETUP,
+                services.account_problem or "the account is not set up",
+                outcome="Nothing was sent; your message is kept.",
+                setting=services.account_setting,
+            )
+            return None
+        if history is None:
+            self._feedback.error(
+                "Cannot send", services.history_problem or "The history could not be opened."
+            )
             return None
         return account, client, history
 
-    def _many_confirmed(self, draft: Draft) -> bool:
-        count = message.message_count(draft)
-        if draft.mode is not Mode.SEPARATE or count <= message.CONFIRM_SEPARATE_ABOVE:
-            return True
-        return self._confirm(
-            "Send many messages?",
-            f"This sends {count} separate messages, one to each recipient.",
-            "Send them",
-        )
+    def _auth_kind(self) -> AuthKind | None:
+        account = self._services.account if self._services is not None else None
+        return account.credentials.kind if account is not None else None
 
-    def _confirm_duplicate(self, numbers: Sequence[str], earlier: Sequence[PossibleDuplicate] = ()) -> bool:
-        """Ask before what may reach a customer twice; the words say whether the earlier one surely went out."""
-        who = ", ".join(display_number(n) for n in dict.fromkeys(numbers))
-        if earlier and not any(d.uncertain for d in earlier):
-            text = (
-                f"This same message was already sent to {who} a few minutes ago (at {sent_at(earlier)}) and "
-                "Bandwidth accepted it. Sending it again means the customer receives it twice."
-            )
-        else:
-            text = (
-                f"The last attempt to send this message to {who} got no answer from Bandwidth: it may already "
-                "have been sent. Sending again could make the customer receive it twice.\n\n"
-                "Use “Check status” first if you are not sure."
-            )
-        if not_asked := getattr(earlier, "team_not_asked", ""):  # the team database did not answer in time
-            text += f"\n\n{not_asked}"
-        return self._confirm("Send again? It may be a duplicate", text, "Send again anyway")
+    def _cautions(self, draft: Draft) -> list[Question]:
+        """Many separate messages, more segments than the limit, or a group MMS: core's rule, asked here."""
+        limit = self._services.segment_limit if self._services is not None else CONFIRM_SEGMENTS_ABOVE
+        return caution_questions(draft, limit)
+
+    def _ask(self, questions: Sequence[Question]) -> bool:
+        """Ask once, naming every reason; True to go ahead (Cancel is the default)."""
+        if not questions:
+            return True
+        question = one_question(questions)
+        return self._confirm(question.title, question.text, question.accept)
 
     @contextmanager
     def _asking(self) -> Iterator[None]:
@@ -463,28 +523,37 @@ class SendSession(QObject):
         finally:
             self._composer.set_confirming(False)
 
-    def _send_planned(self, posts: list[PlannedPost], *, from_composer: bool) -> None:
+    def _send_planned(self, posts: list[PlannedPost], *, from_composer: bool, title: str = "") -> None:
         """A resend or a send again: planned already, asked already; the POSTs start now."""
         services = self._sending_services()
         if services is None:
             return
         _account, client, history = services
-        self._begin(_Batch(posts, client, history, from_composer=from_composer))
+        self._begin(_Batch(posts, client, history, from_composer=from_composer, title=title))
         self._send_next()
 
     def _begin(self, batch: _Batch) -> None:
-        """The POSTs are about to go out: the results make room for them and the draft stays frozen."""
+        """The POSTs are about to go out: the results make room for them (saying where they come from, when
+        not from the composer) and the draft stays frozen. A message from elsewhere leaves the composer's
+        own marks alone: they are about the message being written."""
         self._batch = batch
         self._set_phase(Phase.SENDING)
         self.results_cleared.emit()
-        self._composer.clear_api_errors()
+        if batch.title:
+            self.results_titled.emit(batch.title)
+        if batch.from_composer:
+            self._composer.clear_api_errors()
         count = len(batch.posts)
         self.status_changed.emit(f"Sending {count} message{'s' if count != 1 else ''}…")
 
-    def _went_out(self, post: PlannedPost) -> None:
-        """A message went out (its 202 now, or a later check found it): if the composer still holds it, its
-        recipients leave it at once and the draft is saved, so a crash cannot bring them back for a second send."""
-        if self._composer.holds_text(str(post.payload.get("text", ""))):
+    def _went_out(self, sent: SentPost) -> None:
+        """A message of the composer's went out (its 202 now, or a later check found it): if the composer still
+        holds it, its recipients leave it at once and the draft is saved, so a crash cannot bring them back for
+        a second send. A message sent from the history never touches the composer."""
+        post = sent.post
+        if sent.row_id in self._composer_rows and self._composer.holds_text(
+            str(post.payload.get("text", ""))
+        ):
             self._composer.drop_recipients(post.recipients)
             self._drafts.save_now()
 
@@ -492,7 +561,9 @@ class SendSession(QObject):
         was_busy = self.is_busy()
         self._phase = phase
         if phase is not Phase.IDLE:
-            self._composer.set_sending(True)
+            batch = self._batch
+            elsewhere = batch is not None and not batch.from_composer
+            self._composer.set_sending(True, ELSEWHERE_NOTE if elsewhere else "")
         if self.is_busy() != was_busy:
             self.busy_changed.emit(self.is_busy())
 
@@ -519,3 +590,7 @@ class SendSession(QObject):
         if not self.is_busy() and self._services is not None:
             self.refresh_due.emit()
         self._arm_refresh_timer()
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''} {'were' if n != 1 else 'was'}"

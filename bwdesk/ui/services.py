@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bwdesk.core.account import Account, Context
-from bwdesk.core.delivery import StatusRefresher
-from bwdesk.core.errors import BwdeskError
+from bwdesk.core.errors import BwdeskError, ConfigError
 from bwdesk.core.history.search import HistoryQuery
 from bwdesk.core.history.store import HistoryStore
+from bwdesk.core.send_size import CONFIRM_SEGMENTS_ABOVE
 from bwdesk.core.team.state import TeamStateSource
 
 if TYPE_CHECKING:
     from bwdesk.core.bandwidth import BandwidthClient
+    from bwdesk.core.delivery import StatusRefresher
 
 #: How many recent history rows give the recipients field its completions.
 COMPLETION_ROWS = 500
@@ -32,8 +33,10 @@ class Services:
     client: BandwidthClient | None = None
     refresher: StatusRefresher | None = None
     account_problem: str = ""
+    account_setting: str = ""  # the settings field to fix first for the account problem, when one is named
     history_problem: str = ""
     past_recipients: tuple[str, ...] = ()
+    segment_limit: int = CONFIRM_SEGMENTS_ABOVE  # a send billing more segments than this asks first
 
     def problems(self) -> str:
         """What could not be opened, in words ("" when everything is open)."""
@@ -49,7 +52,9 @@ class Services:
 
 def open_services(context: Context) -> Services:
     """On a worker thread: open the history, resolve the account (it may read the keyring), gather completions."""
-    services = Services()
+    from bwdesk.core.delivery import StatusRefresher
+
+    services = Services(segment_limit=context.settings.confirm_segments_above)
     try:
         services.history = context.history()
         services.history_problem = context.history_notice
@@ -64,6 +69,8 @@ def open_services(context: Context) -> Services:
         services.refresher = StatusRefresher(services.client)
     except BwdeskError as exc:
         services.account_problem = str(exc)
+        if isinstance(exc, ConfigError):
+            services.account_setting = exc.setting or ""
     return services
 
 

@@ -60,6 +60,7 @@ from bwdesk.core.secrets import (
 from bwdesk.core.settings import (
     LABELS,
     MAX_RETENTION_DAYS,
+    MAX_SEGMENT_LIMIT,
     MAX_TIMEOUT,
     FromNumber,
     LoadedSettings,
@@ -70,8 +71,10 @@ from bwdesk.core.settings import (
     validate_settings,
 )
 from bwdesk.ui.feedback import error_message
+from bwdesk.ui.secret_edit import OR_SESSION_ONLY, SecretEdit
 from bwdesk.ui.style import ProblemLabel, Tone, text_css
 from bwdesk.ui.tasks import BackgroundTasks
+from bwdesk.ui.team_settings import TeamHistorySection
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +82,6 @@ T = TypeVar("T")
 
 #: `exec()`'s result when the person chose "Try the sandbox" (Rejected is 0, Accepted 1).
 SANDBOX_RESULT = 2
-
-#: The way out of a keyring problem that only this dialog offers (the CLI names the environment instead).
-OR_SESSION_ONLY = "Or tick “Keep for this session only”."
 
 #: The dialog's height when the screen has room; on a smaller screen it takes the screen's height
 #: less `FRAME_ALLOWANCE` (title bar and frame), and the fields scroll.
@@ -107,6 +107,9 @@ _ENV_OVERRIDES = (
     "BWDESK_API_BASE",
     "BWDESK_OAUTH_TOKEN_URL",
     "BWDESK_REGION",
+    "BWDESK_HISTORY_URL",
+    "BWDESK_AGENT",
+    "PGPASSWORD",
 )
 
 _TIPS: dict[str, str] = {
@@ -125,6 +128,8 @@ _TIPS: dict[str, str] = {
     "connect_timeout": "How long to wait for a connection to Bandwidth",
     "read_timeout": "How long to wait for Bandwidth to answer once connected",
     "retention_days": "Delete history rows older than this many days (Keep forever: never delete)",
+    "confirm_segments_above": "A send billing more SMS segments than this in total (segments per message × "
+    "messages; an MMS counts 1 per message) asks before it goes; the command line needs --yes",
 }
 
 
@@ -160,43 +165,6 @@ class _Problem(ProblemLabel):
 
     def __init__(self, key: str, parent: QWidget) -> None:
         super().__init__(key, LABELS.get(key, key), parent)
-
-
-class SecretEdit(QWidget):
-    """A masked secret with a Show/Hide toggle: the only way a secret reaches the screen."""
-
-    def __init__(self, name: str, tip: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.edit = QLineEdit(self)
-        self.edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.edit.setAccessibleName(name)
-        self.edit.setToolTip(tip)
-        self.toggle = QToolButton(self)
-        self.toggle.setText("Show")
-        self.toggle.setCheckable(True)
-        self.toggle.setAccessibleName(f"Show {name.lower()}")
-        self.toggle.setToolTip(f"Show the {name.lower()} as plain text (press again to hide it)")
-        self.toggle.toggled.connect(self._toggled)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.edit, 1)
-        layout.addWidget(self.toggle)
-        self.setFocusProxy(self.edit)
-
-    def _toggled(self, shown: bool) -> None:
-        self.edit.setEchoMode(QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password)
-        self.toggle.setText("Hide" if shown else "Show")
-        name = self.edit.accessibleName().lower()
-        self.toggle.setAccessibleName(f"{'Hide' if shown else 'Show'} {name}")
-
-    def text(self) -> str:
-        return self.edit.text()
-
-    def setText(self, text: str) -> None:
-        self.edit.setText(text)
-
-    def is_masked(self) -> bool:
-        return self.edit.echoMode() == QLineEdit.EchoMode.Password
 
 
 class SettingsDialog(QDialog):
@@ -243,7 +211,7 @@ class SettingsDialog(QDialog):
         self._saving = False
         self._saved_settings: LoadedSettings | None = None
         self._regions = region_choices()
-        self.problems: dict[str, _Problem] = {}
+        self.problems: dict[str, ProblemLabel] = {}
         self.fields: dict[str, QWidget] = {}
         self._holders: dict[str, QWidget] = {}
         self._validate_timer = QTimer(self)
@@ -276,7 +244,7 @@ class SettingsDialog(QDialog):
 
     def edited_settings(self) -> Settings:
         """The settings as the fields hold them now (not yet validated)."""
-        base = self._loaded.settings
+        base = self.team_section.edited(self._loaded.settings)
         numbers = []
         for row in range(self.numbers_table.rowCount()):
             number = self._cell(row, 0)
@@ -299,6 +267,7 @@ class SettingsDialog(QDialog):
             connect_timeout=round(self.connect_timeout_spin.value(), 3),
             read_timeout=round(self.read_timeout_spin.value(), 3),
             retention_days=retention or None,
+            confirm_segments_above=self.segment_limit_spin.value(),
         )
 
     def auth_kind(self) -> AuthKind:
@@ -487,6 +456,11 @@ class SettingsDialog(QDialog):
         for code, name in self._regions:
             self.region_combo.addItem(name, code)
         self._row(form, "region", self.region_combo)
+        self.segment_limit_spin = QSpinBox(sending)
+        self.segment_limit_spin.setRange(1, MAX_SEGMENT_LIMIT)
+        self.segment_limit_spin.setSuffix(" segments")
+        self._named(self.segment_limit_spin, "confirm_segments_above")
+        self._row(form, "confirm_segments_above", self.segment_limit_spin)
         column.addWidget(sending)
 
         # History
@@ -499,9 +473,16 @@ class SettingsDialog(QDialog):
         self._named(self.retention_spin, "retention_days")
         self._row(form, "retention_days", self.retention_spin)
         column.addWidget(history)
+
+        # Team history: its own group (ui/team_settings.py), whose fields join the dialog's rules.
+        self.team_section = TeamHistorySection(self._context, self._tasks, self._store, page)
+        self.fields.update(self.team_section.fields)
+        self.problems.update(self.team_section.problems)
+        self.team_section.changed.connect(self._validate_timer.start)
+        column.addWidget(self.team_section)
         column.addStretch(1)
 
-        scroll = QScrollArea(self)
+        self._scroll = scroll = QScrollArea(self)
         scroll.setWidget(page)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -617,7 +598,11 @@ class SettingsDialog(QDialog):
         self.connect_timeout_spin.setValue(settings.connect_timeout)
         self.read_timeout_spin.setValue(settings.read_timeout)
         self.retention_spin.setValue(settings.retention_days or 0)
-        overridden = [name for name in _ENV_OVERRIDES if self._context.env.get(name, "").strip()]
+        self.segment_limit_spin.setValue(settings.confirm_segments_above)
+        ignored = set(self._context.ignored_variables())  # a lock wins over the environment
+        overridden = [
+            name for name in _ENV_OVERRIDES if self._context.env.get(name, "").strip() and name not in ignored
+        ]
         notes = []
         if self._context.is_sandbox:
             notes.append(
@@ -707,6 +692,7 @@ class SettingsDialog(QDialog):
         for spin in (self.connect_timeout_spin, self.read_timeout_spin):
             spin.valueChanged.connect(self._changed)
         self.retention_spin.valueChanged.connect(self._changed)
+        self.segment_limit_spin.valueChanged.connect(self._changed)
 
     def _changed(self, *_args: Any) -> None:
         self._validate_timer.start()
@@ -918,6 +904,9 @@ class SettingsDialog(QDialog):
         if problems:
             self._focus_field(problems[0].field)
             return
+        if not self.team_section.ready_to_save(settings):
+            return
+        team_password = self.team_section.password_to_save(settings)
         session_only = not self.session_only_check.isHidden() and self.session_only_check.isChecked()
         # The secret is saved only when it, its account or where it is kept changed: Save with nothing
         # changed must not touch the keyring (which may ask to be unlocked) or fail for want of one.
@@ -933,6 +922,8 @@ class SettingsDialog(QDialog):
             loaded = save_settings(settings, profile)
             if save_secret and credentials is not None:
                 store.save(settings.account_id, credentials, session_only=session_only)
+            if team_password is not None:
+                team_password.run(store)
             return loaded
 
         self._saving = True
@@ -949,6 +940,8 @@ class SettingsDialog(QDialog):
     def _save_failed(self, exc: BaseException) -> None:
         self._saving = False
         self._set_buttons_enabled(True)
+        if self.team_section.show_save_failure(exc):
+            return
         if isinstance(exc, SettingsError):
             for problem in exc.problems:
                 if problem.field in self.problems:
@@ -979,6 +972,21 @@ class SettingsDialog(QDialog):
         if widget is not None:
             widget.setFocus(Qt.FocusReason.OtherFocusReason)
 
+    def open_at(self, key: str) -> None:
+        """Open at the field `key` (the one a problem named): scrolled into view, focused, its text selected to
+        be typed over. "password" and "client_secret" both mean the secret of the sign-in chosen here."""
+        if key in ("password", "client_secret"):
+            key = "password" if self.auth_kind() is AuthKind.BASIC else "client_secret"
+        widget = self.fields.get(key)
+        if widget is None:
+            return
+        self._focus_field(key)
+        edit = widget.edit if isinstance(widget, SecretEdit) else widget
+        if isinstance(edit, QLineEdit):
+            edit.selectAll()
+        # Scrolled once the dialog has its size (it is about to be shown).
+        QTimer.singleShot(0, self, lambda: self._scroll.ensureWidgetVisible(self._holders[key]))
+
     def _choose_sandbox(self) -> None:
         self._sandbox_requested = True
         self.done(SANDBOX_RESULT)
@@ -986,4 +994,4 @@ class SettingsDialog(QDialog):
     # -- plumbing --------------------------------------------------------------------------------------
 
 
-__all__ = ["INTRO", "SANDBOX_RESULT", "SecretEdit", "SettingsDialog", "region_choices"]
+__all__ = ["INTRO", "OR_SESSION_ONLY", "SANDBOX_RESULT", "SecretEdit", "SettingsDialog", "region_choices"]

@@ -149,3 +149,25 @@ def test_a_keyring_that_cannot_say_whether_it_is_there_still_gets_the_password_a
         resolve_account(settings, {}, lambda _account: None, keyring_available=broken)
     assert str(caught.value).startswith("Enter the password of API user “u1” (Settings → Password")
     assert str(caught.value).endswith("it is not saved on this computer.")
+
+
+@pytest.mark.parametrize(
+    ("settings", "setting"),
+    [
+        (Settings(), "account_id"),
+        (Settings(account_id="1"), "application_id"),
+        (Settings(account_id="1", application_id="a"), "username"),
+        (Settings(account_id="1", application_id="a", username="api-user"), "password"),
+        (Settings(account_id="1", application_id="a", auth_kind=AuthKind.OAUTH2), "client_id"),
+        (
+            Settings(account_id="1", application_id="a", auth_kind=AuthKind.OAUTH2, client_id="c"),
+            "client_secret",
+        ),
+        (Settings(account_id="1", application_id="a", api_base="ftp://x"), "api_base"),
+    ],
+)
+def test_what_is_missing_names_the_settings_field_to_open(settings: Settings, setting: str) -> None:
+    """The window opens the settings at the first thing to fix."""
+    with pytest.raises(ConfigError) as raised:
+        resolve_account(settings, {}, lambda _account: None, keyring_available=lambda: True)
+    assert raised.value.setting == setting

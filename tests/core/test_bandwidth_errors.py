@@ -13,7 +13,7 @@ from bwdesk.core.errors import (
     format_wait,
 )
 from bwdesk.core.outcome import ApiError
-from bwdesk.core.status_words import describe_delivery_status, describe_error_code
+from bwdesk.core.status_words import describe_delivery_status, describe_error_code, short_error
 
 # Every code of reference/bandwidth-api.md §6.3.
 DOCUMENTED_CODES = [
@@ -32,6 +32,12 @@ def test_every_documented_code_has_its_own_words(code: int) -> None:
     assert text.startswith(f"{code}: ")
     assert "does not know" not in text
     assert len(text) > len(f"{code}: ") + 10
+
+
+@pytest.mark.parametrize("code", DOCUMENTED_CODES)
+def test_every_documented_code_has_a_few_words_for_a_table_cell(code: int) -> None:
+    words = short_error(code)
+    assert 5 < len(words) <= 45 and "unknown error code" not in words
 
 
 @pytest.mark.parametrize(

@@ -64,6 +64,12 @@ def test_refresh_records_delivered_and_failed_with_codes(sandbox, client, store)
     assert (landline.delivery_status, landline.error_code) == ("FAILED", 4720)
     assert (opted_out.delivery_status, opted_out.error_code) == ("FAILED", 4775)
     assert "Checked 3 messages" in report.summary()
+    # The two that did not reach the phone are named, with why, for the window's notice and the CLI.
+    assert sorted((u.row_id, u.error_code) for u in report.undelivered) == [(ids[1], 4720), (ids[2], 4775)]
+    summary = report.summary()
+    assert " Not delivered: (919) 555-0" in summary
+    assert "(919) 555-0199 — 4720: the number cannot receive texts — often a landline" in summary
+    assert "(919) 555-0198 — 4775: the recipient has opted out (replied STOP)" in summary
     # Paced: one list call every 0.25 s, never a burst.
     assert clock.sleeps == [0.25, 0.25]
 
@@ -75,6 +81,14 @@ def test_final_statuses_are_not_asked_again(sandbox, client, store) -> None:
     before = sandbox.requests.count("GET", "/messages")
     report = refresher.refresh(store)
     assert report.checked == 0 and sandbox.requests.count("GET", "/messages") == before
+
+
+def test_a_failure_already_known_is_not_reported_again(sandbox, client, store) -> None:
+    (row_id,) = send(sandbox, client, store, OPTED_OUT_NUMBER)
+    refresher = StatusRefresher(client, clock=Clock(), sleep=lambda s: None)
+    assert [u.row_id for u in refresher.refresh(store).undelivered] == [row_id]
+    again = refresher.refresh(store, [store.get(row_id)])  # asked about by hand: checked, unchanged
+    assert again.checked == 1 and again.undelivered == [] and "Not delivered" not in again.summary()
 
 
 def test_retry_after_stops_the_refresh_and_blocks_until_it_passes(sandbox, client, store) -> None:

@@ -202,7 +202,7 @@ def test_status_label_and_local_time(store: SqliteHistoryStore) -> None:
     store.update_delivery(row_id, "FAILED", 4720)
     row = store.get(row_id)
     assert row is not None
-    assert status_label(row) == "accepted · FAILED 4720"
+    assert status_label(row).startswith("accepted · FAILED 4720 · ")
     assert row.created_local() == datetime(2026, 11, 27, 10, 15, 2, tzinfo=UTC).astimezone().strftime(
         "%Y-%m-%d %H:%M"
     )

@@ -181,3 +181,23 @@ def test_opening_the_window_does_not_load_sqlite() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
+
+
+WINDOW_DELIVERY = """
+import sys
+import bwdesk.ui.app
+print("bwdesk.core.delivery" in sys.modules)
+"""
+
+
+def test_the_window_leaves_delivery_status_lookups_to_the_services() -> None:
+    """core.delivery loads with the services, after the first paint: the window's modules only name its types."""
+    result = subprocess.run(
+        [sys.executable, "-c", WINDOW_DELIVERY],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

@@ -38,6 +38,7 @@ FULL = Settings(
     connect_timeout=2.5,
     read_timeout=12,
     retention_days=365,
+    confirm_segments_above=25,
 )
 
 
@@ -242,6 +243,8 @@ def test_save_is_atomic(profile: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         ({"connect_timeout": float("nan")}, "connect_timeout", "must be more than 0 seconds"),
         ({"retention_days": 0}, "retention_days", "between 1 and"),
         ({"retention_days": 1.5}, "retention_days", "whole number of days"),
+        ({"confirm_segments_above": 0}, "confirm_segments_above", "between 1 and"),
+        ({"confirm_segments_above": "10"}, "confirm_segments_above", "whole number of segments"),
         ({"account_id": "acct-1"}, "account_id", "digits only"),
         ({"application_id": "has space"}, "application_id", "must not contain spaces"),
         ({"username": "a:b"}, "username", "cannot contain ':'"),
@@ -291,3 +294,43 @@ def test_normalized_and_helpers() -> None:
     assert settings.timeouts.as_tuple() == (5.0, 30.0)
     assert settings.to_json()["auth_kind"] == "basic"
     assert settings.to_json()["from_numbers"] == [{"number": "+19195550100", "label": "Desk"}]
+
+
+def test_it_can_lock_the_segment_limit_that_asks_before_costly_sends(profile: Path, expect_log) -> None:
+    """The limit is a setting like the others: IT may set it for everybody and lock it."""
+    assert load_settings(profile).settings.confirm_segments_above == 10
+    expect_log("set by your administrator")
+    settings_file(profile).write_text(json.dumps({"confirm_segments_above": 500}))
+    write_system({"defaults": {"confirm_segments_above": 4}, "locked": ["confirm_segments_above"]})
+    loaded = load_settings(profile)
+    assert loaded.settings.confirm_segments_above == 4 and "confirm_segments_above" in loaded.locked
+
+
+def test_it_templates_come_from_the_system_file_locked_and_checked(profile: Path, expect_log) -> None:
+    from bwdesk.core.directory.template_book import Scope
+
+    expect_log("System settings")
+    write_system(
+        {
+            "templates": [
+                {"name": "On the way", "text": "Hi {first_name|there}, your technician is on the way."},
+                {"name": "Broken", "text": "Hi {first name}"},
+                {"name": "Photo", "media": ["https://example.com/part.png"], "tag": "PARTS"},
+            ]
+        }
+    )
+    loaded = load_settings(profile)
+    assert [(t.name, t.scope) for t in loaded.templates] == [
+        ("On the way", Scope.LOCKED),
+        ("Photo", Scope.LOCKED),
+    ]
+    assert loaded.templates[1].media == ("https://example.com/part.png",)
+    assert len(loaded.warnings) == 1
+    assert loaded.warnings[0].endswith(
+        "\"templates\": template 2 ('Broken'): text: {first name} at position 4 is not a variable: a variable's "
+        "name is one word of letters, digits and _ (for example {first_name}), with an optional fallback after | "
+        "({first_name|there}); ignoring it."
+    )
+    write_system({"templates": {"name": "not a list"}})
+    assert load_settings(profile).templates == ()
+    assert "expected a JSON array of templates" in load_settings(profile).warnings[0]

@@ -44,7 +44,7 @@ def test_an_accepted_row_explains_its_delivery_status_and_error_code() -> None:
         f"Error {describe_error_code(4720)}.",
         f"Last checked {checked}.",
     ]
-    assert status_label(failed) == "accepted · FAILED 4720"
+    assert status_label(failed) == "accepted · FAILED 4720 · cannot receive texts (landline?)"
     assert status_tone(failed) is Tone.PROBLEM
 
 
@@ -93,3 +93,16 @@ def test_rows_that_were_not_accepted_say_whether_they_went_out(
 )
 def test_the_delivery_status_sets_the_tone_of_an_accepted_row(status: str, tone: Tone | None) -> None:
     assert status_tone(row(SendState.ACCEPTED, message_id="m1", delivery_status=status)) is tone
+
+
+def test_the_reason_of_a_delivery_failure_is_in_the_label_in_a_few_words() -> None:
+    """The table and `bwdesk history` show why, not only a code (the tooltip has the whole explanation)."""
+    opted_out = row(SendState.ACCEPTED, message_id="m1", delivery_status="FAILED", error_code=4775)
+    assert status_label(opted_out) == "accepted · FAILED 4775 · opted out (replied STOP)"
+    from_number = row(SendState.ACCEPTED, message_id="m1", delivery_status="UNDELIVERED", error_code=4407)
+    assert status_label(from_number) == "accepted · UNDELIVERED 4407 · From number not on this account"
+    odd = row(SendState.ACCEPTED, message_id="m1", delivery_status="FAILED", error_code=4799)
+    assert status_label(odd) == "accepted · FAILED 4799 · refused by the carrier"
+    assert status_label(row(SendState.ACCEPTED, message_id="m1", delivery_status="DELIVERED")) == (
+        "accepted · DELIVERED"
+    )

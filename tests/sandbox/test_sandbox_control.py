@@ -96,6 +96,7 @@ def test_messages_reset_identity_and_token_expiry(
     assert {t["number"]: t["errorCode"] for t in identity["testNumbers"]} == {
         "+19195550199": 4720,
         "+19195550198": 4775,
+        "+19195550197": 4482,
     }
 
     token = requests.post(
@@ -122,7 +123,7 @@ def test_messages_reset_identity_and_token_expiry(
         (
             {"kind": "explode"},
             "unknown fault kind 'explode'; use one of: delay, drop, queue_full, rate_limit, "
-            "server_error, html_502, malformed, reject",
+            "server_error, html_502, malformed, reject, blocklisted",
         ),
         ({"kind": "drop", "when": "now"}, "unknown fault field(s): when"),
         ({"times": 1}, "a fault needs a 'kind'"),

@@ -249,3 +249,14 @@ def test_reject_fault_answers_400_with_the_given_field_errors() -> None:
             timeout=10,
         )
         assert again.json()["fieldErrors"] == [{"fieldName": "text", "description": "nope"}]
+
+
+def test_blocklisted_fault_answers_400_naming_error_4482(
+    sandbox: Sandbox, session: requests.Session, messages_url: str, payload: dict[str, Any]
+) -> None:
+    sandbox.inject(Fault(FaultKind.BLOCKLISTED))
+    answer = post(session, messages_url, payload)
+    assert answer.status_code == 400
+    assert answer.json()["type"] == "rejected-to-number-in-blacklist"  # the name of 4482 in Bandwidth's table
+    assert sandbox.accepted_messages() == []
+    assert post(session, messages_url, payload).status_code == 202  # fired once

@@ -68,7 +68,8 @@ def test_prints_the_connection_lines_then_serves_until_stopped() -> None:
         info = parse(out.getvalue())
         assert (
             info["Test numbers"]
-            == "+19195550199 fails with 4720 (landline), +19195550198 fails with 4775 (opted out)"
+            == "+19195550199 fails with 4720 (landline), +19195550198 fails with 4775 (opted out), "
+            "+19195550197 fails with 4482 (blocklisted)"
         )
         assert err.getvalue() == ""
         # the printed values are enough to send a message

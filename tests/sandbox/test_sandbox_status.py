@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from bwdesk.sandbox import LANDLINE_NUMBER, OPTED_OUT_NUMBER, ManualClock, Sandbox
+from bwdesk.sandbox import BLOCKLISTED_NUMBER, LANDLINE_NUMBER, OPTED_OUT_NUMBER, ManualClock, Sandbox
 
 
 def send(session: requests.Session, url: str, payload: dict[str, Any], **change: Any) -> str:
@@ -54,7 +54,9 @@ def test_status_just_before_a_step(
     assert sandbox.status_of(message_id) == {payload["to"][0]: ("DELIVERED", 0)}
 
 
-@pytest.mark.parametrize(("number", "code"), [(LANDLINE_NUMBER, 4720), (OPTED_OUT_NUMBER, 4775)])
+@pytest.mark.parametrize(
+    ("number", "code"), [(LANDLINE_NUMBER, 4720), (OPTED_OUT_NUMBER, 4775), (BLOCKLISTED_NUMBER, 4482)]
+)
 def test_test_numbers_fail_with_their_code(
     sandbox: Sandbox,
     clock: ManualClock,
@@ -78,6 +80,7 @@ def test_test_numbers_fail_with_their_code(
     assert {t.number: t.error_code for t in sandbox.test_numbers} == {
         LANDLINE_NUMBER: 4720,
         OPTED_OUT_NUMBER: 4775,
+        BLOCKLISTED_NUMBER: 4482,
     }
 
 

@@ -14,7 +14,18 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox
 
 import bwdesk.ui
 from bwdesk.core.errors import ConfigError
-from bwdesk.ui.feedback import Banner, Duration, Feedback, Kind, Told, error_message
+from bwdesk.core.outcome import Trouble
+from bwdesk.ui.feedback import (
+    Banner,
+    Duration,
+    Feedback,
+    Kind,
+    NoNotifier,
+    Told,
+    TrayNotifier,
+    error_message,
+    system_notifier,
+)
 
 
 class Changes(QObject):
@@ -74,6 +85,31 @@ def test_the_banner_stays_until_replaced_and_offers_the_settings(
     feedback.set_banner("")
     assert not banner.isVisible()
     assert [t.kind for t in told] == [Kind.BANNER, Kind.BANNER]
+
+
+def test_trouble_takes_the_banner_until_it_is_over_then_the_standing_notice_returns(
+    qtbot: Any, window: QMainWindow, record_told: Callable[[Feedback], list[Told]]
+) -> None:
+    banner = Banner(window)
+    window.setCentralWidget(banner)
+    window.show()
+    feedback = Feedback(window, banner)
+    told = record_told(feedback)
+    feedback.set_banner("The history could not be opened.", setting="")
+    feedback.trouble(Trouble.SIGN_IN, "HTTP 401: Authentication Failed", outcome="Nothing was sent.")
+    assert banner.label.text() == (
+        "Bandwidth did not accept the credentials: HTTP 401: Authentication Failed. Check the password or client "
+        "secret in Settings (an API user's, not the dashboard login). Nothing was sent."
+    )
+    assert banner.setting == "password" and banner.button.isVisible()
+    assert banner.button.accessibleName() == "Open settings at password"
+    feedback.clear_trouble()
+    assert banner.label.text() == "The history could not be opened." and banner.setting == ""
+    feedback.trouble(Trouble.CONNECTION, "Could not reach 127.0.0.1: connection refused.")
+    assert banner.setting == "api_base" and banner.label.text().startswith("bwdesk could not reach Bandwidth")
+    feedback.set_banner("")  # new services (new settings): the trouble met with the old ones is over
+    assert not banner.isVisible()
+    assert [t.kind for t in told] == [Kind.BANNER, Kind.TROUBLE, Kind.TROUBLE]
 
 
 def test_questions_go_through_ask_and_default_to_cancel(
@@ -137,3 +173,25 @@ def test_no_ui_module_but_feedback_talks_to_the_agent_around_it() -> None:
         if direct.search(line) and "addPermanentWidget" not in line
     ]
     assert offenders == []
+
+
+def test_where_the_desktop_has_no_way_to_notify_it_quietly_does_nothing(
+    qtbot: Any, window: QMainWindow, record_told: Callable[[Feedback], list[Told]]
+) -> None:
+    """Offscreen there is neither a tray nor a notification service: the alert is still said in the window,
+    and nothing fails or warns."""
+    assert isinstance(system_notifier(), NoNotifier)
+    tray = TrayNotifier(window)
+    tray.show("A message was not delivered", "Not delivered: (919) 555-0199.")  # no tray here: nothing
+    feedback = Feedback(window)
+    told = record_told(feedback)
+    other = QMainWindow()
+    qtbot.addWidget(other)
+    window.show()
+    other.show()
+    other.activateWindow()
+    qtbot.waitUntil(other.isActiveWindow)
+    feedback.alert("A message was not delivered", "Not delivered: (919) 555-0199.")
+    assert [(t.kind, t.title) for t in told] == [(Kind.ALERT, "A message was not delivered")]
+    assert isinstance(feedback.desktop, NoNotifier)  # made when first needed: the system's way, here none
+    assert window.statusBar().currentMessage() == "Not delivered: (919) 555-0199."

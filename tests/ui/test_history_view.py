@@ -266,7 +266,7 @@ def test_cells_and_tooltips(qtbot: Any, tasks: BackgroundTasks, store: SqliteHis
     assert (
         cell(1, Column.MEDIA) == "2" and cell(1, Column.TAG) == "TICKET-9" and cell(1, Column.SEGMENTS) == "2"
     )
-    assert cell(1, Column.STATUS) == "accepted · FAILED 4720"
+    assert cell(1, Column.STATUS) == "accepted · FAILED 4720 · cannot receive texts (landline?)"
     status_tip = cell(1, Column.STATUS, Qt.ItemDataRole.ToolTipRole)
     assert (
         "cannot receive texts" in status_tip and describe_error_code(4720).split(":")[1].strip() in status_tip
@@ -512,12 +512,21 @@ def test_refresh_turns_rows_delivered_and_failed_with_the_code_in_words(
         view.refresh_status()  # nothing selected: every recent row whose status may change
     report = finished.args[0]
     assert report.checked == 2 and report.changed == 2
-    assert messages[-1] == report.summary() == "Checked 2 messages, 2 changed."
+    assert (
+        messages[-1]
+        == report.summary()
+        == (
+            "Checked 2 messages, 2 changed. "
+            "Not delivered: (919) 555-0199 — 4720: the number cannot receive texts — often a landline."
+        )
+    )
     rows = {r.id: r for r in view.model.loaded_rows()}
     assert rows[delivered].delivery_status == "DELIVERED"
     assert rows[landline].delivery_status == "FAILED" and rows[landline].error_code == 4720
     position = view.model.position_of(landline)
-    assert view.model.index(position, Column.STATUS).data() == "accepted · FAILED 4720"
+    assert view.model.index(position, Column.STATUS).data() == (
+        "accepted · FAILED 4720 · cannot receive texts (landline?)"
+    )
     tip = view.model.index(position, Column.STATUS).data(Qt.ItemDataRole.ToolTipRole)
     assert "the number cannot receive texts — often a landline" in tip
     client.close()

@@ -25,7 +25,9 @@ from bwdesk.core.outcome import SendState
 from bwdesk.sandbox import Fault, FaultKind, Sandbox
 from bwdesk.sandbox_profile import sandbox_context
 from bwdesk.ui import main_window
+from bwdesk.ui.feedback import Kind
 from bwdesk.ui.main_window import MainWindow
+from bwdesk.ui.send_questions import duplicate_question
 from bwdesk.ui.send_session import Phase
 from bwdesk.ui.style import Tone, tone_colour
 from bwdesk.ui.tasks import BackgroundTasks
@@ -113,7 +115,6 @@ def test_tab_visits_every_control_in_order_and_shift_tab_reverses_it(make_window
         "Message text",
         "Use plain characters",
         "Media link",
-        "Add media link",
         "Attach file",
         "Tag",
         "Show advanced options",
@@ -349,7 +350,8 @@ def test_send_two_separate_messages_with_media_and_tag(qtbot, make_window, sandb
     assert composer.recipients.model().rowCount() == 0 and composer.text_edit.text() == ""
     assert [f for f, label in composer._messages.items() if label.isVisibleTo(window)] == []
     assert composer.recipients.line_edit().hasFocus()  # ready for the next message
-    assert load_draft(paths.draft_file(window.context.profile)) is None
+    # The draft file is removed by a worker (no disk work on the GUI thread, docs/design.md §3.5).
+    qtbot.waitUntil(lambda: load_draft(paths.draft_file(window.context.profile)) is None, timeout=5000)
 
     # The id can be copied from the result area.
     row = composer.result_panel.row_widget(results[0].row_id)
@@ -400,12 +402,16 @@ def test_group_choice_warns_and_caps_at_ten(qtbot, make_window, sandbox) -> None
     assert "10" in composer.reason_label.text()
     composer.recipients.model().remove(0)
     qtbot.waitUntil(composer.send_button.isEnabled)
+    asked: list[str] = []
+    window.feedback.ask = lambda title, text, accept: asked.append(text) or True
     window.session.send_draft()
     qtbot.waitUntil(
         lambda: bool(composer.result_panel.entries()) and not composer.is_sending(), timeout=10_000
     )
     posts = posted_messages(sandbox)
     assert len(posts) == 1 and len(posts[0]["to"]) == 10
+    # Everyone sees every number: the send asked first, naming them.
+    assert len(asked) == 1 and "(919)\u00a0555-0120" in asked[0] and "(919)\u00a0555-0111" in asked[0]
 
 
 def test_unknown_outcome_then_confirmed_resend(qtbot, make_window, sandbox, monkeypatch) -> None:
@@ -457,7 +463,7 @@ def test_duplicate_confirmation_has_cancel_as_default(qtbot, make_window) -> Non
         box.reject()
 
     QTimer.singleShot(0, inspect)
-    assert window.session._confirm_duplicate(["+19195550123"]) is False
+    assert window.session._ask([duplicate_question(["+19195550123"])]) is False
     assert seen["default"] is True
     assert "twice" in str(seen["text"])
 
@@ -615,7 +621,7 @@ def test_ctrl_n_asks_before_discarding_then_starts_a_new_message(qtbot, make_win
     assert window.composer.text_edit.text() == ""
     assert window.composer.recipients.model().rowCount() == 0
     assert window.composer.recipients.line_edit().hasFocus()
-    assert load_draft(paths.draft_file(window.context.profile)) is None
+    qtbot.waitUntil(lambda: load_draft(paths.draft_file(window.context.profile)) is None, timeout=5000)
 
 
 def test_every_control_has_an_accessible_name_and_a_tooltip(make_window) -> None:
@@ -715,10 +721,13 @@ def test_accepted_recipients_leave_the_saved_draft_at_once(qtbot, make_window, s
     sandbox.inject(Fault(FaultKind.DELAY, delay=2.0, times=1))
     window.session.send_draft()
     qtbot.waitUntil(lambda: len(window.composer.result_panel.entries()) == 1, timeout=10_000)
+    # Written by a worker as soon as the first 202 is shown, while the second POST is still held back.
+    qtbot.waitUntil(
+        lambda: json.loads(saved.read_text(encoding="utf-8"))["recipients"] == ["+19195550124"], timeout=1000
+    )
     assert window.session.is_busy()
-    assert json.loads(saved.read_text(encoding="utf-8"))["recipients"] == ["+19195550124"]
     qtbot.waitUntil(lambda: not window.session.is_busy(), timeout=10_000)
-    assert load_draft(saved) is None  # everything accepted
+    qtbot.waitUntil(lambda: load_draft(saved) is None, timeout=5000)  # everything accepted
 
 
 def test_an_accepted_identical_message_minutes_ago_is_confirmed_before_a_second_one(
@@ -783,8 +792,8 @@ def test_an_internal_error_mid_batch_keeps_the_recipients_not_attempted(
     assert len(posted_messages(sandbox)) == 1
 
 
-def test_send_again_without_a_working_client_warns_instead_of_crashing(
-    qtbot, make_window, monkeypatch
+def test_send_again_without_a_working_client_says_so_instead_of_crashing(
+    qtbot, make_window, record_told
 ) -> None:
     window = make_window()
     type_message(qtbot, window, "9195550123,", "hello")
@@ -793,11 +802,11 @@ def test_send_again_without_a_working_client_warns_instead_of_crashing(
         lambda: not window.session.is_busy() and bool(window.composer.result_panel.entries()), timeout=10_000
     )
     [row] = history_rows(window)
-    warned: list[str] = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda *args: warned.append(str(args[2])))
+    told = record_told(window.feedback)
     window.services.client = None
     window.session.send_again(row)
-    assert warned and not window.session.is_busy()
+    assert [t.kind for t in told] == [Kind.TROUBLE] and "not set up" in told[0].text
+    assert window.banner.isVisible() and not window.session.is_busy()
 
 
 def test_sandbox_diagnostics_never_ask_the_keyring(make_window) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QEvent, QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QColor, QDropEvent, QFocusEvent, QGuiApplication, QImage
+from PySide6.QtGui import QAction, QColor, QDropEvent, QFocusEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from bwdesk.core.attachments import Attachment
@@ -125,7 +125,7 @@ def test_invalid_links_stay_and_are_marked_with_the_reason(media) -> None:
     assert item.data(Qt.ItemDataRole.AccessibleTextRole).startswith("Invalid link")
     valid = media.list_view().item(1)
     assert valid.data(ERROR_ROLE) == ""
-    assert valid.toolTip() == "https://ok.example/b.png"
+    assert valid.toolTip().splitlines()[0] == "https://ok.example/b.png"
 
 
 def test_fixing_order_updates_the_marks(qtbot, media) -> None:
@@ -336,7 +336,9 @@ def test_attach_a_real_png_uploads_then_shows_the_file_name(qtbot, media, tmp_pa
     )
     assert media.has_pending_uploads()
     assert media.urls() == []
-    assert media.list_view().item(0).text() == "Uploading photo.png…"
+    size = f"{photo.stat().st_size} bytes"
+    assert media.list_view().item(0).text() == "photo.png"
+    assert media.detail(0) == f"PNG image · {size} · uploading…"  # what it is, and how its upload goes
     assert media.findChild(QProgressBar, "mediaUploading").isVisible()
 
     url = f"https://messaging.bandwidth.com/api/v2/users/1/media/{attachment.name}"
@@ -345,8 +347,9 @@ def test_attach_a_real_png_uploads_then_shows_the_file_name(qtbot, media, tmp_pa
     assert not media.has_pending_uploads()
     assert media.urls() == [url]
     item = media.list_view().item(0)
-    assert item.text() == "photo.png"
+    assert item.text() == "photo.png" and media.detail(0) == f"PNG image · {size} · uploaded"
     assert url in item.toolTip()
+    assert item.data(Qt.ItemDataRole.AccessibleTextRole) == f"photo.png, PNG image · {size} · uploaded"
     assert not media.findChild(QProgressBar, "mediaUploading").isVisible()
 
 
@@ -366,12 +369,28 @@ def test_files_that_cannot_be_sent_are_explained_and_not_uploaded(qtbot, media, 
     assert not media.has_pending_uploads()
 
 
-def test_failed_upload_removes_the_row_and_says_why(qtbot, media, tmp_path: Path) -> None:
+def test_a_failed_upload_stays_marked_with_why_until_uploaded_again_or_removed(
+    qtbot, media, tmp_path: Path
+) -> None:
+    """Not a notice that outlives it: the row itself says it failed, for as long as it has."""
     photo = real_png(tmp_path / "photo.png")
     [attachment] = media.attach_files([photo])
     assert media.upload_failed(attachment, "the server said 415 (unsupported media type)")
-    assert media.list_view().count() == 0
-    assert media.notice() == "photo.png could not be uploaded: the server said 415 (unsupported media type)"
+    assert media.list_view().count() == 1 and media.urls() == []
+    assert media.detail(0).endswith("upload failed")
+    assert "the server said 415" in media.list_view().item(0).toolTip()
+    assert media.failed_uploads() == [(attachment, "the server said 415 (unsupported media type)")]
+    assert media.notice() == ""
+    media.list_view().setCurrentRow(0)
+    again = media.list_view().findChild(QAction, "media-again")
+    assert again.isVisible() and again.isEnabled()
+    with qtbot.waitSignal(media.upload_requested) as requested:
+        again.trigger()
+    assert requested.args == [attachment] and media.has_pending_uploads() and not media.failed_uploads()
+    assert media.detail(0).endswith("uploading…")
+    media.upload_failed(attachment, "no connection")
+    media.remove_row(0)
+    assert media.failed_uploads() == [] and media.list_view().count() == 0
 
 
 def test_removing_an_upload_in_progress_cancels_it(qtbot, media, tmp_path: Path) -> None:
@@ -404,3 +423,32 @@ def test_uploads_in_progress_count_toward_the_limit(qtbot, media, tmp_path: Path
     accepted = media.attach_files([first, second])
     assert [a.file_name for a in accepted] == ["a.png"]
     assert media.notice() == "At most 10 media can go in one message; 1 file was not added."
+
+
+def test_size_warnings_follow_the_rows_and_the_from_number(qtbot, media) -> None:
+    """Warnings are recomputed from what is there now: they go as soon as they are no longer true."""
+    from bwdesk.ui.media_rows import Preview
+
+    media.add_links(["https://cdn.example.com/a.jpg"])
+    assert media.warnings() == []
+    media.set_preview("https://cdn.example.com/a.jpg", Preview("JPEG image", 600_000))
+    assert media.detail(0) == "JPEG image · 600 KB" and media.warnings() == []
+    media.set_sender("+18005550100")  # toll-free: 525 KB in all
+    assert len(media.warnings()) == 1 and "525 KB" in media.warnings()[0]
+    media.set_sender("+19195550100")
+    assert media.warnings() == []
+    media.set_preview(
+        "https://cdn.example.com/a.jpg", Preview("JPEG image", 600_000, warnings=("It moved.",))
+    )
+    assert media.warnings() == ["⚠ a.jpg: It moved."] and media.detail(0).startswith("⚠")
+    media.remove_row(0)
+    assert media.warnings() == []
+
+
+def test_the_attach_button_says_the_list_is_full_only_while_it_is(qtbot, media) -> None:
+    attach = button(media, "mediaAttach")
+    usual = attach.toolTip()
+    media.add_links(links(MAX_MEDIA))
+    assert attach.toolTip() == f"The list is full (at most {MAX_MEDIA})."
+    media.remove_row(0)
+    assert attach.toolTip() == usual

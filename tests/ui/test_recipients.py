@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from PySide6.QtCore import QEvent, QMimeData, QPointF, Qt
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QFocusEvent, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QPlainTextEdit, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from bwdesk.ui.flow_layout import FlowLayout
 from bwdesk.ui.recipients import RecipientChip, RecipientEdit, RecipientModel
@@ -609,3 +609,27 @@ def test_field_grows_with_chips_up_to_the_row_limit(qtbot, edit) -> None:
     assert grown > one_row
     edit.set_maximum_visible_rows(2)
     assert edit.heightForWidth(400) < grown
+
+
+def test_the_field_is_drawn_as_a_line_edit_with_its_focus_frame(qtbot, window) -> None:
+    """The panel comes from a hidden line edit whose focus follows the input's: the frame around the chips
+    changes with focus, and the chips sit inside it."""
+    _host, edit, message = window
+    middle = edit.height() // 2
+
+    def left_edge() -> QColor:
+        return edit.grab().toImage().pixelColor(0, middle)  # the frame, never the input or a chip
+
+    edit.line_edit().setFocus()
+    qtbot.waitUntil(edit.line_edit().hasFocus)
+    focused = left_edge()
+    message.setFocus()
+    qtbot.waitUntil(message.hasFocus)
+    unfocused = left_edge()
+    background = edit.palette().color(QPalette.ColorRole.Window)
+    assert unfocused != background  # a frame is drawn
+    assert focused != unfocused  # and shows the focus
+    frame = edit._frame
+    scroll = edit.findChild(QScrollArea)
+    assert frame >= 1
+    assert scroll is not None and scroll.geometry() == edit.rect().adjusted(frame, frame, -frame, -frame)

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QItemSelectionModel
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from bwdesk.core import paths
 from bwdesk.core.api import Timeouts
@@ -37,9 +38,13 @@ class Answers:
     def __init__(self, *answers: bool) -> None:
         self.answers = list(answers)
         self.asked: list[str] = []
+        self.texts: list[str] = []
+        self.buttons: list[str] = []
 
     def __call__(self, title: str, text: str, accept: str) -> bool:
         self.asked.append(title)
+        self.texts.append(text)
+        self.buttons.append(accept)
         return self.answers.pop(0) if self.answers else False
 
 
@@ -111,6 +116,72 @@ def test_a_refused_draft_says_why_through_the_feedback(parts: Any, record_told: 
     session.send_draft()
     assert [t.kind for t in told] == [Kind.NOTE] and "cannot be used" in told[0].text
     assert not session.is_busy()
+
+
+def several(count: int) -> str:
+    return ", ".join(f"919555{n:04d}" for n in range(300, 300 + count))
+
+
+def send_when_asked(qtbot: Any, session: SendSession) -> None:
+    """Send; whatever the answers, wait until the session is idle again."""
+    with qtbot.waitSignal(session.busy_changed, timeout=WAIT, check_params_cb=lambda busy: not busy):
+        session.send_draft()
+
+
+def test_a_send_over_the_segment_limit_asks_once_naming_the_cost(
+    qtbot: Any, parts: Any, sandbox: Sandbox
+) -> None:
+    composer = parts[0]
+    confirm = Answers(False, True)
+    session = make_session(parts, confirm)
+    write(composer, several(6), "x" * 400)  # 6 messages of 3 segments
+    send_when_asked(qtbot, session)
+    assert confirm.asked == ["Send 18 segments?"] and sandbox.requests.all() == []
+    assert "This sends 6 messages of 3 segments each: 18 segments in total" in confirm.texts[0]
+    assert "limit of 10 segments" in confirm.texts[0] and confirm.buttons == ["Send them"]
+    assert composer.recipients.model().rowCount() == 6  # Cancel: the draft is as it was
+    send_when_asked(qtbot, session)
+    assert len(confirm.asked) == 2 and len(sandbox.accepted_messages()) == 6
+
+
+def test_the_segment_limit_is_the_settings_one(qtbot: Any, parts: Any, sandbox: Sandbox) -> None:
+    composer, services = parts[0], parts[1]
+    services.segment_limit = 18
+    confirm = Answers()
+    session = make_session(parts, confirm)
+    write(composer, several(6), "x" * 400)
+    send_when_asked(qtbot, session)
+    assert confirm.asked == [] and len(sandbox.accepted_messages()) == 6
+
+
+def test_a_group_message_asks_naming_everyone_in_it(qtbot: Any, parts: Any, sandbox: Sandbox) -> None:
+    composer = parts[0]
+    confirm = Answers(False)
+    session = make_session(parts, confirm)
+    write(composer, several(3), "Meeting moved to 3pm")
+    composer.group_radio.setChecked(True)
+    send_when_asked(qtbot, session)
+    assert confirm.asked == ["Send one group message?"] and confirm.buttons == ["Send to the group"]
+    assert "everyone in it sees every number" in confirm.texts[0]
+    assert "(919)\u00a0555-0300, (919)\u00a0555-0301, (919)\u00a0555-0302" in confirm.texts[0]
+    assert sandbox.requests.all() == []
+
+
+def test_many_costly_and_a_likely_duplicate_are_one_question(
+    qtbot: Any, parts: Any, sandbox: Sandbox
+) -> None:
+    composer = parts[0]
+    confirm = Answers(True, False)
+    session = make_session(parts, confirm)
+    write(composer, several(21), "Service restored")
+    send_when_asked(qtbot, session)
+    assert confirm.asked == ["Send many messages?"] and len(sandbox.accepted_messages()) == 21
+    assert "21 segments in total" in confirm.texts[0] and "more than 20 separate messages" in confirm.texts[0]
+    write(composer, several(21), "Service restored")  # the same again, minutes later
+    send_when_asked(qtbot, session)
+    assert confirm.asked[1:] == ["Send again? It may be a duplicate"]  # one question, every reason
+    assert "already sent" in confirm.texts[1] and "more than 20 separate messages" in confirm.texts[1]
+    assert confirm.buttons[1] == "Send again anyway" and len(sandbox.accepted_messages()) == 21
 
 
 @pytest.fixture
@@ -214,3 +285,95 @@ def test_send_again_from_the_history_goes_through_the_session(
     assert [t.title for t in told if t.kind is Kind.QUESTION] == ["Send it again?"]
     assert len(sandbox.accepted_messages()) == 2
     assert [e.result.state for e in window.composer.result_panel.entries()] == [SendState.ACCEPTED]
+
+
+def test_enter_in_the_question_cancels_a_costly_send(
+    qtbot: Any, make_window: Any, sandbox: Sandbox, record_told: Any
+) -> None:
+    """The real question box: Cancel is the default, the button that sends is not, so Enter sends nothing."""
+    window = make_window()
+    told = record_told(window.feedback)
+    seen: dict[str, Any] = {}
+
+    def press_enter() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            return  # the question comes once the history was searched for an earlier copy
+        poll.stop()
+        send = next(b for b in box.buttons() if b.text().replace("&", "") == "Send them")
+        seen["send is default"] = send.isDefault()
+        QTest.keyClick(box, Qt.Key.Key_Return)
+
+    write(window.composer, several(6), "x" * 400)
+    poll = QTimer(window)
+    poll.timeout.connect(press_enter)
+    poll.start(10)
+    with qtbot.waitSignal(window.session.busy_changed, timeout=WAIT, check_params_cb=lambda b: not b):
+        window.session.send_draft()
+    assert seen == {"send is default": False}
+    assert [t.title for t in told if t.kind is Kind.QUESTION] == ["Send 18 segments?"]
+    assert sandbox.requests.all() == [] and window.composer.recipients.model().rowCount() == 6
+
+
+def test_a_refresh_that_finds_one_unknown_send_says_so_of_that_one_only(
+    qtbot: Any, make_window: Any, sandbox: Sandbox
+) -> None:
+    """The found note ("it was sent: do not send it again") once spilled onto the next unknown row of the same
+    refresh, which Bandwidth did not have."""
+    window = make_window()
+    window.session.auto_refresh_after = ()
+    assert window.services.client is not None
+    window.services.client.timeouts = Timeouts(connect=2, read=0.3)
+    sandbox.inject(Fault(FaultKind.DELAY, delay=1.0, times=1))  # queued, but the answer is lost
+    sandbox.inject(Fault(FaultKind.DROP, times=1))  # read, then the connection closed: never queued
+    send_and_wait(qtbot, window, "9195550123, 9195550124", "did it go?")
+    panel = window.composer.result_panel
+    assert [e.result.state for e in panel.entries()] == [SendState.UNKNOWN, SendState.UNKNOWN]
+    qtbot.waitUntil(lambda: len(sandbox.accepted_messages()) == 1, timeout=WAIT)
+    view = window.history_view
+    qtbot.waitUntil(lambda: view.model.rowCount() == 2, timeout=WAIT)
+    with qtbot.waitSignal(view.history_actions.refresh_finished, timeout=WAIT):
+        view.history_actions.refresh_status(view.model.loaded_rows())  # both asked about, by hand
+    found, missing = panel.entries()
+    assert found.result.state is SendState.ACCEPTED and missing.result.state is SendState.UNKNOWN
+    assert "do not send it again" in panel.row_widget(found.row_id).label.text().lower()
+    assert "Bandwidth has this message" not in panel.row_widget(missing.row_id).label.text()
+
+
+def test_send_again_from_the_history_is_labelled_and_leaves_the_draft_alone(
+    qtbot: Any, make_window: Any, sandbox: Sandbox
+) -> None:
+    """An unrelated draft sits in the composer — here even one with the same text to the same number: the
+    message sent again from the history is said to be that, and the draft stays exactly as it was."""
+    window = make_window()
+    window.session.auto_refresh_after = ()
+    send_and_wait(qtbot, window, "9195550123", "Your technician is on the way")
+    view = window.history_view
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=WAIT)
+    composer, panel = window.composer, window.composer.result_panel
+    write(composer, "9195550123, 9195550177", "Your technician is on the way")
+    composer.show_api_errors([], fallback="an earlier problem of this draft")  # a mark of the draft's own
+    before = composer.saved_draft()
+    reasons: list[str] = []
+    window.session.busy_changed.connect(lambda busy: reasons.append(composer.reason()) if busy else None)
+    window.feedback.ask = lambda title, text, accept: True
+    [row] = view.model.loaded_rows()
+    with qtbot.waitSignal(window.session.finished, timeout=WAIT):
+        window.session.send_again(row)
+    assert len(sandbox.accepted_messages()) == 2
+    assert panel.title.isVisible() and panel.title.text() == (
+        "From the history: “Your technician is on the way” sent again to (919) 555-0123 (the message you are "
+        "writing is left as it is)"
+    )
+    assert reasons == ["Sending the message from the history; the message you are writing waits."]
+    assert composer.saved_draft() == before  # neither cleared nor its recipient taken out
+    assert "an earlier problem of this draft" in composer._messages["text"].text()
+
+    # The composer's own send replaces it, without the label; Ctrl+N leaves no result behind.
+    composer.recipients.model().remove(0)
+    with qtbot.waitSignal(window.session.finished, timeout=WAIT):
+        window.session.send_draft()
+    assert not panel.title.isVisible() and panel.title.text() == ""
+    assert [e.recipients for e in panel.entries()] == [("+19195550177",)]
+    window.session.new_message()
+    assert not panel.isVisible() and panel.entries() == []

@@ -96,6 +96,8 @@ def test_fields_round_trip_through_the_settings_file_and_the_secret_only_to_the_
     dialog.connect_timeout_spin.setValue(7)
     dialog.read_timeout_spin.setValue(45)
     dialog.retention_spin.setValue(90)
+    assert dialog.segment_limit_spin.value() == 10  # the default, shown
+    dialog.segment_limit_spin.setValue(30)
     with qtbot.waitSignal(dialog.saved, timeout=WAIT):
         dialog.save_button.click()
     assert dialog.result() == QDialog.DialogCode.Accepted
@@ -107,6 +109,7 @@ def test_fields_round_trip_through_the_settings_file_and_the_secret_only_to_the_
     assert settings.auth_kind is AuthKind.BASIC and settings.username == "api-user"
     assert settings.api_base == "https://proxy.example.com/api/v2"
     assert (settings.connect_timeout, settings.read_timeout, settings.retention_days) == (7.0, 45.0, 90)
+    assert settings.confirm_segments_above == 30
     stored = json.loads(memory_keyring.store[(SERVICE, "9900123")])
     assert stored == {"kind": "basic", "id": "api-user", "secret": "correct horse battery"}
     assert files_containing(profile, "correct horse battery") == []
@@ -627,3 +630,29 @@ def test_diagnostics_without_a_keyring_carry_the_technical_reasons_the_dialog_fo
 
     text = gather(context, secret_store=no_keyring_store(monkeypatch))
     assert f"Keyring: {NO_KEYRING} (Details: " in text and no_keyring_reason in text
+
+
+@pytest.mark.parametrize(
+    ("kind", "asked", "field"),
+    [
+        (AuthKind.BASIC, "password", "password"),
+        (AuthKind.OAUTH2, "password", "client_secret"),  # the secret of the sign-in chosen here
+        (AuthKind.BASIC, "account_id", "account_id"),
+        (AuthKind.BASIC, "api_base", "api_base"),
+    ],
+)
+def test_it_opens_at_the_field_a_problem_named(
+    qtbot: Any, tasks: BackgroundTasks, context: Context, kind: AuthKind, asked: str, field: str
+) -> None:
+    """Refused credentials open it at the secret, typed over; no connection at the API base URL, in view."""
+    dialog = open_dialog(qtbot, context, tasks)
+    (dialog.oauth_radio if kind is AuthKind.OAUTH2 else dialog.basic_radio).setChecked(True)
+    dialog.open_at(asked)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    target = dialog.fields[field]
+    edit = target.edit if hasattr(target, "edit") else target
+    qtbot.waitUntil(lambda: dialog.focusWidget() is edit)
+    assert isinstance(edit, QLineEdit) and edit.selectedText() == edit.text()  # typed over at once
+    holder, viewport = dialog._holders[field], dialog._scroll.viewport()
+    qtbot.waitUntil(lambda: 0 <= holder.mapTo(viewport, holder.rect().topLeft()).y() < viewport.height())

@@ -13,12 +13,14 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
 
 from bwdesk.core.api import DEFAULT_TOKEN_URL, Timeouts, check_api_url
+from bwdesk.core.attachments import guess_type_from_name, sniff_image_type
 from bwdesk.core.bandwidth import answers
 from bwdesk.core.bandwidth.answers import CheckResult, ConnectionCheck, MediaItem, MessageStatus
 from bwdesk.core.bandwidth.auth import Authorization, Token
@@ -31,7 +33,9 @@ from bwdesk.core.errors import (
     NetworkError,
     RateLimited,
     UnexpectedResponse,
+    trouble_of,
 )
+from bwdesk.core.media_info import MediaInfo
 from bwdesk.core.outcome import ApiError, SendResult, SendState
 
 log = logging.getLogger(__name__)
@@ -284,6 +288,7 @@ class BandwidthClient:
             attempts=run.posts,
             retry_after=exc.retry_after if isinstance(exc, RateLimited) else None,
             detail="not sent: the OAuth2 token could not be obtained",
+            cause=trouble_of(exc),
         )
 
     def _no_answer(self, failure: TransportFailure, run: _SendRun) -> _Step:
@@ -460,6 +465,32 @@ class BandwidthClient:
                 break
             token = next_token
         return items
+
+    def owns_media(self, url: str) -> bool:
+        """Whether `url` is one of this account's uploaded files (which only its credentials can fetch)."""
+        return url.startswith(f"{self._account_base}/media/")
+
+    def look_at_media(self, url: str, read_cap: int) -> MediaInfo:
+        """The composer's look at one of this account's uploaded files (`owns_media`): authenticated, to the
+        API host only, since the files are not public. HEAD (is it still there? uploads are kept 48 hours),
+        then the bytes of a file named as an image of at most `read_cap` bytes, for a thumbnail. Bandwidth
+        serves every file as application/octet-stream, so the type comes from the name and the bytes."""
+        try:
+            head = self._call("HEAD", url, ok=(200, 404, 405, 410, 501), what="media")
+            status = head.status_code
+            if status in (404, 410):
+                return MediaInfo(url, status)
+            length = head.headers.get("Content-Length", "").strip()
+            size = int(length) if status == 200 and length.isdigit() else None
+            named = guess_type_from_name(PurePosixPath(urlsplit(url).path).name) or ""
+            if not named.startswith("image/") or (size is not None and size > read_cap):
+                return MediaInfo(url, status if status == 200 else None, named or None, size)
+            data = self._call("GET", url, ok=(200,), what="media").content
+        except ApiRequestError as exc:
+            return MediaInfo(url, problem=str(exc))
+        sniffed = sniff_image_type(data[:64])
+        fits = len(data) <= read_cap
+        return MediaInfo(url, 200, named, len(data), sniffed, data if sniffed and fits else b"")
 
     def delete_media(self, name: str) -> None:
         """Delete an uploaded media file (Bandwidth answers 204 even when it did not exist)."""

@@ -7,6 +7,7 @@ connection idle longer than `max_idle` is not reused: a reset on it could not be
 from __future__ import annotations
 
 import http.client
+import http.cookiejar
 import logging
 import socket
 import ssl
@@ -270,7 +271,7 @@ class Transport:
         self._adapter = _Adapter(truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
         self._session.mount("https://", self._adapter)
         self._session.mount("http://", self._adapter)
-        self._proxies = {url: _proxies_for(url) for url in urls}
+        self._proxies = {url: proxies_for(url) for url in urls}
         self._idle_lock = threading.Lock()
         self._last_used: float | None = None
         self._closed = False
@@ -339,7 +340,26 @@ class Transport:
             self._last_used = self._clock()
 
 
-def _proxies_for(url: str) -> dict[str, str]:
+def anonymous_session() -> requests.Session:
+    """A session with the client's TLS and proxy policy but no credentials at all: the OS trust store, no
+    ~/.netrc or environment CA bundles (`trust_env` off), no cookies kept, no retries or redirects behind the
+    caller's back. For looking at links the agent gave (`media_probe`); proxies come from `proxies_for`."""
+    session = requests.Session()
+    session.trust_env = False
+    session.headers["User-Agent"] = USER_AGENT
+    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    adapter = _Adapter(truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+def failure_reason(exc: BaseException, timeouts: Timeouts) -> str:
+    """Why a request got no complete answer, in words (for a request whose being sent does not matter)."""
+    return _transport_reason(exc, timeouts, sent=True)
+
+
+def proxies_for(url: str) -> dict[str, str]:
     """HTTPS_PROXY/NO_PROXY for this URL; loopback is never proxied (that would expose credentials)."""
     host = urlsplit(url).hostname or ""
     if is_loopback(host):

@@ -7,11 +7,11 @@ import functools
 from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from bwdesk.core.delivery import RefreshReport, StatusRefresher, UnknownCheck
-from bwdesk.core.errors import format_wait
+from bwdesk.core.errors import format_wait, trouble_of
 from bwdesk.core.history.rows import HistoryRow
 from bwdesk.core.history.search import HistoryQuery
 from bwdesk.core.history.store import HistoryStore
@@ -19,6 +19,9 @@ from bwdesk.core.outcome import SendState
 from bwdesk.ui.feedback import Duration, Feedback, error_message
 from bwdesk.ui.history.model import HistoryModel
 from bwdesk.ui.tasks import BackgroundTasks
+
+if TYPE_CHECKING:  # core.delivery loads after the window's first paint (docs/design.md §3.1)
+    from bwdesk.core.delivery import RefreshReport, StatusRefresher, UnknownCheck
 
 
 class Job(Enum):
@@ -114,6 +117,8 @@ class HistoryActions(QObject):
         store, refresher = self._model.store, self._refresher
         if store is None or refresher is None or not self.can_refresh():
             return
+        from bwdesk.core.delivery import RefreshReport
+
         wait = refresher.blocked_for()
         if wait > 0:
             self._feedback.notify(
@@ -163,15 +168,33 @@ class HistoryActions(QObject):
         for row in rows:
             self._model.update_row(row)
         self._end(job)
-        if job is Job.REFRESH or report.changed or report.unknown_found or not report.complete:
+        if report.trouble is not None:
+            outcome = "The delivery statuses could not be looked up."
+            self._feedback.trouble(report.trouble, report.trouble_detail, outcome=outcome)
+        elif report.undelivered:
+            # Not to be missed, even with the agent in another window: the window says it and so does the desktop.
+            count = len(report.undelivered)
+            title = "A message was not delivered" if count == 1 else f"{count} messages were not delivered"
+            failures = "Not delivered: " + "; ".join(u.describe() for u in report.undelivered) + "."
+            self._feedback.alert(title, report.summary() if job is Job.REFRESH else failures)
+        elif job is Job.REFRESH or report.changed or report.unknown_found or not report.complete:
             self._feedback.notify(report.summary())
         self.rows_learned.emit(rows, "")
         self.refresh_finished.emit(report)
 
     def _refresh_failed(self, job: Job, exc: BaseException) -> None:
         self._end(job)
-        self._feedback.warn(error_message(exc, "Status refresh"))
+        self._warn(exc, "Status refresh", "The delivery statuses could not be looked up.")
         self.refresh_finished.emit(None)
+
+    def _warn(self, exc: BaseException, what: str, outcome: str) -> None:
+        """A failed lookup: trouble with the account or the connection is said as such (with the setting to
+        check), anything else as what failed."""
+        trouble = trouble_of(exc)
+        if trouble is not None and trouble.stops_batch:
+            self._feedback.trouble(trouble, str(exc), outcome=outcome)
+        else:
+            self._feedback.warn(error_message(exc, what))
 
     # -- check status ---------------------------------------------------------------------------------------
 
@@ -205,7 +228,7 @@ class HistoryActions(QObject):
 
     def _check_failed(self, exc: BaseException) -> None:
         self._end(Job.CHECK)
-        self._feedback.warn(error_message(exc, "Check status"))
+        self._warn(exc, "Check status", "Whether the message was sent could not be looked up.")
         self.check_finished.emit(None)
 
     # -- export ----------------------------------------------------------------------------------------------

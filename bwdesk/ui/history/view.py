@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6 import QtWidgets
 from PySide6.QtCore import QEvent, QItemSelection, QModelIndex, QObject, QPoint, Qt, QTimer, Signal, Slot
@@ -25,7 +26,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bwdesk.core.delivery import StatusRefresher
 from bwdesk.core.history.rows import HistoryRow
 from bwdesk.core.history.search import HistoryQuery
 from bwdesk.core.history.store import DEFAULT_PAGE, HistoryStore
@@ -38,8 +38,12 @@ from bwdesk.ui.history.model import Column, HistoryModel
 from bwdesk.ui.style import make_action
 from bwdesk.ui.tasks import BackgroundTasks
 
+if TYPE_CHECKING:  # core.delivery loads after the window's first paint (docs/design.md §3.1)
+    from bwdesk.core.delivery import StatusRefresher
+
 SEARCH_PLACEHOLDER = "Search text, tag or number"
 SEARCH_DELAY_MS = 150
+TEXT_MIN_CHARS = 16  # the Text column is never narrower than about this many characters
 
 
 def word_being_typed_as_prefix(text: str) -> str:
@@ -57,6 +61,9 @@ class _HistoryTable(QTableView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._placeholder = ""
+        #: The Status column's width range: it gives up room for the reason of a delivery failure (elided) before
+        #: it is pushed out of view in a narrow window, and takes it back when there is room.
+        self.status_widths = (0, 0)
         # The table's own viewport, kept here: the first `viewport()` call on a viewport Qt created makes
         # PySide6 work out the widget's Python type, which costs about 9 ms of start-up.
         self.canvas = QWidget(self)
@@ -64,6 +71,46 @@ class _HistoryTable(QTableView):
         self.canvas.setBackgroundRole(QPalette.ColorRole.Base)
         self.canvas.setAutoFillBackground(True)
         self.setViewport(self.canvas)
+
+    def fit_text_column(self) -> None:
+        """Text takes the width the other columns leave in view: the rest of the row when every column fits,
+        otherwise what the columns before it leave, so that Status (left of Text) never goes off screen and
+        the columns after Text are the ones a narrow window scrolls to. Qt's own stretching does neither:
+        once the columns are wider than the view, it leaves the stretched one as wide as it was."""
+        header = self.horizontalHeader()
+        if header.count() <= Column.TEXT:
+            return
+        text_at = header.visualIndex(Column.TEXT)
+        before = after = 0
+        for column in range(header.count()):
+            if column == Column.TEXT or header.isSectionHidden(column):
+                continue
+            if header.visualIndex(column) < text_at:
+                before += header.sectionSize(column)
+            else:
+                after += header.sectionSize(column)
+        room = self.canvas.width()
+        least = self.fontMetrics().horizontalAdvance("x") * TEXT_MIN_CHARS
+        narrowest, widest = self.status_widths
+        if widest and header.visualIndex(Column.STATUS) < text_at:
+            status = header.sectionSize(Column.STATUS)
+            fitting = max(narrowest, min(widest, room - (before - status) - least))
+            if fitting != status:
+                before += fitting - status
+                header.blockSignals(True)  # the Text column is fitted below; no second round
+                header.resizeSection(Column.STATUS, fitting)
+                header.blockSignals(False)
+                header.viewport().update()
+        width = room - before - after
+        if width < least:
+            width = max(least, room - before)
+        if width != header.sectionSize(Column.TEXT):
+            header.resizeSection(Column.TEXT, width)
+
+    def viewportEvent(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize:  # the window, the splitter or a scroll bar changed the room
+            self.fit_text_column()
+        return super().viewportEvent(event)
 
     def set_placeholder(self, text: str) -> None:
         if text != self._placeholder:
@@ -537,18 +584,31 @@ class HistoryView(QWidget):
         header.setStretchLastSection(False)
         metrics = self.fontMetrics()
         pad = 24
+        self.table.status_widths = (
+            metrics.horizontalAdvance("accepted · DELIVERED") + pad,
+            metrics.horizontalAdvance("accepted · FAILED 4720 · cannot receive texts (landline?)") + pad,
+        )
         widths = {
             Column.TIME: metrics.horizontalAdvance("2026-11-27 11:15") + pad,
             Column.FROM: metrics.horizontalAdvance("(919) 555-0100") + pad,
             Column.TO: metrics.horizontalAdvance("(919) 555-0123") + pad,
             Column.MEDIA: metrics.horizontalAdvance("Media") + pad,
             Column.TAG: metrics.horizontalAdvance("TICKET-42424") + pad,
-            Column.STATUS: metrics.horizontalAdvance("accepted · DELIVERED") + pad,
+            # Room for a delivery failure's reason, the commonest of the longer ones (longer ones are elided).
+            Column.STATUS: self.table.status_widths[1],
             Column.SEGMENTS: metrics.horizontalAdvance("Segments") + pad,
             Column.MESSAGE_ID: metrics.horizontalAdvance("1589228074636lm4k2je7j7jklbn2") + pad,
         }
         for column, width in widths.items():
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(column, width)
-        header.setSectionResizeMode(Column.TEXT, QHeaderView.ResizeMode.Stretch)
+        # Status is shown before Text, and Text takes what is left (eliding): whatever the window's width,
+        # what happened to a message stays in view without scrolling sideways; the columns after Text (media,
+        # tag, segments, id) are the ones a narrow window scrolls to.
+        header.moveSection(header.visualIndex(Column.STATUS), header.visualIndex(Column.TEXT))
+        header.setSectionResizeMode(Column.TEXT, QHeaderView.ResizeMode.Fixed)  # it follows the others
         header.setMinimumSectionSize(metrics.horizontalAdvance("Media") + 8)
+        header.sectionResized.connect(
+            lambda column, _old, _new: self.table.fit_text_column() if column != Column.TEXT else None
+        )
+        self.table.fit_text_column()
