@@ -159,10 +159,12 @@ def build_parser() -> _Parser:
         "history",
         help="list sent messages, newest first",
         description="List the messages bwdesk sent from this computer (the window's and the command line's), "
-        "newest first: time, state, from → to, text, media, tag and message ID. --refresh first asks "
-        "Bandwidth for the delivery status of recent messages. Exit status: 0 listed; 2 invalid input or "
-        "configuration; 3 --refresh was refused (credentials); 4 --refresh could not finish (the list may "
-        "be out of date); 1 internal error.",
+        "newest first: time, state, from → to, text, media, tag and message ID; with --team, the whole "
+        "team's from the team database, with who sent them. --refresh first asks Bandwidth for the delivery "
+        "status of recent messages. Exit status: 0 listed; 2 invalid input or configuration (--team without a "
+        "team history); 3 --refresh was refused (credentials); 4 --refresh could not finish, or --team could "
+        "not reach the team database and listed this computer's messages only (the list may be incomplete or "
+        "out of date); 1 internal error.",
     )
     history.add_argument(
         "--search",
@@ -177,6 +179,20 @@ def build_parser() -> _Parser:
         help="only messages with this status: delivered; waiting (being sent, or no final delivery status "
         "yet); failed (accepted but not delivered); rejected; unknown (no answer, or no delivery receipt); "
         "not-sent (never reached Bandwidth)",
+    )
+    history.add_argument(
+        "--team",
+        action="store_true",
+        help="the team view: every desk's messages from the team database, with who sent them (without it, "
+        "this computer's own messages, without asking the network)",
+    )
+    history.add_argument(
+        "--agent", metavar="NAME", help="the team view, only the messages NAME sent (implies --team)"
+    )
+    history.add_argument(
+        "--mine",
+        action="store_true",
+        help="the team view, only your own messages from any desk (implies --team)",
     )
     history.add_argument(
         "--limit", type=_positive_int, default=50, metavar="N", help="at most N rows (default 50)"
@@ -442,20 +458,54 @@ def _send_with_directory(
                 raise UsageError("; ".join(dict.fromkeys(map(_problem_text, errors))) + ". Nothing was sent.")
         if not args.yes:
             _refuse_unconfirmed_size(drafts, context.settings.confirm_segments_above)
-        store = context.history()
+        store = _open_history(context, err)
         try:
             if not args.send_again:
                 posts = [post for d in drafts for post in sending.plan(d, account.application_id)]
-                _refuse_likely_duplicates(sending.find_possible_duplicates(store, posts), recipients)
+                check = sending.find_possible_duplicates(store, posts)
+                _refuse_likely_duplicates(check, recipients)
+                if check.team_problem is not None:
+                    print(f"bwdesk: warning: {check.team_problem} {check.team_not_asked}", file=err)
             uploaded = _upload(client, files, err)
             if uploaded is None:
                 return EXIT_UPLOAD_FAILED
             drafts = [replace(d, media=(*media, *uploaded)) for d in drafts]
             return _send_and_report(drafts, account.application_id, client, store, directory, args, out, err)
         finally:
-            store.close()
+            _close_history(store, err)
     finally:
         client.close()
+
+
+#: How long `bwdesk send` waits at the end for its rows to reach the team database (while it answers).
+TEAM_FLUSH_SECONDS = 5.0
+
+
+def _open_history(context: Any, err: IO[str]) -> HistoryStore:
+    """The profile's history (the team store when one is set up); why the team is not used goes to `err`."""
+    store: HistoryStore = context.history()
+    if context.history_notice:
+        print(f"bwdesk: warning: {context.history_notice}", file=err)
+    return store
+
+
+def _close_history(store: HistoryStore, err: IO[str]) -> None:
+    """Close the history; a team store first copies what it can in a moment, and says what still waits
+    (the next bwdesk on this profile copies it; the send itself is never failed for it)."""
+    flush = getattr(store, "flush", None)
+    try:
+        if flush is not None and not flush(TEAM_FLUSH_SECONDS):
+            state = store.state()  # type: ignore[attr-defined]
+            if state.waiting:
+                reason = f" ({state.problem})" if state.problem else ""
+                print(
+                    f"bwdesk: note: {state.waiting} change{'s' if state.waiting != 1 else ''} to this "
+                    f"computer's history wait{'s' if state.waiting == 1 else ''} to be copied to the team "
+                    f"history{reason}; bwdesk copies them the next time it runs here.",
+                    file=err,
+                )
+    finally:
+        store.close()
 
 
 def _send_and_report(
@@ -653,9 +703,11 @@ def _refuse_unconfirmed_size(drafts: Sequence[Draft], segment_limit: int) -> Non
 def _refuse_likely_duplicates(earlier: Sequence[PossibleDuplicate], recipients: Sequence[str]) -> None:
     """The CLI's "Send again…" confirmation (DESIGN §4): an identical message to someone it may have
     reached, or reached minutes ago, is only sent with --send-again. The refusal names who to leave out
-    so that the rest of a batch can go on its own."""
+    so that the rest of a batch can go on its own, who sent the earlier one when it was another agent, and
+    that only this desk was checked when the team could not be asked."""
     if not earlier:
         return
+    not_asked = getattr(earlier, "team_not_asked", "")
     who = list(dict.fromkeys(d.recipient for d in earlier))
     when = sent_at(earlier)
     if any(d.uncertain for d in earlier):
@@ -671,7 +723,8 @@ def _refuse_likely_duplicates(earlier: Sequence[PossibleDuplicate], recipients: 
         )
     others = [n for n in recipients if n not in who]
     leave_out = f"; leave {' and '.join(who)} out of --to to send to the others" if others else ""
-    raise UsageError(f"to: {what}{leave_out}; or add --send-again to send it anyway. Nothing was sent.")
+    note = f" {not_asked}" if not_asked else ""
+    raise UsageError(f"to: {what}{leave_out}; or add --send-again to send it anyway. Nothing was sent.{note}")
 
 
 def _post_json(store: Any, post: Any) -> dict[str, Any]:
@@ -698,6 +751,8 @@ def _post_json(store: Any, post: Any) -> dict[str, Any]:
         "error": result.error.to_json() if result.error else None,
         "delivery_status": None,
         "error_code": None,
+        "agent": getattr(store, "agent", None),
+        "desk": getattr(store, "desk_id", None),
     }
 
 
@@ -791,8 +846,16 @@ def cmd_history(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
     from bwdesk.core.history.search import HistoryQuery
 
     context = load_context(err=err)
-    store = context.history()
+    team = bool(args.team or args.agent is not None or args.mine)
+    store = _open_history(context, err)
     try:
+        if team and not hasattr(store, "search_page"):
+            raise ConfigError(
+                context.history_notice
+                or "--team: no team history is set up. Set BWDESK_HISTORY_URL, or the team history URL in "
+                "Settings (a postgresql:// URL without a password); without --team, this computer's "
+                "messages are listed."
+            )
         status = EXIT_OK
         if args.refresh:
             from bwdesk.cli_directory_send import refresh_filling_the_list
@@ -806,19 +869,35 @@ def cmd_history(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
                 # The list below may be stale; a script must be able to tell.
                 status = EXIT_REJECTED if report.refused else EXIT_NOT_CONFIRMED
         query = replace(HistoryQuery.from_text(args.search or "", context.settings.region), status=args.state)
-        rows = store.search(query, limit=args.limit)
+        if not team:
+            rows = store.search(replace(query, this_desk=True), limit=args.limit)
+        else:
+            agent = args.agent.strip() if args.agent is not None else None
+            if args.mine:
+                agent = store.agent  # type: ignore[attr-defined]
+            page = store.search_page(replace(query, agent=agent or None), limit=args.limit)  # type: ignore[attr-defined]
+            rows = page.rows
+            if page.problem is not None:
+                # The list is this computer's part only: a script must be able to tell.
+                print(f"bwdesk: warning: {page.problem} Listing this computer's messages only.", file=err)
+                status = EXIT_NOT_CONFIRMED
         if args.json:
             json.dump([row.to_json() for row in rows], out, ensure_ascii=False)
             out.write("\n")
         else:
-            _print_history_table(rows, out, args.search, args.state)
+            _print_history_table(rows, out, args.search, args.state, team=team)
         return status
     finally:
-        store.close()
+        _close_history(store, err)
 
 
 def _print_history_table(
-    rows: Sequence[Any], out: TextOut, search: str | None = None, state: StatusFilter | None = None
+    rows: Sequence[Any],
+    out: TextOut,
+    search: str | None = None,
+    state: StatusFilter | None = None,
+    *,
+    team: bool = False,
 ) -> None:
     from bwdesk.core.status_words import describe_error_code, status_label
 
@@ -833,8 +912,9 @@ def _print_history_table(
         text = _shown(row.text or "", 40)
         media = f" +{len(row.media)} media" if row.media else ""
         tag = f"  tag: {_shown(row.tag, 30)}" if row.tag else ""
+        who = f"{_shown(row.agent or '', 16):<16}  " if team else ""
         print(
-            f"{row.created_local()}  {status_label(row, with_reason=False):<22} {row.sender:>14} → {', '.join(row.to):<14}  "
+            f"{row.created_local()}  {who}{status_label(row, with_reason=False):<22} {row.sender:>14} → {', '.join(row.to):<14}  "
             f"{text}{media}{tag}  {row.message_id or ''}".rstrip(),
             file=out,
         )

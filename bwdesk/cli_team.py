@@ -184,15 +184,18 @@ def _print_status(report: Any, out: TextOut) -> None:
                 seen = desk.last_heartbeat.astimezone().strftime("%Y-%m-%d %H:%M")
                 host = f" on {desk.host_name}" if desk.host_name else ""
                 print(f"{'':14}{desk.agent}{host}, last seen {seen}{mark}", file=out)
-    if report.outbox is None:
-        line("Outbox", "nothing waiting (this desk does not copy to the team database yet)")
+    outbox = report.outbox
+    if outbox is None or (outbox.waiting == 0 and outbox.last_copied is None):
+        line("Outbox", "nothing waiting (nothing copied from this desk yet)")
     else:
-        waiting = report.outbox.waiting
-        line(
-            "Outbox",
-            f"{waiting} waiting"
-            + (f"; last error: {report.outbox.last_error}" if report.outbox.last_error else ""),
-        )
+        parts = [f"{outbox.waiting} waiting" if outbox.waiting else "nothing waiting"]
+        if outbox.waiting and outbox.oldest is not None:
+            parts[0] += f" since {outbox.oldest.astimezone().strftime('%Y-%m-%d %H:%M')}"
+        if outbox.last_copied is not None:
+            parts.append(f"last copied {outbox.last_copied.astimezone().strftime('%Y-%m-%d %H:%M')}")
+        if outbox.last_error:
+            parts.append(f"last problem: {outbox.last_error}")
+        line("Outbox", "; ".join(parts))
     if report.problem is not None:
         print(f"Problem:      {report.problem}", file=out)
     else:

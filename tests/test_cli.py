@@ -109,8 +109,9 @@ def test_send_json_has_one_object_per_post_with_the_documented_names(capsys, on_
     assert [o["to"] for o in objects] == [["+19195550123"], ["+19195550124"]]
     assert set(objects[0]) == {
         "id", "created", "updated", "from", "to", "mode", "text", "media", "tag", "state",
-        "message_id", "segments", "http_status", "error", "delivery_status", "error_code",
+        "message_id", "segments", "http_status", "error", "delivery_status", "error_code", "agent", "desk",
     }  # fmt: skip
+    assert objects[0]["agent"] is None and objects[0]["desk"] is None  # no team history: purely local rows
     assert {o["state"] for o in objects} == {"accepted"} and {o["http_status"] for o in objects} == {202}
     assert objects[0]["tag"] == "T-1" and objects[0]["mode"] == "separate"
 

@@ -304,6 +304,8 @@ class Context:
         self._load_secret = load_secret
         self._keyring_available = keyring_available
         self._account = fixed_account
+        #: Why the last `history()` could not use the team history, in words ('' when it could or none is set).
+        self.history_notice = ""
 
     @property
     def settings(self) -> Settings:
@@ -353,15 +355,41 @@ class Context:
         return self.account(for_sending=for_sending).client()
 
     def history(self) -> HistoryStore:
-        """Open the history, turn sends interrupted by a dead process into `unknown`, apply retention."""
+        """Open the history, turn sends interrupted by a dead process into `unknown`, apply retention.
+
+        With a team history URL set up (docs/design.md §16.11), the team store over this desk's journal; it
+        reaches the team database in the background and never stops anything when that fails. A URL that
+        cannot be used leaves the local history alone, and `history_notice` says why (the window's banner,
+        a warning on standard error). Never for the sandbox: its messages stay in its own profile.
+        """
         from bwdesk.core.history.sqlite_store import SqliteHistoryStore  # sqlite3 loads off the GUI thread
 
+        self.history_notice = ""
         store = SqliteHistoryStore.open(paths.history_file(self.profile))
         store.recover_interrupted()
         retention = self.settings.retention_days
         if retention:
             store.apply_retention(retention)
-        return store
+        if self.is_sandbox:
+            return store
+        from bwdesk.core.team.config import context_team_config
+
+        try:
+            config = context_team_config(self)
+        except ConfigError as exc:
+            self.history_notice = f"{exc} Until then the history shows this computer's messages only."
+            return store
+        if config is None:
+            return store
+        from bwdesk.core.team.config import load_from_keyring, team_password
+        from bwdesk.core.team.store import open_team_store  # psycopg loads here, off the GUI thread
+
+        try:
+            password = team_password(config.url, self.env, load_from_keyring)
+            return open_team_store(store, config, password)
+        except BaseException:
+            store.close()
+            raise
 
 
 def _load_from_keyring(account_id: str) -> Credentials | None:

@@ -92,13 +92,22 @@ class RefreshReport:
     unknown_ambiguous: int = 0  # ...and not told apart from other messages to the same people
     failed: int = 0  # rows whose lookup Bandwidth answered with an error (the others went on)
     failure: str | None = None  # the last such error, in words
+    other_desks: int = 0  # rows asked about that another desk sent: left to that desk
 
     @property
     def complete(self) -> bool:
         return self.problem is None and self.wait is None and self.failed == 0
 
     def summary(self) -> str:
+        others = ""
+        if self.other_desks:
+            others = (
+                f" {self.other_desks} sent from other desks {'were' if self.other_desks != 1 else 'was'} left "
+                "to those desks, which look up their own messages."
+            )
         if self.checked == 0 and self.unknown_checked == 0 and self.complete:
+            if self.other_desks:
+                return others.strip()
             return "No recent messages need a status update."
         parts = []
         if self.checked or not self.unknown_checked:
@@ -126,7 +135,7 @@ class RefreshReport:
             text += f" Bandwidth asked to slow down: try again {later}."
         if self.problem:
             text += f" Stopped: {self.problem}"
-        return text
+        return text + others
 
 
 def _lookup_failure(exc: ApiRequestError) -> str:
@@ -238,10 +247,16 @@ class StatusRefresher:
             rows = [
                 *store.rows_to_refresh(limit=limit, min_interval=timedelta(seconds=20)),
                 *store.search(
-                    HistoryQuery(state=SendState.UNKNOWN, since=self._now() - UNKNOWN_LOOKBACK), limit=20
+                    HistoryQuery(
+                        state=SendState.UNKNOWN, since=self._now() - UNKNOWN_LOOKBACK, this_desk=True
+                    ),
+                    limit=20,
                 ),
             ]
         for row in rows:
+            if not row.own:  # another desk's message: that desk looks it up, and its results reach us
+                report.other_desks += 1
+                continue
             try:
                 if row.state is SendState.UNKNOWN:
                     self._refresh_unknown(store, row, report)
@@ -303,6 +318,11 @@ class StatusRefresher:
         Only a certain match is recorded: one message Bandwidth lists that no other row holds, while no
         other send to the same people is still in flight (its id is not known yet and could be the one).
         """
+        if not row.own:
+            raise BwdeskError(
+                f"This message was sent from another desk{f' (by {row.agent})' if row.agent else ''}: only that "
+                "desk can check it with Bandwidth. Its result appears here once that desk has checked it."
+            )
         current = store.get(row.id)
         if current is not None and current.state is SendState.ACCEPTED and current.message_id:
             return UnknownCheck(_as_status(current), 1)  # found meanwhile (another check, a refresh)

@@ -197,7 +197,8 @@ RECENT_UNCERTAIN = timedelta(hours=48)
 
 @dataclass(frozen=True)
 class PossibleDuplicate:
-    """An earlier send of the same text from the same number to a recipient of this one."""
+    """An earlier send of the same text from the same number to a recipient of this one (in a team, by anyone:
+    `row.agent` names who, `row.own` says whether it was this desk)."""
 
     recipient: str
     row: HistoryRow
@@ -208,27 +209,72 @@ class PossibleDuplicate:
         return self.row.state in (SendState.UNKNOWN, SendState.SENDING)
 
 
+class DuplicateCheck(list[PossibleDuplicate]):
+    """What `find_possible_duplicates` found (a list of `PossibleDuplicate`), and whether the team was asked.
+
+    `team_problem`: in a team, why the team database could not be asked in time, so that only this desk's own
+    history was checked (None when it answered, and without a team); the question and the refusal say so.
+    """
+
+    team_problem: str | None = None
+
+    @property
+    def team_not_asked(self) -> str:
+        """The sentence a question or a refusal adds when the team could not be asked ('' otherwise)."""
+        if self.team_problem is None:
+            return ""
+        return "The team history could not be asked in time, so only this desk's messages were checked."
+
+
 def sent_at(earlier: Sequence[PossibleDuplicate]) -> str:
-    """When the earlier sends were made, as local HH:MM times ("14:02, 14:05") for a question or a refusal."""
-    return ", ".join(sorted({d.row.created_local()[-5:] for d in earlier}))
+    """When the earlier sends were made, as local HH:MM times, naming the agent of sends from other desks
+    ("14:02, 14:05" from this desk; "14:02; 14:05 by Ben Ode" with another's) for a question or a refusal."""
+    times: dict[str, set[str]] = {}
+    for duplicate in earlier:
+        who = "" if duplicate.row.own or not duplicate.row.agent else f" by {duplicate.row.agent}"
+        times.setdefault(who, set()).add(duplicate.row.created_local()[-5:])
+    groups = sorted((sorted(when), who) for who, when in times.items())
+    return "; ".join(", ".join(when) + who for when, who in groups)
+
+
+class TeamDuplicateSource(Protocol):
+    """A store that can ask the whole team (the team store): every row to these numbers since then, or
+    `BwdeskError` when the team cannot answer in time."""
+
+    def recent_sends_to(self, numbers: Sequence[str], since: datetime) -> dict[str, list[HistoryRow]]: ...
 
 
 def find_possible_duplicates(
     history: HistoryReader, posts: Sequence[PlannedPost], now: datetime | None = None
-) -> list[PossibleDuplicate]:
+) -> DuplicateCheck:
     """Earlier sends of the same message to the same people that make a new one a likely duplicate.
 
     Only the newest earlier send of that message to each recipient counts: unknown or still open (it may
     have gone out), or sent in the last few minutes (a double press, a restored draft), or found at
     Bandwidth by a status check in the last two days (its answer had been lost, so the agent may not know
-    it went out). Runs a few indexed queries: call it off the GUI thread.
+    it went out). In a team the team database is asked, with a short timeout; if it cannot answer, this
+    desk's own history is checked and the result says so (`team_problem`). Runs a few indexed queries: call
+    it off the GUI thread.
     """
     now = now or datetime.now(UTC)
-    found: list[PossibleDuplicate] = []
+    since = now - RECENT_UNCERTAIN
+    found = DuplicateCheck()
+    team_rows: dict[str, list[HistoryRow]] | None = None
+    ask_team = getattr(history, "recent_sends_to", None)
+    if ask_team is not None:
+        numbers = [n for post in posts for n in post.recipients]
+        try:
+            team_rows = ask_team(numbers, since)
+        except BwdeskError as exc:
+            found.team_problem = str(exc)
+            log.info("duplicate guard: the team could not be asked (%s); checking this desk only", exc)
     for post in posts:
         payload = post.payload
         for recipient in post.recipients:
-            rows = history.search(HistoryQuery(number=recipient, since=now - RECENT_UNCERTAIN), limit=200)
+            if team_rows is not None:
+                rows = team_rows.get(recipient, [])
+            else:
+                rows = history.search(HistoryQuery(number=recipient, since=since, this_desk=True), limit=200)
             newest = next((row for row in rows if _same_message(row, payload)), None)  # newest first
             if newest is None:
                 continue

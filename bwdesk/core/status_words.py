@@ -5,6 +5,7 @@ The CLI and the window both say it this way, so a status reads the same in a ter
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from bwdesk.core.credentials import AuthKind
@@ -22,6 +23,12 @@ def status_label(row: HistoryRow, *, with_reason: bool = True) -> str:
     A `failed` send reads "not sent" (it never reached Bandwidth), so that "failed" in the table always
     means what the Failed filter finds: a message that was not delivered.
     """
+    if row.state is SendState.SENDING and not row.own:
+        if (
+            row.desk_silent_since
+        ):  # its desk stopped: the outcome cannot be known until that desk starts again
+            return f"unknown — desk offline since {_local_moment(row.desk_silent_since)}"
+        return f"sending · {_age(row.created)}"
     if row.state is SendState.ACCEPTED and row.delivery_status:
         if row.error_code:
             reason = f" · {short_error(row.error_code)}" if with_reason else ""
@@ -48,6 +55,16 @@ def status_details(row: HistoryRow) -> str:
             "Unknown: the request may have reached Bandwidth, but no answer came. Use Check status to ask "
             "Bandwidth whether it was sent before sending it again."
         ]
+    elif not row.own and row.desk_silent_since:
+        lines = [
+            f"Unknown: {row.agent or 'another agent'}'s desk stopped while sending this message and has been "
+            f"offline since {_local_moment(row.desk_silent_since)}. It may or may not have been sent; that desk "
+            "settles it when it starts again."
+        ]
+    elif not row.own:
+        lines = [
+            f"Being sent now from {row.agent or 'another agent'}'s desk (started {_age(row.created)} ago)."
+        ]
     else:
         lines = ["Being sent now."]
     if error is not None:
@@ -71,6 +88,24 @@ def _accepted_details(row: HistoryRow) -> str:
         checked = parse_time(row.delivery_checked).astimezone().strftime("%Y-%m-%d %H:%M")
         lines.append(f"Last checked {checked}.")
     return "\n".join(lines)
+
+
+def _local_moment(text: str) -> str:
+    """An RFC 3339 time as people read it here: the time today, else the date and time."""
+    moment = parse_time(text).astimezone()
+    if moment.date() == datetime.now().astimezone().date():
+        return moment.strftime("%H:%M")
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def _age(created: str) -> str:
+    """How long ago `created` was, in the largest whole unit ("12 s", "3 min", "2 h")."""
+    seconds = max(0, int((datetime.now(UTC) - parse_time(created)).total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
 
 
 class Tone(StrEnum):
@@ -152,7 +187,9 @@ STATE_FILTERS: dict[SendState, StatusFilter] = {
 
 
 def status_filter_of(row: HistoryRow) -> StatusFilter:
-    """The one status filter `row` belongs to."""
+    """The one status filter `row` belongs to (another desk's unfinished send from a silent desk: unknown)."""
+    if row.state is SendState.SENDING and row.desk_silent_since and not row.own:
+        return StatusFilter.UNKNOWN
     if row.state is SendState.ACCEPTED:
         return DELIVERY_FILTERS.get(row.delivery_status or "", StatusFilter.WAITING)
     return STATE_FILTERS[row.state]

@@ -58,6 +58,8 @@ def duplicate_question(numbers: Sequence[str], earlier: Sequence[PossibleDuplica
             "have been sent. Sending again could make the customer receive it twice.\n\n"
             "Use “Check status” first if you are not sure."
         )
+    if not_asked := getattr(earlier, "team_not_asked", ""):  # the team database did not answer in time
+        text += f"\n\n{not_asked}"
     return Question("Send again? It may be a duplicate", text, "Send again anyway")
 
 

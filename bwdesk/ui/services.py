@@ -11,6 +11,7 @@ from bwdesk.core.errors import BwdeskError, ConfigError
 from bwdesk.core.history.search import HistoryQuery
 from bwdesk.core.history.store import HistoryStore
 from bwdesk.core.send_size import CONFIRM_SEGMENTS_ABOVE
+from bwdesk.core.team.state import TeamStateSource
 
 if TYPE_CHECKING:
     from bwdesk.core.bandwidth import BandwidthClient
@@ -18,6 +19,9 @@ if TYPE_CHECKING:
 
 #: How many recent history rows give the recipients field its completions.
 COMPLETION_ROWS = 500
+#: How long opening the services waits for the team database's first answer, so the banner can say at once
+#: that it cannot be used (the history itself works without it).
+TEAM_CONTACT_WAIT = 3.0
 
 
 @dataclass
@@ -53,8 +57,10 @@ def open_services(context: Context) -> Services:
     services = Services(segment_limit=context.settings.confirm_segments_above)
     try:
         services.history = context.history()
-        rows = services.history.search(HistoryQuery(), limit=COMPLETION_ROWS)
+        services.history_problem = context.history_notice
+        rows = services.history.search(HistoryQuery(this_desk=True), limit=COMPLETION_ROWS)
         services.past_recipients = tuple(dict.fromkeys(n for row in rows for n in row.to))
+        services.history_problem = services.history_problem or _team_problem(services.history)
     except BwdeskError as exc:
         services.history_problem = str(exc)
     try:
@@ -66,3 +72,21 @@ def open_services(context: Context) -> Services:
         if isinstance(exc, ConfigError):
             services.account_setting = exc.setting or ""
     return services
+
+
+def _team_problem(history: HistoryStore) -> str:
+    """A team history that cannot be used as opened, in words for the banner ('' when it can, or is local).
+
+    The team store's state afterwards (offline, waiting rows) comes from its `state()` and `subscribe()`."""
+    if not isinstance(history, TeamStateSource):
+        return ""
+    state = history.wait_for_contact(TEAM_CONTACT_WAIT)
+    if not state.reads_local:
+        return ""
+    return f"{state.problem or 'The team history cannot be reached.'} {_FALLBACK}"
+
+
+_FALLBACK = (
+    "The history shows this computer's messages; sending works as usual and what is sent is copied to the "
+    "team history once it can be reached."
+)

@@ -22,6 +22,7 @@ from bwdesk.core.directory.store import (
     TemplateExists,
 )
 from bwdesk.core.directory.template_book import Scope, Template
+from bwdesk.core.history.schema import SCHEMA_MAJOR, SCHEMA_MINOR
 from bwdesk.core.history.search import HistoryQuery
 from bwdesk.core.history.sqlite_store import SqliteHistoryStore
 from bwdesk.core.history.store import HistoryError
@@ -56,7 +57,7 @@ def test_a_new_file_becomes_a_history_with_the_directory_beside_it(tmp_path: Pat
     history = SqliteHistoryStore.open(path)  # the history's own schema is untouched and usable
     try:
         row = history.record_sending("+19195550100", ["+19195550123"], "separate", text="hi")
-        assert history.get(row) is not None and history.schema_version == (2, 1)
+        assert history.get(row) is not None and history.schema_version == (SCHEMA_MAJOR, SCHEMA_MINOR)
     finally:
         history.close()
     with sqlite3.connect(path) as conn:

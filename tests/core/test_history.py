@@ -104,6 +104,8 @@ def test_row_is_sending_before_the_post_and_settled_after(store: SqliteHistorySt
         "error": None,
         "delivery_status": "DELIVERED",
         "error_code": None,
+        "agent": None,  # a purely local row: no team, so nobody and no desk
+        "desk": None,
     }
     assert list(row.to_json()) == [
         "id",
@@ -122,6 +124,8 @@ def test_row_is_sending_before_the_post_and_settled_after(store: SqliteHistorySt
         "error",
         "delivery_status",
         "error_code",
+        "agent",
+        "desk",
     ]
     json.dumps(row.to_json())  # serialisable as is
 

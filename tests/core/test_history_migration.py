@@ -156,6 +156,8 @@ def test_a_v1_file_is_copied_aside_then_migrated(v1: Path) -> None:
             "error": None,
             "delivery_status": "DELIVERED",
             "error_code": None,
+            "agent": None,
+            "desk": None,
         }
         assert rows[2].to_json()["error"] == {
             "type": "request-validation",
@@ -302,7 +304,7 @@ def v2_0(profile: Path) -> Path:
 
 def test_a_2_0_file_is_copied_aside_and_its_rows_become_searchable_by_digits_and_status(v2_0: Path) -> None:
     with SqliteHistoryStore.open(v2_0) as store:
-        assert store.schema_version == (2, 1)
+        assert store.schema_version == (SCHEMA_MAJOR, SCHEMA_MINOR)
         found = {choice: [r.id for r in store.search(HistoryQuery(status=choice))] for choice in StatusFilter}
         assert found == {
             StatusFilter.DELIVERED: [1],
@@ -322,7 +324,7 @@ def test_a_2_0_file_is_copied_aside_and_its_rows_become_searchable_by_digits_and
         assert [r.id for r in store.search(HistoryQuery.from_text("0198"))] == [new, 1]
     backup = v2_0.with_name("history.sqlite3.v2.0.bak")
     assert user_version(backup) == 2 << 16
-    assert user_version(v2_0) == (2 << 16) | 1
+    assert user_version(v2_0) == (SCHEMA_MAJOR << 16) | SCHEMA_MINOR
     conn = sqlite3.connect(v2_0)
     conn.execute("INSERT INTO history_digits (history_digits) VALUES ('integrity-check')")
     conn.close()

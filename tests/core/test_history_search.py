@@ -8,6 +8,7 @@ import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -33,11 +34,11 @@ def store(profile: Path) -> Iterator[SqliteHistoryStore]:
     opened.close()
 
 
-def add(store: SqliteHistoryStore, *to: str, text: str = "hello", tag: str = "", sender: str = FROM) -> int:
+def add(store: Any, *to: str, text: str = "hello", tag: str = "", sender: str = FROM) -> int:
     return store.record_sending(sender, list(to), "group" if len(to) > 1 else "separate", text, [], tag, 1)
 
 
-def ids(store: SqliteHistoryStore, query: HistoryQuery, limit: int = 100) -> list[int]:
+def ids(store: Any, query: HistoryQuery, limit: int = 100) -> list[int]:
     return [r.id for r in store.search(query, limit=limit)]
 
 
@@ -311,6 +312,44 @@ _numbers = st.builds(
 )
 
 
+class _Kind:
+    """A store the rule-as-written test runs against, and how it starts over between examples."""
+
+    def __init__(self, store: object, reset: object) -> None:
+        self.store, self.reset = store, reset
+
+
+@pytest.fixture(params=["sqlite", "team"])
+def any_store(request: pytest.FixtureRequest, profile: Path) -> Iterator[_Kind]:
+    """The local history, and the team store of a desk on a real PostgreSQL (its team view)."""
+    if request.param == "sqlite":
+        opened = SqliteHistoryStore.open(history_file(profile))
+        # Durability is not what this test is about; speed is (one connection per thread: the writes' too).
+        opened._connections.get().execute("PRAGMA synchronous = OFF")
+
+        def reset_local() -> None:
+            with opened._write("start over") as conn:
+                conn.execute("DELETE FROM history")
+
+        yield _Kind(opened, reset_local)
+        opened.close()
+        return
+    from teamdesk import open_desk
+
+    pg_server = request.getfixturevalue("pg_server")
+    database = request.getfixturevalue("team_database")
+    team = open_desk(pg_server, database, profile / "desk", "Ana Lima")
+    team.journal._connections.get().execute("PRAGMA synchronous = OFF")
+
+    def reset_team() -> None:
+        with team.journal._write("start over") as conn:
+            conn.execute("DELETE FROM history")
+        pg_server.execute("TRUNCATE bwdesk.messages CASCADE", dbname=database)
+
+    yield _Kind(team, reset_team)
+    team.close()
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     rows=st.lists(
@@ -327,15 +366,17 @@ _numbers = st.builds(
     ),
 )
 def test_the_store_answers_the_rule_as_written(
-    store: SqliteHistoryStore, rows: list[tuple[list[str], str]], typed: str
+    any_store: _Kind, rows: list[tuple[list[str], str]], typed: str
 ) -> None:
-    # Durability is not what this test is about; speed is (one connection per thread: the writes' too).
-    store._connections.get().execute("PRAGMA synchronous = OFF")
-    with store._write("start over") as conn:
-        conn.execute("DELETE FROM history")
+    """Both stores: the local history, and the team view of the team database (search parity)."""
+    store: Any = any_store.store
+    any_store.reset()  # type: ignore[operator]
     for to, text in rows:
         add(store, *to, text=text)
+    if hasattr(store, "flush"):
+        assert store.flush(30)  # every row in the team database (the view would show waiting rows anyway)
     everything = store.search(HistoryQuery(), limit=100)
+    assert len(everything) == len(rows)
     expected = [r.id for r in everything if matches(r, typed)]
     query = HistoryQuery.from_text(typed, "US")
     if query.number is not None:  # a complete number: exactly that recipient

@@ -54,7 +54,7 @@ def test_status_reports_a_usable_team_database(
         "Password:     from the keyring",
         f"Reachable:    yes — PostgreSQL {pg_server.execute('SHOW server_version')[0][0].split()[0]}",
         out.splitlines()[4],
-        "Schema:       version 1 (this bwdesk knows 1)",
+        "Schema:       version 2 (this bwdesk knows 2)",
         "Rights:       all bwdesk needs",
         "Messages:     0",
         "Desks:        1",
@@ -82,7 +82,7 @@ def test_status_json_has_the_documented_names(
         "tls", "schema_version", "schema_known", "rights", "missing_rights", "rows", "desks", "outbox",
     }  # fmt: skip
     assert (report["usable"], report["problem"], report["schema_version"], report["agent"]) == (
-        True, None, 1, "Ana Lima",
+        True, None, 2, "Ana Lima",
     )  # fmt: skip
     assert report["rights"]["messages"] == {"select": True, "insert": True, "update": True, "delete": False}
 
@@ -158,12 +158,12 @@ def test_init_creates_the_schema_grants_and_is_then_a_no_op(
     assert (status, err) == (0, "")
     assert out.splitlines() == [
         f"Team history: {admin}",
-        "Schema: created at version 1.",
+        "Schema: created at version 2.",
         "Rights: bwdesk_agent may read and write messages and desks (never delete).",
     ]
     status, out, _ = run(capsys, "team", "init", "--url", admin, "--json")
     assert status == 0
-    assert json.loads(out) == {"url": admin, "before": 1, "after": 1, "applied": [], "granted": [AGENT_USER]}
+    assert json.loads(out) == {"url": admin, "before": 2, "after": 2, "applied": [], "granted": [AGENT_USER]}
     # The app's role can now use it.
     monkeypatch.setenv("PGPASSWORD", pg_server.agent_password)
     monkeypatch.setenv("BWDESK_HISTORY_URL", pg_server.url(pg_database))
@@ -252,3 +252,70 @@ def test_no_password_in_any_file_log_or_argument(
     for path in profile.rglob("*"):
         if path.is_file():
             assert pg_server.agent_password.encode() not in path.read_bytes(), path
+
+
+def test_history_lists_this_computers_messages_and_with_team_the_teams(
+    pg_server: Any, team_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path, profile: Path
+) -> None:
+    from teamdesk import add, desk
+
+    from bwdesk.core.team.url import parse_history_url as parse
+
+    save_agent_password(pg_server, team_url)
+    db = parse(team_url).dbname
+    with desk(pg_server, db, tmp_path / "ben", "Ben Ode") as ben:
+        add(ben, "+13125550198", text="Ben's customer")
+        assert ben.flush(10)
+    with desk(pg_server, db, profile, "Ana Lima") as ana:
+        add(ana, "+19195550123", text="Ana's customer")
+        assert ana.flush(10)
+    status, out, err = run(capsys, "history", "--json")
+    assert (status, err) == (0, "")
+    [mine] = json.loads(out)
+    desk_id = json.loads((profile / "desk.json").read_text(encoding="utf-8"))["desk_id"]
+    assert (mine["text"], mine["agent"], mine["desk"], mine["id"]) == (
+        "Ana's customer",
+        "Ana Lima",
+        desk_id,
+        1,
+    )
+    status, out, err = run(capsys, "history", "--team", "--json")
+    assert (status, err) == (0, "")
+    assert [(o["text"], o["agent"], o["id"]) for o in json.loads(out)] == [
+        ("Ana's customer", "Ana Lima", 1),
+        ("Ben's customer", "Ben Ode", 1),
+    ]
+    status, out, _ = run(capsys, "history", "--team")
+    lines = out.splitlines()
+    assert status == 0 and "Ana Lima" in lines[0] and "Ben Ode" in lines[1]
+    assert [json.loads(run(capsys, "history", *flags, "--json")[1])[0]["agent"] for flags in (
+        ("--mine",), ("--agent", "Ben Ode"),
+    )] == ["Ana Lima", "Ben Ode"]  # fmt: skip
+    assert run(capsys, "history", "--agent", "Nobody Here")[1] == "No messages in the history yet.\n"
+
+
+def test_history_team_without_a_team_history_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, "history", "--team")
+    assert (status, out) == (2, "")
+    assert "--team: no team history is set up" in err
+
+
+def test_status_shows_what_waits_in_this_desks_outbox(
+    pg_server: Any, team_url: str, capsys: pytest.CaptureFixture[str], profile: Path
+) -> None:
+    from teamdesk import add, open_desk
+
+    from bwdesk.core.team.url import parse_history_url as parse
+
+    save_agent_password(pg_server, team_url)
+    store = open_desk(pg_server, parse(team_url).dbname, profile, "Ana Lima", start=False)  # not copying
+    try:
+        add(store, "+19195550123")
+        add(store, "+19195550124")
+    finally:
+        store.close()
+    status, out, _ = run(capsys, "team", "status", "--json")
+    outbox = json.loads(out)["outbox"]
+    assert status == 0 and outbox["waiting"] == 2 and outbox["oldest"] and outbox["last_copied"] is None
+    status, out, _ = run(capsys, "team", "status")
+    assert "Outbox:       2 waiting since " in out

@@ -26,11 +26,20 @@ from bwdesk.core.team.schema import (
 )
 
 #: A later version as a future bwdesk might add it: only additions, so older desks keep working.
-V2 = Migration(
-    2, 1, "test: a note per desk", ("ALTER TABLE bwdesk.desks ADD COLUMN note text NOT NULL DEFAULT ''",)
+LATER = Migration(
+    SCHEMA_VERSION + 1,
+    1,
+    "test: a note per desk",
+    ("ALTER TABLE bwdesk.desks ADD COLUMN note text NOT NULL DEFAULT ''",),
 )
 #: A later version older desks cannot use.
-V3 = Migration(3, 3, "test: rows mean something else", ("ALTER TABLE bwdesk.desks ADD COLUMN other text",))
+INCOMPATIBLE = Migration(
+    SCHEMA_VERSION + 2,
+    SCHEMA_VERSION + 2,
+    "test: rows mean something else",
+    ("ALTER TABLE bwdesk.desks ADD COLUMN other text",),
+)
+NEW, NEWER = SCHEMA_VERSION + 1, SCHEMA_VERSION + 2
 
 
 def agent(pg_server: Any, db: str) -> psycopg.Connection[Any]:
@@ -73,11 +82,16 @@ def test_init_on_an_empty_database_creates_the_schema_and_grants_the_app_role(
     with pg_server.connect(pg_database) as conn:
         assert read_state(conn) is None
         report = init_schema(conn, [AGENT_USER])
-        assert (report.before, report.after, report.applied, report.granted) == (0, 1, (1,), (AGENT_USER,))
-        (row,) = conn.execute(
-            "SELECT version, compatible_from, applied_by, bwdesk_version FROM bwdesk.schema_version"
+        assert (report.before, report.after, report.applied, report.granted) == (
+            0,
+            SCHEMA_VERSION,
+            tuple(m.version for m in MIGRATIONS),
+            (AGENT_USER,),
+        )
+        rows = conn.execute(
+            "SELECT version, compatible_from, applied_by, bwdesk_version FROM bwdesk.schema_version ORDER BY 1"
         ).fetchall()
-        assert row[:3] == (1, 1, ADMIN_USER)
+        assert [row[:3] for row in rows] == [(1, 1, ADMIN_USER), (2, 1, ADMIN_USER)]
         indexes = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE schemaname = 'bwdesk'")}
     assert {
         "messages_page",
@@ -87,6 +101,8 @@ def test_init_on_an_empty_database_creates_the_schema_and_grants_the_app_role(
         "messages_message_id",
         "messages_desk_state",
         "message_recipients_pkey",
+        "messages_status_page",
+        "messages_stored",
     } <= indexes
     with agent(pg_server, pg_database) as conn:
         assert check_schema(conn).version == SCHEMA_VERSION
@@ -122,8 +138,15 @@ def test_every_field_of_a_history_row_has_a_column(pg_server: Any, team_database
             dbname=team_database,
         )
     }
-    named = {"id": "local_id", "sender": "sender", "to": "recipients", "error": "error_type"}
-    fields = {named.get(f.name, f.name) for f in dataclasses.fields(HistoryRow)}
+    named = {
+        "id": "local_id",
+        "sender": "sender",
+        "to": "recipients",
+        "error": "error_type",
+        "desk": "desk_id",
+    }
+    read_time = {"own", "desk_silent_since"}  # what the reading desk works out, not stored
+    fields = {named.get(f.name, f.name) for f in dataclasses.fields(HistoryRow) if f.name not in read_time}
     assert fields <= columns, fields - columns
     assert {"error_description", "field_errors", "row_uid", "desk_id", "agent", "revision"} <= columns
 
@@ -246,29 +269,34 @@ def test_field_errors_must_be_a_list(pg_server: Any, team_database: str) -> None
 def test_init_again_changes_nothing(pg_server: Any, team_database: str) -> None:
     with pg_server.connect(team_database) as conn:
         report = init_schema(conn)
-        assert (report.before, report.after, report.applied) == (1, 1, ())
+        assert (report.before, report.after, report.applied) == (SCHEMA_VERSION, SCHEMA_VERSION, ())
         assert report.granted == (AGENT_USER,)  # already had the rights: kept
-        assert conn.execute("SELECT count(*) FROM bwdesk.schema_version").fetchone() == (1,)
+        assert conn.execute("SELECT count(*) FROM bwdesk.schema_version").fetchone() == (len(MIGRATIONS),)
 
 
 def test_init_migrates_an_older_schema_and_keeps_rows_and_rights(pg_server: Any, team_database: str) -> None:
     with agent(pg_server, team_database) as conn:
         row_uid = insert_message(conn)
         with pytest.raises(TeamDatabaseError) as caught:
-            check_schema(conn, (*MIGRATIONS, V2))
+            check_schema(conn, (*MIGRATIONS, LATER))
         assert caught.value.problem is Problem.SCHEMA_OLDER
         assert str(caught.value) == (
-            "Team history: the team database has schema version 1, older than this bwdesk's 2. Ask IT to run "
-            "`bwdesk team init` to bring it up to date (bwdesk never changes the team database's schema by "
-            "itself)."
+            f"Team history: the team database has schema version {SCHEMA_VERSION}, older than this bwdesk's "
+            f"{NEW}. Ask IT to run `bwdesk team init` to bring it up to date (bwdesk never changes the team "
+            "database's schema by itself)."
         )
     with pg_server.connect(team_database) as conn:
-        report = init_schema(conn, (), (*MIGRATIONS, V2))
-    assert (report.before, report.after, report.applied, report.granted) == (1, 2, (2,), (AGENT_USER,))
+        report = init_schema(conn, (), (*MIGRATIONS, LATER))
+    assert (report.before, report.after, report.applied, report.granted) == (
+        SCHEMA_VERSION,
+        NEW,
+        (NEW,),
+        (AGENT_USER,),
+    )
     with agent(pg_server, team_database) as conn:
-        assert check_schema(conn, (*MIGRATIONS, V2)).version == 2
-        # A desk that knows only version 1 goes on working: version 2 only added.
-        assert check_schema(conn).version == 2
+        assert check_schema(conn, (*MIGRATIONS, LATER)).version == NEW
+        # A desk that knows only the current version goes on working: the next one only added.
+        assert check_schema(conn).version == NEW
         assert conn.execute("SELECT note FROM bwdesk.desks").fetchall() == [("",)]
         assert conn.execute("SELECT row_uid FROM bwdesk.messages").fetchall() == [(row_uid,)]
 
@@ -277,13 +305,13 @@ def test_a_desk_is_told_to_update_when_the_schema_is_newer_than_it_understands(
     pg_server: Any, team_database: str
 ) -> None:
     with pg_server.connect(team_database) as conn:
-        init_schema(conn, (), (*MIGRATIONS, V2, V3))
+        init_schema(conn, (), (*MIGRATIONS, LATER, INCOMPATIBLE))
     with agent(pg_server, team_database) as conn, pytest.raises(TeamDatabaseError) as caught:
         check_schema(conn)
     assert caught.value.problem is Problem.SCHEMA_NEWER
     assert (
-        "schema version 3, made by a newer bwdesk; this one understands up to version 1. Update bwdesk"
-        in str(caught.value)
+        f"schema version {NEWER}, made by a newer bwdesk; this one understands up to version "
+        f"{SCHEMA_VERSION}. Update bwdesk" in str(caught.value)
     )
     with pg_server.connect(team_database) as conn, pytest.raises(TeamDatabaseError) as refused:
         init_schema(conn)
@@ -340,3 +368,44 @@ def test_a_schema_named_bwdesk_that_is_not_ours_is_left_alone(pg_server: Any, pg
         init_schema(conn, [AGENT_USER])
     assert caught.value.problem is Problem.NOT_BWDESK
     assert pg_server.execute("SELECT count(*) FROM bwdesk.theirs", dbname=pg_database) == [(0,)]
+
+
+def test_version_1_databases_are_migrated_to_2_and_their_rows_get_a_status(
+    pg_server: Any, pg_database: str
+) -> None:
+    """The real step from version 1 (as the first team release made it) to 2, with rows already there."""
+    with pg_server.connect(pg_database) as conn:
+        init_schema(conn, [AGENT_USER], MIGRATIONS[:1])
+    with agent(pg_server, pg_database) as conn:
+        delivered = insert_message(conn, state="accepted", delivery_status="DELIVERED", message_id="m-1")
+        sending = insert_message(conn, local_id=2)
+        with pytest.raises(TeamDatabaseError) as caught:
+            check_schema(conn)
+        assert caught.value.problem is Problem.SCHEMA_OLDER
+    with pg_server.connect(pg_database) as conn:
+        report = init_schema(conn)
+    assert (report.before, report.after, report.applied) == (1, 2, (2,))
+    with agent(pg_server, pg_database) as conn:
+        assert check_schema(conn).version == 2
+        assert check_schema(conn, MIGRATIONS[:1]).version == 2  # a desk that knows only 1 goes on
+        found = dict(conn.execute("SELECT row_uid, status FROM bwdesk.messages").fetchall())
+        assert found == {delivered: "delivered", sending: "waiting"}
+        assert missing_rights(rights(conn)) == []
+
+
+def test_the_status_column_says_what_the_status_filter_says(pg_server: Any, team_database: str) -> None:
+    """Every send state × delivery status: the team column, the Python rule (and, in the history's own
+    tests, the SQLite column) put each row in the same status filter choice."""
+    from bwdesk.core.outcome import SendState
+    from bwdesk.core.status_words import status_filter_of
+
+    deliveries = (None, "RECEIVED", "SENT", "DELIVERED", "FAILED", "UNDELIVERED", "DLR_EXPIRED", "NEW_ONE")
+    expected = {}
+    with agent(pg_server, team_database) as conn:
+        for state in SendState:
+            for delivery in deliveries:
+                row_uid = insert_message(conn, state=state.value, delivery_status=delivery)
+                row = HistoryRow(1, "", "", "", (), "separate", "", (), "", state, delivery_status=delivery)
+                expected[row_uid] = status_filter_of(row).value
+        found = dict(conn.execute("SELECT row_uid, status FROM bwdesk.messages").fetchall())
+    assert found == expected

@@ -18,7 +18,7 @@ from bwdesk.core.account import Context, load_context
 from bwdesk.core.secrets import NOT_SAVED_WITHOUT_KEYRING, TEAM_SERVICE, SecretStore
 from bwdesk.core.settings import load_settings
 from bwdesk.core.team.identity import agent_name
-from bwdesk.core.team.schema import known_version
+from bwdesk.core.team.schema import SCHEMA_VERSION, known_version
 from bwdesk.core.team.url import PASSWORD_ADVICE, parse_history_url
 from bwdesk.ui.settings_dialog import SettingsDialog, fitting_height
 from bwdesk.ui.tasks import BackgroundTasks
@@ -197,7 +197,9 @@ def test_an_older_schema_says_run_team_init_and_a_newer_one_says_update_bwdesk(
     dialog = open_dialog(qtbot, tasks, profile)
     dialog.team_section.url_edit.setText(verified_url(pg_server, team_database))
     dialog.team_section.password_edit.setText(pg_server.agent_password)
-    pg_server.execute("UPDATE bwdesk.schema_version SET version = 0 WHERE version = 1", dbname=team_database)
+    pg_server.execute(
+        f"UPDATE bwdesk.schema_version SET version = 0 WHERE version = {SCHEMA_VERSION}", dbname=team_database
+    )
     status = press_team_test(qtbot, dialog)
     assert status.problem.problem.value == "schema-older"
     assert result_text(dialog).startswith("✖ Older schema — ")

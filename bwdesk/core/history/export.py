@@ -32,6 +32,8 @@ CSV_COLUMNS = (
     "field_errors",
     "delivery_status",
     "error_code",
+    "agent",
+    "desk",
 )
 
 
@@ -70,7 +72,7 @@ def _write_csv(store: HistoryReader, handle: IO[str], query: HistoryQuery) -> in
 def _csv_values(row: HistoryRow) -> list[object]:
     error = row.error
     return [
-        row.id,
+        row.local_id if row.local_id is not None else row.id,
         row.created,
         row.updated,
         row.sender,
@@ -88,6 +90,8 @@ def _csv_values(row: HistoryRow) -> list[object]:
         "; ".join(f"{f.field}: {f.description}" for f in error.field_errors) if error else None,
         row.delivery_status,
         row.error_code,
+        row.agent,
+        row.desk,
     ]
 
 

@@ -23,7 +23,15 @@ def parse_time(text: str) -> datetime:
 
 @dataclass(frozen=True)
 class HistoryRow:
-    """One POST as recorded; `to_json()` is the object `bwdesk history --json` prints."""
+    """One POST as recorded; `to_json()` is the object `bwdesk history --json` prints.
+
+    `id` is the key the store that listed the row knows it by: the row id of the local history, or in a team
+    view a team key (`history.uids`). The rest of the team's facts are empty for a purely local row:
+    `row_uid` (unique across desks), `agent` (who sent it), `desk` (from which desk), `local_id` (its id in
+    that desk's own history), `own` (False for another desk's row: only the desk that sent a message looks up
+    its status or records its outcome), and `desk_silent_since` (another desk's `sending` row whose desk has
+    not been heard from for too long: when it was last heard from, RFC 3339; shown as unknown).
+    """
 
     id: int
     created: str
@@ -42,11 +50,19 @@ class HistoryRow:
     delivery_status: str | None = None
     error_code: int | None = None
     delivery_checked: str | None = None
+    row_uid: str | None = None
+    agent: str | None = None
+    desk: str | None = None
+    local_id: int | None = None
+    own: bool = True
+    desk_silent_since: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """Exactly the DESIGN §3 object; a field with no value is null (an empty text or tag too)."""
+        """The DESIGN §3 object, and the team's `agent` and `desk` (null for a purely local row); a field with
+        no value is null (an empty text or tag too). `id` is the row's id in the history of the desk that
+        sent it (with `desk`, unique in a team)."""
         return {
-            "id": self.id,
+            "id": self.local_id if self.local_id is not None else self.id,
             "created": self.created,
             "updated": self.updated,
             "from": self.sender,
@@ -62,6 +78,8 @@ class HistoryRow:
             "error": self.error.to_json() if self.error is not None else None,
             "delivery_status": self.delivery_status,
             "error_code": self.error_code,
+            "agent": self.agent,
+            "desk": self.desk,
         }
 
     def created_local(self) -> str:

@@ -12,14 +12,16 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bwdesk.core.history.rows import parse_time
 from bwdesk.core.history.store import HistoryError
+from bwdesk.core.history.uids import new_row_uid
 
 log = logging.getLogger(__name__)
 
 #: The version is kept in `PRAGMA user_version` as `major << 16 | minor`: a newer minor opens fine, a newer
 #: major is refused, an older one is migrated.
 SCHEMA_MAJOR = 2
-SCHEMA_MINOR = 1
+SCHEMA_MINOR = 2
 
 _HISTORY_TABLE_V2 = """
 CREATE TABLE {name} (
@@ -107,6 +109,42 @@ _AUX_2_1 = (
 )
 
 
+# Schema 2.2: the local file is this desk's journal for a team history (docs/design.md §16.10). Every row has a
+# globally unique `row_uid` and a `revision` that grows with every change, and while a team database is set up
+# (`meta.team_target`) every change queues the row in `outbox` for the copier. All of it is kept by triggers,
+# so a change made by any code (an older bwdesk too, which knows none of it) is counted and queued: a minor
+# version again. The `agent` column keeps who sent the row when a team is set up (null otherwise).
+#
+# A row an older bwdesk inserts has no uid: the trigger makes a version 7 one from its creation second.
+_UID_FROM_CREATED = (
+    "(SELECT substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-7' || substr(r, 1, 3) || '-' "
+    "|| substr('89ab', 1 + (random() & 3), 1) || substr(r, 4, 3) || '-' || substr(r, 7, 12) "
+    "FROM (SELECT printf('%012x', CAST(strftime('%s', new.created) AS INTEGER) * 1000 "
+    "+ (random() & 1023) % 1000) AS h, lower(hex(randomblob(9))) AS r))"
+)
+_QUEUE_WHEN = "EXISTS (SELECT 1 FROM meta WHERE key = 'team_target')"
+_NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+_AUX_2_2 = (
+    "CREATE UNIQUE INDEX history_row_uid ON history (row_uid)",
+    "CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, row_id INTEGER NOT NULL UNIQUE, "
+    "revision INTEGER NOT NULL, queued TEXT NOT NULL)",
+    f"CREATE TRIGGER history_uid AFTER INSERT ON history WHEN new.row_uid IS NULL BEGIN "
+    f"UPDATE history SET row_uid = {_UID_FROM_CREATED} WHERE id = new.id; END",
+    # Every change counts (the uid given to an older bwdesk's new row is not a change).
+    "CREATE TRIGGER history_revision AFTER UPDATE ON history "
+    "WHEN new.revision = old.revision AND old.row_uid IS NOT NULL BEGIN "
+    "UPDATE history SET revision = old.revision + 1 WHERE id = new.id; END",
+    f"CREATE TRIGGER history_outbox_ai AFTER INSERT ON history WHEN {_QUEUE_WHEN} BEGIN "
+    f"INSERT OR IGNORE INTO outbox (row_id, revision, queued) VALUES (new.id, new.revision, {_NOW}); END",
+    f"CREATE TRIGGER history_outbox_au AFTER UPDATE OF revision ON history "
+    f"WHEN new.revision > old.revision AND {_QUEUE_WHEN} BEGIN "
+    f"INSERT OR IGNORE INTO outbox (row_id, revision, queued) VALUES (new.id, new.revision, {_NOW}); "
+    "UPDATE outbox SET revision = new.revision WHERE row_id = new.id AND revision < new.revision; END",
+    "CREATE TRIGGER history_outbox_ad AFTER DELETE ON history BEGIN "
+    "DELETE FROM outbox WHERE row_id = old.id; END",
+)
+
+
 def pack(major: int, minor: int) -> int:
     return (major << 16) | minor
 
@@ -122,6 +160,7 @@ def create(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
     conn.execute("INSERT INTO meta (key, value) VALUES ('created_monotonic', '1')")
     _migrate_2_0_to_2_1(conn)
+    _migrate_2_1_to_2_2(conn)
 
 
 def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
@@ -182,10 +221,36 @@ def _migrate_2_0_to_2_1(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO history_digits (history_digits) VALUES ('rebuild')")
 
 
+def _migrate_2_1_to_2_2(conn: sqlite3.Connection) -> None:
+    """2.1 → 2.2: uids (time-ordered, from each row's creation time), revisions, the agent, the outbox.
+
+    Rows already there are not queued: that happens when a team database is first set up
+    (`outbox.enable`), for every row then in the file.
+    """
+    conn.execute("ALTER TABLE history ADD COLUMN row_uid TEXT")
+    conn.execute("ALTER TABLE history ADD COLUMN revision INTEGER NOT NULL DEFAULT 1")
+    conn.execute("ALTER TABLE history ADD COLUMN agent TEXT")
+    rows = conn.execute("SELECT id, created FROM history ORDER BY id")
+    previous: str | None = None
+    while batch := rows.fetchmany(5000):
+        uids = []
+        for row_id, created in batch:
+            try:
+                moment = parse_time(created)
+            except ValueError:  # a hand-edited time: the uid keeps the order of ids, not of times
+                moment = datetime.now(UTC)
+            previous = new_row_uid(moment, previous)
+            uids.append((previous, row_id))
+        conn.executemany("UPDATE history SET row_uid = ? WHERE id = ?", uids)
+    for statement in _AUX_2_2:
+        conn.execute(statement)
+
+
 #: A released version → the version its step brings a file to, and the step.
 _MIGRATIONS: dict[tuple[int, int], tuple[tuple[int, int], Callable[[sqlite3.Connection], None]]] = {
     (1, 0): ((2, 0), _migrate_1_to_2),
     (2, 0): ((2, 1), _migrate_2_0_to_2_1),
+    (2, 1): ((2, 2), _migrate_2_1_to_2_2),
 }
 
 

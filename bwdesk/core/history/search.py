@@ -26,6 +26,11 @@ class HistoryQuery:
     format (normalised with `region`). `status`: what the Status column says (the status filter);
     `state`: the send state alone (for code that needs exactly that, such as finding `unknown` sends).
     `since`/`until`: creation time, `since <= created < until`.
+
+    In a team history (docs/design.md §16.11): `agent`, only the rows this agent sent (the team view's
+    scope: None for everyone, the store's own agent for "mine"); `this_desk`, only this desk's own rows,
+    read from its local journal without asking the team database (what a status refresh works on). A
+    local-only store holds nothing but this desk's rows, so `this_desk` changes nothing there.
     """
 
     text: str = ""
@@ -35,6 +40,8 @@ class HistoryQuery:
     since: datetime | None = None
     until: datetime | None = None
     region: str | None = None
+    agent: str | None = None
+    this_desk: bool = False
 
     @classmethod
     def from_text(cls, text: str, region: str | None = None) -> HistoryQuery:

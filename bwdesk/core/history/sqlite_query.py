@@ -22,7 +22,7 @@ from bwdesk.core.status_words import StatusFilter
 SELECT_COLUMNS = (
     "h.id, h.created, h.updated, h.sender, h.recipients, h.mode, h.text, h.media, h.tag, h.state, "
     "h.message_id, h.segments, h.http_status, h.error_type, h.error_description, h.field_errors, "
-    "h.delivery_status, h.error_code, h.delivery_checked"
+    "h.delivery_status, h.error_code, h.delivery_checked, h.row_uid, h.agent"
 )
 
 
@@ -59,6 +59,8 @@ def row_from_values(values: Sequence[Any]) -> HistoryRow:
         delivery_status=values[16],
         error_code=values[17],
         delivery_checked=values[18],
+        row_uid=values[19],
+        agent=values[20],
     )
 
 
@@ -68,7 +70,12 @@ ESTIMATE_CAP = 5000
 
 
 def plan(
-    conn: sqlite3.Connection, query: HistoryQuery, before_id: int | None, count: bool = False
+    conn: sqlite3.Connection,
+    query: HistoryQuery,
+    before_id: int | None,
+    count: bool = False,
+    *,
+    only_queued: bool = False,
 ) -> list[tuple[str, tuple[Any, ...]]] | None:
     """The statements (without LIMIT) whose rows together are the rows of `query`; None if nothing can match.
 
@@ -77,6 +84,7 @@ def plan(
     first (FTS5 doclists, the number side table, the status or state index, or the primary key) and checks
     the other filters row by row, so the first page costs about `limit / selectivity` index steps and never
     a sort. For `count`, statements select only the row id, and join the history only when a filter needs it.
+    `only_queued` keeps to rows waiting in the outbox (the team store shows them over their older copies).
     """
     terms = search_terms(query.text, query.region)
     if terms.empty and query.text.strip():
@@ -95,6 +103,16 @@ def plan(
     bounds = _Bounds(min(uppers) if uppers else None, lo)
 
     conditions = _conditions(conn, query, terms, number)
+    if query.agent is not None:
+        conditions.append(_Condition("h.agent = ?", [query.agent]))
+    if only_queued:
+        conditions.append(
+            _Condition(
+                "EXISTS (SELECT 1 FROM outbox AS o WHERE o.row_id = h.id)",
+                [],
+                (_Walk("o.row_id", "outbox AS o", "1", []),),
+            )
+        )
     driver = _choose_driver(conn, conditions, bounds)
     filters: list[str] = []
     params: list[Any] = []

@@ -20,12 +20,13 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from bwdesk.core.api import FINAL_DELIVERY_STATUSES
-from bwdesk.core.history import export, schema
+from bwdesk.core.history import export, journal, schema
 from bwdesk.core.history.owner import INTERRUPTED_DESCRIPTION, own_owner, owner_alive
 from bwdesk.core.history.rows import HistoryRow, format_time
 from bwdesk.core.history.search import HistoryQuery
 from bwdesk.core.history.sqlite_query import SELECT_COLUMNS, plan, row_from_values
 from bwdesk.core.history.store import DEFAULT_PAGE, MAX_PAGE, HistoryError
+from bwdesk.core.history.uids import new_row_uid
 from bwdesk.core.outcome import ApiError, SendResult, SendState
 from bwdesk.core.paths import ensure_private_dir
 
@@ -209,23 +210,30 @@ class SqliteHistoryStore:
         media: Sequence[str] = (),
         tag: str = "",
         segments: int | None = None,
+        *,
+        agent: str | None = None,
     ) -> int:
-        """Write the `sending` row for one POST, before the request; returns its id. Raises HistoryError."""
+        """Write the `sending` row for one POST, before the request; returns its id. Raises HistoryError.
+
+        `agent`: who sends it, kept for the team history (the team store passes it)."""
         mode = str(mode)
         if mode not in _MODES:
             raise ValueError(f"mode must be one of {_MODES}, not {mode!r}")
         if isinstance(to, str) or isinstance(media, str):
             raise TypeError("`to` and `media` are lists of strings")
         recipients = list(dict.fromkeys(to))
-        now = self._now()
+        moment = self._clock()
+        now = format_time(moment)
         pid, start = own_owner()
         with self._write("save the message to the history before sending it") as conn:
-            last = conn.execute("SELECT created FROM history ORDER BY id DESC LIMIT 1").fetchone()
+            last = conn.execute("SELECT created, row_uid FROM history ORDER BY id DESC LIMIT 1").fetchone()
             if last is not None and now < last[0]:  # the clock went back: dates no longer follow ids
                 conn.execute("UPDATE meta SET value = '0' WHERE key = 'created_monotonic'")
+            row_uid = new_row_uid(moment, last[1] if last is not None else None)
             cursor = conn.execute(
                 "INSERT INTO history (created, updated, sender, recipients, mode, text, media, tag, state, "
-                "segments, owner_pid, owner_start) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'sending', ?, ?, ?)",
+                "segments, owner_pid, owner_start, row_uid, agent) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'sending', ?, ?, ?, ?, ?)",
                 (
                     now,
                     now,
@@ -238,6 +246,8 @@ class SqliteHistoryStore:
                     segments,
                     pid,
                     start,
+                    row_uid,
+                    agent,
                 ),
             )
             row_id = cursor.lastrowid
@@ -387,10 +397,15 @@ class SqliteHistoryStore:
         self, query: HistoryQuery = HistoryQuery(), limit: int = DEFAULT_PAGE, before_id: int | None = None
     ) -> list[HistoryRow]:
         """Rows matching `query`, newest first; the next page is `before_id=<last row's id>`."""
+        return self._search(query, limit, before_id)
+
+    def _search(
+        self, query: HistoryQuery, limit: int, before_id: int | None, *, only_queued: bool = False
+    ) -> list[HistoryRow]:
         if not 1 <= limit <= MAX_PAGE:
             raise ValueError(f"limit must be between 1 and {MAX_PAGE}")
         with self._read("search the history") as conn:
-            planned = plan(conn, query, before_id)
+            planned = plan(conn, query, before_id, only_queued=only_queued)
             if planned is None:
                 return []
             pages = [conn.execute(f"{sql} LIMIT ?", (*params, limit)).fetchall() for sql, params in planned]
@@ -438,6 +453,54 @@ class SqliteHistoryStore:
                 (format_time(now - max_age), *finals, format_time(now - min_interval), limit),
             ).fetchall()
         return [row_from_values(values) for values in rows]
+
+    # -- the journal of a team history (docs/design.md §16.10) -------------------------------------------
+
+    def enable_outbox(self, target: str) -> int:
+        """Queue every change for the team database `target` (all rows, the first time); how many now."""
+        with self._write("prepare the history for the team history") as conn:
+            queued = journal.enable(conn, target)
+        if queued:
+            log.info("history: %d row(s) queued for the first copy to the team history", queued)
+        return queued
+
+    def outbox_batch(self, limit: int) -> list[journal.Queued]:
+        with self._read("read the history") as conn:
+            return journal.batch(conn, limit)
+
+    def outbox_done(self, copied: Sequence[tuple[int, int]]) -> None:
+        with self._write("record the copy to the team history") as conn:
+            journal.done(conn, copied, self._now())
+
+    def outbox_problem(self, problem: str | None) -> None:
+        with self._write("record the team history's state") as conn:
+            journal.note_problem(conn, problem)
+
+    def outbox_counts(self) -> journal.OutboxCounts:
+        with self._read("read the history") as conn:
+            return journal.counts(conn)
+
+    def queued_uids(self, limit: int = 5000) -> set[str] | None:
+        """Uids of rows waiting to be copied (None when more than `limit` wait)."""
+        with self._read("read the history") as conn:
+            return journal.queued_uids(conn, limit) if journal.has_queued(conn) else set()
+
+    def id_of_uid(self, row_uid: str) -> int | None:
+        with self._read("read the history") as conn:
+            return journal.id_of_uid(conn, row_uid)
+
+    def id_below(self, created: str, row_uid: str) -> int:
+        with self._read("read the history") as conn:
+            return journal.id_below(conn, created, row_uid)
+
+    def search_queued(
+        self, query: HistoryQuery, limit: int, before_id: int | None = None
+    ) -> list[HistoryRow]:
+        """`search`, kept to rows waiting in the outbox (few: what the team database has an older copy of)."""
+        with self._read("search the history") as conn:
+            if not journal.has_queued(conn):
+                return []
+        return self._search(query, limit, before_id, only_queued=True)
 
     # -- export -------------------------------------------------------------------------------------------
 

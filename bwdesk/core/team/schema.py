@@ -39,7 +39,7 @@ from bwdesk.core.team.connection import Problem, TeamDatabaseError
 
 NAMESPACE = "bwdesk"
 #: The schema version this bwdesk writes and understands.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: Any number unique to bwdesk: `team init` holds this advisory lock while it migrates.
 _INIT_LOCK = 0x62776465736B  # "bwdesk"
 
@@ -155,8 +155,30 @@ _V1 = (
         FOR EACH ROW EXECUTE FUNCTION bwdesk.messages_newer_only()""",
 )
 
+# Version 2: what the Status column says, as an indexed column (the rule of `status_words.status_filter_of`
+# and of the local history's `status` column, written once more here; a test holds all three together), and
+# an index on `stored` so a desk can ask cheaply whether anything changed since it last looked. Only adds:
+# a desk that knows version 1 goes on working (the column fills itself).
+_V2 = (
+    """ALTER TABLE bwdesk.messages ADD COLUMN status text GENERATED ALWAYS AS (
+        CASE state
+            WHEN 'accepted' THEN CASE delivery_status
+                WHEN 'DELIVERED' THEN 'delivered'
+                WHEN 'FAILED' THEN 'failed'
+                WHEN 'UNDELIVERED' THEN 'failed'
+                WHEN 'DLR_EXPIRED' THEN 'unknown'
+                ELSE 'waiting' END
+            WHEN 'sending' THEN 'waiting'
+            WHEN 'failed' THEN 'not-sent'
+            ELSE state END
+    ) STORED""",
+    "CREATE INDEX messages_status_page ON bwdesk.messages (status, created DESC, row_uid DESC)",
+    "CREATE INDEX messages_stored ON bwdesk.messages (stored)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, 1, "messages, desks, recipients; full-text and digit search", _V1),
+    Migration(2, 1, "the status filter's column; changes by time stored", _V2),
 )
 
 #: What the app's role may do, per table of the current schema (never DELETE).

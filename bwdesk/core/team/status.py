@@ -5,9 +5,8 @@ report says exactly where it stopped: the URL (checked before this is called), r
 TLS, signing in, the database, the schema version, the role's rights. Then the rows, the desks (and
 when each was last heard from) and this desk's outbox.
 
-The outbox (rows waiting to be copied to the team database) arrives with the team store; until then
-`local_outbox` has nothing to report and the status says so. It is a parameter so the team store can
-hand its own state in without changing this module.
+The outbox (this desk's rows waiting to be copied to the team database) is read from the desk's history
+file (`local_outbox`), whether or not a window is copying it right now.
 """
 
 from __future__ import annotations
@@ -55,12 +54,14 @@ class OutboxState:
     waiting: int
     oldest: datetime | None = None
     last_error: str | None = None
+    last_copied: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "waiting": self.waiting,
             "oldest": _time(self.oldest) if self.oldest else None,
             "last_error": self.last_error,
+            "last_copied": _time(self.last_copied) if self.last_copied else None,
         }
 
 
@@ -116,8 +117,33 @@ def _time(moment: datetime) -> str:
 
 
 def local_outbox(profile: Path) -> OutboxState | None:
-    """This desk's outbox; None until the team store keeps one (nothing is waiting anywhere)."""
-    return None
+    """This desk's outbox, read from its history file without changing it; None when there is no history
+    (or one too old to have an outbox: nothing of it has ever waited)."""
+    import sqlite3
+
+    from bwdesk.core.history import journal
+    from bwdesk.core.history.rows import parse_time
+    from bwdesk.core.paths import history_file
+
+    path = history_file(profile)
+    if not path.exists():
+        return None
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error:
+        return None
+    try:
+        counts = journal.counts(conn)
+    except sqlite3.Error:  # no outbox table yet (the file is from before the team history)
+        return None
+    finally:
+        conn.close()
+    return OutboxState(
+        counts.waiting,
+        parse_time(counts.oldest) if counts.oldest else None,
+        counts.problem,
+        parse_time(counts.last_copied) if counts.last_copied else None,
+    )
 
 
 def team_status(
