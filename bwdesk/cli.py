@@ -1,6 +1,6 @@
 """Command line: parse arguments and dispatch to the window, `send`, `history` or `sandbox`.
 
-The exit statuses and `--json` field names are an interface scripts rely on (DESIGN §3). Qt is imported
+The exit statuses and `--json` field names are an interface scripts rely on (docs/design.md §4.6). Qt is imported
 only when the window is wanted, so `bwdesk send` starts quickly and works on a machine without a display.
 """
 
@@ -701,7 +701,7 @@ def _refuse_unconfirmed_size(drafts: Sequence[Draft], segment_limit: int) -> Non
 
 
 def _refuse_likely_duplicates(earlier: Sequence[PossibleDuplicate], recipients: Sequence[str]) -> None:
-    """The CLI's "Send again…" confirmation (DESIGN §4): an identical message to someone it may have
+    """The CLI's "Send again…" confirmation (docs/design.md §6): an identical message to someone it may have
     reached, or reached minutes ago, is only sent with --send-again. The refusal names who to leave out
     so that the rest of a batch can go on its own, who sent the earlier one when it was another agent, and
     that only this desk was checked when the team could not be asked."""
@@ -728,7 +728,7 @@ def _refuse_likely_duplicates(earlier: Sequence[PossibleDuplicate], recipients: 
 
 
 def _post_json(store: Any, post: Any) -> dict[str, Any]:
-    """The DESIGN §3 object for one POST: its history row, or — if the history could not save the outcome —
+    """The JSON object for one POST (docs/design.md §4.7): its history row, or — if the history could not save the outcome —
     the same fields built from the result itself (one object per POST, whatever the history did)."""
     row = None if post.history_problem else store.get(post.row_id)
     if row is not None:

@@ -155,7 +155,7 @@ def posts(sandbox: Sandbox) -> int:
 
 
 def test_the_same_message_again_after_no_answer_needs_send_again(capsys, on_sandbox) -> None:
-    """DESIGN §4: an unknown send is sent again only after a confirmation that names the duplicate risk."""
+    """docs/design.md §6: an unknown send is sent again only after a confirmation that names the duplicate risk."""
     from bwdesk.sandbox import Fault, FaultKind
 
     on_sandbox.inject(Fault(FaultKind.DROP))

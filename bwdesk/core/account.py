@@ -1,7 +1,7 @@
 """The effective account: saved settings, overridden by the environment, plus the credentials.
 
 `Context` is what a command (the window, `bwdesk send`, `bwdesk history`) works with: the profile, the settings,
-and on demand the account, a client and the history store. Precedence and variables: DESIGN §3.
+and on demand the account, a client and the history store. Precedence and variables: docs/design.md §4.9.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class Account:
         )
 
 
-# Which environment variable sets which setting (DESIGN §3); credentials are not settings.
+# Which environment variable sets which setting (docs/design.md §4.8); credentials are not settings.
 ENVIRONMENT = {
     "BW_ACCOUNT_ID": "account_id",
     "BW_MESSAGING_APPLICATION_ID": "application_id",

@@ -1,4 +1,4 @@
-"""What happened to one POST: the states of DESIGN §4, and the API's error in a form every layer shares."""
+"""What happened to one POST: the states of docs/design.md §6, and the API's error in a form every layer shares."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Credentials in the operating system's keyring, and what happens when there is none.
 
-Policy (DESIGN §8):
+Policy (docs/design.md §10):
 
 - Secrets go to a real system store only: Windows Credential Locker, the macOS Keychain, a Secret
   Service (GNOME Keyring, KeePassXC, recent KWallet; directly or via libsecret) or KWallet. A backend
@@ -490,7 +490,7 @@ def _team_key(key: str) -> str:
 def credentials_from_env(
     env: Mapping[str, str] | None = None, prefer: AuthKind | None = None
 ) -> Credentials | None:
-    """Credentials from BW_USERNAME + BW_PASSWORD or BW_CLIENT_ID + BW_CLIENT_SECRET (DESIGN §3), or None.
+    """Credentials from BW_USERNAME + BW_PASSWORD or BW_CLIENT_ID + BW_CLIENT_SECRET (docs/design.md §4.8), or None.
 
     Half a pair is a ConfigError naming the missing variable. With both pairs set, `prefer` chooses
     (the saved auth kind); without it OAuth2 wins, Bandwidth's recommended way.

@@ -1,6 +1,6 @@
 """Sending a validated draft: the history row is written before each POST and settled after it.
 
-The one place where the send semantics (DESIGN §4) meet the history; the CLI and the window both send through it.
+The one place where the send semantics (docs/design.md §6) meet the history; the CLI and the window both send through it.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class SentPost:
 
 
 class NotRecorded(BwdeskError):
-    """The history could not record the message before the POST, so it was not sent (a rule of DESIGN §4)."""
+    """The history could not record the message before the POST, so it was not sent (a rule of docs/design.md §6)."""
 
 
 # Waits between attempts to save an outcome when the history is busy or briefly failing (seconds).

@@ -5,7 +5,7 @@ OAuth2 client id are not secret and are kept here so the settings dialog can sho
 
 Layers, lowest first: bwdesk's built-in defaults; the system-wide defaults file
 (`paths.system_settings_file()`); the user's file (`<profile>/settings.json`), except for keys the
-system file locks. The environment and the command line override all of this (DESIGN §3), which is
+system file locks. The environment and the command line override all of this (docs/design.md §4.9), which is
 `account.py`'s business, not this module's.
 
 System-wide file (written by IT; every part optional)::

@@ -1,6 +1,6 @@
 """A local stand-in for the Bandwidth Messaging API v2, for demos and tests. It validates on its own, from the contract.
 
-`Sandbox` runs it in-process (tests, `bwdesk --sandbox`); `run_forever` is `bwdesk sandbox`. See DESIGN §9 and
+`Sandbox` runs it in-process (tests, `bwdesk --sandbox`); `run_forever` is `bwdesk sandbox`. See docs/design.md §11 and
 the module docstrings: `rules` (how a message is judged), `store` (status progression and listing), `faults`
 (what can be injected), `recorder` (the request log), `server` (HTTP and the `/_sandbox/` control endpoints).
 """

@@ -1,6 +1,6 @@
 """`bwdesk sandbox`: run the sandbox in the foreground until Ctrl+C, printing how to connect.
 
-Listening on a non-loopback address is allowed, because `--host` is itself the explicit choice DESIGN §9 asks
+Listening on a non-loopback address is allowed, because `--host` is itself the explicit choice docs/design.md §11 asks
 for; a notice then says that the demo credentials are public and that the `/_sandbox/` control endpoints still
 answer loopback clients only.
 """

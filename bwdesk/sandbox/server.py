@@ -791,7 +791,7 @@ class Sandbox:
         return self.identity.test_numbers
 
     def connection_lines(self) -> list[str]:
-        """How to connect, as the `Label: value` lines `bwdesk sandbox` prints (DESIGN §9)."""
+        """How to connect, as the `Label: value` lines `bwdesk sandbox` prints (docs/design.md §4.4)."""
         return [
             f"API base URL: {self.api_base}",
             f"OAuth2 token URL: {self.token_url}",
@@ -806,7 +806,7 @@ class Sandbox:
         ]
 
     def environment(self) -> dict[str, str]:
-        """The environment variables (DESIGN §3) that point `bwdesk send` at this sandbox with Basic auth."""
+        """The environment variables (docs/design.md §4.8) that point `bwdesk send` at this sandbox with Basic auth."""
         return {
             "BWDESK_API_BASE": self.api_base,
             "BWDESK_OAUTH_TOKEN_URL": self.token_url,

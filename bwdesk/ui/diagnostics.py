@@ -25,7 +25,7 @@ def qt_version_text() -> str:
 def gather(context: Context, secret_store: SecretStore | None = None) -> str:
     """The diagnostics text for `context` (blocks on the keyring: call it off the GUI thread)."""
     if context.is_sandbox:
-        # The sandbox never touches the keyring (DESIGN §3), not even to ask which one there is.
+        # The sandbox never touches the keyring (docs/design.md §11), not even to ask which one there is.
         keyring = "not used (sandbox mode)"
         settings: dict[str, object] | None = {"sandbox": True, **context.settings.to_json()}
     else:

@@ -95,7 +95,7 @@ INTRO = (
     "practice Bandwidth API on this computer that sends nothing anywhere."
 )
 
-#: Environment variables that override saved settings (DESIGN §3), for the note at the top.
+#: Environment variables that override saved settings (docs/design.md §4.8), for the note at the top.
 _ENV_OVERRIDES = (
     "BW_ACCOUNT_ID",
     "BW_MESSAGING_APPLICATION_ID",

@@ -1,4 +1,4 @@
-"""`BandwidthClient.send` against a misbehaving server: every outcome of DESIGN §4 and how many POSTs it took.
+"""`BandwidthClient.send` against a misbehaving server: every outcome of docs/design.md §6 and how many POSTs it took.
 
 Each test scripts the fault server, sends once and checks both what the client concluded and what the
 server actually received: the number of POSTs is the thing that protects customers from duplicates.

@@ -286,7 +286,7 @@ def test_deleted_rows_leave_the_digits_index(store: SqliteHistoryStore, profile:
 
 
 def matches(row: HistoryRow, typed: str, region: str = "US") -> bool:
-    """DESIGN §9.5 in plain Python: every word in the text or tag (whole words), every digit run in a
+    """docs/design.md §9.5 in plain Python: every word in the text or tag (whole words), every digit run in a
     recipient's digits or as consecutive words of the text or tag."""
     terms = search_terms(typed, region)
     tokens = re.findall(r"\w+", f"{row.text} {row.tag}".lower())

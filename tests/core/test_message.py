@@ -1,4 +1,4 @@
-"""Draft validation (DESIGN §5) and the payloads a draft becomes (one per POST)."""
+"""Draft validation (docs/design.md §7) and the payloads a draft becomes (one per POST)."""
 
 from __future__ import annotations
 

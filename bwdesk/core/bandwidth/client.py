@@ -1,6 +1,6 @@
 """`BandwidthClient`: one account's calls to the Messaging API v2 (send, status lookup, media, test connection).
 
-`send` holds the rules that protect customers (DESIGN §4): it is retried only when the message certainly was
+`send` holds the rules that protect customers (docs/design.md §6): it is retried only when the message certainly was
 not queued, and every outcome is reported as accepted / rejected / failed / unknown, never raised.
 """
 
@@ -205,7 +205,7 @@ class BandwidthClient:
     # --- sending: the retry policy --------------------------------------------------------------------
 
     def send(self, payload: Mapping[str, Any]) -> SendResult:
-        """POST one message and report what happened (DESIGN §4). Never raises for API or network problems.
+        """POST one message and report what happened (docs/design.md §6). Never raises for API or network problems.
 
         Tried again only when the message certainly was not queued: the connection could not be made, or
         a 429 (each after a jittered backoff, or the Retry-After asked for, within `max_attempts` tries

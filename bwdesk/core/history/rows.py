@@ -11,7 +11,7 @@ from bwdesk.core.outcome import ApiError, SendState
 
 
 def format_time(moment: datetime) -> str:
-    """RFC 3339 in UTC with a `Z`, to the second: the form stored and printed (DESIGN §3)."""
+    """RFC 3339 in UTC with a `Z`, to the second: the form stored and printed (docs/design.md §4.7)."""
     if moment.tzinfo is None:
         raise ValueError("history times must be timezone-aware")
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -58,7 +58,7 @@ class HistoryRow:
     desk_silent_since: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The DESIGN §3 object, and the team's `agent` and `desk` (null for a purely local row); a field with
+        """The JSON object (docs/design.md §4.7), and the team's `agent` and `desk` (null for a purely local row); a field with
         no value is null (an empty text or tag too). `id` is the row's id in the history of the desk that
         sent it (with `desk`, unique in a team)."""
         return {

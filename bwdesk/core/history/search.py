@@ -1,5 +1,5 @@
 """What a history search means: `HistoryQuery`, typed search text split into words and digit runs, and the
-FTS5 form of words that cannot fail. Every store answers the same `SearchTerms` the same way (DESIGN §9.5)."""
+FTS5 form of words that cannot fail. Every store answers the same `SearchTerms` the same way (docs/design.md §9.5)."""
 
 from __future__ import annotations
 
