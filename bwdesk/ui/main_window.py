@@ -296,8 +296,17 @@ class MainWindow(QMainWindow):
         self.session.use_services(None)
         self.previews.use_client(None)
         self.tasks.run(
-            functools.partial(open_services, self.context), self._services_opened, description="open services"
+            functools.partial(open_services, self.context),
+            self._services_opened,
+            self._services_failed,
+            description="open services",
         )
+
+    def _services_failed(self, exc: BaseException) -> None:
+        """Not a problem bwdesk knows (those come back inside `Services`): the window still becomes ready, with
+        the reason in the banner, so a Send waiting for the account is answered instead of waiting forever."""
+        log.error("opening the account and history failed", exc_info=exc)
+        self._services_opened(Services(account_problem=f"bwdesk could not open the account: {exc}"))
 
     @Slot(object)
     def _services_opened(self, services: Services) -> None:

@@ -58,10 +58,14 @@ AUTO_REFRESH_AFTER_S = (5, 30, 120)
 FOUND_NOTE = "Bandwidth has this message: it was sent. Do not send it again."
 #: The composer's send bar while a message from the history (or an earlier result) is sent, not its own.
 ELSEWHERE_NOTE = "Sending the message from the history; the message you are writing waits."
+WAITING_NOTE = "Opening the account; the message is sent as soon as it is open."
 
 
 class Phase(Enum):
     IDLE = "idle"
+    WAITING = (
+        "waiting"  # Send was pressed while the account and history were still opening: it goes once they are
+    )
     CHECKING = "checking"  # the history is searched for an earlier copy, or the agent asked: nothing sent yet
     SENDING = "sending"  # the POSTs go out, one at a time
 
@@ -142,10 +146,20 @@ class SendSession(QObject):
         return frozenset(self._unsettled)
 
     def use_services(self, services: Services | None) -> None:
-        """What to send with; None while they are being (re)opened."""
+        """What to send with; None while they are being (re)opened. A Send pressed meanwhile goes now."""
         self._services = services
         if services is not None:
             self._composer.set_completion_numbers(services.past_recipients)
+            if self._phase is Phase.WAITING:
+                QTimer.singleShot(
+                    0, self, self._send_when_ready
+                )  # once the window has taken the services too
+
+    @Slot()
+    def _send_when_ready(self) -> None:
+        if self._phase is Phase.WAITING and self._services is not None:
+            self._become_idle()
+            self.send_draft()
 
     def shut_down(self) -> None:
         """The window is closing (after every send settled): no status refresh is due any more."""
@@ -163,6 +177,11 @@ class SendSession(QObject):
         if not self._composer.prepare_to_send():
             notice = self._composer.reason()
             self._feedback.notify(notice, Duration.MOMENT, withdrawn_by=self._composer.draft_changed)
+            return
+        if (
+            self._services is None
+        ):  # still opening (start-up, new settings): the draft waits, frozen, for them
+            self._set_phase(Phase.WAITING)
             return
         services = self._sending_services()
         if services is None:
@@ -563,7 +582,8 @@ class SendSession(QObject):
         if phase is not Phase.IDLE:
             batch = self._batch
             elsewhere = batch is not None and not batch.from_composer
-            self._composer.set_sending(True, ELSEWHERE_NOTE if elsewhere else "")
+            note = WAITING_NOTE if phase is Phase.WAITING else ELSEWHERE_NOTE if elsewhere else ""
+            self._composer.set_sending(True, note)
         if self.is_busy() != was_busy:
             self.busy_changed.emit(self.is_busy())
 

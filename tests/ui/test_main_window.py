@@ -8,6 +8,7 @@ server, not inferred from the UI.
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
@@ -27,6 +28,7 @@ from bwdesk.sandbox_profile import sandbox_context
 from bwdesk.ui import main_window
 from bwdesk.ui.feedback import Kind
 from bwdesk.ui.main_window import MainWindow
+from bwdesk.ui.services import open_services
 from bwdesk.ui.send_questions import duplicate_question
 from bwdesk.ui.send_session import Phase
 from bwdesk.ui.style import Tone, tone_colour
@@ -953,3 +955,71 @@ def test_an_internal_error_entry_keeps_its_history_row_for_check_status(
     [entry] = window.composer.result_panel.entries()
     assert entry.row_id > 0
     assert [r.id for r in history_rows(window)] == [entry.row_id]
+
+
+def test_send_pressed_before_the_account_is_open_goes_once_it_is(
+    qtbot, sandbox, profile, monkeypatch
+) -> None:
+    """An agent quick off the mark presses Send while the services still open: the message waits, frozen, and
+    goes as soon as they are open (it used to be dropped with 'try again in a moment')."""
+    opening, may_open = threading.Event(), threading.Event()
+
+    def slow_open(context):
+        opening.set()
+        may_open.wait(30)  # a slow keyring or disk
+        return open_services(context)
+
+    monkeypatch.setattr(main_window, "open_services", slow_open)
+    context = sandbox_context(sandbox, paths.sandbox_profile_dir(profile))
+    window = MainWindow(context, BackgroundTasks())
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(opening.is_set, timeout=10_000)
+    composer = window.composer
+    type_message(qtbot, window, "9195550123", "On our way")
+    QTest.keyClick(composer.text_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+
+    assert window.session.phase is Phase.WAITING and composer.is_sending()
+    assert composer.text_edit.isReadOnly()  # what goes is what was there when Send was pressed
+    assert "sent as soon as it is open" in composer.reason()
+    assert posted_messages(sandbox) == []
+
+    may_open.set()
+    qtbot.waitUntil(
+        lambda: len(composer.result_panel.entries()) == 1 and not composer.is_sending(), timeout=10_000
+    )
+    assert [e.result.state for e in composer.result_panel.entries()] == [SendState.ACCEPTED]
+    assert [(p["to"], p["text"]) for p in posted_messages(sandbox)] == [(["+19195550123"], "On our way")]
+    window.tasks.wait_for_threads(10_000)
+
+
+def test_services_that_fail_unexpectedly_answer_a_waiting_send(
+    qtbot, sandbox, profile, monkeypatch, expect_log
+) -> None:
+    """A failure bwdesk does not foresee while opening still makes the window ready, with the reason in the
+    banner; a Send that waited is answered (nothing sent, the draft kept) instead of waiting for ever."""
+    expect_log("opening the account and history failed")
+    opening, may_fail = threading.Event(), threading.Event()
+
+    def broken(context):
+        opening.set()
+        may_fail.wait(30)
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(main_window, "open_services", broken)
+    context = sandbox_context(sandbox, paths.sandbox_profile_dir(profile))
+    window = MainWindow(context, BackgroundTasks())
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(opening.is_set, timeout=10_000)
+    composer = window.composer
+    type_message(qtbot, window, "9195550123", "On our way")
+    QTest.keyClick(composer.text_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert window.session.phase is Phase.WAITING
+
+    may_fail.set()
+    qtbot.waitUntil(lambda: window._ready and not composer.is_sending(), timeout=10_000)
+    assert "disk on fire" in window.banner.label.text() and window.banner.isVisible()
+    assert window.session.phase is Phase.IDLE and posted_messages(sandbox) == []
+    assert composer.text_edit.toPlainText() == "On our way" and not composer.text_edit.isReadOnly()
+    window.tasks.wait_for_threads(10_000)
