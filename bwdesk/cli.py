@@ -771,7 +771,7 @@ def _read_raw_text(args: argparse.Namespace) -> str:
         return ""
     try:
         if args.text_file == "-":
-            data = sys.stdin.read()
+            data = read_stdin_text()
         else:
             with open(args.text_file, encoding="utf-8-sig") as handle:
                 data = handle.read()
@@ -781,6 +781,13 @@ def _read_raw_text(args: argparse.Namespace) -> str:
     if data.endswith("\r\n"):
         return data[:-2]
     return data[:-1] if data.endswith("\n") else data
+
+
+def read_stdin_text() -> str:
+    """Standard input as UTF-8, like a file, whatever the console's code page (Windows: cp1252); a byte-order
+    mark is dropped. Raises UnicodeDecodeError for anything else."""
+    stdin_bytes = getattr(sys.stdin, "buffer", None)
+    return sys.stdin.read() if stdin_bytes is None else stdin_bytes.read().decode("utf-8-sig")
 
 
 def _os_reason(exc: BaseException) -> str:

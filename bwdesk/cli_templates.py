@@ -7,10 +7,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from typing import IO, TYPE_CHECKING
 
-from bwdesk.cli import UsageError
+from bwdesk.cli import UsageError, read_stdin_text
 from bwdesk.cli_directory import EXIT_OK, Command, TextOut, json_array, plural, report_problems, source_name
 
 if TYPE_CHECKING:
@@ -102,7 +101,7 @@ def _template_text(args: argparse.Namespace) -> str:
         return normalise_line_breaks(str(args.text))
     try:
         if args.text_file == "-":
-            data = sys.stdin.read()
+            data = read_stdin_text()
         else:
             with open(args.text_file, encoding="utf-8-sig") as handle:
                 data = handle.read()
@@ -146,7 +145,7 @@ def templates_import(
 
     try:
         if args.path == "-":
-            data = json.load(sys.stdin)
+            data = json.loads(read_stdin_text())
         else:
             with open(args.path, encoding="utf-8-sig") as handle:
                 data = json.load(handle)

@@ -610,6 +610,20 @@ def _bwdesk(*args: str, env: dict[str, str] | None = None, **kw) -> subprocess.C
     )
 
 
+def test_text_from_stdin_is_utf_8_whatever_the_terminal_encoding(on_sandbox) -> None:
+    """A reply piped in as UTF-8 on a machine whose console code page is not (Windows' cp1252) keeps its
+    accents and emoji instead of arriving as mojibake."""
+    sent = subprocess.run(
+        [sys.executable, "-m", "bwdesk", "send", "--to", "9195550123", "--text-file", "-"],
+        input="Café ☕ ok\n".encode(),
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, "PYTHONIOENCODING": "cp1252"},
+    )
+    assert sent.returncode == 0, sent.stderr
+    assert on_sandbox.accepted_messages()[0]["text"] == "Café ☕ ok"
+
+
 def test_version_and_help() -> None:
     from bwdesk import __version__
 

@@ -28,9 +28,9 @@ from bwdesk.sandbox_profile import sandbox_context
 from bwdesk.ui import main_window
 from bwdesk.ui.feedback import Kind
 from bwdesk.ui.main_window import MainWindow
-from bwdesk.ui.services import open_services
 from bwdesk.ui.send_questions import duplicate_question
 from bwdesk.ui.send_session import Phase
+from bwdesk.ui.services import open_services
 from bwdesk.ui.style import Tone, tone_colour
 from bwdesk.ui.tasks import BackgroundTasks
 
