@@ -406,6 +406,14 @@ class ComposerWidget(QWidget):
         self._update_mode_row()
         self.revalidate()
 
+    def holds_work(self) -> bool:
+        """Whether clearing would lose something the agent put here: the draft as it is saved, or a file still
+        uploading or whose upload failed (those are not in the saved draft until they have a URL)."""
+        media = self.media_list
+        return (
+            not self.saved_draft().is_empty() or media.has_pending_uploads() or bool(media.failed_uploads())
+        )
+
     def clear_message(self) -> None:
         """Empty everything but From, ready for the next message (after everything was accepted)."""
         self.recipients.model().clear()

@@ -465,7 +465,7 @@ class SendSession(QObject):
         """Ctrl+N: an empty composer (after asking, when something would be lost)."""
         if self.is_busy():
             return
-        if not self._composer.saved_draft().is_empty() and not self._confirm(
+        if self._composer.holds_work() and not self._confirm(
             "Discard this message?", "The message you are writing will be discarded.", "Discard it"
         ):
             return
@@ -479,7 +479,7 @@ class SendSession(QObject):
         """A history row becomes the message being written (after asking, when it would replace one)."""
         if self.is_busy():
             return
-        if not self._composer.saved_draft().is_empty() and not self._confirm(
+        if self._composer.holds_work() and not self._confirm(
             "Replace your message?",
             "The message you are writing will be replaced by the one from the history.",
             "Replace it",

@@ -679,6 +679,26 @@ def test_attached_file_is_uploaded_in_the_background_and_sent_as_media(
     assert post["media"] == [url] and "text" not in post
 
 
+def test_new_message_asks_before_dropping_a_file_whose_upload_failed(
+    qtbot, make_window, sandbox, tmp_path, monkeypatch
+) -> None:
+    """A file attached to an otherwise empty message is work too: Ctrl+N asks before it goes (it was not in
+    the saved draft, so the composer counted as empty and the file vanished without a word)."""
+    window = make_window()
+    composer = window.composer
+    picture = tmp_path / "meter.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    sandbox.inject(Fault(FaultKind.SERVER_ERROR, method="PUT", path_suffix=None, times=5))
+    composer.media_list.attach_files([picture])
+    qtbot.waitUntil(lambda: bool(composer.media_list.failed_uploads()), timeout=10_000)
+    asked: list[str] = []
+    monkeypatch.setattr(window.feedback, "ask", lambda title, text, accept: asked.append(title) or False)
+
+    QTest.keyClick(composer.text_edit, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    assert asked == ["Discard this message?"]
+    assert composer.media_list.failed_uploads()  # kept: the agent said no
+
+
 def test_a_restored_draft_of_an_unknown_send_asks_before_sending_again(
     qtbot, make_window, sandbox, monkeypatch
 ) -> None:
