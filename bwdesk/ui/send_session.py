@@ -208,7 +208,9 @@ class SendSession(QObject):
         batch = self._batch
         assert batch is not None
         duplicates = [duplicate_question([d.recipient for d in found], found)] if found else []
-        self._ask_then_begin(batch, [*duplicates, *batch.cautions])
+        if self._agreed([*duplicates, *batch.cautions]):
+            self._begin(batch)
+            self._send_next()
 
     def _duplicate_check_failed(self, exc: BaseException) -> None:
         batch = self._batch
@@ -218,17 +220,19 @@ class SendSession(QObject):
             f"bwdesk could not check the history for an earlier copy of this message: {error_message(exc)}",
             "Send anyway",
         )
-        self._ask_then_begin(batch, [unchecked, *batch.cautions])
+        if self._agreed([unchecked, *batch.cautions]):
+            self._begin(batch)
+            self._send_next()
 
-    def _ask_then_begin(self, batch: _Batch, questions: Sequence[Question]) -> None:
+    def _agreed(self, questions: Sequence[Question]) -> bool:
+        """Ask the questions (if any) once; a No ends the send here, nothing sent, the draft unfrozen."""
         if questions:
             with self._asking():
                 go = self._ask(questions)
             if not go:
                 self._become_idle()
-                return
-        self._begin(batch)
-        self._send_next()
+                return False
+        return True
 
     def _send_next(self) -> None:
         """The next POST of the batch, on a worker: `send_one` writes its history row first, settles it after."""
