@@ -23,7 +23,8 @@ from faultserver import (
     too_many,
 )
 
-from bwdesk.cli import EXIT_NOT_CONFIRMED, EXIT_OK, EXIT_REJECTED, build_parser, exit_status, main
+from bwdesk.cli import EXIT_NOT_CONFIRMED, EXIT_OK, EXIT_REJECTED, build_parser, main
+from bwdesk.cli_send import exit_status
 from bwdesk.core import paths
 from bwdesk.core.history.search import HistoryQuery
 from bwdesk.core.history.sqlite_store import SqliteHistoryStore
