@@ -1,8 +1,6 @@
-"""Command line: parse arguments and dispatch to the window, `send`, `history` or `sandbox`.
-
-The exit statuses and `--json` field names are an interface scripts rely on (docs/design.md §4.6). Qt is imported
-only when the window is wanted, so `bwdesk send` starts quickly and works on a machine without a display.
-"""
+"""Command line: parse arguments and dispatch to the window, `send`, `history` or `sandbox` (docs/design.md §4).
+Exit statuses and `--json` field names are an interface scripts rely on (§4.6, §4.7); Qt is imported only for
+the window, so `bwdesk send` starts quickly and works without a display."""
 
 from __future__ import annotations
 

@@ -1,15 +1,5 @@
-"""`bwdesk optout|templates|contacts`: the do-not-text list, templates and contacts (docs/design.md §17).
-Kept beside `cli.py`, which only adds the sub-commands; the templates' actions are in `cli_templates.py`, and
-what `bwdesk send` asks of the directory in `cli_directory_send.py`.
-
-Exit statuses (docs/design.md §4.6), for the three commands:
-
-    0  done
-    1  internal error, or the history file cannot be opened
-    2  invalid input: a number that is not one, a removal without --reason, an unknown or locked template, a
-       file that cannot be used at all; nothing changed, the reason on standard error
-    3  an import used some entries and refused others (each named on standard error, by line or place)
-"""
+"""`bwdesk optout|templates|contacts`: parsers, dispatch, the list's and the contacts' actions, output
+(docs/design.md §17.6). `cli.py` only adds the sub-commands; the exit statuses are §4.6's, as §17.6 reads them."""
 
 from __future__ import annotations
 

@@ -1,18 +1,6 @@
-"""`bwdesk team init|status`: set up the team database, and see whether this desk can use it.
-
-Kept beside `cli.py`, which only adds the sub-command; the exit statuses are those of docs/design.md
-§4.6, read for the team database:
-
-    0  done / usable
-    1  internal error
-    2  invalid input or configuration (no or a bad team history URL, an unknown role); nothing changed
-    3  the credentials were refused (no password, or a wrong one)
-    4  the team database cannot be used: unreachable, TLS, missing database, permission denied, or a
-       schema that is missing, older or newer
-
-A password is never an argument: `team init` takes the administrator's password from PGPASSWORD, the
-keyring, libpq's .pgpass or service file, or asks for it on the terminal.
-"""
+"""`bwdesk team init|status`: set up the team database, and see whether this desk can use it (docs/design.md §16.8).
+Kept beside `cli.py`, which only adds the sub-command; its exit statuses and where `init`'s password comes from
+(never an argument) are §16.8's."""
 
 from __future__ import annotations
 

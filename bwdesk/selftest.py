@@ -1,22 +1,5 @@
-"""`bwdesk --self-test`: prove that an installed or frozen bwdesk has everything it needs, without a display.
-
-Installers run it after installing (CI does on every OS); IT can run it on a desk that misbehaves. It starts Qt
-offscreen, reports versions and the keyring backend, imports every bwdesk module (a Qt module or hidden import
-missing from a frozen build shows up here, not on a user's desk), parses non-US numbers (their metadata is loaded
-lazily), opens and migrates a history in a temporary profile, sends one message through the real client to an
-in-process sandbox on 127.0.0.1, and renders one widget. Nothing touches the user's profile, keychain or network.
-
-Each check prints one `ok` or `FAIL` line on standard output; each failure is repeated as one line on standard
-error. A check passes only if it really ran: a module that is not there is a failure, never a skip.
-
-The keyring is judged by the rules the app itself uses (`bwdesk.core.secrets`): a machine where bwdesk can only
-keep credentials for one session is not "ok" — the person at that desk would type the password at every start.
-It is not a broken installation either, so it has an exit status of its own, and a machine that is meant to
-have no keyring (a build or CI machine) says so with `--expect-keyring none`. Exit statuses (`EXIT_HELP`):
-0 every check passed; 1 a check failed (the installation is broken, or the keyring is not the one
-`--expect-keyring NAME` names); 2 the options are wrong; 3 everything works except that there is no usable
-keyring.
-"""
+"""`bwdesk --self-test`: prove that an installed or frozen bwdesk has everything it needs, without a display and
+without touching the user's profile, keychain or network (docs/design.md §4.5)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,6 @@
-"""The effective account: saved settings, overridden by the environment, plus the credentials.
-
-`Context` is what a command (the window, `bwdesk send`, `bwdesk history`) works with: the profile, the settings,
-and on demand the account, a client and the history store. Precedence and variables: docs/design.md §4.9.
-"""
+"""The effective account (saved settings, overridden by the environment, plus the credentials) and `Context`, what a
+command works with: the profile, the settings and, on demand, the account, a client, the history (docs/design.md
+§4.9)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""Fixed facts about the Bandwidth API that many modules need, without the HTTP machinery.
-
-Kept apart from `bandwidth.py` so that settings, history and the window can use them without importing
-requests, urllib3 and truststore — which only the background work that talks to the network needs.
-"""
+"""Fixed facts of the Bandwidth API (default URLs, timeouts, final delivery statuses) and the loopback-only http check,
+kept apart from `bandwidth/` so that settings, history and the window need not load requests (docs/design.md §2.2)."""
 
 from __future__ import annotations
 

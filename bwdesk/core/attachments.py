@@ -1,15 +1,5 @@
-"""Local files attached to an MMS: checked before upload so the Media API and the carriers won't refuse them.
-
-A file is accepted when it is a regular, non-empty file of at most `MAX_ATTACHMENT_BYTES` whose type is one
-the Media API accepts (the content types of `uploadMediaRequest` in Bandwidth's OpenAPI). The type comes from
-the file name's extension; for images the first bytes decide, because a renamed photo (a PNG called `.jpg`)
-is common and a wrong `Content-Type` makes phones show a broken image.
-
-The size limit is 3.5 MB counted in decimal megabytes (3,500,000 bytes). Bandwidth's sources disagree
-(3.75 MB in the API docs, 3.5 MB in the newer support article) and say "MB" without saying which kind;
-the decimal reading of the smaller figure is the strictest, so a file that passes here passes under every
-reading.
-"""
+"""Local files attached to an MMS, checked before upload (type, size, media name) so that the Media API and the
+carriers won't refuse them (docs/design.md §8.7)."""
 
 from __future__ import annotations
 
@@ -26,7 +16,7 @@ from pathlib import Path
 from bwdesk.core.errors import BwdeskError
 
 MAX_ATTACHMENT_BYTES = 3_500_000
-"""The largest file bwdesk uploads (3.5 MB, decimal; see the module docstring)."""
+"""The largest file bwdesk uploads: 3.5 MB in decimal units, the strictest reading (docs/design.md §8.7)."""
 
 MEDIA_NAME_PREFIX = "bwdesk-"
 _MAX_NAME_PART = 60  # characters of the sanitised file name kept in the media name

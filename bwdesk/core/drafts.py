@@ -1,8 +1,5 @@
-"""The unsent draft, saved in the profile as the agent types so a crash or a closed window loses nothing.
-
-Written atomically (temporary file + rename) with owner-only permissions; a damaged file is moved aside
-and ignored rather than stopping the app from starting.
-"""
+"""The unsent draft, saved in the profile as the agent types so that a crash or a closed window loses nothing
+(docs/design.md §8.12)."""
 
 from __future__ import annotations
 

@@ -1,19 +1,5 @@
-"""The log file in the profile, with secrets redacted, and the text of Help → Copy diagnostics.
-
-Nothing secret may reach the log: every record that goes to the file passes `RedactingFilter`, which
-rewrites the message, the traceback and the stack text through `redact()`. `redact()` removes
-
-- every value registered with `register_secret()` (`secrets.py` registers each secret it loads or
-  saves, and the environment's), also JSON-, repr- and URL-escaped;
-- Authorization / Proxy-Authorization header values, and `Basic …` / `Bearer …` credentials;
-- the value after a secret-looking key (`password`, `client_secret`, `BW_PASSWORD`, `access_token`,
-  `refresh_token`, `id_token`, `…secret`) in JSON, Python reprs, form bodies, query strings,
-  environment dumps and libpq connection strings (`password=…`);
-- the password in a URL's user part (`postgresql://user:password@host/…`).
-
-The log rotates at 1 MB, keeping 5 old files, all owner-only (0600) in `<profile>/logs/` (0700).
-`core` has no Qt, so the caller passes the Qt version to `diagnostics_text`.
-"""
+"""The log file in the profile, every record redacted of secrets on its way there, and the text of Help → Copy
+diagnostics (docs/design.md §10.4–§10.6)."""
 
 from __future__ import annotations
 

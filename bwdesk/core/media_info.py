@@ -1,19 +1,5 @@
-"""What is known about a message's media (type, size, how a link answered) and the warnings that follow from
-Bandwidth's MMS limits. Warnings, never refusals: Bandwidth or a carrier decides, the agent may know better.
-
-The limits (Bandwidth's support articles and API docs disagree; the strictest readings, in decimal units):
-
-- one file: 3.5 MB (`attachments.MAX_ATTACHMENT_BYTES`, the limit uploads are held to); over it Bandwidth
-  refuses the message (error 4411);
-- all media of one message: 3.75 MB for an MMS from a local number, 525 KB from a toll-free number (4411);
-- what carriers take: AT&T and T-Mobile refuse MMS over 1 MB, so over that a message may not arrive
-  (Bandwidth recommends 500 KB or less in total).
-
-A link Bandwidth cannot fetch fails the message after it was accepted (4410: media unavailable), and a type
-MMS cannot carry with 4412; a look at the link beforehand (`media_probe`) turns both into warnings.
-
-No network here (the window imports it at start-up): the looking is `media_probe`'s, on a worker.
-"""
+"""What is known of a message's media (type, size, how a link answered) and the warnings Bandwidth's MMS limits give:
+warnings, never refusals, since Bandwidth or a carrier decides (docs/design.md §8.7). No I/O."""
 
 from __future__ import annotations
 
@@ -115,7 +101,7 @@ class SizedMedia:
 
 
 def size_warnings(media: Sequence[SizedMedia], *, toll_free: bool = False) -> list[str]:
-    """Warnings about the media's sizes against the limits in the module docstring: each file too large, and
+    """Warnings about the media's sizes against the limits of docs/design.md §8.7: each file too large, and
     then the strictest limit the total is over (one sentence, not three)."""
     warnings = [
         f"{item.name} is {format_size(item.size)}; one MMS file can be at most {_limit(MAX_FILE_BYTES)}: "

@@ -1,22 +1,5 @@
-"""A look at a media link before it is sent: does it answer, with what type and size, and (for an image) the
-bytes of a thumbnail. The composer shows it beside the link and warns from it (`media_info.link_warnings`).
-
-The link is the agent's; whoever serves it sees a request from this desk. So a look does as little as it can:
-
-- HEAD first; a GET only for what HEAD did not tell (a server that refuses HEAD — S3's signed links answer 403,
-  others 405 — or leaves out the type or size) and for the bytes of an image within `read_cap`, asked as a
-  range (`Range: bytes=0-…`) and never read past the cap, undecoded (`Accept-Encoding: identity`);
-- nothing that identifies the agent: no Authorization, no cookies kept, no ~/.netrc (`anonymous_session`);
-  a link with a user name or password in it is not fetched at all;
-- only http and https, redirects followed by hand (at most `MAX_REDIRECTS`), never to another scheme and
-  never to this computer unless the link itself named it (a public link that resolves or redirects to
-  127.0.0.1 would reach local services);
-- short timeouts, and the whole look ends within `deadline` seconds however the server dribbles;
-- the OS trust store for TLS and the environment's proxies, as for Bandwidth (`bandwidth.transport`).
-
-Bytes are returned only when they are an image by their first bytes; nothing is written anywhere. One probe is
-used by one thread at a time (the window looks at one link at a time).
-"""
+"""A look at a media link before it is sent (does it answer, its type and size, an image's first bytes), asking as
+little as it can and with no credentials (docs/design.md §8.7)."""
 
 from __future__ import annotations
 
@@ -59,7 +42,7 @@ def _resolve(host: str, port: int) -> list[str]:
 
 
 class MediaProbe:
-    """Looks at media links (see the module docstring). `resolve` and `clock` are injectable for tests."""
+    """Looks at media links (docs/design.md §8.7), for one thread at a time; `resolve` and `clock` are for tests."""
 
     def __init__(
         self,
@@ -146,7 +129,7 @@ class MediaProbe:
     def _follow(
         self, method: str, url: str, *, local_allowed: bool, ends: float, ranged: bool = False
     ) -> requests.Response:
-        """One request, following redirects by hand under the rules of the module docstring."""
+        """One request, following redirects by hand under the rules of docs/design.md §8.7."""
         current = url
         for _hop in range(MAX_REDIRECTS + 1):
             proxies = proxies_for(current)

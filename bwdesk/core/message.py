@@ -1,9 +1,5 @@
-"""A message as the agent composed it, the rules it must pass, and the API requests it becomes.
-
-`validate()` is the one place that decides whether a draft may be sent; the window, the CLI and the send
-path all ask it, so a mistake is caught before anything leaves and explained the same way everywhere.
-Every problem names its field, says what is wrong and what to do.
-"""
+"""A message as the agent composed it (`Draft`), `validate()`, the one judge every path asks before anything leaves,
+and the API requests it becomes (docs/design.md §7)."""
 
 from __future__ import annotations
 

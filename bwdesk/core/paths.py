@@ -1,9 +1,5 @@
-"""Where bwdesk keeps its files: one profile folder (settings, history, draft, logs).
-
-`BWDESK_HOME` overrides the platform's location so tests, the frozen smoke test and several
-profiles on one machine stay apart. The sandbox gets a profile of its own inside it, so demo
-messages never mix with real history.
-"""
+"""Where bwdesk keeps its files: one profile folder (`BWDESK_HOME` overrides it), the sandbox's profile inside it, and
+IT's system-wide settings file (docs/design.md §4.10, §5.2)."""
 
 from __future__ import annotations
 

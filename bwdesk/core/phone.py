@@ -1,11 +1,5 @@
-"""Phone numbers as people type and paste them, turned into the E.164 form the API needs.
-
-Parsing uses Google's libphonenumber rules (the ``phonenumbers`` package). A number typed without a
-``+`` is read in the default region (``BWDESK_REGION``, US unless set). Every rejection says what is
-wrong in words a support agent can act on. A number that has a possible length but is not in an
-assigned range (Bandwidth's own examples use ``+15554443333``) is accepted with a warning: test and
-fictional numbers are common, and a wrong guess by the metadata must not block a real send.
-"""
+"""Phone numbers as people type and paste them, turned into the E.164 form the API needs (libphonenumber's rules, in
+the default region), each rejection in words an agent can act on (docs/design.md §7, §8.4)."""
 
 from __future__ import annotations
 

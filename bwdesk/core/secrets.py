@@ -1,31 +1,5 @@
-"""Credentials in the operating system's keyring, and what happens when there is none.
-
-Policy (docs/design.md §10):
-
-- Secrets go to a real system store only: Windows Credential Locker, the macOS Keychain, a Secret
-  Service (GNOME Keyring, KeePassXC, recent KWallet; directly or via libsecret) or KWallet. A backend
-  someone configured explicitly (``keyring.set_keyring`` as the tests do, ``PYTHON_KEYRING_BACKEND``,
-  or ``keyringrc.cfg``) is accepted too, unless it is ``fail``/``null``, or a file store from
-  ``keyrings.alt`` (plaintext or close to it). A third-party backend that keyring merely auto-detected
-  from an installed plugin is not trusted.
-- With no acceptable store, `status()` says so in plain words (what it means and what to do) and keeps
-  the technical reasons (e.g. "DBUS_SESSION_BUS_ADDRESS is unset") apart in `details`, for IT and
-  diagnostics. The caller may keep the credentials **for this session only**: a dict in this object,
-  deliberately *not* a `keyring.backend.KeyringBackend` subclass (keyring auto-registers every such
-  subclass and could pick it as the default on a machine without a keyring). There is no plaintext
-  store, ever.
-- A locked keyring is a `SecretStoreLocked` error saying to unlock it, never a traceback.
-- Every keyring call (backend discovery included) runs on one dedicated thread, whichever thread
-  asks: keyring backends are not known to be thread-safe, and D-Bus ones are certainly not.
-- Every secret loaded or saved is registered with `logs.register_secret` so it can never reach the log.
-
-One keyring entry per account: service ``bwdesk``, user name = the account id, the password a small
-JSON object ``{"kind": "basic"|"oauth2", "id": <username or client id>, "secret": <secret>}``.
-
-The team database's password (docs/design.md §16.3) follows the same policy in its own entry: service
-``bwdesk team history``, user name ``user@host:port/database`` (`TeamUrl.keyring_key`), the password
-as it is.
-"""
+"""Credentials in the operating system's keyring, and what happens without one: session-only memory, never a plaintext
+store; every keyring call on one thread (docs/design.md §10.1–§10.3, §16.3)."""
 
 from __future__ import annotations
 

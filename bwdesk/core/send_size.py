@@ -1,9 +1,5 @@
-"""What a send makes and bills, and when it should be confirmed first: many separate messages, more segments
-in total than a limit, or a group MMS where everyone sees every number.
-
-The window asks once per send naming these; `bwdesk send` wants `--yes` for many or costly sends. The rule is
-here once, so both say the same (docs/design.md §6.10).
-"""
+"""What a send makes and bills, and when it asks first (many messages, costly, a group MMS): one rule for the window
+and `bwdesk send` (docs/design.md §6.10)."""
 
 from __future__ import annotations
 

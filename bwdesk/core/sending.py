@@ -1,6 +1,6 @@
 """Sending a validated draft: the history row is written before each POST and settled after it.
 
-The one place where the send semantics (docs/design.md §6) meet the history; the CLI and the window both send through it.
+The one place where the send semantics (docs/design.md §6) meet the history; the CLI and the window send through it.
 """
 
 from __future__ import annotations

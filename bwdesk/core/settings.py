@@ -1,41 +1,5 @@
-"""Non-secret settings: a plain JSON file in the profile, layered over the defaults IT can place.
-
-Secrets are never here (they live in the OS keyring, see `secrets.py`); the Basic username and the
-OAuth2 client id are not secret and are kept here so the settings dialog can show them.
-
-Layers, lowest first: bwdesk's built-in defaults; the system-wide defaults file
-(`paths.system_settings_file()`); the user's file (`<profile>/settings.json`), except for keys the
-system file locks. The environment and the command line override all of this (docs/design.md §4.9), which is
-`account.py`'s business, not this module's.
-
-System-wide file (written by IT; every part optional)::
-
-    {
-      "defaults": {"api_base": "https://messaging.bandwidth.com/api/v2", "region": "GB",
-                   "from_numbers": [{"number": "+442079460000", "label": "Support line"}]},
-      "locked": ["api_base", "token_url"],
-      "templates": [{"name": "On the way", "text": "Hi {first_name|there}, your technician is on the way."}]
-    }
-
-`defaults` holds any of the keys below; `locked` names keys the user cannot change (a locked key not
-in `defaults` locks the built-in default); `templates` are IT's message templates, read-only for everyone
-(`LoadedSettings.templates`; the rules of `directory.template_book`). User file: the same keys at the top level plus
-``"version": 1``. Only values that differ from the layered defaults are written, so a default IT
-changes later still reaches users who never changed that value; keys this version does not know are
-kept on save (a newer bwdesk's settings survive a downgrade).
-
-Keys: ``account_id``, ``application_id``, ``from_numbers`` (list of ``{"number", "label"}``; a bare
-string is accepted too), ``default_from``, ``region``, ``auth_kind`` (``basic``/``oauth2``),
-``username`` (Basic), ``client_id`` (OAuth2), ``api_base``, ``token_url``, ``connect_timeout``,
-``read_timeout`` (seconds), ``retention_days`` (null: keep history forever), ``confirm_segments_above``
-(a send billing more segments than this in total asks first; `bwdesk send` wants ``--yes``), ``history_url``
-(the team database, a ``postgresql://`` URL without a password; empty: this computer only), ``agent_name``
-(the name team rows carry; empty: the operating system's name for the user).
-
-A damaged or unreadable user file never stops bwdesk: loading falls back to the defaults, says so in
-`LoadedSettings.warnings`, and moves the file aside as ``settings.json.corrupt-<UTC time>`` (never
-deleted). A single bad value falls back to its default with a warning naming the field.
-"""
+"""Non-secret settings: the user's JSON file in the profile, layered over IT's system-wide defaults and locks; loading
+and saving never stop bwdesk (docs/design.md §5)."""
 
 from __future__ import annotations
 

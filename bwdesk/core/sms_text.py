@@ -1,27 +1,5 @@
-"""How a text goes out as SMS: GSM-7 or UCS-2, how many segments, which characters force Unicode.
-
-The model follows the carriers' rules as Twilio's public segment calculator lays them out:
-
-- A text is GSM-7 when every character is in the GSM 03.38 default alphabet or its extension table
-  (3GPP TS 23.038); a basic character costs one 7-bit septet, an extension character two (escape + code).
-  Anything else makes the whole message UCS-2, where every UTF-16 code unit costs 16 bits (so an emoji
-  outside the Basic Multilingual Plane costs 2 units and a flag, two regional indicators, 4).
-- Segments are filled in bits: one SMS carries 1120 bits (160 septets / 70 units). A longer message is
-  cut into parts that each start with a 48-bit user data header, leaving 153 septets / 67 units per part.
-- A character is never split across parts: an escape pair stays together (so a part may hold only 152
-  septets) and so does a surrogate pair (66 units).
-- Grapheme clusters (a letter with its combining accents, an emoji with its skin tone or variation
-  selector, a ZWJ family, a flag) are kept whole too, as Twilio's calculator and modern phones do, so what
-  the reader sees as one character never straddles two parts. The one exception: a cluster that alone
-  would overfill a part (a "zalgo" pile of 70 accents) is cut between code points, as a phone must.
-  ``\\r\\n`` counts as two characters, each its own cluster. The grapheme rules are a compact
-  approximation of Unicode's UAX #29 (no Prepend or Hangul-jamo rules) using only the standard library;
-  they only matter for UCS-2 texts at a part boundary.
-
-Bandwidth's ``segmentCount`` in the 202 reply is the truth; these counts are what the composer predicts.
-The 2048-character limit of the API is applied to the stricter of code points and UTF-16 units, because
-it is not documented which one the API counts.
-"""
+"""How a text goes out as SMS: GSM-7 or UCS-2, how many segments, which characters force Unicode, and the
+smart-character fix (docs/design.md §7)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""A local stand-in for the Bandwidth Messaging API v2, for demos and tests. It validates on its own, from the contract.
-
-`Sandbox` runs it in-process (tests, `bwdesk --sandbox`); `run_forever` is `bwdesk sandbox`. See docs/design.md §11 and
-the module docstrings: `rules` (how a message is judged), `store` (status progression and listing), `faults`
-(what can be injected), `recorder` (the request log), `server` (HTTP and the `/_sandbox/` control endpoints).
-"""
+"""A local stand-in for the Bandwidth Messaging API v2, for demos and tests, judging requests on its own from the
+contract (docs/design.md §11): `Sandbox` runs it in-process, `run_forever` is `bwdesk sandbox`."""
 
 from bwdesk.sandbox.clock import ManualClock
 from bwdesk.sandbox.faults import Fault, FaultKind

@@ -1,9 +1,5 @@
-"""Faults the sandbox can be told to produce, so a client's handling of a bad network or a bad day is testable.
-
-A fault matches requests by method and path suffix and fires for its next `times` matching requests (None: until
-cleared). It acts after the request has been read and recorded, before authentication — like a proxy or an
-overloaded server would — so a test can still assert exactly how many requests arrived.
-"""
+"""Faults the sandbox can be told to produce, so that a client's handling of a bad network or a bad day is testable
+(docs/design.md §11.5)."""
 
 from __future__ import annotations
 

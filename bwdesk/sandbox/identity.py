@@ -1,8 +1,5 @@
-"""The sandbox's demo account: who you are, which numbers you own, and the numbers that fail on purpose.
-
-Everything here is public demo data, printed by `bwdesk sandbox`: none of it is a secret, and none of it
-works anywhere but on the sandbox.
-"""
+"""The sandbox's demo account, its numbers and the test numbers that fail on purpose: public demo data that works
+nowhere but on the sandbox (docs/design.md §11.1, §11.4)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""Every request the sandbox's API received, so a test can assert "exactly one POST arrived".
-
-Secrets never enter the log: the Authorization header keeps only its scheme (`Basic [redacted]`), and the
-form body of the token endpoint is not kept. The log is shared by the server's threads, hence the lock.
-"""
+"""Every request the sandbox's API received, so that a test can assert "exactly one POST arrived"; credentials never
+enter it, and the server's threads share it under a lock (docs/design.md §11.6)."""
 
 from __future__ import annotations
 

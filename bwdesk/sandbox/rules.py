@@ -1,16 +1,5 @@
-"""How the sandbox judges a `POST /messages` body, written from the contract and the API reference alone.
-
-It deliberately shares nothing with `bwdesk.core.message`/`phone`/`sms_text`: if the client's rules drift from
-the API's, a test against the sandbox has to notice. The schema part comes from `messageRequest` in the OpenAPI
-contract (required `applicationId`/`to`/`from`, `to` unique, `text` ≤ 2048, media URLs ≤ 4096, `priority` enum,
-`expiration` date-time); the rest from the reference: E.164 numbers, the alphanumeric sender ID, text required
-unless media, at most 10 recipients, tag ≤ 1024, expiration in the future, and at most 10 media (a support-article
-limit). Where Bandwidth's exact wording is known it is used verbatim; elsewhere the wording is our own.
-
-Lengths (text, tag, media URLs) are counted in UTF-16 code units, as Java's `String.length()` does: an emoji
-counts 2. Whether the real API counts code points or UTF-16 units is unconfirmed; this is the stricter choice,
-so a client that passes the sandbox passes the API.
-"""
+"""How the sandbox judges a `POST /messages` body, from the contract and the API reference alone, sharing nothing with
+`core` so that a drift in the client's rules is noticed (docs/design.md §11.3)."""
 
 from __future__ import annotations
 

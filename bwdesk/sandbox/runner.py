@@ -1,9 +1,5 @@
-"""`bwdesk sandbox`: run the sandbox in the foreground until Ctrl+C, printing how to connect.
-
-Listening on a non-loopback address is allowed, because `--host` is itself the explicit choice docs/design.md §11 asks
-for; a notice then says that the demo credentials are public and that the `/_sandbox/` control endpoints still
-answer loopback clients only.
-"""
+"""`bwdesk sandbox`: run the sandbox in the foreground until Ctrl+C, printing how to connect; a non-loopback `--host`
+is the explicit choice, with a notice (docs/design.md §4.4)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,5 @@
-"""The sandbox's own SMS segment counter, written apart from the client's so that each can catch the other.
-
-GSM 03.38 default alphabet (1 septet per character) and its extension table (2 septets: escape + character);
-anything else makes the whole message UCS-2, counted in UTF-16 units. One segment holds 160 septets / 70 units;
-a longer message is cut into parts of 153 septets / 67 units (the rest is the concatenation header), and a
-character is never split across parts (an escape pair or a surrogate pair moves whole to the next part).
-"""
+"""The sandbox's own SMS segment counter, written apart from the client's so that each can catch the other
+(docs/design.md §11.2)."""
 
 from __future__ import annotations
 

@@ -1,12 +1,5 @@
-"""The sandbox's HTTP side: a standard-library server that answers like Bandwidth's Messaging API v2.
-
-Paths are those of the real hosts: messaging under `/api/v2`, the OAuth2 token endpoint at
-`/api/v1/oauth2/token`. Every API request is first recorded, then meets any injected fault (as a proxy or an
-overloaded front end would act, before authentication); then the checks run in the order of a Spring application
-such as Bandwidth's: unknown path (404, Spring's body) → authentication (401) → account in the path (403) →
-method (405) → Accept (406) → Content-Type (415) → body (400) → the operation. Control endpoints under
-`/_sandbox/` exist only here, need no authentication, are not recorded, and answer loopback clients only.
-"""
+"""The sandbox's HTTP side: a standard-library server that answers like Bandwidth's Messaging API v2, in the order of
+checks of §11.3, plus the loopback-only `/_sandbox/` control endpoints (docs/design.md §11.2, §11.7)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,5 @@
-"""The sandbox's memory: accepted messages and how their status moves on, uploaded media, OAuth tokens.
-
-Status is computed from the time elapsed since acceptance (with the sandbox's clock), never by a background
-thread: RECEIVED → QUEUED → SENT → DELIVERED, one step every `status_step` seconds, or FAILED with a real
-Bandwidth error code at the SENT step when the message cannot be delivered. Everything is guarded by one lock,
-because the HTTP server answers on many threads.
-"""
+"""The sandbox's memory: accepted messages and their status over time (computed from its clock, never by a thread),
+uploaded media, OAuth tokens; one lock, as the server answers on many threads (docs/design.md §11.4)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""What the window's keyboard needs from its controls' events: Alt+letter belongs to mnemonics, and focus that
-arrives without the mouse is reported so that the window can bring it into view.
-
-One filter object watches the window's Tab stops (every field and button) rather than the whole application:
-an application-wide Python filter is called for every event of every object, and wrapping the objects Qt
-makes for itself cost the first paint about 100 ms."""
+"""The controls' key and focus filter: Alt+letter belongs to mnemonics, and focus that arrives without the mouse is
+reported so that the window brings it into view (docs/design.md §8.2)."""
 
 from __future__ import annotations
 

@@ -1,19 +1,5 @@
-"""The media list of the composer: links to send with the message, and local files uploaded to become links.
-
-Rows keep the order they will be sent in. A link that can't be sent stays in the list, marked, with the
-reason (from `bwdesk.core.message.validate`) as its tooltip, so the agent can fix it rather than wonder
-where it went. Text typed in the link input joins the list as the recipients' typed text becomes chips:
-on Enter or "+ Add URL", on leaving the field and on Send (`commit_pending_text`), even when it is not a
-valid link or one too many, so what was typed is never silently left out of the message. Local files are checked with `bwdesk.core.attachments.check_attachment`; the widget never
-uploads anything itself: it emits `upload_requested(Attachment)` and the window's controller uploads in the
-background and answers with `upload_finished(attachment, url)` or `upload_failed(attachment, message)`. A
-failed upload stays as a row marked failed (Send waits until it is uploaded again or removed).
-
-Each row shows what it is beside its name: a thumbnail or a type icon, the type and size, an attachment's
-state (uploading, uploaded, upload failed). Those come from a look in the background (`ui.media_preview`
-answers `set_preview`); warnings from it (a link that answers 404, a type MMS cannot carry, sizes over the
-MMS limits of `core.media_info`) are listed under the list, for as long as they are true.
-"""
+"""The composer's media list: links to send and local files uploaded to become links, in send order, what each row
+is, and the MMS warnings; nothing typed or attached is silently left out (docs/design.md §8.7)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
-"""Looks at the composer's media in the background: a local file's thumbnail, a link's type, size and answer
-(`core.media_probe`; the account's own uploads through its client, which alone may fetch them). One look at a
-time, so previews never hold up a send on the shared workers; what was seen is remembered for a while. In the
-sandbox only links to this computer are looked at: there, nothing leaves it."""
+"""Looks at the composer's media in the background, one at a time, remembered for a while: a file's thumbnail, a
+link's type, size and answer (docs/design.md §8.7)."""
 
 from __future__ import annotations
 

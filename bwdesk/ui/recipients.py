@@ -1,10 +1,5 @@
-"""Recipient chips: a list model that holds the parsed numbers, and a widget that shows them as chips.
-
-The model is the truth and the widget only a view of it (the design of Qt token edits, with Thunderbird's
-address pills as the behaviour to match): the model can be tested on its own with `qtmodeltester`, and the
-widget reacts to the model's row signals instead of rebuilding every chip on every change. Every number is
-parsed by `bwdesk.core.phone`; nothing here knows what a valid number looks like.
-"""
+"""Recipient chips: a list model holding the parsed numbers, and the chip widget that is only its view, with the
+keyboard and paste behaviour of docs/design.md §8.4."""
 
 from __future__ import annotations
 

@@ -1,14 +1,5 @@
-"""The settings dialog: the account, the credentials, where they are kept, and "does it work?".
-
-It edits exactly what `core.settings` knows (and validates it with `validate_settings`, so the dialog
-and the file agree on what is valid) plus the secret, which goes to `core.secrets` and nowhere else. A
-secret reaches the screen only when the person presses Show. Keys the administrator locked are shown
-read-only, saying so. Everything that may block — the keyring (it can wait for an unlock prompt), the
-settings file, Test connection's HTTP request — runs through `BackgroundTasks`.
-
-First run (no account yet): an intro line and a "Try the sandbox" button; the dialog then finishes
-with `SANDBOX_RESULT` and `sandbox_requested` is True.
-"""
+"""The settings dialog: the account, the credentials and where they are kept, "does it work?", and the first run's
+"Try the sandbox" (docs/design.md §5.4, §3.1)."""
 
 from __future__ import annotations
 

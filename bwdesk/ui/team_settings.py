@@ -1,20 +1,5 @@
-"""Settings → Team history: which team database this desk shares its history with, the password for it,
-the agent's name there, and Test connection.
-
-A group of the settings dialog, kept in its own module because it has its own secret and its own test.
-The dialog owns the rules it shares with the other groups: it validates `history_url` and `agent_name`
-with `core.settings.validate_settings` (so the URL's problems are `core.team.url`'s own words, which
-never repeat a password), applies the administrator's locks, and saves. This section adds:
-
-- the database password, masked until Show, kept in the keyring under the URL's key
-  (`TeamUrl.keyring_key`) through `core.secrets`, or for this session only when there is no keyring —
-  the account secret's policy; saved only when it, its URL or where it is kept changed;
-- what the environment changes (`BWDESK_HISTORY_URL`, `PGPASSWORD`, `BWDESK_AGENT`), under each field;
-- Test connection: `core.team.status.team_status` on a worker with the values as typed, each failure in
-  `core.team.connection`'s words behind a short heading (no classification here).
-
-psycopg loads only on the worker that tests, never while the dialog opens.
-"""
+"""Settings → Team history: the team database's URL, its password, the agent's name there, and its own Test
+connection; a group of the settings dialog (docs/design.md §16.17)."""
 
 from __future__ import annotations
 

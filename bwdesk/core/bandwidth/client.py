@@ -1,8 +1,6 @@
-"""`BandwidthClient`: one account's calls to the Messaging API v2 (send, status lookup, media, test connection).
-
-`send` holds the rules that protect customers (docs/design.md §6): it is retried only when the message certainly was
-not queued, and every outcome is reported as accepted / rejected / failed / unknown, never raised.
-"""
+"""`BandwidthClient`: one account's calls to the Messaging API v2 (send, status lookups, media, test connection).
+`send` retries only when the message certainly was not queued, and reports every outcome rather than raising
+(docs/design.md §6)."""
 
 from __future__ import annotations
 

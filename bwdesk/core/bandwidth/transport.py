@@ -1,8 +1,5 @@
-"""HTTP for the client: one keep-alive session whose connections note whether any byte of a request left.
-
-Nothing written: the send `failed` (safe to retry); anything written and no complete answer: `unknown`. A
-connection idle longer than `max_idle` is not reused: a reset on it could not be told from a lost answer.
-"""
+"""HTTP for the client: one keep-alive session whose connections note whether any byte of a request left, so that a
+send can be told `failed` (nothing written) from `unknown` (docs/design.md §6.4, §6.5)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""Which directory a profile uses, and the templates an agent sees.
-
-Today: the local history file, stamped with the agent's display name. When the team store is built, a
-configured team history (`history_url`) will give the team database's directory here instead (§16, §17).
-"""
+"""Which directory a profile uses (today the local history file, stamped with the agent's name), and the templates an
+agent sees: IT's, then the store's (docs/design.md §17.1, §17.3)."""
 
 from __future__ import annotations
 

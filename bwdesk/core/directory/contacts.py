@@ -1,8 +1,5 @@
-"""Contacts: a name and optional fields per number; matching them as a name is typed; what they give a template.
-
-Fields are what templates fill (`{first_name}`, `{company}`, `{ticket_url}`): keys are lower case, words joined
-by `_`. A contact's variables are its fields plus `name`.
-"""
+"""Contacts: a name and fields per number, matched as a name is typed (`ContactIndex`), and the values they give a
+template (docs/design.md §17.5)."""
 
 from __future__ import annotations
 

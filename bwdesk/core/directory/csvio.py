@@ -1,14 +1,5 @@
-"""CSV files of contacts and of the do-not-text list: reading messy ones, writing spreadsheet-safe ones.
-
-Reading takes what people have: UTF-8 (with or without a byte-order mark) or, failing that, Windows-1252;
-commas, semicolons or tabs; numbers in national formats (the default region), with or without punctuation;
-duplicates; blank lines; cells a bwdesk export made formula-safe (`'+1…`). Line 1 is the header. Every line
-that cannot be used is reported by its line number in the file (a quoted cell with line breaks counts all its
-lines), and the rest is used.
-
-Writing follows the history export's rules (docs/design.md §9.8): UTF-8 with a byte-order mark, CRLF, and
-every cell a spreadsheet would run as a formula neutralised by `history.export.csv_cell`.
-"""
+"""CSV files of contacts and of the do-not-text list: messy ones read, each unusable line named by its line number;
+spreadsheet-safe ones written by the history export's rules (docs/design.md §17.5, §9.8)."""
 
 from __future__ import annotations
 

@@ -1,12 +1,5 @@
-"""The do-not-text list: who may not be texted and why, and how it fills itself from Bandwidth's answers.
-
-A number goes on the list when Bandwidth says the recipient opted out (4775: they replied STOP) or is on its
-blocklist (4482), by hand, or from an imported file. It comes off only by hand, with a reason (the customer
-texted START, say), and both changes stay in the list's history. There is no "send anyway".
-
-`OptOutRecorder` is what the send path and the status refresh call after they record an outcome: it puts the
-number on the list and keeps what it added, so the caller can tell the agent.
-"""
+"""The do-not-text list: entries, reasons and codes (4775, 4482) in words, and `OptOutRecorder`, which fills the list
+from Bandwidth's answers once the send path or a refresh recorded them (docs/design.md §17.2)."""
 
 from __future__ import annotations
 

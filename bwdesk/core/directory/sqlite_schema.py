@@ -1,10 +1,5 @@
-"""The directory's tables in the history's SQLite file, with a version of their own.
-
-The history's schema (`PRAGMA user_version`, core/history/schema.py) is the history's; the directory keeps its
-version in its own table, `directory_schema` (`version` = "major.minor"), so the two change independently. The
-same rules hold: a newer minor opens as it is, a newer major is refused, an older version is migrated in one
-transaction under the write lock (re-reading the version first: another process may have done it).
-"""
+"""The directory's tables in the history's SQLite file, with a version of their own (`directory_schema`), so that the
+two schemas change independently (docs/design.md §17.1)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""The directory in the local SQLite file: the history's file, tables and version of its own.
-
-It shares the history's SQLite plumbing (a connection per thread, errors in words, owner-only files) and its
-concurrency rules (docs/design.md §9.4): readers never wait in WAL; writes take one lock per store and
-`BEGIN IMMEDIATE`; other processes wait on SQLite's busy timeout.
-"""
+"""`SqliteDirectoryStore`: the directory in the history's SQLite file, sharing the history's plumbing and concurrency
+rules (docs/design.md §17.1, §9.4)."""
 
 from __future__ import annotations
 

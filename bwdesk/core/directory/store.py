@@ -1,13 +1,5 @@
-"""The interface every directory store implements: the local SQLite file today, the team database next.
-
-Every change is stamped with the store's `agent` (the display name of core.team.identity) and the time.
-Numbers are E.164; callers normalise what people type first (core.phone). Removals from the do-not-text list
-need a reason and are kept in its history, never deleted. Templates have a scope: a store says which it keeps
-(`template_scopes`); IT's locked ones come from the system settings file and no store writes them.
-
-Code asks for the narrowest role it needs: the send path only `OptOutList.opted_out`, the recorder only
-`add_opt_out`, a template picker only `TemplateShelf.templates`.
-"""
+"""`DirectoryStore`, the interface every directory store implements, in three roles (`OptOutList`, `ContactBook`,
+`TemplateShelf`) so that code asks for the narrowest one it needs (docs/design.md §17.1)."""
 
 from __future__ import annotations
 

@@ -1,17 +1,5 @@
-"""The template engine: variables in a text, with their positions, and the text filled in.
-
-A variable is `{name}` or `{name|fallback}`. A name is a letter or `_` then letters, digits or `_` (at most 40),
-matched without regard to case and to spaces around it: `{First_Name}` and `{ first_name }` are `first_name`.
-The fallback is everything after the first `|` up to the `}`, as written (`{first_name|there}`; `{x|}` falls back
-to nothing). A value that is empty or only spaces counts as no value.
-
-Any other brace is plain text, so a message can still say `:-}` or `{1}`. A template, though, is checked
-(`template_problems`): there, a `{…}` that is not a variable (`{first name}`) or a `{name` never closed is a
-mistake to fix before it is saved, not text to send to a customer.
-
-Positions are indexes into the Python string (code points), `start` inclusive and `end` exclusive, for
-highlighting and for messages ("position 7, line 2, column 3").
-"""
+"""The template engine: `{name}` and `{name|fallback}` variables with their positions, the text filled in, and what is
+missing or mistyped (docs/design.md §17.4)."""
 
 from __future__ import annotations
 
@@ -31,7 +19,8 @@ _VARIABLE = re.compile(rf"[ \t]*({_NAME})[ \t]*(?:\|([^{{}}\n]*))?")
 
 @dataclass(frozen=True)
 class Variable:
-    """One `{name}` or `{name|fallback}` in a text: its name (lower case), fallback and where it is."""
+    """One `{name}` or `{name|fallback}` in a text: its name (lower case), fallback and where it is (code point
+    indexes, `start` inclusive, `end` exclusive)."""
 
     name: str
     fallback: str | None

@@ -1,8 +1,5 @@
-"""How names are matched as they are typed: case- and accent-insensitive, from the start of a word.
-
-"ann" finds "Ann Lee", "Anne-Marie Dupont" and "Lee, Ann"; "zoe" finds "Zoë"; "obr" finds "O'Brien". Contacts,
-templates and (in the window) recipients' autocomplete all match this way, so it lives in one place.
-"""
+"""How names are matched as they are typed (case- and accent-insensitive, from the start of a word): one way for
+contacts, templates and autocomplete, so it lives in one place (docs/design.md §17.5)."""
 
 from __future__ import annotations
 

@@ -1,15 +1,5 @@
-"""The local history as this desk's journal for a team history: the outbox, and finding rows by uid.
-
-The triggers of schema 2.2 (`schema.py`) bump a row's `revision` on every change and, while a team database
-is set up (`meta.team_target`), queue the row in `outbox`: one entry per row, holding the newest revision
-waiting to be copied and its place in line (`seq`: when it was first queued). The copier (`core.team.copier`)
-reads the line in order, copies the rows as they are now (their newest revision), and removes an entry only
-after the team database committed it, and only if no newer revision was queued meanwhile. So a row is never
-lost, a change is never copied over a newer one, and a copy that is repeated changes nothing.
-
-Functions here take a connection of the store (`SqliteHistoryStore` wraps them in its read and write
-transactions); they know SQL, not the network.
-"""
+"""The local history as this desk's journal for a team history: the outbox the copier empties, and rows by uid
+(docs/design.md §16.10). Functions over the store's connections: SQL, never the network."""
 
 from __future__ import annotations
 

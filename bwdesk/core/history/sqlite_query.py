@@ -1,8 +1,5 @@
-"""The SQL for a `HistoryQuery` over the SQLite schema, and reading its rows back as `HistoryRow`s.
-
-Every plan walks one index newest-first and stops at the page's limit (keyset paging by id, never OFFSET);
-which index is decided per query by capped counts, so a narrow filter drives and the broad ones are checked.
-"""
+"""A `HistoryQuery` as SQL over the SQLite schema: one index walked newest first (chosen by capped counts), keyset
+pages, and its rows read back as `HistoryRow`s (docs/design.md §9.6)."""
 
 from __future__ import annotations
 

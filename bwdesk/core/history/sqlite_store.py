@@ -1,8 +1,5 @@
-"""The SQLite history: the row is committed before the POST, WAL for readers, errors in words.
-
-Thread-safe: each thread reads on its own connection; writes are serialised by a lock, and other processes
-by SQLite's busy timeout. SQLite errors a person can act on become `HistoryError` saying what to do.
-"""
+"""`SqliteHistoryStore`: the local history, each row committed before its POST; WAL, a connection per thread, one write
+lock, and SQLite's errors in words (docs/design.md §6.6, §9.3, §9.4, §9.10)."""
 
 from __future__ import annotations
 

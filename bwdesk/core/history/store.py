@@ -1,8 +1,5 @@
-"""The interface every history store implements (SQLite today, a team store on PostgreSQL next).
-
-Code that sends, looks up statuses or shows the history asks for the narrowest role it needs; `HistoryStore`
-is all of them together, what a profile's store provides.
-"""
+"""`HistoryStore`, the interface every history store implements (SQLite, the team store), and the narrower roles code
+asks for (docs/design.md §9.11)."""
 
 from __future__ import annotations
 

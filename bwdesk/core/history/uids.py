@@ -1,15 +1,5 @@
-"""Row ids that hold across desks: each row's `row_uid`, and the key a row has in a team view.
-
-- `row_uid` is a time-ordered UUID (version 7, RFC 9562): 48 bits of Unix time in milliseconds, then random
-  bits. It is made from the same moment as the row's `created` time, so the second it names is the row's
-  creation second, and uids sort as rows were made. Within one second a desk's uids also grow with its local
-  row ids (`new_row_uid(after=…)`), so a desk's rows sort the same way by id and by uid.
-- A **team key** is the integer a row of a team view is known by (`HistoryRow.id` there): its creation second
-  above its uid, `created << 128 | uid`. Keys sort exactly as the team view does (newest first by creation,
-  then uid), are unique, and never collide with a local row id (those are far below 2**128), so one store can
-  take either: a local id from `record_sending`, or a team key from a row it listed. Keys are Python integers
-  for code, never shown to people or written to JSON.
-"""
+"""Row ids that hold across desks: each row's `row_uid` (a time-ordered UUID, version 7) and the team key a row of a
+team view is known by (docs/design.md §9.11, §16.10)."""
 
 from __future__ import annotations
 

@@ -1,14 +1,5 @@
-"""The team history in effect for a profile: its URL (and where that came from), who and which desk.
-
-The URL comes from the `history_url` setting, IT's system-wide file (where it can be locked), or
-`BWDESK_HISTORY_URL`, which wins over saved settings unless IT locked the key (docs/design.md §4.9).
-`account.apply_environment` applies the variables; the URL is checked here, where it is used, so a bad
-one is reported naming its source and never stops anything that does not need the team database.
-
-The password: `PGPASSWORD` (the environment first, as for every credential), else the keyring entry of
-this URL (`TeamUrl.keyring_key`), else nothing, and libpq looks in its own `.pgpass` or service file.
-It is handed to the connection as a keyword, never put in a URL, a file or a process argument.
-"""
+"""The team history in effect for a profile: its URL and where it came from, who and which desk, and where the
+password comes from (docs/design.md §16.2, §16.3)."""
 
 from __future__ import annotations
 

@@ -1,17 +1,5 @@
-"""Connecting to the team database, and every way it can fail told apart in words.
-
-Every team-side connection goes through `connect()`: a short connect timeout (the team database must
-never hold up a desk), a statement and lock timeout, `application_name` `bwdesk/<version>` (so IT sees
-who is connected), and the password as a keyword argument — never in the conninfo string, which
-psycopg or a log line might show. After connecting, a host other than this machine must have been
-reached with `sslmode=verify-full` (a service file or `PGHOST` could otherwise sneak past the URL
-check).
-
-`TeamDatabaseError.problem` is the machine-readable kind (`--json`, and what the outbox will use to
-decide "offline, try later" versus "needs a person"); `str()` is what to tell the person: what is
-wrong and what to do. The same words serve `bwdesk team status` and the settings dialog's Test
-connection.
-"""
+"""Connecting to the team database with short timeouts, and every way it can fail told apart: a `Problem` for code,
+words for the person (docs/design.md §16.4)."""
 
 from __future__ import annotations
 

@@ -1,17 +1,5 @@
-"""The copier: this desk's outbox into the team database, in order, on a thread of its own.
-
-Sending never waits for it. It takes the rows waiting in the local outbox (`history.journal`) in line, as
-they are now, and upserts them in one transaction per batch, keyed by `row_uid`:
-`ON CONFLICT (row_uid) DO UPDATE … WHERE messages.revision < EXCLUDED.revision` (and the schema's trigger drops
-an older revision whoever sends it), so a copy repeated after a crash, or by the window and a `bwdesk send`
-sharing one profile, changes nothing. Only once the team database has committed does it take the rows out of
-the outbox, and only those whose revision it copied: nothing lost, nothing doubled, in order.
-
-Before any row it writes this desk's row in `desks` (the rows refer to it), and again every
-`heartbeat` seconds as the desk's heartbeat: other desks show this desk's unfinished sends as unknown once it
-has been silent too long. When the team database cannot be reached it waits (`TeamLink`: longer after each
-failure, shorter when woken by a new local change once the wait is over) and catches up by itself.
-"""
+"""The copier: this desk's outbox into the team database, in order, on a thread of its own, with the desk's heartbeat;
+nothing lost, nothing doubled (docs/design.md §16.10, §16.13)."""
 
 from __future__ import annotations
 

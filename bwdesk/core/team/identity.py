@@ -1,13 +1,5 @@
-"""Who is sending, and from which desk: the names team rows carry (`agent`, `desk` in `--json`).
-
-- The **agent** is a display name for people, not an account: the `agent_name` setting (or
-  `BWDESK_AGENT`, applied to the settings like every variable, docs/design.md §4.9), else the operating
-  system's full name for the user (the GECOS field on Linux and macOS, the display name on Windows),
-  else the login name.
-- The **desk** is one profile on one computer: a random UUID created the first time it is asked for
-  and kept in `<profile>/desk.json`, so two profiles on one computer are two desks and a desk keeps its
-  id across restarts and upgrades.
-"""
+"""Who is sending, and from which desk: the agent's display name and the desk id that team rows carry (docs/design.md
+§16.7)."""
 
 from __future__ import annotations
 

@@ -1,15 +1,5 @@
-"""A `HistoryQuery` as SQL over the team database, and its rows back as `HistoryRow`s.
-
-The same query means the same rows as in the local history (docs/design.md §9.5): words and word starts from
-`history.search.search_terms`, matched against the words bwdesk itself wrote (`terms.tsquery`); a run of four
-or more digits in a recipient's digits (the trigram index, `LIKE '%…%'`) or as words; one complete number
-exactly (the recipients' table, walked newest first); the status filter on the `status` column; dates on
-`created`. The team view adds `agent` (mine / one agent) and what only a team has: another desk's `sending`
-row whose desk has been silent longer than `silent_after` reads, and filters, as unknown.
-
-Pages are keyset pages on `(created, row_uid)` newest first (the `messages_page` index, or the recipients'
-key for a number), never OFFSET.
-"""
+"""A `HistoryQuery` as SQL over the team database, meaning the same rows as in the local history (docs/design.md §9.5),
+in keyset pages newest first, and its rows back as `HistoryRow`s (§16.11)."""
 
 from __future__ import annotations
 

@@ -1,28 +1,5 @@
-"""The team database's schema: versioned, created and migrated only by `bwdesk team init`.
-
-Everything lives in the PostgreSQL schema (namespace) `bwdesk`, so the database can be one IT already
-runs for other things. `bwdesk.schema_version` has a row per applied version with `compatible_from`:
-the oldest schema version a bwdesk must know to use a database at that version. A migration that only
-adds (an index, a column with a default) keeps `compatible_from`, and older desks go on working; one
-that changes what rows mean raises it, and older desks are told to update.
-
-The app never migrates: on connecting it calls `check_schema`, which says clearly when the database is
-older ("run bwdesk team init") or newer ("update bwdesk") than it understands. `init_schema` takes an
-administrator's connection, applies the missing versions in one transaction (under an advisory lock,
-so two administrators cannot race), and grants the app's role its rights.
-
-Least privilege (docs/design.md §16.5): the app's role may SELECT, INSERT and UPDATE messages and
-desks, INSERT into the recipients side table (its trigger runs as the app) and read the version; it may
-never DELETE. Retention and removal are IT's, with PostgreSQL's own tools.
-
-Search (docs/design.md §16.6): `search_terms` is written by bwdesk, the words of the text and the tag
-exactly as the local SQLite full-text index (FTS5, `unicode61 remove_diacritics 2`) tokenises them,
-space-separated, the text's words then `|` then the tag's; the generated `search` column turns them
-into a tsvector word for word with their positions (`bwdesk.terms_vector`: no parser, no dictionary,
-no locale), so a query built from the same tokeniser (words, prefixes, phrases) finds the same rows on
-both stores whatever the server's language settings. `digits` holds the digits
-of every recipient for "any run of four or more digits" (a trigram index).
-"""
+"""The team database's schema: versioned, created and migrated only by `bwdesk team init`, least privilege for the
+app's role, and the search columns that keep search equal on both stores (docs/design.md §16.5, §16.6)."""
 
 from __future__ import annotations
 

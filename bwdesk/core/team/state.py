@@ -1,14 +1,5 @@
-"""Whether this desk can use the team database right now, and what to tell the agent about it.
-
-`TeamLink` is shared by the copier and the team store's reads (thread-safe): a failure that passes by itself
-(`Problem.offline`) makes both wait a little, longer after each failure, before they try again, so a desk
-whose team database is down neither waits on a connect timeout for every page it reads nor hammers the server;
-one that needs a person (a refused password, an old schema) waits longer. A success anywhere ends the wait.
-
-`TeamState` is the snapshot the window's status bar and `bwdesk team status` show; listeners registered with
-`TeamLink.subscribe` are called (on whichever thread changed it) when it may have changed. Plain Python, no
-psycopg: the window may import it before the first paint.
-"""
+"""Whether this desk can use the team database right now: `TeamLink`, the wait after a failure that every reader
+shares, and `TeamState`, what the window and `team status` show (docs/design.md §16.11, §16.16). No psycopg."""
 
 from __future__ import annotations
 

@@ -1,13 +1,5 @@
-"""What `bwdesk team status` reports: can this desk use the team database, and what is in it.
-
-Each step runs only if the one before worked, and each failure is recorded as its `Problem`, so the
-report says exactly where it stopped: the URL (checked before this is called), reaching the server,
-TLS, signing in, the database, the schema version, the role's rights. Then the rows, the desks (and
-when each was last heard from) and this desk's outbox.
-
-The outbox (this desk's rows waiting to be copied to the team database) is read from the desk's history
-file (`local_outbox`), whether or not a window is copying it right now.
-"""
+"""What `bwdesk team status` reports: each step (reach, TLS, sign in, database, schema, rights) only if the one before
+worked, then the rows, the desks and this desk's outbox (docs/design.md §16.8)."""
 
 from __future__ import annotations
 

@@ -1,17 +1,5 @@
-"""The team store: the `HistoryStore` of a desk whose history is shared with its team (docs/design.md §16.11).
-
-- **Writes** go to this desk's local journal (the SQLite history), exactly as without a team: the row is
-  committed before the POST, and nothing waits on the network. Every change is queued by the journal's
-  triggers; the copier (`copier.py`) takes it to the team database in the background.
-- **Reads** of the team view (`search`, `count`, `get`, export, the duplicate guard) ask the team database
-  with short timeouts. This desk's rows still waiting in the outbox are shown as they are here, over their
-  older team copies. When the team database cannot answer, reads fall back to this desk's journal and say so
-  (`search_page(...).problem`, `state()`), and try the team again after a short wait (`TeamLink`).
-- Rows of the team view are known by team keys (`history.uids`); rows this desk reads from its own journal
-  (`HistoryQuery(this_desk=True)`, `rows_to_refresh`, `get(local id)`) by their local ids. Every method that
-  changes a row takes either; only this desk's rows can be changed here (`NotThisDesk` otherwise): a desk
-  looks up the status of its own messages, and the results reach everyone through the outbox.
-"""
+"""`TeamHistoryStore`: writes to this desk's journal, reads of the team view from the team database, falling back to
+this desk's rows when it cannot answer (docs/design.md §16.11)."""
 
 from __future__ import annotations
 

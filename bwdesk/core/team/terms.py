@@ -1,13 +1,5 @@
-"""The words of a message exactly as the local history's full-text index sees them.
-
-The team database cannot be trusted to split words as SQLite's FTS5 `unicode61 remove_diacritics 2`
-tokeniser does (docs/design.md §16.6), so bwdesk asks that tokeniser itself: an in-memory FTS5 table
-with the same tokenizer, and its `fts5vocab` instance table, give each word as FTS5 indexed it (folded,
-without diacritics) in order. `search_terms` is what the `search_terms` column of a team row holds; a
-query built from `tokens` of what a person typed then matches the same rows on both stores.
-
-One in-memory database per thread (SQLite connections are not shared across threads).
-"""
+"""A message's words exactly as the local history's FTS5 index splits them, asked of FTS5 itself, and their tsquery:
+what keeps team search equal to local search (docs/design.md §16.6)."""
 
 from __future__ import annotations
 
@@ -21,6 +13,7 @@ _local = threading.local()
 
 
 def _connection() -> sqlite3.Connection:
+    """This thread's in-memory FTS5 table and its vocabulary (SQLite connections are not shared across threads)."""
     conn: sqlite3.Connection | None = getattr(_local, "conn", None)
     if conn is None:
         conn = sqlite3.connect(":memory:", check_same_thread=True)

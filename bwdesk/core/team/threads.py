@@ -1,10 +1,5 @@
-"""Threads of the team store: one team connection per reading thread, and the duplicate guard's own thread.
-
-Psycopg connections serve one thread at a time; the window reads from a few worker threads, so each gets its own
-connection (as the local history gives each its own SQLite connection), kept while the thread lives. The guard's
-thread runs one check at a time for a caller that will not wait long: a check that overruns is left to finish
-alone, and the next one gets a new thread.
-"""
+"""Threads of the team store: one team connection per reading thread, and the duplicate guard's own thread
+(docs/design.md §16.11, §16.12)."""
 
 from __future__ import annotations
 

@@ -1,19 +1,5 @@
-"""The team database's URL: `postgresql://user@host:port/db?sslmode=…`, checked before it is used.
-
-Rules (docs/design.md §16.2):
-
-- Only `postgresql://` (or libpq's `postgres://` spelling, normalised).
-- Never a password in it. A URL with one is refused with a message that does not repeat the URL, and
-  the password is registered with the log's redaction at once: it may already be in a settings file or
-  a shell history, and it must at least never reach bwdesk's log. The password lives in the keyring,
-  or comes from libpq's own `PGPASSWORD`, `.pgpass` or service file.
-- Any host but this machine (loopback addresses, `localhost`, a unix socket) needs
-  `sslmode=verify-full`: encrypted, and the server proven to be the one named.
-- Query options are the libpq ones people need for TLS and failover; options bwdesk sets itself
-  (`connect_timeout`, `application_name`, `options`) are refused rather than silently overridden.
-
-Plain Python (no psycopg), so settings can be checked on the way to the window's first paint.
-"""
+"""The team database's `postgresql://` URL, checked before use: no password in it, TLS verified for any other host,
+only the options people need (docs/design.md §16.2). Plain Python, so settings check it before the first paint."""
 
 from __future__ import annotations
 
