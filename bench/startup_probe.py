@@ -123,6 +123,8 @@ def _watch(window: Any, to_field: Any, then: Any) -> Any:
                 self.typed_seen = True
                 print("typed", flush=True)
                 print(f"cpu {time.process_time() * 1000:.1f}", flush=True)  # this process's CPU time so far
+                if os.environ.get("BWDESK_PROBE_EXIT_AT_TYPED"):  # counting instructions to this point only
+                    os._exit(0)
                 then()
 
     watch = Watch(window)

@@ -1,0 +1,63 @@
+"""Start-up in instructions: what the `startup` bench's ratio is on a quiet machine, measured on a busy one.
+
+Each probe of `bench_startup.py` (offscreen, bwdesk on an empty history, and the bare window) runs once under
+`valgrind --tool=callgrind` until the typed key is in To; the instructions executed (every thread) do not depend
+on what else the machine is doing, so their ratio is the start-up ratio's load-free counterpart. Needs valgrind.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_startup import PROBE, _profile  # noqa: E402  (the same profile and probe as the timed bench)
+
+
+def instructions(variant: str, home: Path | None) -> int:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "BWDESK_PROBE_EXIT_AT_TYPED": "1"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if home is not None:
+        env |= {"BWDESK_HOME": str(home), "BW_USERNAME": "bench", "BW_PASSWORD": "bench-password"}
+        env["BWDESK_API_BASE"] = "http://127.0.0.1:9/api/v2"
+    with tempfile.TemporaryDirectory() as out:
+        done = subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                f"--callgrind-out-file={out}/cg.%p",
+                sys.executable,
+                str(PROBE),
+                "--probe",
+                variant,
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+    found = re.findall(r"Collected : (\d+)", done.stderr)
+    if "typed" not in done.stdout or not found:
+        raise RuntimeError(f"{variant}: no count\n{done.stdout}\n{done.stderr[-2000:]}")
+    return sum(int(n) for n in found)
+
+
+def main() -> None:
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not installed (apt-get install valgrind)")
+    for variant in ("bare", "bwdesk"):  # warm: bytecode written, files in the page cache
+        instructions(variant, None if variant == "bare" else _profile(None))
+    bare = instructions("bare", None)
+    bwdesk = instructions("bwdesk", _profile(None))
+    print(f"bare instructions to typed: {bare / 1e6:.0f}M")
+    print(f"bwdesk instructions to typed: {bwdesk / 1e6:.0f}M")
+    print(f"typeable ratio in instructions, offscreen (target <= 1.4): {bwdesk / bare:.2f}")
+
+
+if __name__ == "__main__":
+    main()
