@@ -192,6 +192,7 @@ class SettingsDialog(QDialog):
         self._sandbox_requested = False
         self._store_status: SecretStoreStatus | None = None
         self._secret_touched = False
+        self._select_when_loaded: QLineEdit | None = None  # opened at the secret: typed over once it is read
         # (account id, credentials, session only) as they are saved now; Save keeps an unchanged secret as is.
         self._secret_as_saved: tuple[str, Credentials | None, bool] = (
             context.loaded.settings.account_id,
@@ -773,6 +774,10 @@ class SettingsDialog(QDialog):
                     self.client_id_edit.setText(credentials.client_id)
                 self.client_secret_edit.setText(credentials.client_secret)
             self._secret_as_saved = (self._loaded.settings.account_id, credentials, answer.session_only)
+            if (
+                self._select_when_loaded is not None
+            ):  # setText dropped the selection: what is typed replaces it
+                self._select_when_loaded.selectAll()
 
     def _secret_store_failed(self, exc: BaseException) -> None:
         self.store_label.setText("Could not find out where secrets are kept.")
@@ -975,6 +980,7 @@ class SettingsDialog(QDialog):
         edit = widget.edit if isinstance(widget, SecretEdit) else widget
         if isinstance(edit, QLineEdit):
             edit.selectAll()
+            self._select_when_loaded = edit  # the saved secret may arrive from the keyring after this
         # Scrolled once the dialog has its size (it is about to be shown).
         QTimer.singleShot(0, self, lambda: self._scroll.ensureWidgetVisible(self._holders[key]))
 

@@ -456,6 +456,27 @@ def test_save_writes_the_secret_to_the_keyring_only_when_it_or_its_account_chang
     assert ring.writes == 2 and store.load("9900001") == BasicCredentials("api-user", "kept-pass-3")
 
 
+def test_opened_at_the_password_the_saved_one_read_later_is_typed_over_not_added_to(
+    qtbot: Any, tasks: BackgroundTasks, profile: Path
+) -> None:
+    """A refused password opens the dialog at it before the keyring has answered: the saved password that
+    arrives then is selected too, so the new one replaces it (it used to be appended: "wrong-passright-pass")."""
+    store = SecretStore(backend=CountingKeyring())
+    store.save("9900000", BasicCredentials("api-user", "wrong-pass"))
+    (profile / "settings.json").write_text(
+        json.dumps({"version": 1, "account_id": "9900000", "username": "api-user"})
+    )
+    dialog = SettingsDialog(load_context(profile=profile, env={}), tasks, secret_store=store)
+    qtbot.addWidget(dialog)
+    dialog.open_at("password")
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    qtbot.waitUntil(lambda: dialog.password_edit.text() == "wrong-pass", timeout=WAIT)
+    qtbot.waitUntil(lambda: dialog.focusWidget() is dialog.password_edit)
+    qtbot.keyClicks(dialog.password_edit, "right-pass")
+    assert dialog.password_edit.text() == "right-pass"
+
+
 @pytest.mark.parametrize("screen_height", [700, 600])
 def test_on_a_small_screen_every_control_is_reachable_and_test_connection_and_save_stay_in_view(
     qtbot: Any, tasks: BackgroundTasks, context: Context, monkeypatch: pytest.MonkeyPatch, screen_height: int
