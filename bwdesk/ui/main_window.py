@@ -314,6 +314,7 @@ class MainWindow(QMainWindow):
                 [(f.number, f.label) for f in account.from_numbers], account.default_from
             )
         self.session.use_services(services)
+        self.composer.contacts.use(self.tasks, services.directory)
         self.previews.use_client(services.client, ready=True)
         self.history_view.set_store(services.history)
         self.history_view.set_refresher(services.refresher)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from bwdesk.core.directory.contacts import Contact, shared_values, values_for
 from bwdesk.core.directory.templates import Filled, Variable, fill, missing_problem, variables
 from bwdesk.core.message import Draft, Mode, recipients_e164
+from bwdesk.core.sms_text import analyze, text_length
 
 
 @dataclass(frozen=True)
@@ -69,10 +70,10 @@ class FilledSend:
         ]
 
     def largest(self) -> str:
-        """The filled text that is longest (what a counter shows: the most any one message costs)."""
+        """The filled text that costs most (segments, then length): what a counter shows for them all."""
         if not self.fills:
             return self.draft.text
-        return max((f.filled.text for f in self.fills), key=len)
+        return max((f.filled.text for f in self.fills), key=lambda t: (analyze(t).segments, text_length(t)))
 
 
 def fill_draft(
