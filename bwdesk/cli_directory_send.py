@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import re
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import IO, TYPE_CHECKING
 
 from bwdesk.cli import UsageError

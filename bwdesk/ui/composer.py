@@ -142,6 +142,20 @@ class ComposerWidget(QWidget):
         self.missing_marks = MissingVariableMarks(self.text_edit)
         self.counter.count_filled(self._counted_text)
         self._waiting_for_contacts = False
+        # The mouse's twin of Ctrl+T (no Tab stop, as + Add URL): the keyboard has Ctrl+T and "/" + a name.
+        self.templates_button = QToolButton(self)
+        self.templates_button.setText("Templates…")
+        self.templates_button.setObjectName("templatesButton")
+        self.templates_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.templates_button.setAccessibleName("Insert a template")
+        self.templates_button.setToolTip(
+            "Insert a template (Ctrl+T, or type / and its name at the start of the text)"
+        )
+        counter_row = QWidget(self)
+        counter_layout = QHBoxLayout(counter_row)
+        counter_layout.setContentsMargins(0, 0, 0, 0)
+        counter_layout.addWidget(self.counter, 1)
+        counter_layout.addWidget(self.templates_button)
         self.text_notice = QLabel(self)
         self.text_notice.setObjectName("textNotice")
         self.text_notice.setStyleSheet(text_css(Tone.WARNING, self.palette()))
@@ -233,7 +247,7 @@ class ComposerWidget(QWidget):
             self._stack(self.recipients, self.to_notice, self._messages["to"]),
         )
         form.addRow("", self.mode_row)
-        text_box = self._stack(self.text_edit, self.counter, self.text_notice, self._messages["text"])
+        text_box = self._stack(self.text_edit, counter_row, self.text_notice, self._messages["text"])
         form.addRow(self._label("Te&xt", self.text_edit), text_box)
         form.addRow(
             self._label("&Media", self.media_list.input()),

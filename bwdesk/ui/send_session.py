@@ -537,14 +537,21 @@ class SendSession(QObject):
             self._composer.set_confirming(False)
 
     def _send_planned(
-        self, posts: list[PlannedPost], *, from_composer: bool, title: str = "", composer_text: str | None = None
+        self,
+        posts: list[PlannedPost],
+        *,
+        from_composer: bool,
+        title: str = "",
+        composer_text: str | None = None,
     ) -> None:
         """A resend or a send again: planned already, asked already; the POSTs start now."""
         services = self._sending_services()
         if services is None:
             return
         _account, client, history = services
-        batch = _Batch(posts, client, history, from_composer=from_composer, title=title, composer_text=composer_text)
+        batch = _Batch(
+            posts, client, history, from_composer=from_composer, title=title, composer_text=composer_text
+        )
         self._begin(batch)
         self._send_next()
 

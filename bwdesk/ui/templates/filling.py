@@ -70,7 +70,9 @@ class RecipientContacts(QObject):
 
     def waiting_for(self, numbers: Iterable[str]) -> bool:
         """Some of these numbers are still being asked about."""
-        return self._book is not None and self._tasks is not None and any(n not in self._known for n in numbers)
+        return (
+            self._book is not None and self._tasks is not None and any(n not in self._known for n in numbers)
+        )
 
     def known(self) -> dict[str, Contact]:
         """The recipients' contacts known so far (numbers without one are left out)."""
@@ -156,7 +158,11 @@ def filling_problems(filled: FilledSend, already: Sequence[Problem]) -> list[Pro
     said = {(p.field, p.message) for p in already}
     for draft, one in zip(filled.drafts, filled.fills, strict=True):
         for problem in message.validate(draft):
-            if problem.field == "text" and problem.severity == "error" and (problem.field, problem.message) not in said:
+            if (
+                problem.field == "text"
+                and problem.severity == "error"
+                and (problem.field, problem.message) not in said
+            ):
                 said.add((problem.field, problem.message))
                 whom = f" (filled for {who_is(one)})" if one.numbers else ""
                 found.append(Problem("text", f"{problem.message}{whom}"))

@@ -47,8 +47,8 @@ class MissingVariableMarks(QObject):
             cursor = QTextCursor(self._editor.document())
             cursor.setPosition(start)
             cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
-            selection.cursor = cursor  # type: ignore[attr-defined]
-            selection.format = mark  # type: ignore[attr-defined]
+            selection.cursor = cursor
+            selection.format = mark
             selections.append(selection)
         self._editor.setExtraSelections(selections)
 
@@ -60,7 +60,7 @@ class MissingVariableMarks(QObject):
 
     def formats(self) -> list[QTextCharFormat]:
         """The formats the marks are drawn with (each: underlined, bold, tinted)."""
-        return [QTextCharFormat(s.format) for s in self._editor.extraSelections()]  # type: ignore[attr-defined]
+        return [QTextCharFormat(s.format) for s in self._editor.extraSelections()]
 
     def tip_at(self, point: QPoint) -> str | None:
         """The tooltip of the mark under a viewport point, if any."""
