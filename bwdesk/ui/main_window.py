@@ -404,7 +404,8 @@ class MainWindow(QMainWindow):
         from bwdesk.ui.templates.manage_dialog import ManageTemplatesDialog
 
         dialog = ManageTemplatesDialog(self, self.tasks, self.context, self.templates.shelf())
-        dialog.finished.connect(lambda _result: self.templates.reload())
+        dialog.changed.connect(self.templates.reload)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
 
     @Slot()

@@ -265,3 +265,25 @@ def test_the_counter_counts_the_filled_text(qtbot: Any, make_window: Any) -> Non
     composer.text_edit.set_text(typed)
     qtbot.waitUntil(lambda: "2 segments" in composer.counter.summary(), timeout=WAIT)
     assert composer.counter.summary().startswith(f"{len(typed) - len('{name}') + len('Bartholomew Roe')} / ")
+
+
+def test_the_picker_opens_the_manage_dialog_whose_changes_reach_the_popup(
+    qtbot: Any, make_window: Any
+) -> None:
+    from bwdesk.ui.templates.manage_dialog import ManageTemplatesDialog
+
+    window = make_window()
+    window.composer.text_edit.setFocus()
+    QTest.keyClick(window.composer.text_edit, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    picker = window.templates.picker
+    qtbot.waitUntil(picker.isVisible, timeout=WAIT)
+    picker.manage_button.click()
+    dialog = window.findChild(ManageTemplatesDialog)
+    assert dialog is not None and dialog.isVisible() and not picker.isVisible()
+    qtbot.waitUntil(lambda: dialog.list.count() == 4, timeout=WAIT)
+    dialog.new_template()
+    dialog.name_edit.setText("Closing")
+    dialog.text_edit.set_text("Anything else, {first_name|}?")
+    dialog.save()
+    qtbot.waitUntil(lambda: window.templates.book().find("closing") is not None, timeout=WAIT)
+    dialog.close()
