@@ -113,7 +113,7 @@ class ManageTemplatesDialog(QDialog):
         self.media_edit.setMaximumHeight(70)
         self.problem = ProblemLabel("template", "the template", self)
 
-        self.new_button = QPushButton("&New", self)
+        self.new_button = QPushButton("N&ew", self)
         self.save_button = QPushButton("&Save", self)
         self.duplicate_button = QPushButton("D&uplicate", self)
         self.delete_button = QPushButton("&Delete", self)
@@ -123,7 +123,7 @@ class ManageTemplatesDialog(QDialog):
 
         form = QFormLayout()
         form.addRow("&Name", self.name_edit)
-        form.addRow("&Who", self.scope_combo)
+        form.addRow("Wh&o", self.scope_combo)
         text_box = QWidget(self)
         text_layout = QVBoxLayout(text_box)
         text_layout.setContentsMargins(0, 0, 0, 0)
@@ -133,10 +133,9 @@ class ManageTemplatesDialog(QDialog):
         form.addRow("T&ag", self.tag_edit)
         form.addRow("&Media", self.media_edit)
         form.addRow("", self.problem)
-        for _label_text, field in (("&Name", self.name_edit), ("&Text", self.text_edit)):
-            label = form.labelForField(field if field is not self.text_edit else text_box)
-            if isinstance(label, QtWidgets.QLabel):
-                label.setBuddy(field)
+        text_label = form.labelForField(text_box)
+        if isinstance(text_label, QtWidgets.QLabel):
+            text_label.setBuddy(self.text_edit)  # Alt+T goes into the text, not its box
         editor_buttons = QHBoxLayout()
         for button in (self.new_button, self.save_button, self.duplicate_button, self.delete_button):
             editor_buttons.addWidget(button)
