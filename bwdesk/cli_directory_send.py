@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import re
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import IO, TYPE_CHECKING
 
 from bwdesk.cli import UsageError
@@ -88,31 +87,15 @@ def filled_drafts(
     """The drafts a template makes: one per recipient when messages are separate (each filled from its contact),
     one for a group (filled with what all recipients share); raises UsageError naming every variable left
     without a value, for whom and where."""
-    from bwdesk.core.directory.contacts import shared_values, values_for
-    from bwdesk.core.directory.templates import fill, missing_problem
-    from bwdesk.core.message import Mode, recipients_e164
+    from bwdesk.core.directory.filling import fill_draft
+    from bwdesk.core.message import recipients_e164
 
-    recipients = recipients_e164(draft)
     if not template.variable_names():
         return [draft]
-    contacts = directory.contacts_for(recipients)
-    if draft.mode is Mode.GROUP and len(recipients) > 1:
-        filled = fill(draft.text, shared_values([contacts.get(n) for n in recipients], values))
-        if not filled.complete:
-            _missing(template, [missing_problem(draft.text, filled.missing, "the whole group")])
-        return [replace(draft, text=filled.text)]
-    drafts: list[Draft] = []
-    problems: list[str] = []
-    for number in recipients:
-        contact = contacts.get(number)
-        filled = fill(draft.text, values_for(contact, values))
-        if not filled.complete:
-            who = f"{number} ({contact.name})" if contact else number
-            problems.append(missing_problem(draft.text, filled.missing, who))
-        drafts.append(replace(draft, recipients=(number,), text=filled.text))
-    if problems:
-        _missing(template, problems)
-    return drafts
+    filled = fill_draft(draft, directory.contacts_for(recipients_e164(draft)), values)
+    if not filled.complete:
+        _missing(template, filled.problems())
+    return list(filled.drafts)
 
 
 def _missing(template: Template, problems: list[str]) -> None:

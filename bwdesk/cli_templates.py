@@ -26,9 +26,9 @@ def _scope(args: argparse.Namespace) -> Scope:
 
 def _refuse_locked(context: Context, name: str) -> None:
     """IT's templates cannot be changed, replaced or shadowed from here."""
-    from bwdesk.core.directory.template_book import name_key
+    from bwdesk.core.directory.template_book import locked_named
 
-    locked = next((t for t in context.loaded.templates if t.key == name_key(name)), None)
+    locked = locked_named(context.loaded.templates, name)
     if locked is not None:
         raise UsageError(
             f"name: {locked.name!r} is a template your administrator set in the system settings file; it cannot "
@@ -174,10 +174,9 @@ def templates_export(
     args: argparse.Namespace, context: Context, directory: DirectoryStore, out: TextOut, err: IO[str]
 ) -> int:
     """The templates this store keeps (IT's are IT's to hand out), in the form `import` reads."""
-    kept = [
-        {k: v for k, v in template.to_json().items() if k != "variables"}
-        for template in directory.templates()
-    ]
+    from bwdesk.core.directory.template_book import templates_to_json
+
+    kept = templates_to_json(directory.templates())
     text = json.dumps(kept, ensure_ascii=False, indent=2) + "\n"
     if args.path == "-":
         out.write(text)

@@ -39,6 +39,8 @@ from bwdesk.ui.message_text import MessageTextEdit, TextCounter
 from bwdesk.ui.recipients import RecipientEdit
 from bwdesk.ui.results import ResultPanel
 from bwdesk.ui.style import ProblemLabel, Tone, set_style, text_css
+from bwdesk.ui.templates.filling import RecipientContacts, filling_problems, missing_message
+from bwdesk.ui.templates.highlight import MissingVariableMarks
 
 GROUP_WARNING = (
     "Everyone in a group message sees every number in it, and replies go to the whole group. "
@@ -134,6 +136,26 @@ class ComposerWidget(QWidget):
         self.text_edit.setMinimumHeight(90)
         self.counter = TextCounter(self)
         self.counter.attach_to(self.text_edit)
+        # A template's variables: filled from the recipients' contacts (fetched on a worker), counted filled,
+        # and marked in the text while one has no value (docs/design.md §17.4).
+        self.contacts = RecipientContacts(self)
+        self.missing_marks = MissingVariableMarks(self.text_edit)
+        self.counter.count_filled(self._counted_text)
+        self._waiting_for_contacts = False
+        # The mouse's twin of Ctrl+T (no Tab stop, as + Add URL): the keyboard has Ctrl+T and "/" + a name.
+        self.templates_button = QToolButton(self)
+        self.templates_button.setText("Templates…")
+        self.templates_button.setObjectName("templatesButton")
+        self.templates_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.templates_button.setAccessibleName("Insert a template")
+        self.templates_button.setToolTip(
+            "Insert a template (Ctrl+T, or type / and its name at the start of the text)"
+        )
+        counter_row = QWidget(self)
+        counter_layout = QHBoxLayout(counter_row)
+        counter_layout.setContentsMargins(0, 0, 0, 0)
+        counter_layout.addWidget(self.counter, 1)
+        counter_layout.addWidget(self.templates_button)
         self.text_notice = QLabel(self)
         self.text_notice.setObjectName("textNotice")
         self.text_notice.setStyleSheet(text_css(Tone.WARNING, self.palette()))
@@ -225,7 +247,7 @@ class ComposerWidget(QWidget):
             self._stack(self.recipients, self.to_notice, self._messages["to"]),
         )
         form.addRow("", self.mode_row)
-        text_box = self._stack(self.text_edit, self.counter, self.text_notice, self._messages["text"])
+        text_box = self._stack(self.text_edit, counter_row, self.text_notice, self._messages["text"])
         form.addRow(self._label("Te&xt", self.text_edit), text_box)
         form.addRow(
             self._label("&Media", self.media_list.input()),
@@ -284,6 +306,7 @@ class ComposerWidget(QWidget):
         self.expire_check.toggled.connect(self._expiration_toggled)
         self.expiration_edit.dateTimeChanged.connect(self._edited)
         self.advanced_button.toggled.connect(self._toggle_advanced)
+        self.contacts.changed.connect(self._validate_timer.start)
         self.send_button.clicked.connect(self.send_requested)
         self._update_mode_row()
         self.revalidate()
@@ -364,6 +387,21 @@ class ComposerWidget(QWidget):
             expiration=self.expiration(),
             region=self._region,
         )
+
+    def drafts_to_send(self) -> list[Draft]:
+        """What Send sends: the draft with its variables filled, one per recipient for separate messages
+        (each from its contact), one for a group (what all share); the draft itself when it has none."""
+        return list(self.contacts.fill(self.draft()).drafts)
+
+    def _counted_text(self, text: str) -> tuple[str, str]:
+        """What the counter counts for `text`: with variables, the filled text that costs most."""
+        if "{" not in text:
+            return text, ""
+        filled = self.contacts.fill(replace(self._as_it_would_be_sent(), text=text))
+        if not filled.has_variables:
+            return text, ""
+        count = len(filled.fills)
+        return filled.largest(), "filled" if count <= 1 else f"filled, the largest of {count}"
 
     def saved_draft(self) -> SavedDraft:
         expiration = self.expiration()
@@ -532,6 +570,14 @@ class ComposerWidget(QWidget):
         draft = self._as_it_would_be_sent()
         self.media_list.set_sender(draft.sender)  # the MMS size limits depend on it
         problems = message.validate(draft)
+        filled = self.contacts.fill(draft)
+        waiting = filled.has_variables and not self.contacts.want(message.recipients_e164(draft))
+        if not waiting:
+            problems += filling_problems(filled, problems)
+        self.missing_marks.show(draft.text, [] if waiting else filled.missing(), missing_message(filled))
+        if filled.has_variables or self._waiting_for_contacts != waiting:
+            self.counter.recount()
+        self._waiting_for_contacts = waiting
         self._problems = problems
         by_field: dict[str, tuple[str, str]] = {}
         for problem in problems:
@@ -555,11 +601,13 @@ class ComposerWidget(QWidget):
         errors = [p for p in problems if p.severity == "error"]
         pending_uploads = self.media_list.has_pending_uploads()
         failed_uploads = self.media_list.failed_uploads()
-        blocking = bool(errors) or pending_uploads or bool(failed_uploads)
+        blocking = bool(errors) or pending_uploads or bool(failed_uploads) or waiting
         if self._sending:
             reason = "Waiting for your answer…" if self._confirming else (self._sending_note or "Sending…")
         elif pending_uploads:
             reason = "Waiting for the attachment to finish uploading."
+        elif waiting:
+            reason = "Looking up the recipients' contacts to fill the text's variables…"
         elif failed_uploads:
             attachment, why = failed_uploads[0]
             reason = (

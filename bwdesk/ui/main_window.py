@@ -36,6 +36,7 @@ from bwdesk.ui.send_session import SendSession
 from bwdesk.ui.services import Services, open_services
 from bwdesk.ui.style import make_action
 from bwdesk.ui.tasks import BackgroundTasks
+from bwdesk.ui.templates.controller import TemplatesController
 
 if TYPE_CHECKING:
     from bwdesk.core.attachments import Attachment
@@ -96,6 +97,8 @@ class MainWindow(QMainWindow):
         self.previews = MediaPreviews(
             self.composer.media_list, self.tasks, self, local_only=context.is_sandbox
         )
+        self.templates = TemplatesController(self.composer, self.tasks, self.feedback, context, self)
+        self.templates.open_manager_hook = self.manage_templates
         self._keyboard = KeyboardFilter(self)
         self._keyboard.focus_arrived.connect(self._focus_arrived)
         self._lay_out()
@@ -162,6 +165,13 @@ class MainWindow(QMainWindow):
         self.quit_action = make_action(self, "&Quit", self.close, QKeySequence("Ctrl+Q"))
         for action in (self.new_action, self.send_action, self.settings_action):
             file_menu.addAction(action)
+        file_menu.addSeparator()
+        self.template_action = make_action(
+            self, "&Insert template…", self.templates.open_picker, QKeySequence("Ctrl+T")
+        )
+        self.manage_templates_action = make_action(self, "&Manage templates…", self.manage_templates)
+        file_menu.addAction(self.template_action)
+        file_menu.addAction(self.manage_templates_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         history_menu = menu.addMenu("Hi&story")
@@ -323,6 +333,8 @@ class MainWindow(QMainWindow):
                 [(f.number, f.label) for f in account.from_numbers], account.default_from
             )
         self.session.use_services(services)
+        self.composer.contacts.use(self.tasks, services.directory)
+        self.templates.use(services.directory, services.directory_problem)
         self.previews.use_client(services.client, ready=True)
         self.history_view.set_store(services.history)
         self.history_view.set_refresher(services.refresher)
@@ -394,6 +406,16 @@ class MainWindow(QMainWindow):
     @Slot()
     def _open_banner_setting(self) -> None:
         self.settings_requested.emit(self.banner.setting)
+
+    @Slot()
+    def manage_templates(self) -> None:
+        """The templates dialog (add, edit, duplicate, delete, import, export); the book is read again after."""
+        from bwdesk.ui.templates.manage_dialog import ManageTemplatesDialog
+
+        dialog = ManageTemplatesDialog(self, self.tasks, self.context, self.templates.shelf())
+        dialog.changed.connect(self.templates.reload)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
 
     @Slot()
     def show_about(self) -> None:

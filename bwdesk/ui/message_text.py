@@ -484,6 +484,10 @@ class TextCounter(QWidget):
         self._level = ""
         self._fix_available = False
         self._shown: dict[str, Any] = {}
+        self._typed = ""
+        # What is counted instead of the typed text (a template's variables filled) and a word saying so.
+        self._counted: Callable[[str], tuple[str, str]] | None = None
+        self._filled_note = ""
 
         self._count = QLabel(self)
         self._count.setObjectName("textCounter")
@@ -528,10 +532,22 @@ class TextCounter(QWidget):
         self._fix.setEnabled(not read_only)
 
     def update_for(self, text: str) -> None:
-        self._text = text
-        self._info = analyze(text)
+        self._typed = text
+        counted, self._filled_note = self._counted(text) if self._counted is not None else (text, "")
+        self._text = counted
+        self._info = analyze(counted)
         self._fix_available = bool(self._info.non_gsm) and fix_smart_characters(text) != text
         self._render()
+
+    def count_filled(self, counted: Callable[[str], tuple[str, str]] | None) -> None:
+        """Count what `counted(typed text)` gives (the text with its variables filled, and a note such as
+        "filled") instead of the typed text; call again (or `recount`) when what fills it changes."""
+        self._counted = counted
+        self.update_for(self._typed)
+
+    def recount(self) -> None:
+        """What fills the text changed (recipients, their contacts): count it again."""
+        self.update_for(self._typed)
 
     def set_recipient_count(self, count: int) -> None:
         """How many separate messages the text goes out as ("… · 3 segments each")."""
@@ -573,13 +589,15 @@ class TextCounter(QWidget):
             if self._recipients > 1:
                 segments += " each"
             parts += [info.encoding.value, segments]
+        if self._filled_note:
+            parts.append(self._filled_note)
         if info.length >= self._max_length:
             level = "full"
         elif info.length >= self.NEAR_FRACTION * self._max_length:
             level = "near"
         else:
             level = "ok"
-        description = self._description()
+        description = self._description() + (f"; {self._filled_note}" if self._filled_note else "")
         show_unicode = not self._mms and info.encoding is Encoding.UCS2 and bool(info.non_gsm)
 
         # Runs on every keystroke: only touch what changed (each Qt call costs, and repaints).

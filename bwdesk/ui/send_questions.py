@@ -28,8 +28,9 @@ def one_question(questions: Sequence[Question]) -> Question:
     return Question(first.title, "\n\n".join(q.text for q in questions), first.accept)
 
 
-def caution_questions(draft: Draft, segment_limit: int) -> list[Question]:
-    """Many separate messages, more segments than the limit, or a group MMS (core's rule): the question."""
+def caution_questions(draft: Draft | Sequence[Draft], segment_limit: int) -> list[Question]:
+    """Many separate messages, more segments than the limit, or a group MMS (core's rule): the question.
+    Several drafts (a template filled per recipient) are sized together."""
     found = cautions(draft, segment_limit)
     if not found:
         return []

@@ -81,6 +81,7 @@ class _Batch:
     done: list[SentPost] = field(default_factory=list)
     cautions: list[Question] = field(default_factory=list)  # many, costly, group: asked with the rest
     title: str = ""  # where the message comes from, when not the composer ("From the history: …")
+    composer_text: str | None = None  # the composer's text as typed (a template's before filling)
 
 
 class SendSession(QObject):
@@ -124,7 +125,9 @@ class SendSession(QObject):
         # Every POST's outcome shown in this window, by history row id; and those not known to have gone out.
         self._outcomes: dict[int, SentPost] = {}
         self._unsettled: set[int] = set()
-        self._composer_rows: set[int] = set()  # rows of the composer's own sends (the others leave it alone)
+        # Rows of the composer's own sends (the others leave it alone), with the composer's text they came from
+        # (a template's, before its variables were filled for each recipient).
+        self._composer_rows: dict[int, str] = {}
         self._placeholder_ids = itertools.count(-1, -1)  # for outcomes that have no history row
         self._refresh_at: list[float] = []  # monotonic times the statuses are to be looked up
         self._refresh_timer = QTimer(self)
@@ -187,13 +190,20 @@ class SendSession(QObject):
         if services is None:
             return
         account, client, history = services
-        draft = self._composer.draft()
+        drafts = self._composer.drafts_to_send()  # a template's variables filled, per recipient when separate
         try:
-            posts = plan(draft, account.application_id)
+            posts = [post for draft in drafts for post in plan(draft, account.application_id)]
         except (InvalidDraft, BwdeskError) as exc:
             self._feedback.error("Cannot send", str(exc))
             return
-        self._batch = _Batch(posts, client, history, from_composer=True, cautions=self._cautions(draft))
+        self._batch = _Batch(
+            posts,
+            client,
+            history,
+            from_composer=True,
+            cautions=self._cautions(drafts),
+            composer_text=self._composer.draft().text,
+        )
         self._set_phase(Phase.CHECKING)
         self._tasks.run(
             functools.partial(find_possible_duplicates, history, posts),
@@ -294,7 +304,10 @@ class SendSession(QObject):
         """One POST's outcome: shown, remembered for the follow-up, and out of the draft once accepted."""
         self._outcomes[sent.row_id] = sent
         if self._batch is not None and self._batch.from_composer:
-            self._composer_rows.add(sent.row_id)
+            composer_text = self._batch.composer_text
+            if composer_text is None:
+                composer_text = str(sent.post.payload.get("text", ""))
+            self._composer_rows[sent.row_id] = composer_text
         if sent.result.state in (SendState.UNKNOWN, SendState.FAILED):
             self._unsettled.add(sent.row_id)
         self.result_added.emit(ResultEntry(sent.row_id, sent.post.recipients, sent.result))
@@ -392,10 +405,10 @@ class SendSession(QObject):
         if not self._ask([question, *self._cautions(draft_of(sent.post))]):
             return
         self._unsettled.discard(row_id)
-        text = str(sent.post.payload.get("text", ""))
+        text = self._composer_rows.get(row_id, str(sent.post.payload.get("text", "")))
         from_composer = self._composer.holds_text(text)
         title = "" if from_composer else f"Sent again: the earlier message to {who_is(sent.post.recipients)}"
-        self._send_planned([sent.post], from_composer=from_composer, title=title)
+        self._send_planned([sent.post], from_composer=from_composer, title=title, composer_text=text)
 
     @Slot(object)
     def send_again(self, row: HistoryRow) -> None:
@@ -525,7 +538,7 @@ class SendSession(QObject):
         account = self._services.account if self._services is not None else None
         return account.credentials.kind if account is not None else None
 
-    def _cautions(self, draft: Draft) -> list[Question]:
+    def _cautions(self, draft: Draft | Sequence[Draft]) -> list[Question]:
         """Many separate messages, more segments than the limit, or a group MMS: core's rule, asked here."""
         limit = self._services.segment_limit if self._services is not None else CONFIRM_SEGMENTS_ABOVE
         return caution_questions(draft, limit)
@@ -546,13 +559,23 @@ class SendSession(QObject):
         finally:
             self._composer.set_confirming(False)
 
-    def _send_planned(self, posts: list[PlannedPost], *, from_composer: bool, title: str = "") -> None:
+    def _send_planned(
+        self,
+        posts: list[PlannedPost],
+        *,
+        from_composer: bool,
+        title: str = "",
+        composer_text: str | None = None,
+    ) -> None:
         """A resend or a send again: planned already, asked already; the POSTs start now."""
         services = self._sending_services()
         if services is None:
             return
         _account, client, history = services
-        self._begin(_Batch(posts, client, history, from_composer=from_composer, title=title))
+        batch = _Batch(
+            posts, client, history, from_composer=from_composer, title=title, composer_text=composer_text
+        )
+        self._begin(batch)
         self._send_next()
 
     def _begin(self, batch: _Batch) -> None:
@@ -574,9 +597,8 @@ class SendSession(QObject):
         holds it, its recipients leave it at once and the draft is saved, so a crash cannot bring them back for
         a second send. A message sent from the history never touches the composer."""
         post = sent.post
-        if sent.row_id in self._composer_rows and self._composer.holds_text(
-            str(post.payload.get("text", ""))
-        ):
+        composer_text = self._composer_rows.get(sent.row_id)
+        if composer_text is not None and self._composer.holds_text(composer_text):
             self._composer.drop_recipients(post.recipients)
             self._drafts.save_now()
 

@@ -16,6 +16,7 @@ from bwdesk.core.team.state import TeamStateSource
 if TYPE_CHECKING:
     from bwdesk.core.bandwidth import BandwidthClient
     from bwdesk.core.delivery import StatusRefresher
+    from bwdesk.core.directory.store import DirectoryStore
 
 #: How many recent history rows give the recipients field its completions.
 COMPLETION_ROWS = 500
@@ -35,6 +36,8 @@ class Services:
     account_problem: str = ""
     account_setting: str = ""  # the settings field to fix first for the account problem, when one is named
     history_problem: str = ""
+    directory: DirectoryStore | None = None  # the do-not-text list, templates and contacts (§17)
+    directory_problem: str = ""
     past_recipients: tuple[str, ...] = ()
     segment_limit: int = CONFIRM_SEGMENTS_ABOVE  # a send billing more segments than this asks first
 
@@ -48,6 +51,8 @@ class Services:
             self.client.close()
         if self.history is not None and (keep is None or keep.history is not self.history):
             self.history.close()
+        if self.directory is not None and (keep is None or keep.directory is not self.directory):
+            self.directory.close()
 
 
 def open_services(context: Context) -> Services:
@@ -63,6 +68,12 @@ def open_services(context: Context) -> Services:
         services.history_problem = services.history_problem or _team_problem(services.history)
     except BwdeskError as exc:
         services.history_problem = str(exc)
+    try:
+        from bwdesk.core.directory.choice import open_directory
+
+        services.directory = open_directory(context)
+    except BwdeskError as exc:
+        services.directory_problem = str(exc)
     try:
         services.account = context.account()
         services.client = services.account.client()

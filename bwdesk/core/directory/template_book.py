@@ -172,6 +172,18 @@ def templates_from_json(data: object, scope: Scope = Scope.PERSONAL) -> tuple[li
     return found, problems
 
 
+def locked_named(locked: Iterable[Template], name: str) -> Template | None:
+    """IT's template of that name, if any: a name no personal or team template may take (nor change, nor
+    delete), so that what IT ships means the same on every desk."""
+    key = name_key(name)
+    return next((t for t in locked if t.key == key), None)
+
+
+def templates_to_json(templates: Iterable[Template]) -> list[dict[str, Any]]:
+    """The JSON array `templates export` writes and `import` reads back."""
+    return [{k: v for k, v in t.to_json().items() if k != "variables"} for t in templates]
+
+
 class TemplateBook:
     """The templates one agent can use: IT's locked ones, their own and the team's.
 
