@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bwdesk.core.history.rows import HistoryRow
 from bwdesk.core.message import Draft
+from bwdesk.core.outcome import SendState
 from bwdesk.core.phone import display_number
 from bwdesk.core.send_size import Caution, cautions, describe_cautions, send_size
 from bwdesk.core.sending import PlannedPost, PossibleDuplicate, sent_at
+from bwdesk.core.status_words import describe_error_code, is_undelivered
 
 
 @dataclass(frozen=True)
@@ -85,3 +88,29 @@ def opening(text: str, length: int = 40) -> str:
     """The start of a message on one line, to name it in a question or a title."""
     line = " ".join(text.split())
     return line if len(line) <= length else line[: length - 1].rstrip() + "…"
+
+
+def send_again_question(row: HistoryRow) -> Question:
+    """The history's "Send again…", in words that say what became of the earlier one: maybe sent, sent and
+    delivered (a duplicate), not delivered (and why, so a send bound to fail the same way is not mistaken for a
+    fix), or never sent. The message is named in its own words, never to be taken for the one being written."""
+    who = who_is(row.to)
+    what = f"“{opening(row.text)}”" if row.text.strip() else f"{len(row.media)} media"
+    if row.state in (SendState.UNKNOWN, SendState.SENDING):
+        return duplicate_question(row.to)
+    if row.state is SendState.ACCEPTED and is_undelivered(row.delivery_status):
+        why = describe_error_code(row.error_code) if row.error_code else "the carrier gave no reason"
+        return Question(
+            "Send it again? It was not delivered",
+            f"The message {what} to {who} on {row.created_local()} was accepted by Bandwidth but not delivered: "
+            f"{why}. Sending it again will most likely fail the same way unless that has changed.",
+            "Send again",
+        )
+    if row.state is SendState.ACCEPTED:
+        return Question(
+            "Send it again?",
+            f"The message {what} was sent to {who} on {row.created_local()} (Bandwidth accepted it). "
+            "Sending it again means the customer receives it twice.",
+            "Send again",
+        )
+    return Question("Send again?", f"Send the message {what} again to {who}?", "Send again")

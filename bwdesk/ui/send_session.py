@@ -46,6 +46,7 @@ from bwdesk.ui.send_questions import (
     duplicate_question,
     one_question,
     opening,
+    send_again_question,
     who_is,
 )
 from bwdesk.ui.services import Services
@@ -63,9 +64,7 @@ WAITING_NOTE = "Opening the account; the message is sent as soon as it is open."
 
 class Phase(Enum):
     IDLE = "idle"
-    WAITING = (
-        "waiting"  # Send was pressed while the account and history were still opening: it goes once they are
-    )
+    WAITING = "waiting"  # Send pressed while the account and history still open: it goes once they are
     CHECKING = "checking"  # the history is searched for an earlier copy, or the agent asked: nothing sent yet
     SENDING = "sending"  # the POSTs go out, one at a time
 
@@ -181,9 +180,7 @@ class SendSession(QObject):
             notice = self._composer.reason()
             self._feedback.notify(notice, Duration.MOMENT, withdrawn_by=self._composer.draft_changed)
             return
-        if (
-            self._services is None
-        ):  # still opening (start-up, new settings): the draft waits, frozen, for them
+        if self._services is None:  # still opening (start-up, new settings): the draft waits, frozen
             self._set_phase(Phase.WAITING)
             return
         services = self._sending_services()
@@ -434,19 +431,8 @@ class SendSession(QObject):
             self._feedback.error("Cannot send again", str(exc))
             return
         who = ", ".join(display_number(n) for n in row.to)
-        # Which message, in its own words: never to be taken for the one being written in the composer.
         what = f"“{opening(row.text)}”" if row.text.strip() else f"{len(row.media)} media"
-        if row.state in (SendState.UNKNOWN, SendState.SENDING):
-            question = duplicate_question(row.to)
-        elif row.state is SendState.ACCEPTED:
-            question = Question(
-                "Send it again?",
-                f"The message {what} was sent to {who} on {row.created_local()} (Bandwidth accepted it). "
-                "Sending it again means the customer receives it twice.",
-                "Send again",
-            )
-        else:
-            question = Question("Send again?", f"Send the message {what} again to {who}?", "Send again")
+        question = send_again_question(row)
         if self._ask([question, *self._cautions(draft)]):
             title = (
                 f"From the history: {what} sent again to {who} (the message you are writing is left as it is)"
