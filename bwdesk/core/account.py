@@ -43,6 +43,9 @@ class Account:
     region: str
     timeouts: Timeouts
     sandbox: bool = False
+    #: The environment variables the credentials came from ("" when they came from the keyring): a refused
+    #: password is corrected there, since Settings cannot override them.
+    credentials_from: str = ""
 
     def client(self) -> BandwidthClient:
         from bwdesk.core.bandwidth import BandwidthClient  # the HTTP stack loads with the first client
@@ -200,6 +203,10 @@ def resolve_account(
     credentials = credentials_from_env(env, prefer=effective.auth_kind)
     if credentials is not None and "auth_kind" in locked and credentials.kind is not effective.auth_kind:
         credentials = None  # the administrator fixed the kind of sign-in; the other kind is ignored
+    credentials_from = ""
+    if credentials is not None:
+        oauth_env = credentials.kind is AuthKind.OAUTH2
+        credentials_from = "BW_CLIENT_ID and BW_CLIENT_SECRET" if oauth_env else "BW_USERNAME and BW_PASSWORD"
     if credentials is None and effective.account_id and load_secret is not None:
         credentials = load_secret(effective.account_id)
     if credentials is None:
@@ -240,6 +247,7 @@ def resolve_account(
         or (effective.from_numbers[0].number if effective.from_numbers else ""),
         region=effective.region,
         timeouts=effective.timeouts,
+        credentials_from=credentials_from,
     )
 
 

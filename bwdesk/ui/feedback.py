@@ -382,13 +382,21 @@ class Feedback(QObject):
         outcome: str = "",
         auth_kind: AuthKind | None = None,
         setting: str | None = None,
+        secret_from: str = "",
     ) -> None:
         """Trouble with the account or the connection (never the message's): said as such in the banner, with
         what to do and Settings… opening at the field to check, until the next send goes through
-        (`clear_trouble`) or the settings change. `outcome` says what it meant ("Nothing was sent; …")."""
+        (`clear_trouble`) or the settings change. `outcome` says what it meant ("Nothing was sent; …").
+        `secret_from`: the environment variables the credentials came from, where refused ones are corrected."""
         if setting is None:
             setting = setting_to_check(trouble, auth_kind or AuthKind.BASIC) or ""
         step = _NEXT_STEPS.get(trouble, "").format(secret=_SECRETS[auth_kind])
+        if trouble is Trouble.SIGN_IN and secret_from:
+            step = (
+                f"The credentials come from {secret_from} in the environment bwdesk was started with, which "
+                "Settings cannot override: correct them there and start bwdesk again."
+            )
+            setting = ""  # no field in Settings would help
         what = describe_trouble(trouble)
         detail = detail.strip().rstrip(".")
         if detail.lower().startswith(what.lower()):

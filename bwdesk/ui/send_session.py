@@ -383,6 +383,9 @@ class SendSession(QObject):
             answer_in_words(account),
             outcome=f"{_count(left, 'message')} not sent{kept}",
             auth_kind=self._auth_kind(),
+            secret_from=self._services.account.credentials_from
+            if self._services is not None and self._services.account is not None
+            else "",
         )
 
     # -- follow-up: resend, send again, what Bandwidth told later ---------------------------------------------

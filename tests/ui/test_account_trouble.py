@@ -194,3 +194,32 @@ def test_an_upload_refused_for_the_credentials_is_not_the_files_fault(
     [trouble] = troubles(told)
     assert trouble.setting == "password" and "photo.png was not uploaded" in trouble.text
     assert window.banner.isVisible()
+
+
+def test_refused_credentials_from_the_environment_say_to_correct_them_there(
+    qtbot: Any, sandbox: Sandbox, profile: Path, record_told: Any
+) -> None:
+    """BW_PASSWORD wins over Settings, so "check the password in Settings" was a dead end (outside review):
+    the banner names the variables instead, and offers no Settings button that could not help."""
+    env = {
+        "BW_ACCOUNT_ID": sandbox.account_id,
+        "BW_USERNAME": sandbox.username,
+        "BW_PASSWORD": "wrong-password",
+        "BW_MESSAGING_APPLICATION_ID": sandbox.application_id,
+        "BW_NUMBER": sandbox.numbers[0],
+        "BWDESK_API_BASE": sandbox.api_base,
+    }
+    main = MainWindow(load_context(profile=profile, env=env), BackgroundTasks())
+    qtbot.addWidget(main)
+    main.show()
+    qtbot.waitUntil(lambda: main._ready, timeout=WAIT)
+    main.session.auto_refresh_after = ()
+    told = record_told(main.feedback)
+    send(qtbot, main, "9195550123")
+    [trouble] = troubles(told)
+    assert trouble.text.startswith("Bandwidth did not accept the credentials: HTTP 401")
+    assert "come from BW_USERNAME and BW_PASSWORD in the environment" in trouble.text
+    assert "in Settings" not in trouble.text and trouble.setting == ""
+    assert not main.banner.button.isVisible()
+    assert main.composer.text_edit.text() == TEXT  # the draft is kept
+    main.tasks.wait_for_threads(WAIT)
