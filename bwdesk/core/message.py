@@ -194,6 +194,12 @@ def unsendable_characters(value: str, field: CharacterField) -> list[int]:
     return found
 
 
+def without_unsendable(value: str, field: CharacterField) -> str:
+    """`value` without the characters `field` cannot carry: what is left to count once they are deleted."""
+    positions = set(unsendable_characters(value, field))
+    return "".join(c for i, c in enumerate(value) if i not in positions) if positions else value
+
+
 def describe_unsendable(ch: str) -> str:
     """An invisible character in words: ``a null character (U+0000)``,
     ``an invisible ZERO WIDTH SPACE (U+200B)``, ``a noncharacter (U+FFFF)``."""

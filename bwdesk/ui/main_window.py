@@ -8,8 +8,8 @@ import logging
 from typing import TYPE_CHECKING
 
 import shiboken6
-from PySide6.QtCore import QEvent, QObject, QPoint, QRect, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence
+from PySide6.QtCore import QEvent, QMargins, QObject, QPoint, QRect, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -43,6 +43,23 @@ if TYPE_CHECKING:
     from bwdesk.core.bandwidth import BandwidthClient
 
 log = logging.getLogger(__name__)
+
+#: The window's first size: wide enough for every history button beside the search, tall enough for the
+#: composer and a screenful of history — on a screen that has room for it.
+PREFERRED_SIZE = QSize(980, 860)
+#: Kept free around a window that must shrink to fit: the window manager's frame and title bar.
+SCREEN_MARGIN = 48
+
+
+def _first_size() -> QSize:
+    """The preferred size, shrunk to the screen's available area (a 768-pixel laptop, a taskbar) so that the
+    bottom of the history and the status bar are never off screen."""
+    screen = QGuiApplication.primaryScreen()
+    if screen is None:
+        return PREFERRED_SIZE
+    room = screen.availableGeometry().size().shrunkBy(QMargins(0, 0, SCREEN_MARGIN, SCREEN_MARGIN))
+    return PREFERRED_SIZE.boundedTo(room)
+
 
 ABOUT_TEXT = (
     "<p><b>bwdesk {version}</b></p>"
@@ -78,7 +95,7 @@ class MainWindow(QMainWindow):
         self._quit_when_idle = False  # asked to close while sending: done once the send is over
         self._closed = False
         self.setWindowTitle("bwdesk — Sandbox" if context.is_sandbox else "bwdesk — New message")
-        self.resize(980, 860)  # wide enough for every history button beside the search
+        self.resize(_first_size())
 
         self.composer = ComposerWidget(self, region=context.settings.region)
         numbers = [(f.number, f.label) for f in context.settings.from_numbers]

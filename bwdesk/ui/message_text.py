@@ -27,7 +27,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSizePolicy, QToolTip, QWidget
 
-from bwdesk.core.message import describe_unsendable, unsendable_characters
+from bwdesk.core.message import describe_unsendable, unsendable_characters, without_unsendable
 from bwdesk.core.sms_text import (
     MAX_TEXT_LENGTH,
     Encoding,
@@ -598,7 +598,7 @@ class TextCounter(QWidget):
         else:
             level = "ok"
         description = self._description() + (f"; {self._filled_note}" if self._filled_note else "")
-        show_unicode = not self._mms and info.encoding is Encoding.UCS2 and bool(info.non_gsm)
+        show_unicode = not self._mms and info.encoding is Encoding.UCS2 and bool(self._forcing_unicode())
 
         # Runs on every keystroke: only touch what changed (each Qt call costs, and repaints).
         self._apply("count", " · ".join(parts), self._count.setText)
@@ -615,8 +615,12 @@ class TextCounter(QWidget):
             self._apply(
                 "unicode_tip",
                 "These characters are not in the GSM-7 alphabet and switch the message to Unicode (UCS-2):\n"
-                + "\n".join(describe_character(c) for c in info.non_gsm[:20])
-                + (f"\nand {len(info.non_gsm) - 20} more" if len(info.non_gsm) > 20 else ""),
+                + "\n".join(describe_character(c) for c in self._forcing_unicode()[:20])
+                + (
+                    f"\nand {len(self._forcing_unicode()) - 20} more"
+                    if len(self._forcing_unicode()) > 20
+                    else ""
+                ),
                 self._unicode.setToolTip,
             )
 
@@ -625,9 +629,14 @@ class TextCounter(QWidget):
             self._shown[key] = value
             setter(value)
 
+    def _forcing_unicode(self) -> list[str]:
+        """The characters that switch the text to UCS-2, each kind once — not those that cannot be sent at
+        all: they are an error of their own, which the fix button does not touch."""
+        return [c for c in self._info.non_gsm if not unsendable_characters(c, "text")]
+
     def _unicode_text(self) -> str:
-        clusters = self._info.non_gsm  # each kind once, for the list
-        count = len(non_gsm_spans(as_sent(self._text)))  # every one, as many as are underlined
+        clusters = self._forcing_unicode()  # each kind once, for the list
+        count = len(non_gsm_spans(without_unsendable(as_sent(self._text), "text")))  # every one
         shown = " ".join(visible_form(c) for c in clusters[:6]) + (
             f" and {len(clusters) - 6} more" if len(clusters) > 6 else ""
         )

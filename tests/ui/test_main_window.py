@@ -1043,3 +1043,13 @@ def test_services_that_fail_unexpectedly_answer_a_waiting_send(
     assert window.session.phase is Phase.IDLE and posted_messages(sandbox) == []
     assert composer.text_edit.toPlainText() == "On our way" and not composer.text_edit.isReadOnly()
     window.tasks.wait_for_threads(10_000)
+
+
+def test_the_window_fits_the_screen_it_opens_on(make_window) -> None:
+    """980×860 on a 768-pixel laptop put the history's bottom and the status bar off screen (outside
+    review): the first size is the preferred one, shrunk to the screen's available area."""
+    window = make_window()
+    room = QGuiApplication.primaryScreen().availableGeometry()
+    assert window.frameGeometry().height() <= room.height() and window.width() <= room.width()
+    preferred = main_window.PREFERRED_SIZE
+    assert window.height() == min(preferred.height(), room.height() - main_window.SCREEN_MARGIN)

@@ -443,6 +443,17 @@ def test_smart_fix_is_not_offered_when_it_would_change_nothing(editor, counter) 
     assert not editor.apply_smart_fix()
 
 
+def test_characters_that_cannot_be_sent_are_not_listed_as_forcing_unicode(editor, counter) -> None:
+    """A NUL or an escape is an error of its own (marked, Send refused); listing it among the characters that
+    "force Unicode" next to the fix button, which leaves it, said the wrong thing (outside review)."""
+    counter.show()
+    editor.set_text("Hello\x00world\x1b and zero\u200bwidth\nline two\x07 end")
+    assert counter.unicode_notice().startswith("1 character forces Unicode (")
+    assert "U+0000" not in counter.unicode_notice() and "U+001B" not in counter.unicode_notice()
+    editor.set_text("Hello\x00world\x1b")  # nothing but unsendable characters off the GSM alphabet
+    assert counter.unicode_notice() == ""
+
+
 def test_unicode_notice_says_what_the_fix_saves(editor, counter) -> None:
     editor.set_text("’" + "a" * 100)
     assert counter.unicode_notice() == "1 character forces Unicode (’): 2 segments instead of 1"
