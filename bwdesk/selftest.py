@@ -361,15 +361,20 @@ def _check_tls() -> str:
 
 
 def _check_postgres() -> str:
-    """psycopg and the libpq it ships with load: the team history needs no libpq from the system."""
+    """psycopg loads the libpq the build chose (packaging/bwdesk.spec): on Linux the system's (the .deb depends
+    on libpq5), elsewhere the one psycopg's binary package brings; and says whether sslrootcert=system works."""
     import psycopg
 
+    from bwdesk.core.team.url import current_libpq, system_roots_file
+
     impl = psycopg.pq.__impl__
-    if impl != "binary" and getattr(sys, "frozen", False):
-        raise CheckFailed(f"psycopg uses its {impl} implementation, which needs the system's libpq")
-    libpq = psycopg.pq.version()
-    where = "its own" if impl == "binary" else "the system's"
-    return f"psycopg {psycopg.__version__} ({impl}) with {where} libpq {libpq // 10000}.{libpq % 100}"
+    expected = "python" if sys.platform.startswith("linux") else "binary"
+    if getattr(sys, "frozen", False) and impl != expected:
+        raise CheckFailed(f"psycopg uses its {impl} implementation; this build should use its {expected} one")
+    libpq = current_libpq()
+    assert libpq is not None  # psycopg imported, so it found a libpq
+    roots = "by libpq" if libpq.knows_system_roots else f"as {system_roots_file() or 'no file: give a PATH'}"
+    return f"psycopg {psycopg.__version__} ({impl}) with {libpq.described}; sslrootcert=system {roots}"
 
 
 def _check_phone() -> str:

@@ -43,6 +43,7 @@ RUNTIME_LIBS=(
   libx11-6 libx11-xcb1 libxcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
   libxcb-render0 libxcb-render-util0 libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-util1 libxcb-xfixes0
   libxcb-xkb1 libwayland-client0 libwayland-cursor0 libwayland-egl1
+  libpq5
 )
 missing=()
 for deb in "${TOOLS[@]}" "${RUNTIME_LIBS[@]}"; do
@@ -174,10 +175,14 @@ done
 SHLIBS_DEPENDS=$(printf '%s, ' "${relaxed[@]}")
 SHLIBS_DEPENDS=${SHLIBS_DEPENDS%, }
 # Loaded at run time without being linked: fontconfig's configuration and a font (without them every glyph
-# is a box; libfontconfig1 pulls both in), and the GL/EGL vendor libraries behind libglvnd.
+# is a box; libfontconfig1 pulls both in), the GL/EGL vendor libraries behind libglvnd, and PostgreSQL's client
+# library, which psycopg's pure-Python implementation loads by name for the team history (packaging/bwdesk.spec:
+# the system's libpq and OpenSSL read the system's certificate authorities and get its security updates;
+# psycopg supports libpq 10 and newer).
 DEPENDS=$SHLIBS_DEPENDS
-for extra in fontconfig-config libgl1 libegl1; do
-  case ", $DEPENDS," in *", $extra,"* | *", $extra ("*) ;; *) DEPENDS="$DEPENDS, $extra" ;; esac
+for extra in fontconfig-config libgl1 libegl1 "libpq5 (>= 10)"; do
+  name=${extra%% *}
+  case ", $DEPENDS," in *", $name,"* | *", $name ("*) ;; *) DEPENDS="$DEPENDS, $extra" ;; esac
 done
 RECOMMENDS="xdg-utils"
 SUGGESTS="gnome-keyring"
@@ -203,7 +208,8 @@ Description: send SMS and MMS by hand through Bandwidth's Messaging API
  everything without an account.
  .
  This package installs a self-contained build (Python, Qt and the libraries
- bwdesk uses) under /opt/bwdesk. Passwords are kept in the desktop's keychain
+ bwdesk uses) under /opt/bwdesk; the team history uses the system's PostgreSQL
+ client library (libpq5). Passwords are kept in the desktop's keychain
  (Secret Service, e.g. GNOME Keyring or KWallet).
 CONTROL
 (cd "$STAGE" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z | xargs -0 md5sum) \

@@ -46,7 +46,7 @@ echo "| bwdesk, one folder | $b_bwdesk B ($(mb "$b_bwdesk") MB) | $(files build/
 echo "| ratio bwdesk / bare | ${ratio}x (target <= 1.2x) | | |"
 
 if [ "$WITH_DEB" = 1 ]; then
-  rm -rf dist/bwdesk && cp -a build/sizes/dist/bwdesk dist/bwdesk
+  rm -rf dist/bwdesk && mkdir -p dist && cp -a build/sizes/dist/bwdesk dist/bwdesk
   for compress in xz zstd; do
     start=$SECONDS
     deb=$(DEB_COMPRESS=$compress bash packaging/build-deb.sh --skip-build 2>/dev/null | tail -n 1)

@@ -10,7 +10,8 @@
 # Depends bring every library Qt's xcb plugin loads. The installed program runs with an empty environment, so
 # there is no D-Bus session and no keyring: the self-test must say so (exit status 3), and passes with
 # --expect-keyring none. With dbus-run-session and gnome-keyring installed it also runs in a private D-Bus
-# session, where it must find and accept the Secret Service.
+# session, where it must find and accept the Secret Service. The team history is checked against a throw-away
+# PostgreSQL (Debian's postgresql package, as the tests use) with sslmode=verify-full and sslrootcert=system.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 START=$SECONDS
@@ -19,7 +20,7 @@ BUILD=1
 for arg in "$@"; do
   case "$arg" in
     --no-build) BUILD=0 ;;
-    -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "smoke-deb.sh: unknown option $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -68,9 +69,13 @@ unresolved=$(find /opt/bwdesk -type f \( -name '*.so*' -o -path /opt/bwdesk/bwde
 
 # No D-Bus session here (env -i), so no keyring, on purpose: --expect-keyring none.
 log "bwdesk --self-test --expect-keyring none (offscreen, no keyring)"
-as_user /usr/bin/bwdesk --self-test --expect-keyring none 2>"$ERRORS" \
-  || { cat "$ERRORS" >&2; die "the installed bwdesk failed its self-test"; }
+report=$(as_user /usr/bin/bwdesk --self-test --expect-keyring none 2>"$ERRORS") \
+  || { printf '%s\n' "$report"; cat "$ERRORS" >&2; die "the installed bwdesk failed its self-test"; }
+printf '%s\n' "$report"
 [ ! -s "$ERRORS" ] || { cat "$ERRORS" >&2; die "the installed bwdesk's self-test wrote to standard error"; }
+# The team history's driver uses the system's libpq (Depends: libpq5), not a private copy.
+printf '%s\n' "$report" | grep -q "^ok    postgres: psycopg .* (python) with this computer's, libpq " \
+  || die "the installed bwdesk's psycopg does not use the system's libpq"
 
 log "bwdesk --self-test without a keyring and without --expect-keyring none says so (exit status 3)"
 status=0
@@ -96,6 +101,12 @@ if command -v xvfb-run >/dev/null; then
     || { cat "$ERRORS" >&2; die "the installed bwdesk failed its self-test on xcb"; }
   [ ! -s "$ERRORS" ] || { cat "$ERRORS" >&2; die "the self-test on xcb wrote to standard error"; }
 fi
+
+# The team history from the installed package: a local PostgreSQL with TLS, sslmode=verify-full and
+# sslrootcert=system, the test's authority standing in for the system's (packaging/smoke_team.py says how).
+log "bwdesk team init + team status against PostgreSQL with sslmode=verify-full&sslrootcert=system"
+[ -x .venv/bin/python ] || python3 dev.py setup  # the PostgreSQL test harness and its certificates
+.venv/bin/python packaging/smoke_team.py /usr/bin/bwdesk || die "the installed bwdesk cannot use a team database"
 
 log "desktop integration files"
 desktop-file-validate /usr/share/applications/bwdesk.desktop

@@ -226,3 +226,39 @@ def test_workflows_run_everywhere_and_smoke_test_every_installer() -> None:
         assert any(
             "upload-artifact" in str(step.get("uses", "")) for step in release["jobs"][job]["steps"]
         ), job
+
+
+def test_linux_build_uses_the_systems_libpq_and_the_deb_depends_on_it() -> None:
+    """On Linux psycopg_binary (its own libpq and OpenSSL, 10 MB) stays out and libpq5 is a dependency;
+    elsewhere there is no system libpq, so the binary package goes in."""
+    spec = SPEC.read_text(encoding="utf-8")
+    assert re.search(r"^PSYCOPG_BINARY = not IS_LINUX$", spec, re.MULTILINE)
+    assert re.search(r'^if not PSYCOPG_BINARY:\n\s+EXCLUDES.append\("psycopg_binary"\)$', spec, re.MULTILINE)
+    assert re.search(
+        r'if PSYCOPG_BINARY:\n\s+HIDDEN_IMPORTS \+= collect_submodules\("psycopg_binary"\)', spec
+    )
+    system_libs = spec_constant("SYSTEM_LIBS")
+    assert isinstance(system_libs, list) and r"libpq" in system_libs  # never a build host's copy
+    build = (ROOT / "packaging" / "build-deb.sh").read_text(encoding="utf-8")
+    assert re.search(
+        r'for extra in [^;]*"libpq5 \(>= 10\)"; do', build
+    )  # loaded by name, so not found by shlibdeps
+    assert re.search(r"^\s+libpq5$", build, re.MULTILINE)  # installed on the build host for the self-test
+
+
+def test_selftest_expects_the_libpq_the_spec_chose() -> None:
+    """The frozen self-test fails a build whose psycopg uses another implementation than the spec's choice."""
+    source = (ROOT / "bwdesk" / "selftest.py").read_text(encoding="utf-8")
+    assert 'expected = "python" if sys.platform.startswith("linux") else "binary"' in source
+
+
+def test_deb_smoke_test_uses_a_team_database_with_system_roots_from_the_installed_package() -> None:
+    smoke = (ROOT / "packaging" / "smoke-deb.sh").read_text(encoding="utf-8")
+    assert ".venv/bin/python packaging/smoke_team.py /usr/bin/bwdesk" in smoke
+    assert "(python) with this computer's, libpq " in smoke
+    team = (ROOT / "packaging" / "smoke_team.py").read_text(encoding="utf-8")
+    assert 'sslmode="verify-full", sslrootcert="system"' in team
+    assert '"team", "status", "--json"' in team and '"team", "init", "--grant"' in team
+    assert 'problem != "tls-failed"' in team  # the real bundle must refuse the test's authority
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "bash packaging/smoke-deb.sh" in ci and re.search(r"^\s+postgresql$", ci, re.MULTILINE)

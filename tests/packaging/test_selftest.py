@@ -28,7 +28,7 @@ def test_passes_in_a_working_installation(
     assert "MemoryKeyring" in out  # the backend in use is named
     assert "+442079460958" in out and "+4930901820" in out
     assert "message accepted by a sandbox at http://127.0.0.1:" in out
-    assert "ok    postgres: psycopg 3." in out and "(binary) with its own libpq" in out
+    assert "ok    postgres: psycopg 3." in out and "(binary) with the one bwdesk brings along, libpq " in out
     assert out.rstrip().endswith(f"self-test passed: {len(CHECKS)} checks")
     # It works in a throw-away profile: the user's (here the test's) profile is untouched.
     assert not any(profile.iterdir())

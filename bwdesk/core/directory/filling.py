@@ -1,9 +1,5 @@
-"""A draft's text filled for its recipients: the one rule the command line and the window share (§17.4).
-
-Separate messages are filled per recipient from their contact, so each customer reads their own name; a group
-message is one text, filled only with what every recipient's contact shares (else the fallback). Explicit values
-(`--var`) win over a contact's. A text without variables goes as it is, in one draft.
-"""
+"""A draft's text filled for its recipients: per recipient when separate, only what all share for a group;
+the one rule the command line and the window share (docs/design.md §17.4)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,15 @@ import psycopg
 from bwdesk import __version__
 from bwdesk.core.errors import BwdeskError
 from bwdesk.core.logs import redact
-from bwdesk.core.team.url import DEFAULT_PORT, TeamUrl, is_local_host
+from bwdesk.core.team.url import (
+    DEFAULT_PORT,
+    TeamUrl,
+    current_libpq,
+    for_libpq,
+    is_local_host,
+    root_certificate_advice,
+    system_roots_file,
+)
 
 CONNECT_TIMEOUT = 5.0  # seconds
 STATEMENT_TIMEOUT = 10.0  # seconds; a team query that takes longer is abandoned
@@ -160,8 +168,8 @@ def classify(
         return error(
             Problem.TLS_FAILED,
             f"the encrypted connection to {place} failed: {reason}. The server's certificate must be valid "
-            "for that host name and signed by an authority this computer trusts: add sslrootcert=system to "
-            "the URL for a public authority, or sslrootcert=PATH for your company's own.",
+            "for that host name and signed by an authority this computer trusts. "
+            + root_certificate_advice(url, current_libpq(), system_roots_file()),
         )
     if "no password supplied" in low:
         return error(
@@ -239,7 +247,9 @@ def connect(
     if password is not None:
         keywords["password"] = password
     try:
-        conn = psycopg.connect(url.url, autocommit=True, **keywords)
+        # The URL as written, but sslrootcert=system as a file where libpq cannot find the authorities itself.
+        conninfo = for_libpq(url, current_libpq(), system_roots_file()).url
+        conn = psycopg.connect(conninfo, autocommit=True, **keywords)
     except psycopg.Error as exc:
         raise classify_exception(exc, url) from None
     try:

@@ -3,7 +3,10 @@ only the options people need (docs/design.md §16.2). Plain Python, so settings 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from urllib.parse import quote, unquote
 
 from bwdesk.core.api import is_loopback
@@ -55,6 +58,18 @@ ALLOWED_OPTIONS = frozenset(
 #: Options bwdesk sets itself on every connection (docs/design.md §16.4).
 OWN_OPTIONS = frozenset({"connect_timeout", "application_name", "fallback_application_name", "options"})
 
+#: `sslrootcert=system`: the system's certificate authorities (libpq 16 and newer know the word).
+SYSTEM_ROOTS = "system"
+LIBPQ_KNOWS_SYSTEM = 160000
+#: Where systems keep all their certificate authorities in one PEM file: Debian and Ubuntu; Fedora and Red Hat;
+#: openSUSE; macOS, Alpine and the BSDs. Windows keeps them in its certificate store, which OpenSSL does not read.
+SYSTEM_CA_FILES = (
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+)
+
 
 @dataclass(frozen=True)
 class TeamUrl:
@@ -103,6 +118,92 @@ class TeamUrl:
     def keyring_key(self) -> str:
         """The name of this URL's password in the keyring: user, host(s), port and database."""
         return self.where
+
+
+@dataclass(frozen=True)
+class Libpq:
+    """The PostgreSQL client library psycopg uses on this computer, as far as certificate authorities go."""
+
+    version: int  # as libpq says it: 150014 for 15.14
+    bundled: bool  # psycopg's binary package: its own libpq and OpenSSL, not the system's
+
+    @property
+    def knows_system_roots(self) -> bool:
+        """libpq itself turns sslrootcert=system into the system's authorities.
+
+        libpq 16+ loads OpenSSL's default authorities. A system OpenSSL's are the system's (Debian: the
+        ca-certificates bundle); a bundled OpenSSL's are a folder of the machine it was built on, unless
+        `SSL_CERT_FILE` or `SSL_CERT_DIR` name others, which every OpenSSL reads instead.
+        """
+        if self.version < LIBPQ_KNOWS_SYSTEM:
+            return False
+        return not self.bundled or bool(os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR"))
+
+    @property
+    def described(self) -> str:
+        whose = "the one bwdesk brings along" if self.bundled else "this computer's"
+        return f"{whose}, libpq {self.version // 10000}.{self.version % 100}"
+
+
+def current_libpq() -> Libpq | None:
+    """The libpq psycopg loaded here, or None when psycopg cannot load one at all."""
+    try:
+        import psycopg
+    except ImportError:
+        return None
+    return Libpq(psycopg.pq.version(), psycopg.pq.__impl__ == "binary")
+
+
+def system_roots_file(
+    platform: str = sys.platform, exists: Callable[[str], bool] = os.path.isfile
+) -> str | None:
+    """The system's certificate authorities as one PEM file (`SSL_CERT_FILE` first, as OpenSSL), if there is one."""
+    chosen = os.environ.get("SSL_CERT_FILE")
+    if chosen and exists(chosen):
+        return chosen
+    if platform == "win32":
+        return None
+    return next((path for path in SYSTEM_CA_FILES if exists(path)), None)
+
+
+def for_libpq(url: TeamUrl, libpq: Libpq | None, roots_file: str | None) -> TeamUrl:
+    """The URL as libpq gets it: `sslrootcert=system` becomes the system's bundle file (`roots_file`) where
+    libpq cannot find the system's authorities itself, with verify-full as libpq 16 implies it."""
+    if url.option("sslrootcert") != SYSTEM_ROOTS or roots_file is None:
+        return url
+    if libpq is not None and libpq.knows_system_roots:
+        return url
+    options = [(k, roots_file if k == "sslrootcert" else v) for k, v in url.options]
+    if url.sslmode is None:
+        options.append(("sslmode", "verify-full"))
+    return replace(url, options=tuple(options))
+
+
+def company_ca_example(platform: str = sys.platform) -> str:
+    return "C:/ProgramData/bwdesk/db-ca.pem" if platform == "win32" else "/etc/bwdesk/db-ca.pem"
+
+
+def root_certificate_advice(
+    url: TeamUrl | None, libpq: Libpq | None, roots_file: str | None, platform: str = sys.platform
+) -> str:
+    """Which `sslrootcert` to add so the server's certificate is checked, in words true on this computer."""
+    example = company_ca_example(platform)
+    if (libpq is not None and libpq.knows_system_roots) or roots_file is not None:
+        return (
+            "With a certificate from a public authority add sslrootcert=system to the URL; with your "
+            f"company's own authority, sslrootcert=PATH to its certificate (e.g. sslrootcert={example})."
+        )
+    why = (
+        f"the PostgreSQL client library ({libpq.described}) cannot find this computer's authorities"
+        if libpq is not None
+        else "bwdesk cannot find this computer's authorities as a file"
+    )
+    said = url is not None and url.option("sslrootcert") == SYSTEM_ROOTS
+    return (
+        f"{'The URL says sslrootcert=system, but' if said else 'sslrootcert=system does not work here:'} {why}. "
+        "Save the certificate of the authority that signed the server's certificate (your company's, or the "
+        f"public one's) as a PEM file on this computer and name it: sslrootcert=PATH, e.g. sslrootcert={example}."
+    )
 
 
 def is_local_host(host: str) -> bool:
@@ -155,6 +256,12 @@ def parse_history_url(text: str, source: str = "Settings") -> TeamUrl:
     url = TeamUrl(unquote(user), hosts, unquote(path.lstrip("/")), options)
     if url.sslmode is not None and url.sslmode not in SSLMODES:
         raise ConfigError(f"{what}: sslmode={url.sslmode} is not one of {', '.join(SSLMODES)}.")
+    if url.option("sslrootcert") == SYSTEM_ROOTS and url.sslmode not in (None, "verify-full"):
+        # PostgreSQL's own rule (libpq 16+): anyone can get a public authority's certificate for a name they own.
+        raise ConfigError(
+            f"{what}: sslrootcert=system needs sslmode=verify-full (the server's name checked too), not "
+            f"sslmode={url.sslmode}."
+        )
     if not url.service:
         if not url.user:
             raise ConfigError(f"{what}: add the user name bwdesk signs in as, e.g. {EXAMPLE}.")
@@ -171,9 +278,8 @@ def check_tls(url: TeamUrl, what: str) -> None:
         now = f" (it says sslmode={url.sslmode})" if url.sslmode else ""
         raise ConfigError(
             f"{what}: {', '.join(remote)} is another computer, so the connection must be encrypted and the "
-            f"server's certificate checked: add sslmode=verify-full to the URL{now}, e.g. {EXAMPLE}. With a "
-            "certificate from a public authority add sslrootcert=system too; with your company's own, "
-            "sslrootcert=PATH to its certificate."
+            f"server's certificate checked: add sslmode=verify-full to the URL{now}, e.g. {EXAMPLE}. "
+            + root_certificate_advice(url, current_libpq(), system_roots_file())
         )
 
 
@@ -219,8 +325,14 @@ def _parse_host(part: str, what: str) -> tuple[str, int | None]:
 __all__ = [
     "EXAMPLE",
     "PASSWORD_ADVICE",
+    "SYSTEM_CA_FILES",
+    "Libpq",
     "TeamUrl",
     "check_tls",
+    "current_libpq",
+    "for_libpq",
     "is_local_host",
     "parse_history_url",
+    "root_certificate_advice",
+    "system_roots_file",
 ]

@@ -1,10 +1,5 @@
-"""The template popup: a list filtered by what is typed, keyboard only (Up/Down, Enter inserts, Esc closes).
-
-Two forms. The picker (the Templates button, Ctrl+T) is a popup of its own with a filter field that has the
-focus. The slash list (`/` and a name at the start of the text) never takes the focus: the agent keeps typing in
-the text box, and `TemplatesController` hands it Up, Down, Enter and Esc. Both filter with core's
-`TemplateBook.matching` (a few tenths of a millisecond over 1,000 templates, §14), on the GUI thread, over a book
-loaded on a worker."""
+"""The template popup, keyboard only: the picker (Ctrl+T, its filter focused) and the slash list (`/name`, the
+focus stays in the text), both filtered by core's `TemplateBook.matching` (docs/design.md §17.3)."""
 
 from __future__ import annotations
 
