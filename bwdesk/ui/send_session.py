@@ -189,6 +189,10 @@ class SendSession(QObject):
         batch = self._batch
         assert batch is not None
         duplicates = [duplicate_question([d.recipient for d in found], found)] if found else []
+        if not found and (not_asked := getattr(found, "team_not_asked", "")):
+            # Nothing here, and the team could not say: no question (one before every send while the team is
+            # away would teach agents to click through it), but the agent knows what was checked.
+            self._feedback.notify(not_asked)
         self._ask_then_begin(batch, [*duplicates, *batch.cautions])
 
     def _duplicate_check_failed(self, exc: BaseException) -> None:
