@@ -196,7 +196,9 @@ class TeamWatch(QObject):
         if store is not self._store:
             return
         before, self._latest = self._latest, latest
-        if before is not _NOT_YET and latest != before:
+        if latest != before:
+            # The first answer counts as a change too: what was stored between the view's first page and this
+            # first look would otherwise wait for the next change.
             self.team_changed.emit()
 
     def _change_failed(self, store: TeamView, exc: BaseException) -> None:

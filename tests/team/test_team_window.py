@@ -1,5 +1,7 @@
-"""The window's history pane on a team store (its widgets for the team view come later): the table model pages
-the team view by team keys, merges a reload at the top, and the actions refresh only this desk's rows."""
+"""The window on a team history: the table model pages the team view by team keys and merges a reload at the
+top; two windows (two desks) on one database see each other's sends by name, live, and the second is asked
+before repeating the first's; the agent filter; another desk's rows are left to it; the database stopped and
+started again; quitting copies what waits without freezing the window."""
 
 from __future__ import annotations
 
@@ -8,12 +10,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
-from teamdesk import add, desk
+from teamdesk import add, desk, team_rows, team_url
 
+from bwdesk.core.account import Account, Context
+from bwdesk.core.api import Timeouts
+from bwdesk.core.credentials import BasicCredentials
 from bwdesk.core.history.search import HistoryQuery
 from bwdesk.core.history.uids import is_team_key
-from bwdesk.ui.history.model import HistoryModel
+from bwdesk.core.settings import FromNumber, LoadedSettings, Settings
+from bwdesk.ui.feedback import Told
+from bwdesk.ui.history.model import Column, HistoryModel
+from bwdesk.ui.main_window import MainWindow
 from bwdesk.ui.tasks import BackgroundTasks
 
 WAIT = 20_000
@@ -52,3 +61,194 @@ def test_the_table_pages_the_team_view_and_merges_new_rows_at_the_top(
         model.set_query(HistoryQuery(agent="Ben Ode"))
         qtbot.waitUntil(lambda: model.exhausted and not model.loading, timeout=WAIT)
         assert model.rowCount() == 11 and {r.agent for r in model.loaded_rows()} == {"Ben Ode"}
+
+
+# --- the window on a team history: two desks (two profiles, two windows) on one database --------------------
+
+CUSTOMER = "+19195550123"
+
+
+def team_context(sandbox: Any, pg_server: Any, db: str, profile: Path, agent: str) -> Context:
+    """A desk's context: the sandbox's account (as a real account: the sandbox never uses a team history),
+    its own profile, and the team database in the environment (the password in libpq's PGPASSWORD)."""
+    numbers = tuple(FromNumber(n, "Main") for n in sandbox.numbers)
+    account = Account(
+        api_base=sandbox.api_base,
+        token_url=sandbox.token_url,
+        account_id=sandbox.account_id,
+        application_id=sandbox.application_id,
+        credentials=BasicCredentials(sandbox.username, sandbox.password),
+        from_numbers=numbers,
+        default_from=numbers[0].number,
+        region="US",
+        timeouts=Timeouts(connect=2.0, read=30.0),
+    )
+    settings = Settings(
+        account_id=account.account_id,
+        application_id=account.application_id,
+        from_numbers=numbers,
+        default_from=account.default_from,
+        region="US",
+    )
+    env = {
+        "BWDESK_HISTORY_URL": team_url(pg_server, db),
+        "BWDESK_AGENT": agent,
+        "PGPASSWORD": pg_server.agent_password,
+    }
+    profile.mkdir(parents=True, exist_ok=True)
+    return Context(profile, LoadedSettings(settings), env, None, fixed_account=account)
+
+
+@pytest.fixture
+def team_window(qtbot: Any, sandbox: Any, pg_server: Any, team_database: str, tmp_path: Path) -> Any:
+    """`team_window(name, agent)`: a shown main window of a desk on the team database, its services open."""
+    windows: list[MainWindow] = []
+
+    def make(name: str, agent: str) -> MainWindow:
+        context = team_context(sandbox, pg_server, team_database, tmp_path / name, agent)
+        window = MainWindow(context, BackgroundTasks())
+        qtbot.addWidget(window)
+        window.session.auto_refresh_after = ()
+        window.show()
+        qtbot.waitUntil(lambda: window._ready and window.team_watch.state is not None, timeout=WAIT)
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.close()
+        window.tasks.wait_for_threads(WAIT)
+
+
+def send(qtbot: Any, window: MainWindow, text: str, to: str = CUSTOMER) -> None:
+    qtbot.keyClicks(window.composer.recipients.line_edit(), to + ",")
+    window.composer.text_edit.setFocus()
+    qtbot.keyClicks(window.composer.text_edit, text)
+    window.session.send_draft()
+    qtbot.waitUntil(lambda: not window.session.is_busy(), timeout=WAIT)
+
+
+def shown(window: MainWindow) -> list[tuple[str, str]]:
+    """The history table's rows as the agent reads them: (Agent cell, Text cell), top first."""
+    model = window.history_view.model
+    return [
+        (model.index(r, Column.AGENT).data(), model.index(r, Column.TEXT).data())
+        for r in range(model.rowCount())
+    ]
+
+
+def told(window: MainWindow) -> list[Told]:
+    said: list[Told] = []
+    window.feedback.told.connect(said.append)
+    return said
+
+
+def test_two_windows_show_each_others_sends_by_name_and_the_second_is_asked_before_repeating(
+    qtbot: Any, team_window: Any, sandbox: Any
+) -> None:
+    ana = team_window("ana", "Ana Lima")
+    ben = team_window("ben", "Ben Ode")
+    ben_view = ben.history_view
+    assert not ben_view.table.isColumnHidden(Column.AGENT) and ben_view.agent_filter.isVisible()
+    qtbot.waitUntil(lambda: ben_view.agent_filter.findText("Ana Lima") >= 0, timeout=WAIT)
+    assert [ben_view.agent_filter.itemText(i) for i in (0, 1)] == ["Everyone", "Mine"]
+
+    send(qtbot, ana, "Your order shipped")
+    # Ben's window shows it by itself (it looks for the team's changes every second or two), by name.
+    qtbot.waitUntil(lambda: shown(ben) == [("Ana Lima", "Your order shipped")], timeout=WAIT)
+    qtbot.waitUntil(lambda: shown(ana) == [("Ana Lima", "Your order shipped")], timeout=WAIT)
+    tip = ben_view.model.index(0, Column.AGENT).data(Qt.ItemDataRole.ToolTipRole)
+    assert tip.startswith("Sent by Ana Lima from another desk")
+
+    # Ana's row in Ben's window: Ben's desk does not look up its status; sending it again is Ben's own send.
+    ben_view.table.selectRow(0)
+    assert not ben_view.refresh_action.isEnabled()
+    assert "Sent by Ana Lima from another desk" in ben_view.refresh_action.toolTip()
+    assert ben_view.resend_action.isEnabled() and ben_view.draft_action.isEnabled()
+    ben_view.table.clearSelection()
+    assert ben_view.refresh_action.isEnabled()  # nothing selected: Ben's own recent rows
+    assert "Sent by" not in ben_view.refresh_action.toolTip()
+
+    # The filter: mine (none of Ben's yet), one agent, everyone.
+    ben_view.agent_filter.setCurrentIndex(ben_view.agent_filter.findText("Mine"))
+    qtbot.waitUntil(lambda: not ben_view.model.loading, timeout=WAIT)
+    assert shown(ben) == [] and ben_view.empty_text() == "No messages match these filters."
+    ben_view.agent_filter.setCurrentIndex(ben_view.agent_filter.findText("Ana Lima"))
+    qtbot.waitUntil(lambda: shown(ben) == [("Ana Lima", "Your order shipped")], timeout=WAIT)
+
+    # Ben is about to send the same text to the same customer: asked first, naming Ana and when.
+    questions: list[str] = []
+    ben.feedback.ask = lambda title, text, accept: questions.append(text) or False  # Cancel
+    send(qtbot, ben, "Your order shipped")
+    [question] = questions
+    assert "by Ana Lima" in question
+    posts = [r for r in sandbox.requests.all() if r.method == "POST" and r.path.endswith("/messages")]
+    assert len(posts) == 1  # only Ana's
+
+    # Later sends arrive too, while Ben's window stays open and untouched.
+    ben_view.agent_filter.setCurrentIndex(ben_view.agent_filter.findText("Everyone"))
+    qtbot.waitUntil(lambda: not ben_view.model.loading, timeout=WAIT)
+    send(qtbot, ana, "Your technician is on the way", to="+19195550124")
+    qtbot.waitUntil(
+        lambda: (
+            shown(ben) == [("Ana Lima", "Your technician is on the way"), ("Ana Lima", "Your order shipped")]
+        ),
+        timeout=WAIT,
+    )
+
+
+def test_the_database_stopped_the_window_sends_on_says_offline_then_catches_up(
+    qtbot: Any, team_window: Any, pg_server: Any, team_database: str, tmp_path: Path
+) -> None:
+    ana = team_window("ana", "Ana Lima")
+    said = told(ana)
+    with desk(pg_server, team_database, tmp_path / "ben", "Ben Ode") as ben:
+        add(ben, "+13125550198", text="from ben")
+        assert ben.flush(WAIT / 1000)
+    qtbot.waitUntil(lambda: ("Ben Ode", "from ben") in shown(ana), timeout=WAIT)
+    assert not ana.team_label.isVisible() and not ana.banner.isVisible()
+
+    pg_server.stop()
+    send(qtbot, ana, "first while offline")
+    # Nothing like it here, and the team could not be asked: no question, but the agent is told.
+    assert any("only this desk's messages were checked" in t.text for t in said)
+    send(qtbot, ana, "second while offline")
+    qtbot.waitUntil(lambda: ana.team_label.text() == "team history offline — 2 waiting", timeout=WAIT)
+    assert ana.team_label.isVisible()
+    assert "showing this desk's messages only" in ana.banner.label.text() and ana.banner.isVisible()
+    # Meanwhile the history is this desk's alone: its own rows, newest first; Ben's are not there.
+    qtbot.waitUntil(
+        lambda: shown(ana) == [("Ana Lima", "second while offline"), ("Ana Lima", "first while offline")],
+        timeout=WAIT,
+    )
+
+    pg_server.start()
+    qtbot.waitUntil(lambda: not ana.team_label.isVisible() and not ana.banner.isVisible(), timeout=60_000)
+    qtbot.waitUntil(lambda: ("Ben Ode", "from ben") in shown(ana), timeout=WAIT)
+    assert [text for _, text in shown(ana)] == ["second while offline", "first while offline", "from ben"]
+    assert team_rows(pg_server, team_database, "agent, text, state") == [
+        ("Ben Ode", "from ben", "sending"),
+        ("Ana Lima", "first while offline", "accepted"),
+        ("Ana Lima", "second while offline", "accepted"),
+    ]
+
+
+def test_quitting_copies_what_waits_on_a_worker_while_the_window_stays_live(
+    qtbot: Any, team_window: Any, pg_server: Any, team_database: str
+) -> None:
+    ana = team_window("ana", "Ana Lima")
+    said = told(ana)
+    with pg_server.connect(team_database) as blocker:
+        # IT's maintenance holds the table: reads go on, the copy waits.
+        blocker.execute("BEGIN")
+        blocker.execute("LOCK TABLE bwdesk.messages IN EXCLUSIVE MODE")
+        send(qtbot, ana, "sent just before quitting")
+        qtbot.waitUntil(lambda: ana.team_label.text() == "team history: copying, 1 waiting", timeout=WAIT)
+        ana.close()
+        assert ana.isVisible() and ana._quit_flush == "copying"  # close() came back at once
+        assert said[-1].text == "Copying 1 message to the team history, then quitting…"
+        blocker.execute("ROLLBACK")
+    qtbot.waitUntil(lambda: not ana.isVisible(), timeout=WAIT)
+    assert team_rows(pg_server, team_database, "agent, text, state") == [
+        ("Ana Lima", "sent just before quitting", "accepted")
+    ]
