@@ -252,3 +252,44 @@ def test_quitting_copies_what_waits_on_a_worker_while_the_window_stays_live(
     assert team_rows(pg_server, team_database, "agent, text, state") == [
         ("Ana Lima", "sent just before quitting", "accepted")
     ]
+
+
+def test_another_desks_unknown_send_is_left_to_that_desk_and_a_local_history_has_no_team_widgets(
+    qtbot: Any, tasks: BackgroundTasks, pg_server: Any, team_database: str, tmp_path: Path
+) -> None:
+    from bwdesk.core.history.sqlite_store import SqliteHistoryStore
+    from bwdesk.core.outcome import SendResult, SendState
+    from bwdesk.ui.history.view import HistoryView
+
+    with (
+        desk(pg_server, team_database, tmp_path / "ana", "Ana Lima") as ana,
+        desk(pg_server, team_database, tmp_path / "ben", "Ben Ode") as ben,
+        SqliteHistoryStore.open(tmp_path / "alone.sqlite3") as alone,
+    ):
+        theirs = add(ben, "+13125550198", text="lost answer")
+        ben.settle(theirs, SendResult(SendState.UNKNOWN))
+        mine = add(ana, "+13125550199", text="also lost")
+        ana.settle(mine, SendResult(SendState.UNKNOWN))
+        assert ana.flush(20) and ben.flush(20)
+        view = HistoryView(tasks, ana, region="US")
+        qtbot.addWidget(view)
+        view.show()
+        qtbot.waitUntil(lambda: view.model.rowCount() == 2 and not view.model.loading, timeout=WAIT)
+        view.set_refresher(object())  # type: ignore[arg-type]  # a refresher is there (never asked here)
+        assert [view.model.row_at(i).agent for i in (0, 1)] == ["Ana Lima", "Ben Ode"]
+        view.table.selectRow(1)  # Ben's
+        assert not view.check_action.isEnabled() and not view.refresh_action.isEnabled()
+        assert view.check_action.toolTip() == (
+            "Sent by Ben Ode from another desk: only the desk that sent a message can check it."
+        )
+        view.table.selectRow(0)  # Ana's own: her desk checks it
+        assert view.check_action.isEnabled() and view.refresh_action.isEnabled()
+        assert (
+            view.check_action.toolTip() == "Ask Bandwidth whether a message whose outcome is unknown was sent"
+        )
+        view.table.selectAll()  # both: Ana's own is refreshed, Ben's left to his desk
+        assert view.refresh_action.isEnabled()
+
+        view.set_store(alone)  # a history of its own: no Agent column, no agent filter
+        assert view.table.isColumnHidden(Column.AGENT) and not view.agent_filter.isVisible()
+        assert view.current_query().agent is None
