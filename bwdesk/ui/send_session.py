@@ -404,12 +404,21 @@ class SendSession(QObject):
         who = ", ".join(display_number(n) for n in row.to)
         # Which message, in its own words: never to be taken for the one being written in the composer.
         what = f"“{opening(row.text)}”" if row.text.strip() else f"{len(row.media)} media"
-        if row.state in (SendState.UNKNOWN, SendState.SENDING):
+        by = f" by {row.agent}" if not row.own and row.agent else ""  # another desk's row (a team history)
+        if row.state in (SendState.UNKNOWN, SendState.SENDING) and by:
+            question = Question(
+                "Send again? It may be a duplicate",
+                f"The message {what} sent{by} to {who} on {row.created_local()} got no answer from Bandwidth "
+                "(or is still being sent): it may already have been sent. Sending again could make the customer "
+                f"receive it twice. Only the desk that sent it can check its status: ask {row.agent}.",
+                "Send again anyway",
+            )
+        elif row.state in (SendState.UNKNOWN, SendState.SENDING):
             question = duplicate_question(row.to)
         elif row.state is SendState.ACCEPTED:
             question = Question(
                 "Send it again?",
-                f"The message {what} was sent to {who} on {row.created_local()} (Bandwidth accepted it). "
+                f"The message {what} was sent{by} to {who} on {row.created_local()} (Bandwidth accepted it). "
                 "Sending it again means the customer receives it twice.",
                 "Send again",
             )

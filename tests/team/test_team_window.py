@@ -19,7 +19,9 @@ from bwdesk.core.api import Timeouts
 from bwdesk.core.credentials import BasicCredentials
 from bwdesk.core.history.search import HistoryQuery
 from bwdesk.core.history.uids import is_team_key
+from bwdesk.core.outcome import SendState
 from bwdesk.core.settings import FromNumber, LoadedSettings, Settings
+from bwdesk.sandbox import Fault, FaultKind
 from bwdesk.ui.feedback import Told
 from bwdesk.ui.history.model import Column, HistoryModel
 from bwdesk.ui.main_window import MainWindow
@@ -182,6 +184,10 @@ def test_two_windows_show_each_others_sends_by_name_and_the_second_is_asked_befo
     send(qtbot, ben, "Your order shipped")
     [question] = questions
     assert "by Ana Lima" in question
+    # Send again… on Ana's row: Ben's own new send, asked about naming Ana.
+    ben_view.table.selectRow(0)
+    ben_view.resend_action.trigger()
+    assert len(questions) == 2 and "was sent by Ana Lima to" in questions[1]
     posts = [r for r in sandbox.requests.all() if r.method == "POST" and r.path.endswith("/messages")]
     assert len(posts) == 1  # only Ana's
 
@@ -194,6 +200,19 @@ def test_two_windows_show_each_others_sends_by_name_and_the_second_is_asked_befo
             shown(ben) == [("Ana Lima", "Your technician is on the way"), ("Ana Lima", "Your order shipped")]
         ),
         timeout=WAIT,
+    )
+
+    # Ana's answer is lost: Ben cannot check her send; sending it again, he is told to ask her.
+    sandbox.inject(Fault(FaultKind.DROP))
+    send(qtbot, ana, "Parts arrived", to="+19195550125")
+    qtbot.waitUntil(lambda: shown(ben)[0] == ("Ana Lima", "Parts arrived"), timeout=WAIT)
+    qtbot.waitUntil(lambda: ben_view.model.row_at(0).state is SendState.UNKNOWN, timeout=WAIT)
+    ben_view.table.selectRow(0)
+    assert not ben_view.check_action.isEnabled() and "Sent by Ana Lima" in ben_view.check_action.toolTip()
+    ben_view.resend_action.trigger()
+    assert "got no answer from Bandwidth" in questions[-1] and "ask Ana Lima" in questions[-1]
+    assert (
+        len([r for r in sandbox.requests.all() if r.method == "POST" and r.path.endswith("/messages")]) == 3
     )
 
 
@@ -258,7 +277,7 @@ def test_another_desks_unknown_send_is_left_to_that_desk_and_a_local_history_has
     qtbot: Any, tasks: BackgroundTasks, pg_server: Any, team_database: str, tmp_path: Path
 ) -> None:
     from bwdesk.core.history.sqlite_store import SqliteHistoryStore
-    from bwdesk.core.outcome import SendResult, SendState
+    from bwdesk.core.outcome import SendResult
     from bwdesk.ui.history.view import HistoryView
 
     with (
@@ -293,3 +312,5 @@ def test_another_desks_unknown_send_is_left_to_that_desk_and_a_local_history_has
         view.set_store(alone)  # a history of its own: no Agent column, no agent filter
         assert view.table.isColumnHidden(Column.AGENT) and not view.agent_filter.isVisible()
         assert view.current_query().agent is None
+        qtbot.waitUntil(lambda: not view.model.loading, timeout=WAIT)
+        view.shut_down()  # before the stores close
