@@ -323,6 +323,7 @@ class Feedback(QObject):
         self._withdrawable = ""
         # The banner's standing notice (what could not be opened) and the trouble met since, shown instead.
         self._standing: tuple[str, bool, str] = ("", True, "")
+        self._team_notice = ""  # the team history is away: the history shows this desk's rows alone
         self._trouble = ""
         self.ask: Ask = self._ask_in_dialog
 
@@ -374,6 +375,17 @@ class Feedback(QObject):
         self._trouble = ""
         self._show_banner()
 
+    def set_team_notice(self, text: str) -> None:
+        """The team history's standing notice (empty: none), shown after the banner's own while it lasts: the
+        history shows this desk's messages alone until the team database answers again."""
+        if text == self._team_notice:
+            return
+        if text:
+            self.told.emit(Told(Kind.BANNER, text))
+        self._team_notice = text
+        if not self._trouble:
+            self._show_banner()
+
     def trouble(
         self,
         trouble: Trouble,
@@ -422,7 +434,8 @@ class Feedback(QObject):
     def _show_banner(self) -> None:
         if self._banner is not None:
             text, offer, setting = self._standing
-            self._banner.show_text(text, offer_settings=offer, setting=setting)
+            text = " ".join(t for t in (text, self._team_notice) if t)
+            self._banner.show_text(text, offer_settings=offer and bool(self._standing[0]), setting=setting)
 
     def _show(self, told: Told) -> None:
         self.told.emit(told)

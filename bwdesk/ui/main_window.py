@@ -36,11 +36,13 @@ from bwdesk.ui.send_session import SendSession
 from bwdesk.ui.services import Services, open_services
 from bwdesk.ui.style import make_action
 from bwdesk.ui.tasks import BackgroundTasks
+from bwdesk.ui.team_status import QUIT_FLUSH, TeamWatch, banner_note
 from bwdesk.ui.templates.controller import TemplatesController
 
 if TYPE_CHECKING:
     from bwdesk.core.attachments import Attachment
     from bwdesk.core.bandwidth import BandwidthClient
+    from bwdesk.core.team.state import TeamState
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +96,7 @@ class MainWindow(QMainWindow):
         self._restart_services = False  # asked for while sending: done once the send is over
         self._quit_when_idle = False  # asked to close while sending: done once the send is over
         self._closed = False
+        self._quit_flush = ""  # "": not yet; "copying": waiting for the team copy on quitting; "done"
         self.setWindowTitle("bwdesk — Sandbox" if context.is_sandbox else "bwdesk — New message")
         self.resize(_first_size())
 
@@ -116,6 +119,7 @@ class MainWindow(QMainWindow):
         )
         self.templates = TemplatesController(self.composer, self.tasks, self.feedback, context, self)
         self.templates.open_manager_hook = self.manage_templates
+        self.team_watch = TeamWatch(self.tasks, self)
         self._keyboard = KeyboardFilter(self)
         self._keyboard.focus_arrived.connect(self._focus_arrived)
         self._lay_out()
@@ -166,6 +170,10 @@ class MainWindow(QMainWindow):
         splitter.setChildrenCollapsible(False)
         self.setCentralWidget(splitter)
 
+        self.team_label = QLabel(self)  # "team history offline — 3 waiting"; empty (hidden) when all is well
+        self.team_label.setAccessibleName("Team history")
+        self.team_label.hide()
+        self.statusBar().addPermanentWidget(self.team_label)
         self.account_label = QLabel(self)
         self.account_label.setAccessibleName("Account")
         self.statusBar().addPermanentWidget(self.account_label)
@@ -226,6 +234,10 @@ class MainWindow(QMainWindow):
         history.use_as_draft.connect(session.use_as_draft)
         history.send_again_requested.connect(session.send_again)
         history.history_actions.rows_learned.connect(session.rows_learned)
+        session.history_changed.connect(self.team_watch.refresh_state)
+        self.team_watch.state_changed.connect(self._team_state_changed)
+        self.team_watch.team_changed.connect(history.reload)
+        self.team_watch.agents_changed.connect(history.set_agents)
         self.banner.button.clicked.connect(self._open_banner_setting)
 
     # --- keyboard -------------------------------------------------------------------------------------
@@ -358,8 +370,21 @@ class MainWindow(QMainWindow):
         self.feedback.set_banner(
             services.problems(), offer_settings=not self.context.is_sandbox, setting=services.account_setting
         )
+        self._team_state_changed(services.team_state)
+        self.team_watch.watch(services.history)
         self._update_account_label()
         self.services_ready.emit()
+
+    @Slot(object)
+    def _team_state_changed(self, state: TeamState | None) -> None:
+        """The team history's line in the status bar, and the banner's note while the history shows this desk's
+        messages alone (docs/design.md §16.16)."""
+        summary = "" if state is None else state.summary()
+        self.team_label.setText(summary)
+        self.team_label.setToolTip((state.problem or "") if state is not None else "")
+        self.team_label.setVisible(bool(summary))
+        self.feedback.set_team_notice(banner_note(state))
+        self.history_view.set_team_state(state)
 
     def _update_account_label(self) -> None:
         account = self.services.account
@@ -457,14 +482,51 @@ class MainWindow(QMainWindow):
             )
             event.ignore()
             return
+        if self._copy_before_quitting():
+            event.ignore()
+            return
         event.accept()
         self._shut_down()
+
+    def _copy_before_quitting(self) -> bool:
+        """This desk's rows waiting for the team history get a moment (`QUIT_FLUSH`) to be copied, on a worker
+        while the window stays live; True while that goes on. Whatever still waits is copied next time."""
+        store, state = self.team_watch.store, self.team_watch.state
+        if self._quit_flush == "copying":
+            return True
+        if (
+            self._quit_flush == "done"
+            or store is None
+            or state is None
+            or not state.online
+            or not state.waiting
+        ):
+            return False
+        self._quit_flush = "copying"
+        self.feedback.notify(
+            f"Copying {state.waiting} message{'s' if state.waiting != 1 else ''} to the team history, then "
+            "quitting…",
+            Duration.UNTIL_REPLACED,
+        )
+        self.tasks.run(
+            functools.partial(store.flush, QUIT_FLUSH),
+            self._copied_before_quitting,
+            self._copied_before_quitting,
+            description="copy to the team history before quitting",
+        )
+        return True
+
+    def _copied_before_quitting(self, _result: object) -> None:
+        self._quit_flush = "done"
+        self.close()
 
     def _shut_down(self) -> None:
         """Timers and background work stop before the client and the history close (never the other way)."""
         self._closed = True
+        self.team_watch.shut_down()
         self.session.shut_down()
         self.history_view.shut_down()
+        self.hide()  # closing the history may still copy for a moment (a team history): not on screen
         self.tasks.wait_for_threads(10_000)
         self.previews.shut_down()
         self.services.close()

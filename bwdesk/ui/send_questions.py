@@ -93,23 +93,33 @@ def opening(text: str, length: int = 40) -> str:
 def send_again_question(row: HistoryRow) -> Question:
     """The history's "Send again…", in words that say what became of the earlier one: maybe sent, sent and
     delivered (a duplicate), not delivered (and why, so a send bound to fail the same way is not mistaken for a
-    fix), or never sent. The message is named in its own words, never to be taken for the one being written."""
+    fix), or never sent; in a team, who sent it. The message is named in its own words, never to be taken for
+    the one being written."""
     who = who_is(row.to)
     what = f"“{opening(row.text)}”" if row.text.strip() else f"{len(row.media)} media"
+    by = f" by {row.agent}" if not row.own and row.agent else ""  # another desk's row (a team history)
+    if row.state in (SendState.UNKNOWN, SendState.SENDING) and by:
+        return Question(
+            "Send again? It may be a duplicate",
+            f"The message {what} sent{by} to {who} on {row.created_local()} got no answer from Bandwidth "
+            "(or is still being sent): it may already have been sent. Sending again could make the customer "
+            f"receive it twice. Only the desk that sent it can check its status: ask {row.agent}.",
+            "Send again anyway",
+        )
     if row.state in (SendState.UNKNOWN, SendState.SENDING):
         return duplicate_question(row.to)
     if row.state is SendState.ACCEPTED and is_undelivered(row.delivery_status):
         why = describe_error_code(row.error_code) if row.error_code else "the carrier gave no reason"
         return Question(
             "Send it again? It was not delivered",
-            f"The message {what} to {who} on {row.created_local()} was accepted by Bandwidth but not delivered: "
-            f"{why}. Sending it again will most likely fail the same way unless that has changed.",
+            f"The message {what} sent{by} to {who} on {row.created_local()} was accepted by Bandwidth but not "
+            f"delivered: {why}. Sending it again will most likely fail the same way unless that has changed.",
             "Send again",
         )
     if row.state is SendState.ACCEPTED:
         return Question(
             "Send it again?",
-            f"The message {what} was sent to {who} on {row.created_local()} (Bandwidth accepted it). "
+            f"The message {what} was sent{by} to {who} on {row.created_local()} (Bandwidth accepted it). "
             "Sending it again means the customer receives it twice.",
             "Send again",
         )

@@ -215,6 +215,10 @@ class SendSession(QObject):
         batch = self._batch
         assert batch is not None
         duplicates = [duplicate_question([d.recipient for d in found], found)] if found else []
+        if not found and (not_asked := getattr(found, "team_not_asked", "")):
+            # Nothing here, and the team could not say: no question (one before every send while the team is
+            # away would teach agents to click through it), but the agent knows what was checked.
+            self._feedback.notify(not_asked)
         if self._agreed([*duplicates, *batch.cautions]):
             self._begin(batch)
             self._send_next()

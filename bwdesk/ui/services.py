@@ -11,7 +11,7 @@ from bwdesk.core.errors import BwdeskError, ConfigError
 from bwdesk.core.history.search import HistoryQuery
 from bwdesk.core.history.store import HistoryStore
 from bwdesk.core.send_size import CONFIRM_SEGMENTS_ABOVE
-from bwdesk.core.team.state import TeamStateSource
+from bwdesk.core.team.state import TeamState, TeamStateSource
 
 if TYPE_CHECKING:
     from bwdesk.core.bandwidth import BandwidthClient
@@ -38,6 +38,9 @@ class Services:
     history_problem: str = ""
     directory: DirectoryStore | None = None  # the do-not-text list, templates and contacts (§17)
     directory_problem: str = ""
+    #: A team history's state once its database first answered (or the wait ran out); None without a team.
+    #: What the window shows of it from then on follows the store (`ui.team_status`).
+    team_state: TeamState | None = None
     past_recipients: tuple[str, ...] = ()
     segment_limit: int = CONFIRM_SEGMENTS_ABOVE  # a send billing more segments than this asks first
 
@@ -65,7 +68,7 @@ def open_services(context: Context) -> Services:
         services.history_problem = context.history_notice
         rows = services.history.search(HistoryQuery(this_desk=True), limit=COMPLETION_ROWS)
         services.past_recipients = tuple(dict.fromkeys(n for row in rows for n in row.to))
-        services.history_problem = services.history_problem or _team_problem(services.history)
+        services.team_state = _first_team_state(services.history)
     except BwdeskError as exc:
         services.history_problem = str(exc)
     try:
@@ -85,19 +88,9 @@ def open_services(context: Context) -> Services:
     return services
 
 
-def _team_problem(history: HistoryStore) -> str:
-    """A team history that cannot be used as opened, in words for the banner ('' when it can, or is local).
-
-    The team store's state afterwards (offline, waiting rows) comes from its `state()` and `subscribe()`."""
+def _first_team_state(history: HistoryStore) -> TeamState | None:
+    """A team history's state once its database has answered once (at most `TEAM_CONTACT_WAIT`), so the window
+    can say at once that the history shows this desk's messages alone; None for a history of its own."""
     if not isinstance(history, TeamStateSource):
-        return ""
-    state = history.wait_for_contact(TEAM_CONTACT_WAIT)
-    if not state.reads_local:
-        return ""
-    return f"{state.problem or 'The team history cannot be reached.'} {_FALLBACK}"
-
-
-_FALLBACK = (
-    "The history shows this computer's messages; sending works as usual and what is sent is copied to the "
-    "team history once it can be reached."
-)
+        return None
+    return history.wait_for_contact(TEAM_CONTACT_WAIT)

@@ -499,6 +499,26 @@ class SqliteHistoryStore:
                 return []
         return self._search(query, limit, before_id, only_queued=True)
 
+    def queued_view(
+        self, query: HistoryQuery | None, limit: int, before_id: int | None = None, uid_limit: int = 5000
+    ) -> tuple[set[str] | None, list[HistoryRow]]:
+        """What waits in the outbox at one moment: the uids of every waiting row (None when more than
+        `uid_limit` wait) and those of them matching `query` (`search_queued`; none for a None query).
+
+        Both are read in one read transaction: the copier takes rows out of the line as the team database
+        commits them, and between two separate reads a row could be in the first answer and not the second."""
+        with self._read("search the history") as conn:
+            conn.execute("BEGIN")
+            try:
+                if not journal.has_queued(conn):
+                    return set(), []
+                uids = journal.queued_uids(conn, uid_limit)
+                if not uids or query is None:
+                    return uids, []
+                return uids, self._search(query, limit, before_id, only_queued=True)
+            finally:
+                conn.execute("COMMIT")
+
     # -- export -------------------------------------------------------------------------------------------
 
     def export_csv(

@@ -208,11 +208,14 @@ class TeamHistoryStore:
             )
         before = self._cursor(before_id)
         plan = team_query.plan(query, me=self.desk_id, silent_after=self.silent_after)
+        # What waits here is read before the team is asked: a row that no longer waits then has its newest
+        # revision in the team database already (the copier takes a row out of the line only after the commit).
+        waiting = self._queued(query, limit, before_id) if self._link.may_try() else (set(), [])
         try:
             rows = [] if plan is None else self._ask(lambda conn: self._page(conn, plan, limit, before))
         except TeamUnavailable as exc:
             return TeamPage(self._fallback(query, limit, before_id), str(exc))
-        return TeamPage(self._with_queued(rows, query, limit, before_id))
+        return TeamPage(self._with_queued(rows, waiting, limit))
 
     def _page(
         self,
@@ -477,21 +480,30 @@ class TeamHistoryStore:
         rows = self.journal.search(local, limit, self._local_before(before_id))
         return [self._own(row, keyed=True) for row in rows]
 
+    def _queued(
+        self, query: HistoryQuery, limit: int, before_id: int | None
+    ) -> tuple[set[str] | None, list[HistoryRow]]:
+        """This desk's rows waiting to be copied, at one moment: every uid, and those matching `query` below
+        the cursor as team-view rows."""
+        local = self._local_view(query)
+        local_before = None if local is None else self._local_before(before_id)
+        uids, rows = self.journal.queued_view(local, limit, local_before, QUEUED_MERGE_LIMIT)
+        queued = [self._own(row, keyed=True) for row in rows]
+        if before_id is not None and is_team_key(before_id):
+            queued = [row for row in queued if row.id < before_id]
+        return uids, queued
+
     def _with_queued(
-        self, team_rows: list[HistoryRow], query: HistoryQuery, limit: int, before_id: int | None
+        self,
+        team_rows: list[HistoryRow],
+        waiting: tuple[set[str] | None, list[HistoryRow]],
+        limit: int,
     ) -> list[HistoryRow]:
         """The team's page with this desk's waiting rows as they are here (newer than the team's copies)."""
-        waiting = self.journal.queued_uids(QUEUED_MERGE_LIMIT)
-        if not waiting:
+        uids, queued = waiting
+        if not uids:  # nothing waits, or too many: the team's copies alone
             return team_rows
-        local = self._local_view(query)
-        queued: list[HistoryRow] = []
-        if local is not None:
-            rows = self.journal.search_queued(local, limit, self._local_before(before_id))
-            queued = [self._own(row, keyed=True) for row in rows]
-            if before_id is not None and is_team_key(before_id):
-                queued = [row for row in queued if row.id < before_id]
-        merged = [row for row in team_rows if row.row_uid not in waiting] + queued
+        merged = [row for row in team_rows if row.row_uid not in uids] + queued
         merged.sort(key=lambda row: row.id, reverse=True)
         return merged[:limit]
 

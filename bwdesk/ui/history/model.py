@@ -40,6 +40,7 @@ class Column(IntEnum):
     STATUS = 6
     SEGMENTS = 7
     MESSAGE_ID = 8
+    AGENT = 9  # shown only for a team history (the view hides it otherwise), beside Time
 
 
 #: Header text and header tooltip per column.
@@ -61,6 +62,7 @@ HEADERS: dict[Column, tuple[str, str]] = {
     ),
     Column.SEGMENTS: ("Segments", "How many SMS segments Bandwidth counted (each is billed)"),
     Column.MESSAGE_ID: ("Message ID", "Bandwidth's id for the message (Ctrl+C copies it)"),
+    Column.AGENT: ("Agent", "Who sent the message, and from which desk (hover over a cell)"),
 }
 
 
@@ -98,8 +100,18 @@ def _entry(row: HistoryRow, region: str) -> _Entry:
         status_label(row),
         "" if row.segments is None else str(row.segments),
         row.message_id or "",
+        row.agent or "",
     )
     return _Entry(row, cells)
+
+
+def _sender_words(row: HistoryRow) -> str | None:
+    """The Agent cell's tooltip: who sent it, and whether from this desk."""
+    if not row.agent:
+        return None
+    if row.own:
+        return f"Sent by {row.agent} from this desk"
+    return f"Sent by {row.agent} from another desk; only that desk can refresh or check its status"
 
 
 def _rich(text: str) -> str:
@@ -311,6 +323,8 @@ class HistoryModel(QAbstractTableModel):
             return row.tag or "No tag"
         if column is Column.STATUS:
             return _rich(status_details(row))
+        if column is Column.AGENT:
+            return _sender_words(row)
         if column is Column.SEGMENTS:
             return (
                 None if row.segments is None else f"{row.segments} segment{'s' if row.segments != 1 else ''}"

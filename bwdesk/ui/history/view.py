@@ -32,6 +32,7 @@ from bwdesk.core.history.store import DEFAULT_PAGE, HistoryStore
 from bwdesk.core.outcome import SendState
 from bwdesk.core.phone import default_region
 from bwdesk.core.status_words import StatusFilter
+from bwdesk.core.team.state import TeamState, TeamStateSource
 from bwdesk.ui.feedback import Feedback
 from bwdesk.ui.history.actions import HistoryActions
 from bwdesk.ui.history.model import Column, HistoryModel
@@ -42,8 +43,25 @@ if TYPE_CHECKING:  # core.delivery loads after the window's first paint (docs/de
     from bwdesk.core.delivery import StatusRefresher
 
 SEARCH_PLACEHOLDER = "Search text, tag or number"
+EVERYONE, MINE = "Everyone", "Mine"
 SEARCH_DELAY_MS = 150
 TEXT_MIN_CHARS = 16  # the Text column is never narrower than about this many characters
+
+
+def _left_to_their_desk(rows: list[HistoryRow], what: str) -> str:
+    """Why an action is off for rows sent from other desks, naming who sent them."""
+    names = sorted({r.agent or "another agent" for r in rows}, key=str.casefold)
+    who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"Sent by {who} from another desk: only the desk that sent a message can {what}."
+
+
+def _explain(action: QAction, why_not: str) -> None:
+    """An action's tooltip says why it is off for the selection (`why_not`), else what it does."""
+    default = action.property("default_tip")
+    if default is None:
+        default = action.toolTip()
+        action.setProperty("default_tip", default)
+    action.setToolTip(why_not or str(default))
 
 
 def word_being_typed_as_prefix(text: str) -> str:
@@ -188,6 +206,8 @@ class HistoryView(QWidget):
         self.setAccessibleName("History")
         self._clock = clock
         self._region = (region or default_region()).upper()
+        self._me: str | None = None  # this desk's agent, with a team history (None: a history of its own)
+        self._reads_local = False  # the team history's rows come from this desk alone for now
         self.feedback = feedback if feedback is not None else Feedback(self)
         self._model = HistoryModel(tasks, None, page_size=page_size, region=self._region, parent=self)
         self.history_actions = HistoryActions(tasks, self._model, self.feedback, refresher, parent=self)
@@ -245,6 +265,13 @@ class HistoryView(QWidget):
                 self.state_filter.count() - 1, choice.description, Qt.ItemDataRole.ToolTipRole
             )
         self.state_filter.currentIndexChanged.connect(self._apply_filters)
+
+        self.agent_filter = QComboBox(self)
+        self.agent_filter.setAccessibleName("Filter by agent")
+        self.agent_filter.setToolTip("Show the whole team's messages, yours, or one agent's")
+        self.agent_filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.agent_filter.currentIndexChanged.connect(self._apply_filters)
+        self.agent_filter.hide()  # only with a team history
 
         self.date_filter = QComboBox(self)
         self.date_filter.setAccessibleName("Filter by date")
@@ -329,6 +356,7 @@ class HistoryView(QWidget):
     def _build_layout(self) -> None:
         bar = QHBoxLayout()
         bar.addWidget(self.search_edit, 1)
+        bar.addWidget(self.agent_filter)
         bar.addWidget(self.state_filter)
         bar.addWidget(self.date_filter)
         bar.addWidget(self.busy)
@@ -368,10 +396,58 @@ class HistoryView(QWidget):
         return self._model
 
     def set_store(self, store: HistoryStore | None) -> None:
-        """Show this history (the window's store, or none); the search and filters are kept."""
+        """Show this history (the window's store, or none); the search and filters are kept. A team history
+        adds the Agent column and the agent filter (mine, everyone, one agent)."""
+        me = store.agent if isinstance(store, TeamStateSource) else None
+        if me != self._me:
+            self._me = me
+            self._reads_local = False
+            self.table.setColumnHidden(Column.AGENT, me is None)
+            self.agent_filter.setVisible(me is not None)
+            self.set_agents([] if me is None else [me])
         self._model.set_store(store)
         self._update_actions()
         self._update_placeholder()
+
+    @property
+    def agent(self) -> str | None:
+        """This desk's agent in a team history ("mine"); None for a history of its own."""
+        return self._me
+
+    def set_agents(self, agents: list[str]) -> None:
+        """The agent filter's choices: everyone, mine, then each agent of the team (what was chosen stays)."""
+        if self._me is None:
+            self.agent_filter.clear()
+            return
+        chosen = self.agent_filter.currentData()
+        self.agent_filter.blockSignals(True)
+        self.agent_filter.clear()
+        self.agent_filter.addItem(EVERYONE, None)
+        self.agent_filter.setItemData(0, "Every agent's messages", Qt.ItemDataRole.ToolTipRole)
+        self.agent_filter.addItem(MINE, self._me)
+        self.agent_filter.setItemData(1, f"The messages you sent ({self._me})", Qt.ItemDataRole.ToolTipRole)
+        others = [a for a in agents if a != self._me]
+        if chosen is not None and chosen not in others and chosen != self._me:
+            others.append(chosen)  # still chosen, though the team's list no longer names it
+        if others:
+            self.agent_filter.insertSeparator(2)
+        for name in others:
+            self.agent_filter.addItem(name, name)
+            self.agent_filter.setItemData(
+                self.agent_filter.count() - 1, f"The messages {name} sent", Qt.ItemDataRole.ToolTipRole
+            )
+        index = self.agent_filter.findData(chosen) if chosen is not None else 0
+        self.agent_filter.setCurrentIndex(max(index, 0))
+        self.agent_filter.blockSignals(False)
+
+    def set_team_state(self, state: TeamState | None) -> None:
+        """The team history went away or came back: the whole view is read again, so rows read from this desk
+        alone (while away) make way for the team's, and the other way round."""
+        reads_local = state is not None and state.reads_local
+        if reads_local != self._reads_local:
+            self._reads_local = reads_local
+            if self._model.store is not None and self._me is not None:
+                self._model.set_query(self._model.query)
 
     def set_refresher(self, refresher: StatusRefresher | None) -> None:
         """The window's one `StatusRefresher`, so pacing and Retry-After are shared by every refresh."""
@@ -390,7 +466,14 @@ class HistoryView(QWidget):
 
     def tab_stops(self) -> list[QWidget]:
         """The controls Tab visits, in order: search, filters, the action buttons, the table."""
-        return [self.search_edit, self.state_filter, self.date_filter, *self.buttons.values(), self.table]
+        return [
+            self.search_edit,
+            self.agent_filter,
+            self.state_filter,
+            self.date_filter,
+            *self.buttons.values(),
+            self.table,
+        ]
 
     @Slot()
     def focus_search(self) -> None:
@@ -412,7 +495,8 @@ class HistoryView(QWidget):
             query = replace(query, text=word_being_typed_as_prefix(query.text))
         status = self.state_filter.currentData()
         since = _since(str(self.date_filter.currentData()), self._clock())
-        return replace(query, status=status, since=since)
+        agent = self.agent_filter.currentData() if self._me is not None else None
+        return replace(query, status=status, since=since, agent=agent)
 
     def selected_rows(self) -> list[HistoryRow]:
         """The selected rows, newest first."""
@@ -464,7 +548,7 @@ class HistoryView(QWidget):
     def check_selected_status(self) -> None:
         """For an `unknown` row: ask Bandwidth whether it was sent (by From, To and time)."""
         row = self.current_row()
-        if row is not None and row.state is SendState.UNKNOWN:
+        if row is not None and row.state is SendState.UNKNOWN and row.own:
             self.history_actions.check_status(row.id)
 
     @Slot()
@@ -508,12 +592,24 @@ class HistoryView(QWidget):
         rows = self.selected_rows()
         one = rows[0] if len(rows) == 1 else None
         self.copy_action.setEnabled(any(r.message_id for r in rows))
-        self.refresh_action.setEnabled(self.history_actions.can_refresh())
+        # Another desk's rows are that desk's to look up (it holds the credentials that sent them); sending one
+        # again is a new send from this desk, asked about like any likely duplicate.
+        others = [r for r in rows if not r.own]
+        only_others = bool(rows) and len(others) == len(rows)
+        self.refresh_action.setEnabled(self.history_actions.can_refresh() and not only_others)
+        _explain(
+            self.refresh_action, _left_to_their_desk(others, "refresh their status") if only_others else ""
+        )
         self.draft_action.setEnabled(one is not None)
         self.resend_action.setEnabled(one is not None and one.state is not SendState.SENDING)
+        foreign = one is not None and not one.own
         self.check_action.setEnabled(
-            one is not None and one.state is SendState.UNKNOWN and self.history_actions.can_check()
+            one is not None
+            and one.state is SendState.UNKNOWN
+            and not foreign
+            and self.history_actions.can_check()
         )
+        _explain(self.check_action, _left_to_their_desk(others, "check it") if foreign else "")
         self.export_action.setEnabled(self.history_actions.can_export())
 
     @Slot()
@@ -538,7 +634,11 @@ class HistoryView(QWidget):
         text = self.search_edit.text().strip()
         if text:
             return f"No match for “{text}”."
-        if self.state_filter.currentData() is not None or self.date_filter.currentData() != "any":
+        if (
+            self.state_filter.currentData() is not None
+            or self.date_filter.currentData() != "any"
+            or (self._me is not None and self.agent_filter.currentData() is not None)
+        ):
             return "No messages match these filters."
         return "No messages yet. What you send appears here."
 
@@ -598,6 +698,7 @@ class HistoryView(QWidget):
             Column.STATUS: self.table.status_widths[1],
             Column.SEGMENTS: metrics.horizontalAdvance("Segments") + pad,
             Column.MESSAGE_ID: metrics.horizontalAdvance("1589228074636lm4k2je7j7jklbn2") + pad,
+            Column.AGENT: metrics.horizontalAdvance("Kateryna Ode") + pad,
         }
         for column, width in widths.items():
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
@@ -606,6 +707,9 @@ class HistoryView(QWidget):
         # what happened to a message stays in view without scrolling sideways; the columns after Text (media,
         # tag, segments, id) are the ones a narrow window scrolls to.
         header.moveSection(header.visualIndex(Column.STATUS), header.visualIndex(Column.TEXT))
+        # Who sent it comes right after when (a team history only).
+        header.moveSection(header.visualIndex(Column.AGENT), header.visualIndex(Column.TIME) + 1)
+        header.setSectionHidden(Column.AGENT, True)
         header.setSectionResizeMode(Column.TEXT, QHeaderView.ResizeMode.Fixed)  # it follows the others
         header.setMinimumSectionSize(metrics.horizontalAdvance("Media") + 8)
         header.sectionResized.connect(
