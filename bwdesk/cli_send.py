@@ -326,7 +326,8 @@ def _refuse_unconfirmed_size(drafts: Sequence[Draft], segment_limit: int) -> Non
     found = [c for c in cautions(drafts, segment_limit) if c is not Caution.GROUP]
     if found:
         sentences = " ".join(describe_cautions(drafts, found, segment_limit))
-        raise UsageError(f"to: {sentences} Add --yes to confirm. Nothing was sent.")
+        field = "to" if Caution.MANY in found else "text"  # too many recipients, or a costly text for them
+        raise UsageError(f"{field}: {sentences} Add --yes to confirm. Nothing was sent.")
 
 
 def _refuse_likely_duplicates(earlier: Sequence[PossibleDuplicate], recipients: Sequence[str]) -> None:

@@ -411,7 +411,7 @@ def test_line_breaks_of_any_kind_go_out_as_newlines_and_emoji_joiners_are_kept(
 def test_more_than_twenty_separate_messages_need_yes(capsys, on_sandbox) -> None:
     numbers = [a for n in range(100, 121) for a in ("--to", f"919555{n:04d}")]
     status, out, err = run(capsys, "send", *numbers, "--text", "hi")
-    assert status == 2 and "--yes" in err and out == ""
+    assert status == 2 and "--yes" in err and out == "" and err.startswith("bwdesk: to: ")
     assert on_sandbox.requests.all() == []
     status, _, _ = run(capsys, "send", *numbers, "--text", "hi", "--yes")
     assert status == 0 and len(on_sandbox.accepted_messages()) == 21
@@ -423,6 +423,7 @@ def test_a_send_over_the_segment_limit_needs_yes_naming_the_total_and_the_limit(
     status, out, err = run(capsys, "send", *numbers, "--text", text)
     assert status == 2 and out == "" and on_sandbox.requests.all() == []
     assert "18 segments in total" in err and "limit of 10 segments" in err and "--yes" in err
+    assert err.startswith("bwdesk: text: ")  # the text's length is what costs, not a recipient
     status, _, err = run(capsys, "send", *numbers[:4], "--text", "y" * 400)  # 2 × 3 = 6: no question
     assert status == 0, err
     status, _, _ = run(capsys, "send", *numbers, "--text", text, "--yes")
