@@ -57,22 +57,22 @@ def add_directory_parsers(sub: Any) -> None:
         "optout", help="the do-not-text list: list, add, remove, import, export", description=OPTOUT_HELP
     )
     actions = optout.add_subparsers(dest="action", metavar="ACTION", required=True)
-    listing = actions.add_parser("list", help="the numbers on the list, by number")
+    listing = _action(actions, "list", help="the numbers on the list, by number")
     listing.add_argument("--search", metavar="DIGITS", help="only numbers containing these digits")
     listing.add_argument(
         "--json", action="store_true", help="print a JSON array (number, reason, code, since, by, note)"
     )
-    add = actions.add_parser("add", help="put a number on the list by hand")
+    add = _action(actions, "add", help="put a number on the list by hand")
     add.add_argument("number", metavar="NUMBER")
     add.add_argument("--reason", default="", metavar="TEXT", help="why (kept with the entry)")
-    remove = actions.add_parser(
-        "remove", help="take a number off the list: needs --reason, kept in its history"
+    remove = _action(
+        actions, "remove", help="take a number off the list: needs --reason, kept in its history"
     )
     remove.add_argument("number", metavar="NUMBER")
     remove.add_argument(
         "--reason", default="", metavar="TEXT", help="why, e.g. 'customer texted START on 3 March' (required)"
     )
-    history = actions.add_parser("history", help="changes to the list (of one number), newest first")
+    history = _action(actions, "history", help="changes to the list (of one number), newest first")
     history.add_argument("number", metavar="NUMBER", nargs="?")
     history.add_argument("--json", action="store_true", help="print a JSON array")
     _import_export(actions, "a CSV file with a 'number' column (also 'note', 'code'); header on line 1")
@@ -81,11 +81,9 @@ def add_directory_parsers(sub: Any) -> None:
         "templates", help="message templates: list, add, remove, import, export", description=TEMPLATES_HELP
     )
     actions = templates.add_subparsers(dest="action", metavar="ACTION", required=True)
-    listing = actions.add_parser(
-        "list", help="the templates you can use (yours, the team's, IT's locked ones)"
-    )
+    listing = _action(actions, "list", help="the templates you can use (yours, the team's, IT's locked ones)")
     listing.add_argument("--json", action="store_true", help="print a JSON array")
-    add = actions.add_parser("add", help="add (or with --replace change) a template")
+    add = _action(actions, "add", help="add (or with --replace change) a template")
     add.add_argument("name", metavar="NAME")
     text = add.add_mutually_exclusive_group(required=True)
     text.add_argument(
@@ -100,7 +98,7 @@ def add_directory_parsers(sub: Any) -> None:
     )
     add.add_argument("--team", action="store_true", help="a team template, shared through the team history")
     add.add_argument("--replace", action="store_true", help="change the template of that name")
-    remove = actions.add_parser("remove", help="delete a template")
+    remove = _action(actions, "remove", help="delete a template")
     remove.add_argument("name", metavar="NAME")
     remove.add_argument("--team", action="store_true", help="the team template of that name")
     importing = _import_export(actions, "a JSON array of {name, text, tag, media} (what export writes)")
@@ -111,14 +109,14 @@ def add_directory_parsers(sub: Any) -> None:
         "contacts", help="contact names: list, add, remove, import, export", description=CONTACTS_HELP
     )
     actions = contacts.add_subparsers(dest="action", metavar="ACTION", required=True)
-    listing = actions.add_parser("list", help="the contacts, by name")
+    listing = _action(actions, "list", help="the contacts, by name")
     listing.add_argument(
         "--search", metavar="TEXT", help="a name from the start of any of its words, or digits of the number"
     )
     listing.add_argument(
         "--json", action="store_true", help="print a JSON array (number, name, fields, updated, by)"
     )
-    add = actions.add_parser("add", help="add a contact, or change one (fields not given are kept)")
+    add = _action(actions, "add", help="add a contact, or change one (fields not given are kept)")
     add.add_argument("number", metavar="NUMBER")
     add.add_argument("--name", required=True, metavar="NAME")
     add.add_argument(
@@ -128,7 +126,7 @@ def add_directory_parsers(sub: Any) -> None:
         metavar="KEY=VALUE",
         help="a field, e.g. first_name=Ann; KEY= removes it",
     )
-    remove = actions.add_parser("remove", help="forget a contact")
+    remove = _action(actions, "remove", help="forget a contact")
     remove.add_argument("number", metavar="NUMBER")
     _import_export(
         actions,
@@ -136,12 +134,18 @@ def add_directory_parsers(sub: Any) -> None:
     )
 
 
+def _action(actions: Any, name: str, *, help: str) -> argparse.ArgumentParser:
+    """One action of a command, with its help line also as the description its own --help starts with."""
+    sentence = help[:1].upper() + help[1:] + "."
+    return actions.add_parser(name, help=help, description=sentence)  # type: ignore[no-any-return]
+
+
 def _import_export(actions: Any, what: str) -> argparse.ArgumentParser:
-    importing = actions.add_parser("import", help=f"add from {what}")
+    importing = _action(actions, "import", help=f"add from {what}")
     importing.add_argument("path", metavar="PATH", help="the file, or '-' for standard input")
-    exporting = actions.add_parser("export", help="write them to a file")
+    exporting = _action(actions, "export", help="write them to a file")
     exporting.add_argument("path", metavar="PATH", help="the file, or '-' for standard output")
-    return importing  # type: ignore[no-any-return]
+    return importing
 
 
 # --- dispatch --------------------------------------------------------------------------------------------------

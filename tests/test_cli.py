@@ -6,6 +6,7 @@ it received — the only honest way to check "never sent twice" and "nothing was
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -641,6 +642,13 @@ def test_every_command_says_what_it_does_in_its_help() -> None:
     for name, command in parser.commands.items():
         assert command.description and len(command.description) > 60, name
         assert command.description.split(".")[0] in " ".join(command.format_help().split()), name
+    for name in ("optout", "templates", "contacts"):  # and each of their actions (outside review)
+        [actions] = [a for a in parser.commands[name]._actions if isinstance(a, argparse._SubParsersAction)]
+        for action, command in actions.choices.items():
+            assert command.description and len(command.description) > 15, (name, action)
+            assert command.description in " ".join(command.format_help().split()), (name, action)
+    import_help = " ".join(parser.commands["optout"].format_help().split())
+    assert "a CSV file with a 'number' column" in import_help
     send_help = " ".join(parser.commands["send"].format_help().split())
     assert "--attach PATH" in send_help and "5 an --attach file could not be uploaded" in send_help
 
