@@ -168,6 +168,24 @@ def silent_api() -> Any:
     server.close()
 
 
+def accept_post(server: socket.socket, sender: subprocess.Popen[str], timeout: float = 90.0) -> socket.socket:
+    """The sender's connection to the silent API; if the sender ends first, the test fails with what it said
+    (instead of waiting for a POST that will never come until the suite's timeout ends the whole run)."""
+    server.settimeout(0.2)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            connection, _ = server.accept()
+        except TimeoutError:
+            if sender.poll() is not None:
+                out, err = sender.communicate()
+                pytest.fail(f"bwdesk send ended ({sender.returncode}) before its POST: {out!r} {err!r}")
+            assert time.monotonic() < deadline, "bwdesk send never made its POST"
+            continue
+        connection.settimeout(30)
+        return connection
+
+
 def test_a_desk_killed_mid_send_settles_its_row_on_restart_and_the_team_sees_it(
     pg_server: Any, team_database: str, team: Any, tmp_path: Path, silent_api: socket.socket
 ) -> None:
@@ -182,7 +200,7 @@ def test_a_desk_killed_mid_send_settles_its_row_on_restart_and_the_team_sees_it(
     }
     _, env = team("ana", "Ana Lima", api)
     sender = bwdesk(env, "send", "--to", CUSTOMERS[0], "--text", "cut off")
-    connection, _ = silent_api.accept()  # the POST is under way: the row was recorded before it
+    connection = accept_post(silent_api, sender)  # the POST is under way: the row was recorded before it
     with connection:
         assert connection.recv(65536).startswith(b"POST ")
         # Its `sending` row reaches the team while it waits.
