@@ -18,6 +18,7 @@ from bwdesk.cli import (
     open_history,
 )
 from bwdesk.core.errors import ConfigError
+from bwdesk.core.message import BIDI_CONTROLS
 
 if TYPE_CHECKING:
     from bwdesk.core.status_words import StatusFilter
@@ -106,9 +107,14 @@ def _print_history_table(
 
 
 def _shown(value: str, width: int) -> str:
-    """One line of at most `width` characters, for the terminal: whitespace runs become one space and control
-    characters (an ESC from a pasted terminal sequence) are shown as \\xNN, not obeyed by the terminal."""
-    line = "".join(
-        f"\\x{ord(c):02x}" if unicodedata.category(c) == "Cc" else c for c in " ".join(value.split())
-    )
+    """One line of at most `width` characters, for the terminal: whitespace runs become one space, control
+    characters (an ESC from a pasted terminal sequence) are shown as \\xNN and direction controls as \\uNNNN,
+    not obeyed by the terminal (a right-to-left override would reverse the rest of the line)."""
+    line = "".join(_for_terminal(c) for c in " ".join(value.split()))
     return line[: width - 1] + "…" if len(line) > width else line
+
+
+def _for_terminal(c: str) -> str:
+    if unicodedata.category(c) == "Cc":
+        return f"\\x{ord(c):02x}"
+    return f"\\u{ord(c):04x}" if c in BIDI_CONTROLS else c

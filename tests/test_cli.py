@@ -838,3 +838,13 @@ def test_the_window_starts_without_building_the_command_line_parser(monkeypatch)
     assert cli.main([]) == 0
     assert cli.main(["--sandbox"]) == 0
     assert opened == [False, True]
+
+
+def test_a_direction_override_is_sent_with_a_warning_and_never_obeyed_by_the_terminal(
+    capsys, on_sandbox
+) -> None:
+    text = "bidi \u202eevil"
+    status, _, err = run(capsys, "send", "--to", "9195550123", "--text", text)
+    assert status == 0 and "bwdesk: warning: text: " in err and "U+202E" in err
+    status, out, _ = run(capsys, "history")
+    assert status == 0 and "\u202e" not in out and "bidi \\u202eevil" in out

@@ -194,6 +194,34 @@ def unsendable_characters(value: str, field: CharacterField) -> list[int]:
     return found
 
 
+#: Characters that change the direction following text is drawn in (embeddings, overrides, isolates): invisible,
+#: they can make a text read differently on the phone than it looks here ("DCBA-4321" shown as "1234-ABCD").
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def bidi_controls(value: str) -> list[int]:
+    """Indexes of the direction controls in `value`, in order."""
+    return [i for i, c in enumerate(value) if c in BIDI_CONTROLS]
+
+
+def _bidi_problem(field: CharacterField, what: str, value: str) -> list[Problem]:
+    """A warning, not an error: right-to-left text may use them on purpose, but pasted into Latin text they
+    hide what the customer will read."""
+    found = bidi_controls(value)
+    if not found:
+        return []
+    more = f" (and {len(found) - 1} more like it)" if len(found) > 1 else ""
+    return [
+        Problem(
+            field,
+            f"{what} has {describe_unsendable(value[found[0]])} at {describe_position(value, found[0])}{more}, "
+            "which changes the direction the text after it is shown in: the customer may read something other "
+            "than what you see. Delete it unless the text is right-to-left on purpose",
+            severity="warning",
+        )
+    ]
+
+
 def without_unsendable(value: str, field: CharacterField) -> str:
     """`value` without the characters `field` cannot carry: what is left to count once they are deleted."""
     positions = set(unsendable_characters(value, field))
@@ -347,6 +375,7 @@ def _check_text(draft: Draft) -> list[Problem]:
             )
         )
     problems += _unsendable_problem("text", "the message", text)
+    problems += _bidi_problem("text", "the message", text)
     return problems
 
 

@@ -541,3 +541,19 @@ def test_payloads_only_ever_carry_valid_distinct_numbers(recipients: list[str], 
     assert len(sent) == len(set(sent))
     assert len(payloads) == message_count(d)
     assert all(isinstance(p["to"], list) for p in payloads)
+
+
+def test_a_direction_override_in_the_text_is_a_warning_naming_it() -> None:
+    """U+202E pasted into Latin text shows "Refund ref DCBA-4321" as "1234-ABCD": said, not silently sent
+    (outside review); right-to-left text may use it on purpose, so it is a warning, not an error."""
+    from bwdesk.core.message import Draft, validate
+
+    draft = Draft(
+        sender="+19195550100", recipients=("+19195550123",), text="Refund ref \u202e1234-ABCD\u202c ok"
+    )
+    [problem] = [p for p in validate(draft) if p.field == "text"]
+    assert problem.severity == "warning"
+    assert "RIGHT-TO-LEFT OVERRIDE (U+202E) at position 12" in problem.message
+    assert "(and 1 more like it)" in problem.message
+    plain = Draft(sender="+19195550100", recipients=("+19195550123",), text="Refund ref 1234-ABCD ok")
+    assert [p for p in validate(plain) if p.field == "text"] == []

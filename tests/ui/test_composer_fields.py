@@ -254,3 +254,17 @@ def test_a_tag_with_a_tab_is_refused_naming_the_tag(qtbot, make_window, sandbox)
     ctrl_return(composer.text_edit)
     assert posted_messages(sandbox) == []
     assert composer._messages["tag"].isVisibleTo(window)
+
+
+def test_a_direction_override_pasted_into_the_text_is_pointed_out_under_it(qtbot, make_window) -> None:
+    """Invisible in the box (the text just looks reversed): the warning under the text names it and where,
+    and Send stays possible (right-to-left text may use it on purpose)."""
+    window = make_window()
+    composer = window.composer
+    qtbot.keyClicks(composer.recipients.line_edit(), "9195550123,")
+    composer.text_edit.set_text("Refund ref \u202e1234-ABCD\u202c ok")
+    composer.revalidate()
+    shown = composer._messages["text"]
+    qtbot.waitUntil(lambda: "U+202E" in shown.text(), timeout=5_000)
+    assert "changes the direction" in shown.text() and shown.isVisible()
+    assert composer.prepare_to_send()
