@@ -1,4 +1,4 @@
-"""What the window needs from the outside world (the history, the account and its client), opened on a
+"""What the window needs from the outside world (the history, its directory, the account and its client), opened on a
 worker thread at start-up and after the settings change, and closed last when the window goes."""
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from bwdesk.core.team.state import TeamStateSource
 if TYPE_CHECKING:
     from bwdesk.core.bandwidth import BandwidthClient
     from bwdesk.core.delivery import StatusRefresher
+    from bwdesk.core.directory.optout import OptOutRecorder
+    from bwdesk.core.directory.store import DirectoryStore
 
 #: How many recent history rows give the recipients field its completions.
 COMPLETION_ROWS = 500
@@ -32,6 +34,9 @@ class Services:
     account: Account | None = None
     client: BandwidthClient | None = None
     refresher: StatusRefresher | None = None
+    directory: DirectoryStore | None = None  # the do-not-text list, contacts (docs/design.md §17)
+    recorder: OptOutRecorder | None = None  # puts numbers on the list when an answer says 4775 or 4482
+    directory_problem: str = ""
     account_problem: str = ""
     account_setting: str = ""  # the settings field to fix first for the account problem, when one is named
     history_problem: str = ""
@@ -48,11 +53,16 @@ class Services:
             self.client.close()
         if self.history is not None and (keep is None or keep.history is not self.history):
             self.history.close()
+        if self.directory is not None and (keep is None or keep.directory is not self.directory):
+            self.directory.close()
 
 
 def open_services(context: Context) -> Services:
-    """On a worker thread: open the history, resolve the account (it may read the keyring), gather completions."""
+    """On a worker thread: open the history and its directory, resolve the account (it may read the keyring),
+    gather completions."""
     from bwdesk.core.delivery import StatusRefresher
+    from bwdesk.core.directory.choice import open_directory
+    from bwdesk.core.directory.optout import OptOutRecorder
 
     services = Services(segment_limit=context.settings.confirm_segments_above)
     try:
@@ -64,9 +74,17 @@ def open_services(context: Context) -> Services:
     except BwdeskError as exc:
         services.history_problem = str(exc)
     try:
+        services.directory = open_directory(context)
+        services.recorder = OptOutRecorder(services.directory)
+    except BwdeskError as exc:
+        services.directory_problem = str(exc)
+    try:
         services.account = context.account()
         services.client = services.account.client()
-        services.refresher = StatusRefresher(services.client)
+        recorder = services.recorder
+        services.refresher = StatusRefresher(
+            services.client, on_status=recorder.after_status if recorder is not None else None
+        )
     except BwdeskError as exc:
         services.account_problem = str(exc)
         if isinstance(exc, ConfigError):
