@@ -816,9 +816,9 @@ class RecipientEdit(QWidget):
         menu.setAccessibleName("Recipient actions")
         chip = self._chips[row]
         edit = menu.addAction("&Edit number")
-        edit.triggered.connect(lambda: chip in self._chips and self.edit_row(self._chips.index(chip)))
+        edit.triggered.connect(lambda: self._on_chip_double_clicked(chip))
         remove = menu.addAction("&Remove")
-        remove.triggered.connect(lambda: chip in self._chips and self._remove_row(self._chips.index(chip)))
+        remove.triggered.connect(lambda: self._on_chip_remove(chip))
         for action in (edit, remove):
             action.setEnabled(not self._read_only)
         if self._chip_menu is not None:

@@ -78,7 +78,9 @@ class _ListUnreadable:
     reason: str
 
 
-def _listed_among_posts(directory: OptOutList, posts: Sequence[PlannedPost]) -> _Listed | _ListUnreadable | None:
+def _listed_among_posts(
+    directory: OptOutList, posts: Sequence[PlannedPost]
+) -> _Listed | _ListUnreadable | None:
     """On a worker: the do-not-text list's rule for a resend or a send again (None: none of them is listed)."""
     try:
         entries = listed_among(directory, [n for post in posts for n in post.recipients])
@@ -612,7 +614,9 @@ class SendSession(QObject):
         directory = self._directory()
         if directory is None:
             return
-        self._batch = _Batch(posts, client, history, self._recorder(), from_composer=from_composer, title=title)
+        self._batch = _Batch(
+            posts, client, history, self._recorder(), from_composer=from_composer, title=title
+        )
         self._set_phase(Phase.CHECKING)
         self._tasks.run(
             functools.partial(_listed_among_posts, directory, posts),

@@ -73,7 +73,9 @@ class ComposerMarks(QObject):
     """Keeps the composer's chips in step with the directory (names, the do-not-text list) and holds Send
     while any recipient is listed. Lookups run on a worker through `WindowDirectory`, remembered per number."""
 
-    def __init__(self, composer: ComposerWidget, directory: WindowDirectory, parent: QObject | None = None) -> None:
+    def __init__(
+        self, composer: ComposerWidget, directory: WindowDirectory, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self._composer = composer
         self._directory = directory

@@ -40,7 +40,12 @@ SHOWN = 1000
 #: Changes shown in the list's history.
 HISTORY_SHOWN = 500
 SEARCH_DELAY_MS = 250
-_REASONS = {"opted-out": "opted out", "blocklisted": "blocklisted", "by-hand": "added by hand", "imported": "imported"}
+_REASONS = {
+    "opted-out": "opted out",
+    "blocklisted": "blocklisted",
+    "by-hand": "added by hand",
+    "imported": "imported",
+}
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,7 @@ def read_page(digits: str, store: DirectoryStore) -> ListPage:
 
 def import_csv(path: str, region: str, store: DirectoryStore) -> ImportReport:
     """On a worker: core reads the file and says what is wrong line by line; the good lines are added."""
-    from bwdesk.core.directory.csvio import read_csv, opt_outs_from_csv
+    from bwdesk.core.directory.csvio import opt_outs_from_csv, read_csv
 
     table = read_csv(path, Path(path).name)
     entries, problems = opt_outs_from_csv(table, region)
@@ -171,7 +176,9 @@ class OptOutDialog(QDialog):
         self.import_button = QPushButton("&Import CSV…", self)
         self.export_button = QPushButton("&Export CSV…", self)
         self.add_button.setToolTip("Put a number on the list (messages to it are refused)")
-        self.remove_button.setToolTip("Take the selected numbers off the list (a reason is required and kept)")
+        self.remove_button.setToolTip(
+            "Take the selected numbers off the list (a reason is required and kept)"
+        )
         self.add_button.clicked.connect(self.ask_to_add)
         self.remove_button.clicked.connect(self.remove_selected)
         self.import_button.clicked.connect(self._choose_import)
@@ -220,8 +227,13 @@ class OptOutDialog(QDialog):
         _fill(
             self.table,
             [
-                [phone.display_number(e.number, self._region), _REASONS.get(e.reason.value, e.reason.value)
-                 + (f" ({e.code})" if e.code else ""), local_time(e.since), e.by, e.note]
+                [
+                    phone.display_number(e.number, self._region),
+                    _REASONS.get(e.reason.value, e.reason.value) + (f" ({e.code})" if e.code else ""),
+                    local_time(e.since),
+                    e.by,
+                    e.note,
+                ]
                 for e in page.entries
             ],
         )
@@ -239,7 +251,9 @@ class OptOutDialog(QDialog):
                     local_time(e.at),
                     phone.display_number(e.number, self._region),
                     e.action.value,
-                    e.note if e.action.value == "removed" else _REASONS.get(e.reason.value if e.reason else "", ""),
+                    e.note
+                    if e.action.value == "removed"
+                    else _REASONS.get(e.reason.value if e.reason else "", ""),
                     e.by,
                 ]
                 for e in page.events
@@ -269,7 +283,9 @@ class OptOutDialog(QDialog):
     @Slot()
     def ask_to_add(self) -> None:
         typed = self._feedback.ask_text(
-            "Add to the do-not-text list", "Number (any format):", required="No number was given; nothing changed."
+            "Add to the do-not-text list",
+            "Number (any format):",
+            required="No number was given; nothing changed.",
         )
         if typed is None:
             return

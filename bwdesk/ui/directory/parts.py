@@ -75,7 +75,11 @@ class DirectoryParts(QObject):
 
         if self.dialog is None:
             self.dialog = OptOutDialog(
-                self.directory, self.actions, self._window.feedback, self._window.context.settings.region, self._window
+                self.directory,
+                self.actions,
+                self._window.feedback,
+                self._window.context.settings.region,
+                self._window,
             )
         self.dialog.show()
         self.dialog.raise_()
