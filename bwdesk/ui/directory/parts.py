@@ -81,9 +81,11 @@ class DirectoryParts(QObject):
                 self._window.context.settings.region,
                 self._window,
             )
-        self.dialog.show()
-        self.dialog.raise_()
-        self.dialog.activateWindow()
+        if self.dialog.isVisible():
+            self.dialog.raise_()
+            self.dialog.activateWindow()
+        else:
+            self.dialog.show()
         self.dialog.reload()
 
     @Slot()
