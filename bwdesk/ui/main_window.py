@@ -179,6 +179,8 @@ class MainWindow(QMainWindow):
         tools_menu = menu.addMenu("T&ools")
         self.optout_list_action = make_action(self, "&Do-not-text list…", self.directory_parts.open_list)
         tools_menu.addAction(self.optout_list_action)
+        self.contacts_action = make_action(self, "&Contacts…", self.directory_parts.open_contacts)
+        tools_menu.addAction(self.contacts_action)
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(make_action(self, "Copy &diagnostics", self.copy_diagnostics))
         help_menu.addAction(make_action(self, "&About bwdesk", self.show_about))

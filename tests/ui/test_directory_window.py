@@ -20,6 +20,7 @@ from bwdesk.core.directory.optout import Reason
 from bwdesk.core.directory.store import DirectoryStore
 from bwdesk.sandbox import BLOCKLISTED_NUMBER, OPTED_OUT_NUMBER, Fault, FaultKind, Sandbox
 from bwdesk.sandbox_profile import sandbox_context
+from bwdesk.ui.directory.contacts_dialog import ContactsDialog
 from bwdesk.ui.directory.optout_dialog import OptOutDialog
 from bwdesk.ui.feedback import Kind, Told
 from bwdesk.ui.history.model import Column
@@ -300,3 +301,51 @@ def test_contact_names_on_chips_in_the_history_and_in_autocomplete(qtbot: Any, w
     qtbot.waitUntil(lambda: recipients.model().raw_inputs() == [CUSTOMER], timeout=WAIT)
     assert recipients.line_edit().text() == ""
     QApplication.processEvents()
+
+
+def test_the_contacts_dialog_imports_searches_renames_removes_and_exports(
+    qtbot: Any, window: MainWindow, tmp_path: Path
+) -> None:
+    parts = window.directory_parts
+    parts.open_contacts()
+    dialog = parts.contacts_dialog
+    assert isinstance(dialog, ContactsDialog)
+    people = tmp_path / "people.csv"
+    people.write_text(
+        "Mobile,First name,Last name,Company\n(919) 555-0123,Ann,Lee,Acme\n919.555.0123,Ann,Again,\n"
+        "12,Bo,Short,\n919 555 0124,Bob,Ray,=SUM(A1)\n"
+    )
+    with qtbot.waitSignal(dialog.reported, timeout=WAIT) as report:
+        dialog.import_file(str(people))
+    assert report.args[0].startswith("Imported 2 numbers: 2 saved.")
+    assert "line 3: " in report.args[0] and "line 4: " in report.args[0]
+    qtbot.waitUntil(lambda: len(dialog.numbers()) == 2, timeout=WAIT)
+    assert dialog.table.item(0, 0).text() == "Ann Lee" and "company=Acme" in dialog.table.item(0, 2).text()
+
+    dialog.search_edit.setText("ann")
+    qtbot.waitUntil(lambda: dialog.numbers() == [CUSTOMER], timeout=WAIT)
+
+    window.feedback.ask_for_text = TextAnswers("Ann Lee-Smith")
+    dialog.table.selectRow(0)
+    with qtbot.waitSignal(window.directory_parts.directory.contacts_changed, timeout=WAIT):
+        dialog.rename_selected()
+    contact = store_of(window).contacts_for([CUSTOMER])[CUSTOMER]
+    assert contact.name == "Ann Lee-Smith" and contact.fields["company"] == "Acme"  # other fields kept
+
+    exported = tmp_path / "contacts.csv"
+    with qtbot.waitSignal(dialog.reported, timeout=WAIT) as report:
+        dialog.export_file(str(exported))
+    assert report.args[0] == f"Wrote 2 contacts to {exported}."
+    lines = exported.read_bytes().decode("utf-8-sig").split("\r\n")
+    assert lines[0] == "number,name,company,first_name,last_name"
+    assert lines[2] == "'+19195550124,Bob Ray,'=SUM(A1),Bob,Ray"  # formula-safe, as the history export
+
+    window.feedback.ask = lambda *_: True
+    dialog.search_edit.setText("")
+    qtbot.waitUntil(lambda: len(dialog.numbers()) == 2, timeout=WAIT)
+    dialog.table.selectRow(dialog.numbers().index(CUSTOMER))
+    with qtbot.waitSignal(window.directory_parts.directory.contacts_changed, timeout=WAIT):
+        dialog.remove_selected()
+    assert store_of(window).contacts_for([CUSTOMER]) == {}
+    qtbot.waitUntil(lambda: dialog.numbers() == ["+19195550124"], timeout=WAIT)
+    dialog.close()

@@ -174,6 +174,10 @@ class WindowDirectory(QObject):
         contact = self.contact(number)
         return contact.name if contact is not None else ""
 
+    def all_contacts(self) -> list[Contact]:
+        """Every contact, by name (the window's copy)."""
+        return self._contacts.index.all() if self._contacts is not None else []
+
     def has_contacts(self) -> bool:
         return bool(self._contacts and self._contacts.by_number)
 

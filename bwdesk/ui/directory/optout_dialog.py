@@ -62,9 +62,10 @@ class ImportReport:
     read: int = 0
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    done: str = "new on the list"  # what `added` counts
 
     def text(self) -> str:
-        lines = [f"Imported {self.read} number{'s' if self.read != 1 else ''}: {self.added} new on the list."]
+        lines = [f"Imported {self.read} number{'s' if self.read != 1 else ''}: {self.added} {self.done}."]
         lines += self.notes
         if self.problems:
             lines.append(f"{len(self.problems)} line{'s' if len(self.problems) != 1 else ''} not imported:")
@@ -105,7 +106,7 @@ def export_csv(path: str, store: DirectoryStore) -> int:
         raise BwdeskError(f"cannot write {path}: {(exc.strerror or str(exc)).lower()}") from None
 
 
-def _table(parent: QWidget, headings: list[str], name: str) -> QTableWidget:
+def table(parent: QWidget, headings: list[str], name: str) -> QTableWidget:
     table = QTableWidget(0, len(headings), parent)
     table.setHorizontalHeaderLabels(headings)
     table.setAccessibleName(name)
@@ -118,7 +119,17 @@ def _table(parent: QWidget, headings: list[str], name: str) -> QTableWidget:
     return table
 
 
-def _fill(table: QTableWidget, rows: list[list[str]]) -> None:
+def report_box(parent: QWidget) -> QPlainTextEdit:
+    """Where an import or an export says what it did (hidden until then)."""
+    box = QPlainTextEdit(parent)
+    box.setReadOnly(True)
+    box.setAccessibleName("Import and export report")
+    box.setMaximumHeight(90)
+    box.hide()
+    return box
+
+
+def fill_table(table: QTableWidget, rows: list[list[str]]) -> None:
     table.setRowCount(len(rows))
     for r, cells in enumerate(rows):
         for c, text in enumerate(cells):
@@ -161,15 +172,11 @@ class OptOutDialog(QDialog):
         self._search_timer.timeout.connect(self.reload)
         self.search_edit.textChanged.connect(lambda _t: self._search_timer.start())
 
-        self.table = _table(self, ["Number", "Reason", "Since", "By", "Note"], "Numbers not to be texted")
+        self.table = table(self, ["Number", "Reason", "Since", "By", "Note"], "Numbers not to be texted")
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.count_label = QLabel(self)
-        self.history_table = _table(self, ["When", "Number", "Change", "Why", "By"], "Changes to the list")
-        self.report = QPlainTextEdit(self)
-        self.report.setReadOnly(True)
-        self.report.setAccessibleName("Import and export report")
-        self.report.setMaximumHeight(90)
-        self.report.hide()
+        self.history_table = table(self, ["When", "Number", "Change", "Why", "By"], "Changes to the list")
+        self.report = report_box(self)
 
         self.add_button = QPushButton("&Add…", self)
         self.remove_button = QPushButton("&Remove…", self)
@@ -224,7 +231,7 @@ class OptOutDialog(QDialog):
 
     def _page_read(self, page: ListPage) -> None:
         self._entries = page.entries
-        _fill(
+        fill_table(
             self.table,
             [
                 [
@@ -244,7 +251,7 @@ class OptOutDialog(QDialog):
         shown = len(page.entries)
         more = " (the first ones; search to narrow)" if shown >= SHOWN else ""
         self.count_label.setText(f"{shown} number{'s' if shown != 1 else ''} shown{more}.")
-        _fill(
+        fill_table(
             self.history_table,
             [
                 [

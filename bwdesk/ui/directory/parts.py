@@ -15,6 +15,7 @@ from bwdesk.ui.directory.marks import ComposerMarks
 from bwdesk.ui.feedback import Duration
 
 if TYPE_CHECKING:
+    from bwdesk.ui.directory.contacts_dialog import ContactsDialog
     from bwdesk.ui.directory.optout_dialog import OptOutDialog
     from bwdesk.ui.main_window import MainWindow
     from bwdesk.ui.services import Services
@@ -39,6 +40,7 @@ class DirectoryParts(QObject):
         self.actions = DirectoryActions(self.directory, window.feedback, self)
         self.marks = ComposerMarks(window.composer, self.directory, self)
         self.dialog: OptOutDialog | None = None
+        self.contacts_dialog: ContactsDialog | None = None
         window.composer.recipients.set_chip_menu(self.actions.fill_chip_menu)
         window.history_view.menu_extender = self.actions.fill_history_menu
         self.directory.contacts_changed.connect(self._show_names)
@@ -87,6 +89,23 @@ class DirectoryParts(QObject):
         else:
             self.dialog.show()
         self.dialog.reload()
+
+    @Slot()
+    def open_contacts(self) -> None:
+        """Tools → Contacts: one dialog, raised when already open."""
+        from bwdesk.ui.directory.contacts_dialog import ContactsDialog
+
+        if self.contacts_dialog is None:
+            window = self._window
+            self.contacts_dialog = ContactsDialog(
+                self.directory, self.actions, window.feedback, window.context.settings.region, window
+            )
+        if self.contacts_dialog.isVisible():
+            self.contacts_dialog.raise_()
+            self.contacts_dialog.activateWindow()
+        else:
+            self.contacts_dialog.show()
+        self.directory.reload_contacts()
 
     @Slot()
     def _show_names(self) -> None:
