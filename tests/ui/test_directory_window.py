@@ -234,7 +234,7 @@ def test_the_list_dialog_adds_searches_removes_imports_and_exports(
     dialog = window.directory_parts.dialog
     assert isinstance(dialog, OptOutDialog)
     actions = window.directory_parts.actions
-    window.feedback.ask_for_text = TextAnswers("919-555-0150", "=HYPERLINK(\"x\")", "not a number", "")
+    window.feedback.ask_for_text = TextAnswers("919-555-0150", '=HYPERLINK("x")', "not a number", "")
     qtbot.waitSignal(dialog.loaded, timeout=WAIT).wait()  # opened: the list as it is (empty)
     with qtbot.waitSignal(actions.done, timeout=WAIT):
         dialog.ask_to_add()
@@ -242,7 +242,9 @@ def test_the_list_dialog_adds_searches_removes_imports_and_exports(
     assert dialog.table.item(0, 1).text() == "added by hand"
 
     messy = tmp_path / "stop.csv"
-    messy.write_text("Phone;Note\n(919) 555-0151;replied STOP\n919.555.0151;again\nnot a number;x\n\n919 555 0152;\n")
+    messy.write_text(
+        "Phone;Note\n(919) 555-0151;replied STOP\n919.555.0151;again\nnot a number;x\n\n919 555 0152;\n"
+    )
     with qtbot.waitSignal(dialog.reported, timeout=WAIT) as report:
         dialog.import_file(str(messy))
     assert report.args[0].startswith("Imported 2 numbers: 2 new on the list.")
