@@ -81,27 +81,33 @@ def test_a_refresh_puts_the_opted_out_number_on_the_list_and_the_next_draft_is_r
     qtbot: Any, window: MainWindow, sandbox: Sandbox, record_told: Any
 ) -> None:
     told = record_told(window.feedback)
-    write(window, OPTED_OUT_NUMBER, "Your technician is on the way")
+    write(window, f"{OPTED_OUT_NUMBER}, {BLOCKLISTED_NUMBER}", "Your technician is on the way")
     with qtbot.waitSignal(window.history_view.history_actions.refresh_finished, timeout=WAIT):
-        window.session.send_draft()  # accepted; its delivery status then says 4775
+        window.session.send_draft()  # accepted; their delivery statuses then say 4775 and 4482
     qtbot.waitUntil(lambda: bool(listed_notice(told)), timeout=WAIT)
-    assert listed_notice(told).startswith(
-        "(919) 555-0198 is now on the do-not-text list: opted out (replied STOP, error 4775) since"
+    notice = listed_notice(told)
+    assert (
+        "(919) 555-0198 is now on the do-not-text list: opted out (replied STOP, error 4775) since" in notice
     )
-    entry = store_of(window).opted_out([OPTED_OUT_NUMBER])[OPTED_OUT_NUMBER]
-    assert (entry.reason, entry.code) == (Reason.OPTED_OUT, 4775)
+    assert (
+        "(919) 555-0197 is now on the do-not-text list: blocklisted (Bandwidth blocks texts to it, error 4482)"
+        in notice
+    )
+    listed = store_of(window).opted_out([OPTED_OUT_NUMBER, BLOCKLISTED_NUMBER])
+    assert (listed[OPTED_OUT_NUMBER].reason, listed[OPTED_OUT_NUMBER].code) == (Reason.OPTED_OUT, 4775)
+    assert (listed[BLOCKLISTED_NUMBER].reason, listed[BLOCKLISTED_NUMBER].code) == (Reason.BLOCKLISTED, 4482)
 
     write(window, f"{OPTED_OUT_NUMBER}, 919 555 0123, 919 555 01", "Following up on your visit")
     qtbot.waitUntil(lambda: bool(chip_for(window, OPTED_OUT_NUMBER).opted_out()), timeout=WAIT)
-    listed, fine = chip_for(window, OPTED_OUT_NUMBER), chip_for(window, CUSTOMER)
+    chip, fine = chip_for(window, OPTED_OUT_NUMBER), chip_for(window, CUSTOMER)
     invalid = window.composer.recipients.chips()[2]
     # Marked in words and with an icon, not by colour alone; and not as an invalid number is.
-    assert listed.opted_out_label.isVisible() and listed.opted_out_label.text() == OPTED_OUT_TEXT
-    assert listed.mark.isVisible() and listed.is_valid() and listed.property("optedOut")
+    assert chip.opted_out_label.isVisible() and chip.opted_out_label.text() == OPTED_OUT_TEXT
+    assert chip.mark.isVisible() and chip.is_valid() and chip.property("optedOut")
     assert not invalid.is_valid() and not invalid.opted_out_label.isVisible()
     assert not fine.opted_out_label.isVisible() and not fine.mark.isVisible()
-    assert "opted out (replied STOP, error 4775) since" in listed.toolTip()
-    assert "on the do-not-text list" in listed.accessibleName()
+    assert "opted out (replied STOP, error 4775) since" in chip.toolTip()
+    assert "on the do-not-text list" in chip.accessibleName()
     window.composer.recipients.model().remove(2)  # the mistyped one is dealt with; the listed one remains
 
     composer, panel = window.composer, window.directory_parts.marks.panel
