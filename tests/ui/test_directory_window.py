@@ -357,3 +357,21 @@ def test_the_contacts_dialog_imports_searches_renames_removes_and_exports(
     assert store_of(window).contacts_for([CUSTOMER]) == {}
     qtbot.waitUntil(lambda: dialog.numbers() == ["+19195550124"], timeout=WAIT)
     dialog.close()
+
+
+def test_nothing_is_sent_when_the_list_cannot_be_read(
+    qtbot: Any, window: MainWindow, sandbox: Sandbox
+) -> None:
+    errors: list[str] = []
+    window.feedback.error = lambda title, text: errors.append(text)  # type: ignore[method-assign]
+    opened, window.services.directory = window.services.directory, None
+    window.services.directory_problem = "the history file is damaged"
+    write(window, "919 555 0123", "Your technician is on the way")
+    window.session.send_draft()
+    assert not window.session.is_busy() and sandbox.requests.all() == []
+    assert errors == [
+        "The do-not-text list cannot be read, so nothing was sent (the history file is damaged). "
+        "Your message is kept."
+    ]
+    assert window.composer.recipients.model().raw_inputs() == [CUSTOMER]
+    window.services.directory = opened  # closed with the window
