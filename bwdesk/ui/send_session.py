@@ -84,8 +84,8 @@ def _listed_among_posts(
     """On a worker: the do-not-text list's rule for a resend or a send again (None: none of them is listed)."""
     try:
         entries = listed_among(directory, [n for post in posts for n in post.recipients])
-    except BwdeskError as exc:
-        return _ListUnreadable(str(exc))
+    except Exception as exc:  # whatever it is, the list was not read: nothing may be sent
+        return _ListUnreadable(error_message(exc))
     return _Listed(entries) if entries else None
 
 
