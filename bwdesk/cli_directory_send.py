@@ -66,10 +66,11 @@ def explicit_values(args: argparse.Namespace, template: Template, err: IO[str]) 
 def refuse_opted_out(directory: OptOutList, recipients: Sequence[str]) -> None:
     """Nothing is sent when any recipient is on the do-not-text list: they are named so that they can be left
     out of --to. There is no flag to send anyway; the way back is `optout remove` with a reason."""
-    listed = directory.opted_out(recipients)
-    if not listed:
+    from bwdesk.core.directory.optout import listed_among
+
+    entries = listed_among(directory, recipients)
+    if not entries:
         return
-    entries = [listed[n] for n in recipients if n in listed]
     who = [e.number for e in entries]
     each = "".join(f"\n  {e.number}: {e.describe()}" for e in entries)
     others = len(recipients) > len(who)

@@ -95,6 +95,7 @@ class ComposerWidget(QWidget):
         self._cut_text = ""  # the text as a cut paste left it (its notice goes with the next change)
         self._displaced: tuple[QWidget, QWidget | None] | None = None  # focus pushed out by a send
         self._api_errors: dict[str, str] = {}
+        self._holds: dict[str, str] = {}  # other parts of the window keeping Send back, and why
         self._problems: list[Problem] = []
         # Fields the agent has typed in (or every field, after a Send attempt): only there is a missing
         # value worth a red message; an untouched, empty form just says what it needs, calmly.
@@ -242,10 +243,9 @@ class ComposerWidget(QWidget):
         form.addRow(
             self._label("F&rom", self.from_picker), self._stack(self.from_picker, self._messages["from"])
         )
-        form.addRow(
-            self._label("&To", self.recipients.line_edit()),
-            self._stack(self.recipients, self.to_notice, self._messages["to"]),
-        )
+        # The To field's box: other parts of the window add what they say about the recipients under it.
+        self.to_box = self._stack(self.recipients, self.to_notice, self._messages["to"])
+        form.addRow(self._label("&To", self.recipients.line_edit()), self.to_box)
         form.addRow("", self.mode_row)
         text_box = self._stack(self.text_edit, counter_row, self.text_notice, self._messages["text"])
         form.addRow(self._label("Te&xt", self.text_edit), text_box)
@@ -547,6 +547,14 @@ class ComposerWidget(QWidget):
     def _touch(self, field: str) -> None:
         self._touched.add(field)
 
+    def hold_send(self, key: str, reason: str) -> None:
+        """Another part of the window keeps Send back, saying why ("" lets go): the do-not-text list."""
+        if reason:
+            self._holds[key] = reason
+        else:
+            self._holds.pop(key, None)
+        self.revalidate()
+
     def can_send(self) -> bool:
         return not self._sending and not self._blocking
 
@@ -601,7 +609,7 @@ class ComposerWidget(QWidget):
         errors = [p for p in problems if p.severity == "error"]
         pending_uploads = self.media_list.has_pending_uploads()
         failed_uploads = self.media_list.failed_uploads()
-        blocking = bool(errors) or pending_uploads or bool(failed_uploads) or waiting
+        blocking = bool(errors) or pending_uploads or bool(failed_uploads) or waiting or bool(self._holds)
         if self._sending:
             reason = "Waiting for your answer…" if self._confirming else (self._sending_note or "Sending…")
         elif pending_uploads:
@@ -616,6 +624,8 @@ class ComposerWidget(QWidget):
             )
         elif errors:
             reason = self._reason(errors[0])
+        elif self._holds:
+            reason = next(iter(self._holds.values()))
         else:
             count = message.message_count(draft)
             reason = self._ready_text(draft, count)
@@ -627,11 +637,9 @@ class ComposerWidget(QWidget):
         self.reason_label.setAccessibleName(reason)  # what it says now (ready, why not, waiting, sending)
         self._blocking = blocking
         # Red only for what the agent has been at: setting up the From list at start touches nothing of theirs.
-        loud = (
-            bool(errors)
-            and not self._sending
-            and errors[0].field in self._touched
-            and not self._still_typed(errors[0])
+        loud = not self._sending and (
+            (bool(errors) and errors[0].field in self._touched and not self._still_typed(errors[0]))
+            or (not errors and bool(self._holds))
         )
         set_style(self.reason_label, text_css(Tone.PROBLEM, self.palette()) if loud else "")
         self.send_button.setEnabled(not blocking and not self._sending)

@@ -69,6 +69,8 @@ class Told:
 
 #: Puts a question to the agent: (title, text, the accept button's words) → True to go ahead.
 Ask = Callable[[str, str, str], bool]
+#: Asks the agent for a line of text: (title, label, text already there) → what was typed, None when cancelled.
+AskText = Callable[[str, str, str], "str | None"]
 
 
 def error_message(exc: BaseException, what: str = "") -> str:
@@ -101,6 +103,14 @@ def ask_in_dialog(parent: QWidget | None, title: str, text: str, accept: str) ->
     box.setEscapeButton(box_type.StandardButton.Cancel)
     box.exec()
     return box.clickedButton() is go
+
+
+def text_in_dialog(parent: QWidget | None, title: str, label: str, text: str) -> str | None:
+    """A modal line of text (a note, a reason, a name); None when cancelled."""
+    answer, ok = QtWidgets.QInputDialog.getText(
+        parent, title, label, QtWidgets.QLineEdit.EchoMode.Normal, text
+    )
+    return str(answer) if ok else None
 
 
 def warning_box(parent: QWidget | None, title: str, text: str) -> None:
@@ -326,6 +336,7 @@ class Feedback(QObject):
         self._team_notice = ""  # the team history is away: the history shows this desk's rows alone
         self._trouble = ""
         self.ask: Ask = self._ask_in_dialog
+        self.ask_for_text: AskText = self._text_in_dialog
 
     def notify(
         self, text: str, duration: Duration = Duration.NEWS, *, withdrawn_by: SignalInstance | None = None
@@ -361,6 +372,19 @@ class Feedback(QObject):
         """Ask before something risky; Cancel is the default answer."""
         self.told.emit(Told(Kind.QUESTION, text, title))
         return self.ask(title, text, accept)
+
+    def ask_text(self, title: str, label: str, *, text: str = "", required: str = "") -> str | None:
+        """A line of text from the agent, spaces tidied; None when cancelled. `required`: what to say when the
+        answer is empty (the agent is told it, and None is returned: nothing is done without it)."""
+        self.told.emit(Told(Kind.QUESTION, label, title))
+        answer = self.ask_for_text(title, label, text)
+        if answer is None:
+            return None
+        answer = " ".join(answer.split())
+        if required and not answer:
+            self.warn(required, Duration.MOMENT)
+            return None
+        return answer
 
     def about(self, title: str, rich_text: str) -> None:
         self.told.emit(Told(Kind.ABOUT, rich_text, title))
@@ -455,3 +479,6 @@ class Feedback(QObject):
 
     def _ask_in_dialog(self, title: str, text: str, accept: str) -> bool:
         return ask_in_dialog(self._parent, title, text, accept)
+
+    def _text_in_dialog(self, title: str, label: str, text: str) -> str | None:
+        return text_in_dialog(self._parent, title, label, text)

@@ -27,6 +27,7 @@ from bwdesk.core import paths
 from bwdesk.core.account import Context
 from bwdesk.core.errors import trouble_of
 from bwdesk.ui.composer import ComposerWidget, apply_tab_order
+from bwdesk.ui.directory.parts import DirectoryParts
 from bwdesk.ui.draft_keeper import DraftKeeper
 from bwdesk.ui.feedback import Banner, Duration, Feedback, error_message
 from bwdesk.ui.history.view import HistoryView
@@ -120,6 +121,7 @@ class MainWindow(QMainWindow):
         self.templates = TemplatesController(self.composer, self.tasks, self.feedback, context, self)
         self.templates.open_manager_hook = self.manage_templates
         self.team_watch = TeamWatch(self.tasks, self)
+        self.directory_parts = DirectoryParts(self)
         self._keyboard = KeyboardFilter(self)
         self._keyboard.focus_arrived.connect(self._focus_arrived)
         self._lay_out()
@@ -209,6 +211,11 @@ class MainWindow(QMainWindow):
         history_menu.addSeparator()
         for action in (view.refresh_action, view.check_action, view.export_action):
             history_menu.addAction(action)
+        tools_menu = menu.addMenu("T&ools")
+        self.optout_list_action = make_action(self, "&Do-not-text list…", self.directory_parts.open_list)
+        tools_menu.addAction(self.optout_list_action)
+        self.contacts_action = make_action(self, "&Contacts…", self.directory_parts.open_contacts)
+        tools_menu.addAction(self.contacts_action)
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(make_action(self, "Copy &diagnostics", self.copy_diagnostics))
         help_menu.addAction(make_action(self, "&About bwdesk", self.show_about))
@@ -333,6 +340,7 @@ class MainWindow(QMainWindow):
             return
         self._ready = False
         self.session.use_services(None)
+        self.directory_parts.use_services(None)
         self.previews.use_client(None)
         self.tasks.run(
             functools.partial(open_services, self.context),
@@ -353,6 +361,7 @@ class MainWindow(QMainWindow):
             services.close()  # opened while the window was closing: nobody will use them
             return
         old, self.services = self.services, services
+        self.directory_parts.use_services(services)
         old.close(keep=services)
         self._ready = True
         if services.account is not None:

@@ -4,7 +4,8 @@ keyboard and paste behaviour of docs/design.md §8.4."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import shiboken6
@@ -46,6 +47,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QScrollArea,
     QSizePolicy,
     QToolButton,
@@ -63,6 +65,7 @@ _ModelIndex = QModelIndex | QPersistentModelIndex
 _COMMIT_KEYS = {",", ";"}
 _LIST_CHARACTERS = re.compile(r"[,;\n\r\t]|[^\W\d_]")  # separators or any letter (free text, a signature)
 _NON_DIGITS = re.compile(r"\D+")
+_LETTER = re.compile(r"[^\W\d_]")
 _MODIFIER_KEYS = {
     Qt.Key.Key_Control,
     Qt.Key.Key_Shift,
@@ -76,6 +79,19 @@ MIN_COMPLETION_DIGITS = 3
 PLACEHOLDER = "Type or paste numbers…"
 _COMPLETION_KEY_ROLE = int(Qt.ItemDataRole.UserRole) + 101
 _COMPLETION_E164_ROLE = int(Qt.ItemDataRole.UserRole) + 102
+
+
+#: What a chip says instead of a mark's colour alone when its number is on the do-not-text list.
+OPTED_OUT_TEXT = "⊘ opted out"
+
+
+@dataclass(frozen=True)
+class RecipientNote:
+    """What the window knows about a number besides its form: the contact's name, and why it may not be
+    texted (the do-not-text list's words; "" when it may)."""
+
+    name: str = ""
+    opted_out: str = ""
 
 
 def _key(number: ParsedNumber) -> str:
@@ -94,11 +110,13 @@ class RecipientModel(QAbstractListModel):
     WarningRole = int(Qt.ItemDataRole.UserRole) + 3
     ErrorRole = int(Qt.ItemDataRole.UserRole) + 4
     NumberRole = int(Qt.ItemDataRole.UserRole) + 5  # the ParsedNumber itself
+    OptedOutRole = int(Qt.ItemDataRole.UserRole) + 6  # why it is on the do-not-text list ("" when not)
 
     def __init__(self, parent: QObject | None = None, *, region: str | None = None) -> None:
         super().__init__(parent)
         self._rows: list[ParsedNumber] = []
         self._region = region or phone.default_region()
+        self._notes: dict[str, RecipientNote] = {}  # by E.164: names and the do-not-text list
 
     # --- Qt model protocol ------------------------------------------------------------------------
 
@@ -109,15 +127,16 @@ class RecipientModel(QAbstractListModel):
         if not index.isValid() or not 0 <= index.row() < len(self._rows) or index.column() != 0:
             return None
         number = self._rows[index.row()]
+        note = self.note(number)
         role = int(role)
         if role == Qt.ItemDataRole.DisplayRole:
-            return number.display or number.raw
+            return note.name or number.display or number.raw
         if role == Qt.ItemDataRole.EditRole:
             return number.raw
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self.describe(number)
-        if role == Qt.ItemDataRole.AccessibleDescriptionRole:
-            return self.describe(number)
+        if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleDescriptionRole):
+            return self.describe(number, note)
+        if role == self.OptedOutRole:
+            return note.opted_out
         if role == self.E164Role:
             return number.e164
         if role == self.ValidRole:
@@ -166,14 +185,33 @@ class RecipientModel(QAbstractListModel):
     # --- what the composer uses -------------------------------------------------------------------
 
     @staticmethod
-    def describe(number: ParsedNumber) -> str:
-        """The tooltip: why a number cannot be used, or its warning, or the E.164 form it is sent to."""
+    def describe(number: ParsedNumber, note: RecipientNote | None = None) -> str:
+        """The tooltip: why a number cannot be used, or may not be texted, or its warning, or the E.164 form
+        it is sent to (after the contact's name, when it has one)."""
         if not number.ok:
             reason = number.error or "not a phone number"
             return f"Cannot send to “{number.raw.strip()}” — {reason}"
+        who = f"{note.name}: {number.display or number.e164} ({number.e164})" if note and note.name else ""
+        if note and note.opted_out:
+            return f"{who or number.e164} is on the do-not-text list — {note.opted_out}"
         if number.warning:
-            return f"{number.e164} — {number.warning}"
-        return f"Sends to {number.e164}"
+            return f"{who or number.e164} — {number.warning}"
+        return f"{who} — sends to {number.e164}" if who else f"Sends to {number.e164}"
+
+    def note(self, number: ParsedNumber) -> RecipientNote:
+        return self._notes.get(number.e164, _NO_NOTE) if number.e164 else _NO_NOTE
+
+    def set_notes(self, notes: Mapping[str, RecipientNote]) -> None:
+        """Names and do-not-text entries by E.164 (the window's directory); only chips that change are redrawn."""
+        old, self._notes = self._notes, {k: v for k, v in notes.items() if v != _NO_NOTE}
+        for row, number in enumerate(self._rows):
+            if number.e164 and old.get(number.e164, _NO_NOTE) != self._notes.get(number.e164, _NO_NOTE):
+                index = self.index(row)
+                self.dataChanged.emit(index, index)
+
+    def opted_out_numbers(self) -> list[str]:
+        """The recipients (E.164, in order) known to be on the do-not-text list."""
+        return [n.e164 for n in self._rows if n.e164 and self.note(n).opted_out]
 
     def region(self) -> str:
         return self._region
@@ -281,6 +319,9 @@ class RecipientModel(QAbstractListModel):
         return fresh
 
 
+_NO_NOTE = RecipientNote()
+
+
 # --- one chip --------------------------------------------------------------------------------------
 
 
@@ -290,6 +331,7 @@ class RecipientChip(QFrame):
     clicked = Signal(object)
     double_clicked = Signal(object)
     remove_requested = Signal(object)
+    menu_requested = Signal(object, QPoint)  # the chip, where (global)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -298,6 +340,7 @@ class RecipientChip(QFrame):
         self._selected = False
         self._valid = True
         self._warning: str | None = None
+        self._opted_out = ""
         self._display = ""
         height = self.fontMetrics().height()
         layout = QHBoxLayout(self)
@@ -308,6 +351,10 @@ class RecipientChip(QFrame):
         self.mark.hide()
         self.label = QLabel(self)
         self.label.setTextFormat(Qt.TextFormat.PlainText)
+        # Said in words beside the name, never by the chip's look alone.
+        self.opted_out_label = QLabel(OPTED_OUT_TEXT, self)
+        self.opted_out_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.opted_out_label.hide()
         self.remove_button = QToolButton(self)
         self.remove_button.setText("×")
         self.remove_button.setAutoRaise(True)
@@ -317,13 +364,18 @@ class RecipientChip(QFrame):
         self.remove_button.clicked.connect(lambda: self.remove_requested.emit(self))
         layout.addWidget(self.mark)
         layout.addWidget(self.label)
+        layout.addWidget(self.opted_out_label)
         layout.addWidget(self.remove_button)
 
-    def set_data(self, display: str, tooltip: str, valid: bool, warning: str | None) -> None:
+    def set_data(
+        self, display: str, tooltip: str, valid: bool, warning: str | None, opted_out: str = ""
+    ) -> None:
         self._display = display
         self._valid = valid
         self._warning = warning
+        self._opted_out = opted_out if valid else ""
         self.label.setText(display)
+        self.opted_out_label.setVisible(bool(self._opted_out))
         if valid:
             self.setToolTip(tooltip)
         else:
@@ -333,12 +385,15 @@ class RecipientChip(QFrame):
         self.remove_button.setToolTip(f"Remove {display}")
         self.setProperty("invalid", not valid)
         self.setProperty("warning", bool(warning))
-        if not valid or warning:
-            icon = (
-                QtWidgets.QStyle.StandardPixmap.SP_MessageBoxCritical
-                if not valid
-                else QtWidgets.QStyle.StandardPixmap.SP_MessageBoxWarning
-            )
+        self.setProperty("optedOut", bool(self._opted_out))
+        if not valid or warning or self._opted_out:
+            pixmaps = QtWidgets.QStyle.StandardPixmap
+            if not valid:
+                icon = pixmaps.SP_MessageBoxCritical
+            elif self._opted_out:
+                icon = pixmaps.SP_BrowserStop  # a no-entry sign: may not be texted, not mistyped
+            else:
+                icon = pixmaps.SP_MessageBoxWarning
             size = self.mark.size()
             self.mark.setPixmap(self.style().standardIcon(icon).pixmap(size))
             self.mark.setToolTip(tooltip)
@@ -351,12 +406,18 @@ class RecipientChip(QFrame):
     def set_position(self, position: int, total: int) -> None:
         """Screen readers hear where the chip is and whether it can be sent to."""
         state = "" if self._valid else ", invalid"
-        if self._valid and self._warning:
+        if self._valid and self._opted_out:
+            state = ", on the do-not-text list (opted out)"
+        elif self._valid and self._warning:
             state = ", possibly unassigned"
         self.setAccessibleName(f"Recipient {position} of {total}: {self._display}{state}")
 
     def is_valid(self) -> bool:
         return self._valid
+
+    def opted_out(self) -> str:
+        """Why its number is on the do-not-text list ("" when it is not)."""
+        return self._opted_out
 
     def is_selected(self) -> bool:
         return self._selected
@@ -384,11 +445,14 @@ class RecipientChip(QFrame):
         elif not self._valid:
             red = tone_colour(Tone.PROBLEM, palette, QtGui.QPalette.ColorRole.Base)
             fill, border, pen_style = mix(base, red, 0.22), red, Qt.PenStyle.DashLine
+        elif self._opted_out:  # a solid border (a dashed one is a number to fix); its words say the rest
+            red = tone_colour(Tone.PROBLEM, palette, QtGui.QPalette.ColorRole.Base)
+            fill, border = mix(base, red, 0.10), red
         else:
             fill, border = mix(base, highlight, 0.14), mix(base, highlight, 0.5)
         painter = QtGui.QPainter(self)
         painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
-        pen = QtGui.QPen(border, 1.5 if not self._valid else 1.0, pen_style)
+        pen = QtGui.QPen(border, 1.5 if not self._valid or self._opted_out else 1.0, pen_style)
         painter.setPen(pen)
         painter.setBrush(fill)
         rect = QRectF(self.rect()).adjusted(1, 1, -1, -1)
@@ -412,6 +476,10 @@ class RecipientChip(QFrame):
             event.accept()
         else:
             super().mouseDoubleClickEvent(event)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        self.menu_requested.emit(self, event.globalPos())
+        event.accept()
 
 
 # --- the input and the chip area -------------------------------------------------------------------
@@ -558,6 +626,10 @@ class RecipientEdit(QWidget):
         self._read_only = False
         self._max_rows = 4
         self._completion_numbers: list[str] = []
+        # Typed letters are matched as names by the window's contacts: (typed) → [(E.164, label)].
+        self._name_matcher: Callable[[str], Sequence[tuple[str, str]]] | None = None
+        # Adds the window's own actions (the contact's name) to a chip's context menu.
+        self._chip_menu: Callable[[QMenu, ParsedNumber], None] | None = None
         self._notice = ""
         self._notice_timer = QTimer(self)
         self._notice_timer.setSingleShot(True)
@@ -612,6 +684,7 @@ class RecipientEdit(QWidget):
         self.setAccessibleName("Recipient list")
 
         self._completion_source = QStandardItemModel(self)
+        self._name_source = QStandardItemModel(self)
         self._completer = QCompleter(self._completion_source, self)
         self._completer.setCompletionRole(_COMPLETION_KEY_ROLE)
         self._completer.setFilterMode(Qt.MatchFlag.MatchContains)
@@ -724,6 +797,30 @@ class RecipientEdit(QWidget):
         self._completion_numbers = list(dict.fromkeys(numbers))
         self._fill_completions(self._completion_numbers)
 
+    def set_name_matcher(self, matcher: Callable[[str], Sequence[tuple[str, str]]] | None) -> None:
+        """Typed text with letters is offered the numbers whose names `matcher` finds ("Ann" → Ann Lee's)."""
+        self._name_matcher = matcher
+
+    def set_chip_menu(self, fill: Callable[[QMenu, ParsedNumber], None] | None) -> None:
+        """`fill(menu, number)` adds its actions to a chip's context menu (after Edit and Remove)."""
+        self._chip_menu = fill
+
+    def chip_menu(self, row: int) -> QMenu:
+        """The context menu of the chip at `row` (shown on a right-click; built here so tests can read it)."""
+        menu = QMenu(self)
+        menu.setAccessibleName("Recipient actions")
+        chip = self._chips[row]
+        edit = menu.addAction("&Edit number")
+        edit.triggered.connect(lambda: self._on_chip_double_clicked(chip))
+        remove = menu.addAction("&Remove")
+        remove.triggered.connect(lambda: self._on_chip_remove(chip))
+        for action in (edit, remove):
+            action.setEnabled(not self._read_only)
+        if self._chip_menu is not None:
+            menu.addSeparator()
+            self._chip_menu(menu, self._model.numbers()[row])
+        return menu
+
     def set_maximum_visible_rows(self, rows: int) -> None:
         """How many rows of chips show before the field scrolls instead of growing."""
         self._max_rows = max(1, rows)
@@ -792,6 +889,7 @@ class RecipientEdit(QWidget):
         chip.clicked.connect(self._on_chip_clicked)
         chip.double_clicked.connect(self._on_chip_double_clicked)
         chip.remove_requested.connect(self._on_chip_remove)
+        chip.menu_requested.connect(self._on_chip_menu)
         chip.set_removable(not self._read_only)
         self._fill_chip(chip, row)
         return chip
@@ -803,6 +901,7 @@ class RecipientEdit(QWidget):
             str(index.data(Qt.ItemDataRole.ToolTipRole) or ""),
             bool(index.data(RecipientModel.ValidRole)),
             index.data(RecipientModel.WarningRole),
+            str(index.data(RecipientModel.OptedOutRole) or ""),
         )
 
     def _on_rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
@@ -949,6 +1048,12 @@ class RecipientEdit(QWidget):
     def _on_chip_remove(self, chip: RecipientChip) -> None:
         if chip in self._chips:
             self._remove_row(self._chips.index(chip))
+
+    def _on_chip_menu(self, chip: RecipientChip, where: QPoint) -> None:
+        if chip in self._chips:
+            menu = self.chip_menu(self._chips.index(chip))
+            menu.aboutToHide.connect(menu.deleteLater)
+            menu.popup(where)
 
     def _copy_selected(self) -> None:
         if self._selected is not None:
@@ -1120,8 +1225,12 @@ class RecipientEdit(QWidget):
             self._completion_source.appendRow(item)
 
     def _update_completion(self, text: str) -> bool:
-        """Offer past recipients whose digits contain the digits typed so far, in any format."""
+        """Offer past recipients whose digits contain the digits typed so far, in any format; or, for typed
+        letters, the numbers of the contacts whose names match."""
         popup = self._popup()
+        if self._name_matcher is not None and _LETTER.search(text) and not self._read_only:
+            return self._complete_names(text)
+        self._use_completions(self._completion_source, QCompleter.CompletionMode.PopupCompletion)
         digits = _digits(text)
         if self._read_only or len(digits) < MIN_COMPLETION_DIGITS or self._completion_source.rowCount() == 0:
             popup.hide()
@@ -1130,6 +1239,34 @@ class RecipientEdit(QWidget):
         if self._completer.completionCount() == 0:
             popup.hide()
             return False
+        popup.setCurrentIndex(QModelIndex())
+        self._completer.complete()
+        return True
+
+    def _use_completions(self, source: QStandardItemModel, mode: QCompleter.CompletionMode) -> None:
+        if self._completer.model() is not source:
+            self._completer.setModel(source)
+            self._completer.setCompletionMode(mode)
+
+    def _complete_names(self, text: str) -> bool:
+        """The contacts whose names match what is typed, as the contacts' matcher finds them (not filtered
+        again here: the matcher's rule is the one rule, §17.5)."""
+        assert self._name_matcher is not None
+        popup = self._popup()
+        found = self._name_matcher(text.strip())
+        self._name_source.clear()
+        for e164, label in found:
+            item = QStandardItem(label)
+            item.setData(e164, _COMPLETION_E164_ROLE)
+            item.setData(label, _COMPLETION_KEY_ROLE)
+            item.setToolTip(e164)
+            item.setEditable(False)
+            self._name_source.appendRow(item)
+        if not found:
+            popup.hide()
+            return False
+        self._use_completions(self._name_source, QCompleter.CompletionMode.UnfilteredPopupCompletion)
+        self._completer.setCompletionPrefix("")
         popup.setCurrentIndex(QModelIndex())
         self._completer.complete()
         return True

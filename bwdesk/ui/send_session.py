@@ -16,6 +16,8 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from bwdesk.core.account import Account
 from bwdesk.core.credentials import AuthKind
+from bwdesk.core.directory.optout import OptOut, OptOutRecorder, listed_among
+from bwdesk.core.directory.store import OptOutList
 from bwdesk.core.drafts import SavedDraft
 from bwdesk.core.errors import BwdeskError
 from bwdesk.core.history.rows import HistoryRow
@@ -25,10 +27,10 @@ from bwdesk.core.outcome import ApiError, SendResult, SendState, Trouble
 from bwdesk.core.phone import display_number
 from bwdesk.core.send_size import CONFIRM_SEGMENTS_ABOVE
 from bwdesk.core.sending import (
+    DuplicateCheck,
     MessageSender,
     NotRecorded,
     PlannedPost,
-    PossibleDuplicate,
     SentPost,
     find_possible_duplicates,
     plan,
@@ -36,6 +38,7 @@ from bwdesk.core.sending import (
 )
 from bwdesk.core.status_words import answer_in_words, describe_trouble
 from bwdesk.ui.composer import ComposerWidget
+from bwdesk.ui.directory.marks import refusal as listed_refusal
 from bwdesk.ui.draft_keeper import DraftKeeper
 from bwdesk.ui.feedback import Ask, Duration, Feedback, error_message
 from bwdesk.ui.results import ResultEntry, summarise
@@ -62,6 +65,40 @@ ELSEWHERE_NOTE = "Sending the message from the history; the message you are writ
 WAITING_NOTE = "Opening the account; the message is sent as soon as it is open."
 
 
+@dataclass(frozen=True)
+class _Listed:
+    """The send-time check found recipients on the do-not-text list: nothing is sent."""
+
+    entries: list[OptOut]
+
+
+@dataclass(frozen=True)
+class _ListUnreadable:
+    """The do-not-text list could not be read: nothing is sent either (docs/design.md §17.2)."""
+
+    reason: str
+
+
+def _listed_among_posts(
+    directory: OptOutList, posts: Sequence[PlannedPost]
+) -> _Listed | _ListUnreadable | None:
+    """On a worker: the do-not-text list's rule for a resend or a send again (None: none of them is listed)."""
+    try:
+        entries = listed_among(directory, [n for post in posts for n in post.recipients])
+    except Exception as exc:  # whatever it is, the list was not read: nothing may be sent
+        return _ListUnreadable(error_message(exc))
+    return _Listed(entries) if entries else None
+
+
+def _before_sending(
+    directory: OptOutList, history: HistoryStore, posts: Sequence[PlannedPost]
+) -> _Listed | _ListUnreadable | DuplicateCheck:
+    """On a worker, before anything leaves: the do-not-text list (core's one rule; the list may have changed
+    since the chips were marked), then earlier copies of the message."""
+    listed = _listed_among_posts(directory, posts)
+    return listed if listed is not None else find_possible_duplicates(history, posts)
+
+
 class Phase(Enum):
     IDLE = "idle"
     WAITING = "waiting"  # Send pressed while the account and history still open: it goes once they are
@@ -76,6 +113,7 @@ class _Batch:
     posts: list[PlannedPost]
     client: MessageSender
     history: HistoryStore
+    recorder: OptOutRecorder | None  # told each POST's outcome: a 4482 answer puts the number on the list
     from_composer: bool  # the composer's message: its recipients leave the draft as they are accepted
     done: list[SentPost] = field(default_factory=list)
     cautions: list[Question] = field(default_factory=list)  # many, costly, group: asked with the rest
@@ -89,7 +127,9 @@ class SendSession(QObject):
     Signals: `result_added(ResultEntry)`, `result_updated(ResultEntry, str note)`, `results_cleared()`,
     `results_titled(str)` (where the results below come from, when not from the composer: the history),
     `status_changed(str)` (the line above the results), `finished(list[SentPost])`, `busy_changed(bool)`,
-    `history_changed()` (rows were written) and `refresh_due()` (the statuses are worth looking up now).
+    `history_changed()` (rows were written), `refresh_due()` (the statuses are worth looking up now),
+    `opted_out_refused(list[OptOut])` (Send found recipients on the do-not-text list: nothing was sent) and
+    `answers_recorded()` (a POST's outcome was given to the do-not-text list's recorder).
     """
 
     result_added = Signal(object)
@@ -101,6 +141,8 @@ class SendSession(QObject):
     busy_changed = Signal(bool)
     history_changed = Signal()
     refresh_due = Signal()
+    opted_out_refused = Signal(list)
+    answers_recorded = Signal()
 
     def __init__(
         self,
@@ -169,7 +211,7 @@ class SendSession(QObject):
         self._refresh_at.clear()
         self._services = None
 
-    # -- Send: Ctrl+Return → send_draft → _duplicates_checked → _send_next → sending.send_one ---------------
+    # -- Send: Ctrl+Return → send_draft → _checked → _send_next → sending.send_one ---------------
 
     @Slot()
     def send_draft(self) -> None:
@@ -187,6 +229,9 @@ class SendSession(QObject):
         if services is None:
             return
         account, client, history = services
+        directory = self._directory()
+        if directory is None:
+            return
         drafts = self._composer.drafts_to_send()  # a template's variables filled, per recipient when separate
         try:
             posts = [post for draft in drafts for post in plan(draft, account.application_id)]
@@ -197,25 +242,38 @@ class SendSession(QObject):
             posts,
             client,
             history,
+            self._recorder(),
             from_composer=True,
             cautions=self._cautions(drafts),
             composer_text=self._composer.draft().text,
         )
         self._set_phase(Phase.CHECKING)
         self._tasks.run(
-            functools.partial(find_possible_duplicates, history, posts),
-            self._duplicates_checked,
+            functools.partial(_before_sending, directory, history, posts),
+            self._checked,
             self._duplicate_check_failed,
-            description="look for duplicates",
+            description="check the do-not-text list and look for duplicates",
         )
 
-    def _duplicates_checked(self, found: list[PossibleDuplicate]) -> None:
-        """Earlier copies found, or a send that is many, costly or a group: the agent decides, in one
-        question. Then the POSTs start (the draft stayed frozen meanwhile)."""
+    def _checked(self, found: _Listed | _ListUnreadable | DuplicateCheck) -> None:
+        """A listed recipient refuses the send; else earlier copies found, or a send that is many, costly or a
+        group: the agent decides, in one question. Then the POSTs start (the draft stayed frozen meanwhile)."""
+        if isinstance(found, _Listed):
+            self._become_idle()
+            self.opted_out_refused.emit(found.entries)
+            self._feedback.notify(f"Nothing was sent. {listed_refusal(found.entries)}", Duration.MOMENT)
+            return
+        if isinstance(found, _ListUnreadable):
+            self._become_idle()
+            self._feedback.error(
+                "Cannot send",
+                f"The do-not-text list cannot be read, so nothing was sent ({found.reason}). Your message is kept.",
+            )
+            return
         batch = self._batch
         assert batch is not None
         duplicates = [duplicate_question([d.recipient for d in found], found)] if found else []
-        if not found and (not_asked := getattr(found, "team_not_asked", "")):
+        if not found and (not_asked := found.team_not_asked):
             # Nothing here, and the team could not say: no question (one before every send while the team is
             # away would teach agents to click through it), but the agent knows what was checked.
             self._feedback.notify(not_asked)
@@ -250,8 +308,9 @@ class SendSession(QObject):
         batch = self._batch
         assert batch is not None
         post = batch.posts[len(batch.done)]
+        on_settled = batch.recorder.after_send if batch.recorder is not None else None
         self._tasks.run(
-            functools.partial(send_one, post, batch.client, batch.history),
+            functools.partial(send_one, post, batch.client, batch.history, on_settled=on_settled),
             self._post_sent,
             self._post_crashed,
             description="send a message",
@@ -262,6 +321,8 @@ class SendSession(QObject):
         assert batch is not None
         batch.done.append(sent)
         self._record(sent)
+        if batch.recorder is not None:
+            self.answers_recorded.emit()
         trouble = sent.result.trouble
         if len(batch.done) < len(batch.posts) and not (trouble and trouble.stops_batch):
             self._send_next()
@@ -527,6 +588,22 @@ class SendSession(QObject):
             return None
         return account, client, history
 
+    def _directory(self) -> OptOutList | None:
+        """The do-not-text list to check before sending; None after saying why nothing can be sent."""
+        services = self._services
+        if services is not None and services.directory is not None:
+            return services.directory
+        why = services.directory_problem if services is not None else ""
+        self._feedback.error(
+            "Cannot send",
+            f"The do-not-text list cannot be read, so nothing was sent ({why or 'it is not open'}). "
+            "Your message is kept.",
+        )
+        return None
+
+    def _recorder(self) -> OptOutRecorder | None:
+        return self._services.recorder if self._services is not None else None
+
     def _auth_kind(self) -> AuthKind | None:
         account = self._services.account if self._services is not None else None
         return account.credentials.kind if account is not None else None
@@ -565,11 +642,46 @@ class SendSession(QObject):
         if services is None:
             return
         _account, client, history = services
-        batch = _Batch(
-            posts, client, history, from_composer=from_composer, title=title, composer_text=composer_text
+        directory = self._directory()
+        if directory is None:
+            return
+        self._batch = _Batch(
+            posts,
+            client,
+            history,
+            self._recorder(),
+            from_composer=from_composer,
+            title=title,
+            composer_text=composer_text,
         )
-        self._begin(batch)
-        self._send_next()
+        self._set_phase(Phase.CHECKING)
+        self._tasks.run(
+            functools.partial(_listed_among_posts, directory, posts),
+            self._checked_again,
+            self._duplicate_check_failed_again,
+            description="check the do-not-text list",
+        )
+
+    def _checked_again(self, found: _Listed | _ListUnreadable | None) -> None:
+        """A resend or a send again meets the same rule as Send: nothing to a listed number."""
+        batch = self._batch
+        assert batch is not None
+        if found is None:
+            self._begin(batch)
+            self._send_next()
+            return
+        self._become_idle()
+        if isinstance(found, _Listed):
+            self.opted_out_refused.emit(found.entries)
+            self._feedback.error("Cannot send", f"Nothing was sent. {listed_refusal(found.entries)}")
+        else:
+            self._feedback.error(
+                "Cannot send", f"The do-not-text list cannot be read, so nothing was sent ({found.reason})."
+            )
+
+    def _duplicate_check_failed_again(self, exc: BaseException) -> None:
+        self._become_idle()
+        self._feedback.error("Cannot send", f"Nothing was sent: {error_message(exc)}")
 
     def _begin(self, batch: _Batch) -> None:
         """The POSTs are about to go out: the results make room for them (saying where they come from, when

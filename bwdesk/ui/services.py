@@ -1,4 +1,4 @@
-"""What the window needs from the outside world (the history, the account and its client), opened on a
+"""What the window needs from the outside world (the history, its directory, the account and its client), opened on a
 worker thread at start-up and after the settings change, and closed last when the window goes."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from bwdesk.core.team.state import TeamState, TeamStateSource
 if TYPE_CHECKING:
     from bwdesk.core.bandwidth import BandwidthClient
     from bwdesk.core.delivery import StatusRefresher
+    from bwdesk.core.directory.optout import OptOutRecorder
     from bwdesk.core.directory.store import DirectoryStore
 
 #: How many recent history rows give the recipients field its completions.
@@ -33,11 +34,12 @@ class Services:
     account: Account | None = None
     client: BandwidthClient | None = None
     refresher: StatusRefresher | None = None
+    directory: DirectoryStore | None = None  # the do-not-text list, contacts (docs/design.md §17)
+    recorder: OptOutRecorder | None = None  # puts numbers on the list when an answer says 4775 or 4482
+    directory_problem: str = ""
     account_problem: str = ""
     account_setting: str = ""  # the settings field to fix first for the account problem, when one is named
     history_problem: str = ""
-    directory: DirectoryStore | None = None  # the do-not-text list, templates and contacts (§17)
-    directory_problem: str = ""
     #: A team history's state once its database first answered (or the wait ran out); None without a team.
     #: What the window shows of it from then on follows the store (`ui.team_status`).
     team_state: TeamState | None = None
@@ -59,8 +61,11 @@ class Services:
 
 
 def open_services(context: Context) -> Services:
-    """On a worker thread: open the history, resolve the account (it may read the keyring), gather completions."""
+    """On a worker thread: open the history and its directory, resolve the account (it may read the keyring),
+    gather completions."""
     from bwdesk.core.delivery import StatusRefresher
+    from bwdesk.core.directory.choice import open_directory
+    from bwdesk.core.directory.optout import OptOutRecorder
 
     services = Services(segment_limit=context.settings.confirm_segments_above)
     try:
@@ -72,15 +77,17 @@ def open_services(context: Context) -> Services:
     except BwdeskError as exc:
         services.history_problem = str(exc)
     try:
-        from bwdesk.core.directory.choice import open_directory
-
         services.directory = open_directory(context)
+        services.recorder = OptOutRecorder(services.directory)
     except BwdeskError as exc:
         services.directory_problem = str(exc)
     try:
         services.account = context.account()
         services.client = services.account.client()
-        services.refresher = StatusRefresher(services.client)
+        recorder = services.recorder
+        services.refresher = StatusRefresher(
+            services.client, on_status=recorder.after_status if recorder is not None else None
+        )
     except BwdeskError as exc:
         services.account_problem = str(exc)
         if isinstance(exc, ConfigError):

@@ -15,6 +15,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from bwdesk.core import paths
 from bwdesk.core.api import Timeouts
+from bwdesk.core.directory.optout import OptOutRecorder
+from bwdesk.core.directory.sqlite_store import SqliteDirectoryStore
 from bwdesk.core.history.search import HistoryQuery
 from bwdesk.core.history.sqlite_store import SqliteHistoryStore
 from bwdesk.core.outcome import SendState
@@ -57,8 +59,13 @@ def parts(qtbot: Any, sandbox: Sandbox, profile: Path) -> Iterator[tuple[Compose
     composer.set_from_numbers([(sandbox.numbers[0], "Support")], sandbox.numbers[0])
     context = sandbox_context(sandbox, profile)
     account = context.account()
+    directory = SqliteDirectoryStore.open(profile / "history.sqlite3", "Ann Agent")
     services = Services(
-        history=SqliteHistoryStore.open(profile / "history.sqlite3"), account=account, client=account.client()
+        history=SqliteHistoryStore.open(profile / "history.sqlite3"),
+        account=account,
+        client=account.client(),
+        directory=directory,
+        recorder=OptOutRecorder(directory),
     )
     tasks = BackgroundTasks()
     feedback = Feedback(host)

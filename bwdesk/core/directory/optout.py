@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -113,6 +114,14 @@ def local_time(moment: str) -> str:
         return parse_time(moment).astimezone().strftime("%Y-%m-%d %H:%M")
     except ValueError:
         return moment
+
+
+def listed_among(store: OptOutList, recipients: Sequence[str]) -> list[OptOut]:
+    """The entries of those of `recipients` (E.164) on the list, in their order: the one rule every send path
+    asks before anything leaves. Any entry means nothing is sent (there is no "send anyway"); the command line
+    and the window word the refusal each their own way."""
+    listed = store.opted_out(recipients)
+    return [listed[n] for n in dict.fromkeys(recipients) if n in listed]
 
 
 # --- filled by itself ---------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 import bisect
 import functools
 import itertools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from enum import IntEnum
 from typing import Any
@@ -174,6 +175,8 @@ class HistoryModel(QAbstractTableModel):
         self._exhausted = store is None
         self._error: str | None = None
         self._loading = False
+        # A number's contact name (the window's directory), shown before it in To; None: numbers only.
+        self._name_of: Callable[[str], str] | None = None
         if store is not None:
             self._start_fetch()
 
@@ -206,6 +209,12 @@ class HistoryModel(QAbstractTableModel):
         """Show another history (or none); the current query is kept and run against it."""
         self._store = store
         self.set_query(self._query)
+
+    def set_names(self, name_of: Callable[[str], str] | None) -> None:
+        """Show contact names beside the numbers in To ("Ann Lee (919) 555-0198"); the loaded rows redraw."""
+        self._name_of = name_of
+        if self._entries:
+            self.dataChanged.emit(self.index(0, Column.TO), self.index(len(self._entries) - 1, Column.TO))
 
     def set_region(self, region: str) -> None:
         """The region numbers are shown (and typed numbers read) for; reloads the first page."""
@@ -291,6 +300,8 @@ class HistoryModel(QAbstractTableModel):
         entry = self._entries[index.row()]
         column = Column(index.column())
         if role == Qt.ItemDataRole.DisplayRole:
+            if column is Column.TO and self._name_of is not None:
+                return self._named(entry.row.to)
             return entry.cells[column]
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(entry, column)
@@ -307,6 +318,15 @@ class HistoryModel(QAbstractTableModel):
             return entry.row
         return None
 
+    def _named(self, numbers: Sequence[str]) -> str:
+        assert self._name_of is not None
+        shown = []
+        for number in numbers:
+            name = self._name_of(number)
+            readable = _number(number, self._region)
+            shown.append(f"{name} {readable}" if name else readable)
+        return ", ".join(shown)
+
     def _tooltip(self, entry: _Entry, column: Column) -> str | None:
         row = entry.row
         if column is Column.TIME:
@@ -314,6 +334,8 @@ class HistoryModel(QAbstractTableModel):
         if column is Column.FROM:
             return row.sender
         if column is Column.TO:
+            if self._name_of is not None:
+                return "\n".join(f"{self._name_of(n)} {n}".strip() for n in row.to)
             return "\n".join(row.to)
         if column is Column.TEXT:
             return _rich(row.text) if row.text else "No text"

@@ -211,6 +211,8 @@ class HistoryView(QWidget):
         self.feedback = feedback if feedback is not None else Feedback(self)
         self._model = HistoryModel(tasks, None, page_size=page_size, region=self._region, parent=self)
         self.history_actions = HistoryActions(tasks, self._model, self.feedback, refresher, parent=self)
+        # Adds the window's own actions for the selected rows (the do-not-text list, contact names).
+        self.menu_extender: Callable[[QMenu, list[HistoryRow]], None] | None = None
         self._build_search_bar()
         self._build_table()
         self._build_actions()
@@ -666,6 +668,12 @@ class HistoryView(QWidget):
         index = self.table.indexAt(position)
         if index.isValid() and not self.table.selectionModel().isRowSelected(index.row(), QModelIndex()):
             self.table.selectRow(index.row())
+        menu = self.context_menu()
+        menu.aboutToHide.connect(menu.deleteLater)
+        menu.popup(self.table.canvas.mapToGlobal(position))
+
+    def context_menu(self) -> QMenu:
+        """The table's context menu for the selected rows (built here so tests can read it)."""
         menu = QMenu(self)
         menu.setAccessibleName("History actions")
         for action in (self.copy_action, self.draft_action, self.resend_action):
@@ -675,7 +683,11 @@ class HistoryView(QWidget):
             menu.addAction(action)
         menu.addSeparator()
         menu.addAction(self.export_action)
-        menu.popup(self.table.canvas.mapToGlobal(position))
+        rows = self.selected_rows()
+        if self.menu_extender is not None and rows:
+            menu.addSeparator()
+            self.menu_extender(menu, rows)
+        return menu
 
     def _size_columns(self) -> None:
         header = self.table.horizontalHeader()
