@@ -1,9 +1,5 @@
-"""The team history as the window follows it (docs/design.md §16.16): its state for the status bar and the
-banner, the team's agents for the history's filter, and other desks' sends arriving while the window is open.
-
-Everything that asks the store (its state reads this desk's outbox, the rest asks the team database) runs on a
-worker; the store's listener is called on a background thread and only pokes a signal.
-"""
+"""The team history as the window follows it: state for the status bar and banner, agents for the filter, other
+desks' sends arriving live; every store call on a worker (docs/design.md §16.16, §16.18)."""
 
 from __future__ import annotations
 
