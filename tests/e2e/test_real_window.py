@@ -58,9 +58,18 @@ def display() -> Iterator[str]:
     server.wait(timeout=10)
 
 
+#: How long one xdotool step may take: a window's first appearance on a busy 2-core machine (a fresh Python
+#: loading Qt while other processes run) has taken longer than 30 s.
+XDOTOOL_TIMEOUT = 60
+
+
 def xdotool(display: str, *args: str) -> str:
     result = subprocess.run(
-        ["xdotool", *args], env={**os.environ, "DISPLAY": display}, capture_output=True, text=True, timeout=30
+        ["xdotool", *args],
+        env={**os.environ, "DISPLAY": display},
+        capture_output=True,
+        text=True,
+        timeout=XDOTOOL_TIMEOUT,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
