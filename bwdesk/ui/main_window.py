@@ -371,6 +371,7 @@ class MainWindow(QMainWindow):
                 [(f.number, f.label) for f in account.from_numbers], account.default_from
             )
         self.session.use_services(services)
+        self.composer.hold_send("services", _why_not_ready(services))
         self.composer.contacts.use(self.tasks, services.directory)
         self.templates.use(services.directory, services.directory_problem)
         self.previews.use_client(services.client, ready=True)
@@ -565,3 +566,13 @@ def app_icon() -> QIcon:
     for png in icon_pngs():
         icon.addFile(str(png))
     return icon
+
+
+def _why_not_ready(services: Services) -> str:
+    """What the send bar says instead of "Ready to send" when the account or the history could not be opened
+    ("" when they are): the banner says why and what to do."""
+    if services.account is None or services.client is None:
+        return "Cannot send yet: bwdesk is not set up to send (see the notice above)."
+    if services.history is None:
+        return "Cannot send: the history could not be opened (see the notice above)."
+    return ""

@@ -223,3 +223,28 @@ def test_refused_credentials_from_the_environment_say_to_correct_them_there(
     assert not main.banner.button.isVisible()
     assert main.composer.text_edit.text() == TEXT  # the draft is kept
     main.tasks.wait_for_threads(WAIT)
+
+
+def test_the_send_bar_does_not_say_ready_when_the_account_is_not_set_up(
+    qtbot: Any, sandbox: Sandbox, profile: Path
+) -> None:
+    """The banner said bwdesk cannot send while the send bar said "Ready to send 2 separate messages"
+    (outside review): the send bar now says the same as the banner."""
+    env = {
+        "BW_ACCOUNT_ID": sandbox.account_id,
+        # no credentials anywhere
+        "BW_MESSAGING_APPLICATION_ID": sandbox.application_id,
+        "BW_NUMBER": sandbox.numbers[0],
+        "BWDESK_API_BASE": sandbox.api_base,
+    }
+    main = MainWindow(load_context(profile=profile, env=env), BackgroundTasks())
+    qtbot.addWidget(main)
+    main.show()
+    qtbot.waitUntil(lambda: main._ready, timeout=WAIT)
+    main.composer.recipients.model().add_text("9195550123, 9195550124")
+    main.composer.text_edit.set_text(TEXT)
+    main.composer.revalidate()
+    assert main.banner.isVisible() and "not set up to send" in main.banner.label.text()
+    assert main.composer.reason() == "Cannot send yet: bwdesk is not set up to send (see the notice above)."
+    assert not main.composer.can_send()
+    main.tasks.wait_for_threads(WAIT)
