@@ -302,6 +302,15 @@ def test_search_box_narrows_by_text_tag_and_number_in_any_format(
     assert len(rows) == 9 and all(r.to == ("+19195550177",) for r in rows)
     assert search("xylophone") == []
     assert view.empty_text() == "No match for “xylophone”."
+    assert search("019") == []  # too few digits to be a part of a number (outside review: said nothing)
+    assert view.empty_text() == (
+        "No match for “019”. Type at least 4 digits of a number to find the numbers containing them."
+    )
+    with qtbot.waitSignal(view.model.page_loaded, timeout=WAIT):
+        view.state_filter.setCurrentIndex(view.state_filter.findText("Failed"))
+    assert view.empty_text().startswith("No match for “019” with these filters.")
+    with qtbot.waitSignal(view.model.page_loaded, timeout=WAIT):
+        view.state_filter.setCurrentIndex(0)
     with qtbot.waitSignal(view.model.page_loaded, timeout=WAIT):
         qtbot.keyClick(view.search_edit, Qt.Key.Key_Escape)  # Esc clears the search
     assert view.search_edit.text() == "" and view.model.rowCount() == 60

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from bwdesk.core.history.rows import HistoryRow
-from bwdesk.core.history.search import HistoryQuery
+from bwdesk.core.history.search import MIN_RUN_DIGITS, HistoryQuery
 from bwdesk.core.history.store import DEFAULT_PAGE, HistoryStore
 from bwdesk.core.outcome import SendState
 from bwdesk.core.phone import default_region
@@ -634,13 +634,20 @@ class HistoryView(QWidget):
         if model.loading:
             return "Loading…"
         text = self.search_edit.text().strip()
-        if text:
-            return f"No match for “{text}”."
-        if (
+        filtered = (
             self.state_filter.currentData() is not None
             or self.date_filter.currentData() != "any"
             or (self._me is not None and self.agent_filter.currentData() is not None)
-        ):
+        )
+        if text:
+            said = f"No match for “{text}”" + (" with these filters." if filtered else ".")
+            digits = sum(c.isdigit() for c in text)
+            if text.strip("+()-./ 0123456789") == "" and 0 < digits < MIN_RUN_DIGITS:
+                said += (
+                    f" Type at least {MIN_RUN_DIGITS} digits of a number to find the numbers containing them."
+                )
+            return said
+        if filtered:
             return "No messages match these filters."
         return "No messages yet. What you send appears here."
 
