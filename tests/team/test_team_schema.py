@@ -389,7 +389,9 @@ def test_version_1_databases_are_migrated_to_2_and_their_rows_get_a_status(
     assert (report.before, report.after, report.applied) == (1, SCHEMA_VERSION, (2, 3))
     with agent(pg_server, pg_database) as conn:
         assert check_schema(conn).version == SCHEMA_VERSION
-        assert check_schema(conn, MIGRATIONS[:1]).version == SCHEMA_VERSION  # a desk that knows only 1 goes on
+        assert (
+            check_schema(conn, MIGRATIONS[:1]).version == SCHEMA_VERSION
+        )  # a desk that knows only 1 goes on
         found = dict(conn.execute("SELECT row_uid, status FROM bwdesk.messages").fetchall())
         assert found == {delivered: "delivered", sending: "waiting"}
         assert missing_rights(rights(conn)) == []
