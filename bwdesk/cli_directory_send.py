@@ -64,10 +64,14 @@ def explicit_values(args: argparse.Namespace, template: Template, err: IO[str]) 
     return values
 
 
-def refuse_opted_out(directory: OptOutList, recipients: Sequence[str]) -> None:
+def refuse_opted_out(directory: OptOutList, recipients: Sequence[str], err: IO[str] | None = None) -> None:
     """Nothing is sent when any recipient is on the do-not-text list: they are named so that they can be left
-    out of --to. There is no flag to send anyway; the way back is `optout remove` with a reason."""
+    out of --to. There is no flag to send anyway; the way back is `optout remove` with a reason. A team
+    directory that checked its copy of the team's list (the team database away) says so on `err`."""
     listed = directory.opted_out(recipients)
+    note = getattr(directory, "check_note", "")
+    if note and err is not None:
+        print(f"bwdesk: warning: {note}", file=err)
     if not listed:
         return
     entries = [listed[n] for n in recipients if n in listed]

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from teamdesk import admin
-from test_team_desks import bwdesk, finish, team  # noqa: F401 - `team` is a fixture used here too
+from test_team_desks import bwdesk, finish
+from test_team_desks import team as team_fixture  # noqa: F401 - the `team` fixture, used here too
 
 from bwdesk.sandbox import BLOCKLISTED_NUMBER, OPTED_OUT_NUMBER, Fault, FaultKind
 
@@ -58,12 +59,18 @@ def test_a_4775_delivery_status_refreshed_on_one_desk_stops_the_next_desks_send(
     assert run(ana, "send", "--to", OPTED_OUT_NUMBER, "--to", BLOCKLISTED_NUMBER, "--text", "Hi")[0] == 0
     status, _, err = run(ana, "history", "--refresh")
     assert status == 0, err
-    assert f"bwdesk: {OPTED_OUT_NUMBER} is now on the do-not-text list: opted out (replied STOP, error 4775)" in err
+    assert (
+        f"bwdesk: {OPTED_OUT_NUMBER} is now on the do-not-text list: opted out (replied STOP, error 4775)"
+        in err
+    )
     err = refused(ben, sandbox, OPTED_OUT_NUMBER)
     assert "opted out (replied STOP, error 4775) since" in err and "added by Ana Lima" in err
     assert admin(
         pg_server, team_database, "SELECT number, reason, code, agent FROM bwdesk.optouts ORDER BY number"
-    ) == [(BLOCKLISTED_NUMBER, "blocklisted", 4482, "Ana Lima"), (OPTED_OUT_NUMBER, "opted-out", 4775, "Ana Lima")]
+    ) == [
+        (BLOCKLISTED_NUMBER, "blocklisted", 4482, "Ana Lima"),
+        (OPTED_OUT_NUMBER, "opted-out", 4775, "Ana Lima"),
+    ]
 
 
 def test_by_hand_on_one_desk_and_taken_off_with_a_reason_on_another(
@@ -103,7 +110,9 @@ def test_a_team_template_and_contacts_from_one_desk_are_used_from_another(team: 
     assert [(t["name"], t["scope"], t["by"]) for t in json.loads(out)] == [("Shipped", "team", "Ana Lima")]
     status, out, _ = run(ben, "contacts", "list", "--json")
     assert [(c["number"], c["name"]) for c in json.loads(out)] == [(ANN, "Ann Lee")]
-    status, out, err = run(ben, "send", "--template", "shipped", "--var", "order=4242", "--to", ANN, "--to", BOB)
+    status, out, err = run(
+        ben, "send", "--template", "shipped", "--var", "order=4242", "--to", ANN, "--to", BOB
+    )
     assert status == 0, err
     texts = {m["to"][0]: m["text"] for m in sandbox.accepted_messages()}
     assert texts == {ANN: "Hi Ann, your order 4242 shipped", BOB: "Hi there, your order 4242 shipped"}
@@ -116,7 +125,8 @@ def test_a_team_template_and_contacts_from_one_desk_are_used_from_another(team: 
 def test_it_templates_stay_locked_with_a_team(team: Any, pg_server: Any, team_database: str) -> None:
     profile, ana = team("ana", "Ana Lima")
     Path(ana["BWDESK_SYSTEM_SETTINGS"]).write_text(
-        json.dumps({"templates": [{"name": "Closed today", "text": "We are closed today."}]}), encoding="utf-8"
+        json.dumps({"templates": [{"name": "Closed today", "text": "We are closed today."}]}),
+        encoding="utf-8",
     )
     for attempt in (
         ("templates", "add", "closed TODAY", "--text", "mine", "--team", "--replace"),
@@ -129,3 +139,35 @@ def test_it_templates_stay_locked_with_a_team(team: Any, pg_server: Any, team_da
     assert [(t["name"], t["scope"]) for t in json.loads(out)] == [("Closed today", "locked")]
     assert admin(pg_server, team_database, "SELECT count(*) FROM bwdesk.templates") == [(0,)]
     assert profile.is_dir()
+
+
+def test_with_the_team_away_a_desks_copy_still_refuses_and_its_own_opt_outs_reach_the_team_later(
+    team: Any, sandbox: Any, pg_server: Any, team_database: str
+) -> None:
+    _, ana = team("ana", "Ana Lima")
+    _, ben = team("ben", "Ben Ode")
+    _, cat = team("cat", "Cat Roy")
+    assert run(ana, "optout", "add", ANN, "--reason", "asked on the phone")[0] == 0
+    assert run(ben, "optout", "list")[0] == 0  # any command: Ben's desk copies the team's list
+    pg_server.stop()
+    err = refused(ben, sandbox, ANN)  # from Ben's copy, and said so
+    assert "bwdesk: warning: Checked against this desk's copy of the team's do-not-text list from " in err
+    assert "added by Ana Lima" in err
+    # Cat's desk never had a copy: nothing is sent, and the reason is given.
+    before = posts(sandbox)
+    status, out, err = run(cat, "send", "--to", BOB, "--text", "Hello")
+    assert (status, out, posts(sandbox)) == (1, "", before)
+    assert "The team's do-not-text list cannot be checked" in err and "no copy of the team's list yet" in err
+    # Ben lists a number while the team is away: it blocks Ben's desk at once ...
+    status, _, err = run(ben, "optout", "add", BOB, "--reason", "asked by e-mail")
+    assert status == 0, err
+    refused(ben, sandbox, BOB)
+    pg_server.start()
+    # ... and reaches the team with Ben's next command, once; then it blocks every desk.
+    assert run(ben, "optout", "list")[0] == 0
+    assert admin(pg_server, team_database, "SELECT number, agent, note FROM bwdesk.optouts ORDER BY 1") == [
+        (ANN, "Ana Lima", "asked on the phone"),
+        (BOB, "Ben Ode", "asked by e-mail"),
+    ]
+    refused(cat, sandbox, BOB)
+    assert admin(pg_server, team_database, "SELECT count(*) FROM bwdesk.optout_events") == [(2,)]

@@ -547,7 +547,7 @@ class TeamDirectoryStore:
         import time
 
         refresh_at = 0.0
-        while not self._stop.is_set():
+        while True:  # the first round runs even when the store is closed at once (a short command)
             wait = self._refresh_every
             try:
                 if self._link.may_try():
@@ -569,6 +569,8 @@ class TeamDirectoryStore:
                 wait = max(self._poll, 5.0)
             with self._progress:
                 self._progress.notify_all()
+            if self._stop.is_set():
+                return
             self._wake.wait(wait)
             self._wake.clear()
 
