@@ -9,14 +9,27 @@ import json
 from pathlib import Path
 from typing import Any
 
-from teamdesk import admin
-from test_team_desks import bwdesk, finish
-from test_team_desks import team as team_fixture  # noqa: F401 - the `team` fixture, used here too
+import pytest
+from teamdesk import admin, team_url
+from test_team_desks import bwdesk, desk_env, finish
 
 from bwdesk.sandbox import BLOCKLISTED_NUMBER, OPTED_OUT_NUMBER, Fault, FaultKind
 
 ANN = "+19195550123"
 BOB = "+19195550124"
+
+
+@pytest.fixture
+def team(pg_server: Any, team_database: str, sandbox: Any, tmp_path: Path) -> Any:
+    """`team(name, agent)` → (profile, env): a desk of its own on the team database and the sandbox."""
+    url = team_url(pg_server, team_database)
+
+    def make(name: str, agent: str) -> tuple[Path, dict[str, str]]:
+        profile = tmp_path / name
+        profile.mkdir()
+        return profile, desk_env(profile, agent, sandbox.environment(), url, pg_server.agent_password)
+
+    return make
 
 
 def posts(sandbox: Any) -> int:
