@@ -413,3 +413,37 @@ def test_the_status_column_says_what_the_status_filter_says(pg_server: Any, team
                 expected[row_uid] = status_filter_of(row).value
         found = dict(conn.execute("SELECT row_uid, status FROM bwdesk.messages").fetchall())
     assert found == expected
+
+
+def test_version_2_databases_are_migrated_to_3_keeping_their_rows_and_get_the_directory(
+    pg_server: Any, pg_database: str
+) -> None:
+    """The real step from version 2 to 3 with rows there: the messages stay, the directory's tables arrive with
+    the app's rights (and no DELETE), and a desk that knows only version 2 goes on with its history."""
+    with pg_server.connect(pg_database) as conn:
+        init_schema(conn, [AGENT_USER], MIGRATIONS[:2])
+    with agent(pg_server, pg_database) as conn:
+        row_uid = insert_message(conn, state="accepted", delivery_status="DELIVERED", message_id="m-1")
+        with pytest.raises(TeamDatabaseError) as caught:
+            check_schema(conn)
+        assert caught.value.problem is Problem.SCHEMA_OLDER
+    with pg_server.connect(pg_database) as conn:
+        report = init_schema(conn)
+    assert (report.before, report.after, report.applied, report.granted) == (2, 3, (3,), (AGENT_USER,))
+    with agent(pg_server, pg_database) as conn:
+        assert check_schema(conn).version == 3
+        assert check_schema(conn, MIGRATIONS[:2]).version == 3
+        assert conn.execute("SELECT row_uid, status FROM bwdesk.messages").fetchall() == [
+            (row_uid, "delivered")
+        ]
+        have = rights(conn)
+        assert missing_rights(have) == []
+        assert {t for t, r in have.items() if r["delete"]} == set()
+        assert have["optouts"] == {"select": True, "insert": False, "update": False, "delete": False}
+        conn.execute(
+            "INSERT INTO bwdesk.optout_events (event_uid, number, action, reason, at, agent, desk_id) "
+            "VALUES (gen_random_uuid(), '+19195550123', 'added', 'by-hand', now(), 'Ana', gen_random_uuid())"
+        )
+        assert conn.execute("SELECT number, agent FROM bwdesk.optouts").fetchall() == [
+            ("+19195550123", "Ana")
+        ]
