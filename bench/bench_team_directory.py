@@ -123,7 +123,11 @@ def measure(server: Any, empty: str, big: str, tmp: Path, n: int) -> dict[str, f
     found = stores["big"].opted_out(recipients(rnd))
     assert len(found) == RECIPIENTS // 2, found
     big_store = stores["big"]
+    while big_store.cache.refreshed() is None:  # the store's own first refresh, in the background, ends first
+        time.sleep(0.1)
+    big_store.cache.belongs_to("bench: start again")  # an empty copy: the next refresh reads the whole list
     result["copy_first_refresh_s"] = timed(big_store.refresh_copy) / 1000
+    assert big_store.cache.listed([listed_number(0)], datetime.now(UTC), timedelta(hours=1))
     result["copy_refresh_again_ms"] = timed(big_store.refresh_copy)
     copy_checks = []
     now = datetime.now(UTC)
