@@ -19,7 +19,7 @@ from bwdesk.core.history.search import HistoryQuery
 from bwdesk.core.history.sqlite_store import SqliteHistoryStore
 from bwdesk.core.outcome import SendResult, SendState
 from bwdesk.core.paths import history_file
-from bwdesk.core.team.schema import MIGRATIONS, init_schema
+from bwdesk.core.team.schema import MIGRATIONS, SCHEMA_VERSION, init_schema
 from bwdesk.core.team.state import Connection
 from bwdesk.core.team.store import TeamHistoryStore
 from bwdesk.core.team.url import parse_history_url
@@ -106,7 +106,7 @@ def test_a_database_bwdesk_cannot_use_never_stops_the_app(
     try:
         store = services.history
         assert isinstance(store, TeamHistoryStore)
-        assert "older than this bwdesk's 2" in services.history_problem
+        assert f"older than this bwdesk's {SCHEMA_VERSION}" in services.history_problem
         assert "bwdesk team init" in services.history_problem
         assert "sending works as usual" in services.history_problem
         state = store.state()
