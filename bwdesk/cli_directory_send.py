@@ -63,12 +63,16 @@ def explicit_values(args: argparse.Namespace, template: Template, err: IO[str]) 
     return values
 
 
-def refuse_opted_out(directory: OptOutList, recipients: Sequence[str]) -> None:
+def refuse_opted_out(directory: OptOutList, recipients: Sequence[str], err: IO[str] | None = None) -> None:
     """Nothing is sent when any recipient is on the do-not-text list: they are named so that they can be left
-    out of --to. There is no flag to send anyway; the way back is `optout remove` with a reason."""
+    out of --to. There is no flag to send anyway; the way back is `optout remove` with a reason. A team
+    directory that checked its copy of the team's list (the team database away) says so on `err`."""
     from bwdesk.core.directory.optout import listed_among
 
     entries = listed_among(directory, recipients)
+    note = getattr(directory, "check_note", "")
+    if note and err is not None:
+        print(f"bwdesk: warning: {note}", file=err)
     if not entries:
         return
     who = [e.number for e in entries]

@@ -108,7 +108,7 @@ def _send_with_directory(
         for warning in problems:
             print(f"bwdesk: warning: {_problem_text(warning)}", file=err)
         recipients = message.recipients_e164(draft)
-        cli_directory_send.refuse_opted_out(directory, recipients)
+        cli_directory_send.refuse_opted_out(directory, recipients, err)
         drafts = [draft]
         if template is not None:  # filled per recipient (or once for a group), each checked as it will go
             values = cli_directory_send.explicit_values(args, template, err)

@@ -50,11 +50,11 @@ def _save_template(
 
 
 def _not_kept(context: Context, exc: Exception) -> str:
-    """Why team templates cannot be kept: no team history here, or one this bwdesk cannot keep them in yet."""
+    """Why team templates cannot be kept: no team history here, or a team history URL that cannot be used."""
     if context.settings.history_url:
         return (
-            "This desk has a team history, but this version of bwdesk cannot keep templates in it yet; keep "
-            "this one as a personal template (leave out --team) for now."
+            "This desk's team history URL cannot be used (`bwdesk team status` says why), so team templates "
+            "cannot be kept; keep this one as a personal template (leave out --team) until it is fixed."
         )
     return str(exc)
 

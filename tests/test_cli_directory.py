@@ -400,10 +400,11 @@ def test_it_templates_are_locked(capsys, on_sandbox) -> None:
 def test_team_templates_say_what_they_need(capsys, on_sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     status, out, err = run(capsys, "templates", "remove", "Anything", "--team")
     assert (status, out) == (2, "") and "set one up in Settings → Team history" in err
-    monkeypatch.setenv("BWDESK_HISTORY_URL", "postgresql://bwdesk_agent@localhost/bwdesk")
+    # A team history URL that cannot be used (a remote host without verify-full): the local directory, saying so.
+    monkeypatch.setenv("BWDESK_HISTORY_URL", "postgresql://bwdesk_agent@db.example.com/bwdesk")
     status, out, err = run(capsys, "templates", "add", "Team one", "--text", "Hi", "--team")
     assert (status, out) == (2, "")
-    assert "This desk has a team history, but this version of bwdesk cannot keep templates in it yet" in err
+    assert "This desk's team history URL cannot be used (`bwdesk team status` says why)" in err
     assert json.loads(run(capsys, "templates", "list", "--json")[1]) == []
 
 

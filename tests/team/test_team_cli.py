@@ -14,6 +14,7 @@ from pgserver import ADMIN_USER, AGENT_USER
 
 from bwdesk.cli import main
 from bwdesk.core import secrets
+from bwdesk.core.team.schema import SCHEMA_VERSION
 from bwdesk.core.team.url import parse_history_url
 
 
@@ -54,7 +55,7 @@ def test_status_reports_a_usable_team_database(
         "Password:     from the keyring",
         f"Reachable:    yes — PostgreSQL {pg_server.execute('SHOW server_version')[0][0].split()[0]}",
         out.splitlines()[4],
-        "Schema:       version 2 (this bwdesk knows 2)",
+        f"Schema:       version {SCHEMA_VERSION} (this bwdesk knows {SCHEMA_VERSION})",
         "Rights:       all bwdesk needs",
         "Messages:     0",
         "Desks:        1",
@@ -82,7 +83,7 @@ def test_status_json_has_the_documented_names(
         "tls", "schema_version", "schema_known", "rights", "missing_rights", "rows", "desks", "outbox",
     }  # fmt: skip
     assert (report["usable"], report["problem"], report["schema_version"], report["agent"]) == (
-        True, None, 2, "Ana Lima",
+        True, None, SCHEMA_VERSION, "Ana Lima",
     )  # fmt: skip
     assert report["rights"]["messages"] == {"select": True, "insert": True, "update": True, "delete": False}
 
@@ -158,12 +159,18 @@ def test_init_creates_the_schema_grants_and_is_then_a_no_op(
     assert (status, err) == (0, "")
     assert out.splitlines() == [
         f"Team history: {admin}",
-        "Schema: created at version 2.",
+        f"Schema: created at version {SCHEMA_VERSION}.",
         "Rights: bwdesk_agent may read and write messages and desks (never delete).",
     ]
     status, out, _ = run(capsys, "team", "init", "--url", admin, "--json")
     assert status == 0
-    assert json.loads(out) == {"url": admin, "before": 2, "after": 2, "applied": [], "granted": [AGENT_USER]}
+    assert json.loads(out) == {
+        "url": admin,
+        "before": SCHEMA_VERSION,
+        "after": SCHEMA_VERSION,
+        "applied": [],
+        "granted": [AGENT_USER],
+    }
     # The app's role can now use it.
     monkeypatch.setenv("PGPASSWORD", pg_server.agent_password)
     monkeypatch.setenv("BWDESK_HISTORY_URL", pg_server.url(pg_database))

@@ -19,7 +19,7 @@ from bwdesk.core.history.search import HistoryQuery
 from bwdesk.core.history.sqlite_store import SqliteHistoryStore
 from bwdesk.core.outcome import SendResult, SendState
 from bwdesk.core.paths import history_file
-from bwdesk.core.team.schema import MIGRATIONS, init_schema
+from bwdesk.core.team.schema import MIGRATIONS, SCHEMA_VERSION, init_schema
 from bwdesk.core.team.state import Connection
 from bwdesk.core.team.store import TeamHistoryStore
 from bwdesk.core.team.url import parse_history_url
@@ -109,7 +109,7 @@ def test_a_database_bwdesk_cannot_use_never_stops_the_app(
         assert isinstance(store, TeamHistoryStore)
         assert services.history_problem == ""  # the history works; the team part is the window's banner
         note = banner_note(services.team_state)
-        assert "older than this bwdesk's 2" in note and "bwdesk team init" in note
+        assert f"older than this bwdesk's {SCHEMA_VERSION}" in note and "bwdesk team init" in note
         assert "Sending works as usual" in note and "showing this desk's messages only" in note
         state = store.state()
         assert state.connection is Connection.UNUSABLE and state.problem_kind == "schema-older"

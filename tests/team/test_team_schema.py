@@ -91,7 +91,7 @@ def test_init_on_an_empty_database_creates_the_schema_and_grants_the_app_role(
         rows = conn.execute(
             "SELECT version, compatible_from, applied_by, bwdesk_version FROM bwdesk.schema_version ORDER BY 1"
         ).fetchall()
-        assert [row[:3] for row in rows] == [(1, 1, ADMIN_USER), (2, 1, ADMIN_USER)]
+        assert [row[:3] for row in rows] == [(1, 1, ADMIN_USER), (2, 1, ADMIN_USER), (3, 1, ADMIN_USER)]
         indexes = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE schemaname = 'bwdesk'")}
     assert {
         "messages_page",
@@ -103,6 +103,8 @@ def test_init_on_an_empty_database_creates_the_schema_and_grants_the_app_role(
         "message_recipients_pkey",
         "messages_status_page",
         "messages_stored",
+        "optout_events_number",
+        "optout_events_txid",
     } <= indexes
     with agent(pg_server, pg_database) as conn:
         assert check_schema(conn).version == SCHEMA_VERSION
@@ -384,10 +386,12 @@ def test_version_1_databases_are_migrated_to_2_and_their_rows_get_a_status(
         assert caught.value.problem is Problem.SCHEMA_OLDER
     with pg_server.connect(pg_database) as conn:
         report = init_schema(conn)
-    assert (report.before, report.after, report.applied) == (1, 2, (2,))
+    assert (report.before, report.after, report.applied) == (1, SCHEMA_VERSION, (2, 3))
     with agent(pg_server, pg_database) as conn:
-        assert check_schema(conn).version == 2
-        assert check_schema(conn, MIGRATIONS[:1]).version == 2  # a desk that knows only 1 goes on
+        assert check_schema(conn).version == SCHEMA_VERSION
+        assert (
+            check_schema(conn, MIGRATIONS[:1]).version == SCHEMA_VERSION
+        )  # a desk that knows only 1 goes on
         found = dict(conn.execute("SELECT row_uid, status FROM bwdesk.messages").fetchall())
         assert found == {delivered: "delivered", sending: "waiting"}
         assert missing_rights(rights(conn)) == []
@@ -409,3 +413,37 @@ def test_the_status_column_says_what_the_status_filter_says(pg_server: Any, team
                 expected[row_uid] = status_filter_of(row).value
         found = dict(conn.execute("SELECT row_uid, status FROM bwdesk.messages").fetchall())
     assert found == expected
+
+
+def test_version_2_databases_are_migrated_to_3_keeping_their_rows_and_get_the_directory(
+    pg_server: Any, pg_database: str
+) -> None:
+    """The real step from version 2 to 3 with rows there: the messages stay, the directory's tables arrive with
+    the app's rights (and no DELETE), and a desk that knows only version 2 goes on with its history."""
+    with pg_server.connect(pg_database) as conn:
+        init_schema(conn, [AGENT_USER], MIGRATIONS[:2])
+    with agent(pg_server, pg_database) as conn:
+        row_uid = insert_message(conn, state="accepted", delivery_status="DELIVERED", message_id="m-1")
+        with pytest.raises(TeamDatabaseError) as caught:
+            check_schema(conn)
+        assert caught.value.problem is Problem.SCHEMA_OLDER
+    with pg_server.connect(pg_database) as conn:
+        report = init_schema(conn)
+    assert (report.before, report.after, report.applied, report.granted) == (2, 3, (3,), (AGENT_USER,))
+    with agent(pg_server, pg_database) as conn:
+        assert check_schema(conn).version == 3
+        assert check_schema(conn, MIGRATIONS[:2]).version == 3
+        assert conn.execute("SELECT row_uid, status FROM bwdesk.messages").fetchall() == [
+            (row_uid, "delivered")
+        ]
+        have = rights(conn)
+        assert missing_rights(have) == []
+        assert {t for t, r in have.items() if r["delete"]} == set()
+        assert have["optouts"] == {"select": True, "insert": False, "update": False, "delete": False}
+        conn.execute(
+            "INSERT INTO bwdesk.optout_events (event_uid, number, action, reason, at, agent, desk_id) "
+            "VALUES (gen_random_uuid(), '+19195550123', 'added', 'by-hand', now(), 'Ana', gen_random_uuid())"
+        )
+        assert conn.execute("SELECT number, agent FROM bwdesk.optouts").fetchall() == [
+            ("+19195550123", "Ana")
+        ]

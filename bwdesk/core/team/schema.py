@@ -16,7 +16,7 @@ from bwdesk.core.team.connection import Problem, TeamDatabaseError
 
 NAMESPACE = "bwdesk"
 #: The schema version this bwdesk writes and understands.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: Any number unique to bwdesk: `team init` holds this advisory lock while it migrates.
 _INIT_LOCK = 0x62776465736B  # "bwdesk"
 
@@ -153,9 +153,100 @@ _V2 = (
     "CREATE INDEX messages_stored ON bwdesk.messages (stored)",
 )
 
+_REASONS = "('opted-out', 'blocklisted', 'by-hand', 'imported')"
+
+# Version 3: the directory (docs/design.md §17.9): the do-not-text list and its history, team templates and
+# contacts. Only adds: a desk that knows versions 1 or 2 goes on with its history.
+#
+# The list changes only by an event: the app's role may INSERT into `optout_events` and SELECT both tables, never
+# write `optouts` itself, never UPDATE or DELETE an event. The trigger (running as the schema's owner) keeps
+# `optouts` in step: an addition of a number already listed, a removal of one not listed, or an event already
+# stored (the same `event_uid`, sent again by a desk's outbox after a crash) changes nothing and is not stored.
+# `txid` (the writing transaction, set by the trigger) lets a desk keep a copy of the list up to date without
+# missing an event that committed late (`core/team/directory_cache.py`).
+_V3 = (
+    f"""CREATE TABLE bwdesk.optouts (
+        number text PRIMARY KEY,
+        reason text NOT NULL CHECK (reason IN {_REASONS}),
+        code integer,
+        note text NOT NULL DEFAULT '',
+        since timestamptz NOT NULL,
+        agent text NOT NULL,
+        event_id bigint NOT NULL
+    )""",
+    f"""CREATE TABLE bwdesk.optout_events (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        event_uid uuid NOT NULL UNIQUE,
+        number text NOT NULL,
+        action text NOT NULL CHECK (action IN ('added', 'removed')),
+        reason text CHECK (reason IN {_REASONS}),
+        code integer,
+        note text NOT NULL DEFAULT '',
+        at timestamptz NOT NULL,
+        agent text NOT NULL,
+        desk_id uuid NOT NULL,
+        stored timestamptz NOT NULL DEFAULT statement_timestamp(),
+        txid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+        CHECK (action = 'added' AND reason IS NOT NULL OR action = 'removed' AND btrim(note) <> '')
+    )""",
+    "CREATE INDEX optout_events_number ON bwdesk.optout_events (number, id)",
+    "CREATE INDEX optout_events_txid ON bwdesk.optout_events (txid)",
+    """CREATE FUNCTION bwdesk.optout_event() RETURNS trigger
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+        AS $$
+        BEGIN
+            IF EXISTS (SELECT 1 FROM bwdesk.optout_events WHERE event_uid = NEW.event_uid) THEN
+                RETURN NULL;
+            END IF;
+            NEW.stored := statement_timestamp();
+            NEW.txid := pg_current_xact_id();
+            IF NEW.action = 'added' THEN
+                INSERT INTO bwdesk.optouts (number, reason, code, note, since, agent, event_id)
+                VALUES (NEW.number, NEW.reason, NEW.code, NEW.note, NEW.at, NEW.agent, NEW.id)
+                ON CONFLICT (number) DO NOTHING;
+            ELSE
+                IF btrim(NEW.note) = '' THEN
+                    RAISE EXCEPTION USING ERRCODE = 'check_violation',
+                        MESSAGE = 'a removal from the do-not-text list needs a reason';
+                END IF;
+                DELETE FROM bwdesk.optouts WHERE number = NEW.number;
+            END IF;
+            IF NOT FOUND THEN
+                RETURN NULL;
+            END IF;
+            RETURN NEW;
+        END
+        $$""",
+    """CREATE TRIGGER optout_event BEFORE INSERT ON bwdesk.optout_events
+        FOR EACH ROW EXECUTE FUNCTION bwdesk.optout_event()""",
+    # Contacts and team templates are removed by marking them (`removed`), never by DELETE: who removed what
+    # and when stays, and saving the same number or name again brings the row back.
+    """CREATE TABLE bwdesk.contacts (
+        number text PRIMARY KEY,
+        name text NOT NULL CHECK (name <> ''),
+        fields jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(fields) = 'object'),
+        updated timestamptz NOT NULL,
+        agent text NOT NULL,
+        removed boolean NOT NULL DEFAULT false,
+        stored timestamptz NOT NULL DEFAULT statement_timestamp()
+    )""",
+    """CREATE TABLE bwdesk.templates (
+        key text PRIMARY KEY,
+        name text NOT NULL CHECK (name <> ''),
+        text text NOT NULL DEFAULT '',
+        tag text NOT NULL DEFAULT '',
+        media text[] NOT NULL DEFAULT '{}',
+        updated timestamptz NOT NULL,
+        agent text NOT NULL,
+        removed boolean NOT NULL DEFAULT false,
+        stored timestamptz NOT NULL DEFAULT statement_timestamp()
+    )""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, 1, "messages, desks, recipients; full-text and digit search", _V1),
     Migration(2, 1, "the status filter's column; changes by time stored", _V2),
+    Migration(3, 1, "the directory: do-not-text list and its history, team templates, contacts", _V3),
 )
 
 #: What the app's role may do, per table of the current schema (never DELETE).
@@ -164,6 +255,10 @@ APP_RIGHTS: tuple[tuple[str, str], ...] = (
     ("desks", "SELECT, INSERT, UPDATE"),
     ("messages", "SELECT, INSERT, UPDATE"),
     ("message_recipients", "SELECT, INSERT"),
+    ("optouts", "SELECT"),  # changed only through optout_events' trigger
+    ("optout_events", "SELECT, INSERT"),  # the list's history: never UPDATE or DELETE
+    ("contacts", "SELECT, INSERT, UPDATE"),  # removed by marking, never DELETE
+    ("templates", "SELECT, INSERT, UPDATE"),
 )
 
 
@@ -327,6 +422,8 @@ def grant(conn: Conn, role: str) -> None:
     who = sql.Identifier(role)
     conn.execute(sql.SQL("GRANT USAGE ON SCHEMA bwdesk TO {}").format(who))
     for table, needed in APP_RIGHTS:
+        if conn.execute("SELECT to_regclass(%s) IS NULL", (f"{NAMESPACE}.{table}",)).fetchone()[0]:  # type: ignore[index]
+            continue  # a table of a later version than the one migrated to
         conn.execute(
             sql.SQL("GRANT {} ON {} TO {}").format(sql.SQL(needed), sql.Identifier(NAMESPACE, table), who)
         )
