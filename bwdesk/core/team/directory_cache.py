@@ -1,5 +1,5 @@
 """This desk's copy of the team's do-not-text list (for checks while the team is away) and its outbox of numbers
-added meanwhile, in a file of its own in the profile; events applied by id, so twice changes nothing (docs/design.md §17.9)."""
+added meanwhile, in a file of its own; events applied by id, so twice changes nothing (docs/design.md §17.9)."""
 
 from __future__ import annotations
 
