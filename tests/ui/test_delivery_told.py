@@ -23,7 +23,7 @@ from bwdesk.sandbox import LANDLINE_NUMBER, OPTED_OUT_NUMBER, Sandbox
 from bwdesk.sandbox_profile import sandbox_context
 from bwdesk.ui.feedback import FreedesktopNotifier, Kind
 from bwdesk.ui.history.model import Column
-from bwdesk.ui.main_window import MainWindow
+from bwdesk.ui.main_window import PREFERRED_SIZE, MainWindow
 from bwdesk.ui.style import Tone, text_css
 from bwdesk.ui.tasks import BackgroundTasks
 
@@ -44,6 +44,7 @@ class Notifications:
 def window(qtbot: Any, sandbox: Sandbox, profile: Path) -> Iterator[MainWindow]:
     main = MainWindow(sandbox_context(sandbox, paths.sandbox_profile_dir(profile)), BackgroundTasks())
     qtbot.addWidget(main)
+    main.resize(PREFERRED_SIZE)  # a desktop's screen (the offscreen one is 800×600, which shrinks the window)
     main.show()
     qtbot.waitUntil(lambda: main._ready, timeout=WAIT)
     main.session.auto_refresh_after = (0.05,)  # the sandbox's statuses are final at once
