@@ -145,7 +145,9 @@ def draw_file(item: QListWidgetItem, attachment: Attachment, widget: QWidget) ->
         tip = f"Uploading {name} ({what}). The message can be sent when the upload has finished."
     elif failed:
         state, colour = "upload failed", tone_colour(Tone.PROBLEM, widget.palette())
-        icon = style.standardIcon(QtWidgets.QStyle.StandardPixmap.SP_MessageBoxWarning)
+        icon = style.standardIcon(
+            QtWidgets.QStyle.StandardPixmap.SP_MessageBoxCritical
+        )  # an error, not a caution
         tip = (
             f"{name} could not be uploaded: {failed}. Upload it again (right-click) or remove it; the "
             "message cannot be sent without it until then."
@@ -170,7 +172,7 @@ def draw_link(item: QListWidgetItem, error: str, widget: QWidget) -> None:
     item.setText(url)
     if error:
         item.setData(DETAIL_ROLE, "")
-        item.setIcon(style.standardIcon(QtWidgets.QStyle.StandardPixmap.SP_MessageBoxWarning))
+        item.setIcon(style.standardIcon(QtWidgets.QStyle.StandardPixmap.SP_MessageBoxCritical))  # blocks Send
         item.setForeground(tone_colour(Tone.PROBLEM, widget.palette()))
         item.setToolTip(f"Can't be sent: {error}")
         item.setData(Qt.ItemDataRole.AccessibleTextRole, f"Invalid link: {url}. {error}")

@@ -8,7 +8,16 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QEvent, QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QAction, QColor, QDropEvent, QFocusEvent, QGuiApplication, QImage
-from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
 
 from bwdesk.core.attachments import Attachment
 from bwdesk.core.message import MAX_MEDIA, MAX_MEDIA_URL_LENGTH
@@ -123,6 +132,9 @@ def test_invalid_links_stay_and_are_marked_with_the_reason(media) -> None:
     assert "only http:// and https://" in item.toolTip()
     assert item.foreground().color() == tone_colour(Tone.PROBLEM, media.palette())
     assert item.data(Qt.ItemDataRole.AccessibleTextRole).startswith("Invalid link")
+    # The error icon, not the caution one a link with a size warning gets (outside review).
+    error_icon = media.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical)
+    assert item.icon().pixmap(16).toImage() == error_icon.pixmap(16).toImage()
     valid = media.list_view().item(1)
     assert valid.data(ERROR_ROLE) == ""
     assert valid.toolTip().splitlines()[0] == "https://ok.example/b.png"
