@@ -96,6 +96,12 @@ def _announce(sandbox: Sandbox, host: str, out: TextIO, err: TextIO) -> None:
     for line in sandbox.connection_lines():
         print(line, file=out)
     print("", file=out)
+    # What to type, not a translation to work out: the variables `bwdesk send` and `history` read (§4.8).
+    assign = "set {}={}" if sys.platform == "win32" else "export {}={}"
+    print("To use it with bwdesk send and bwdesk history, set in another terminal:", file=out)
+    for name, value in sandbox.environment().items():
+        print("  " + assign.format(name, value), file=out)
+    print("", file=out)
     print("The sandbox is running. Press Ctrl+C to stop.", file=out, flush=True)
 
 

@@ -72,6 +72,9 @@ def test_prints_the_connection_lines_then_serves_until_stopped() -> None:
             "+19195550197 fails with 4482 (blocklisted)"
         )
         assert err.getvalue() == ""
+        # ...and the variables to set, ready to paste (outside review: the labels had to be translated)
+        assert f"  export BWDESK_API_BASE={info['API base URL']}" in lines
+        assert f"  export BW_PASSWORD={info['Password']}" in lines
         # the printed values are enough to send a message
         response = requests.post(
             f"{info['API base URL']}/users/{info['Account ID']}/messages",
