@@ -201,8 +201,8 @@ def build_parser() -> _Parser:
         "sandbox",
         help="run the local sandbox API alone (Ctrl+C stops)",
         description="Run the built-in sandbox — a practice Bandwidth Messaging API on this computer — until "
-        "Ctrl+C. It prints its address and demo credentials; set BWDESK_API_BASE and the BW_* variables "
-        "from them to try `bwdesk send` and `bwdesk history` without an account. Nothing leaves the machine.",
+        "Ctrl+C. It prints its address, demo credentials and the variables to set (BWDESK_API_BASE and BW_*) "
+        "to try `bwdesk send` and `bwdesk history` without an account. Nothing leaves the machine.",
     )
     sandbox.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     sandbox.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
