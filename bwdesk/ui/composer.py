@@ -549,6 +549,8 @@ class ComposerWidget(QWidget):
 
     def hold_send(self, key: str, reason: str) -> None:
         """Another part of the window keeps Send back, saying why ("" lets go): the do-not-text list."""
+        if self._holds.get(key, "") == reason:
+            return  # said again as each answer arrives: judging the whole draft again would change nothing
         if reason:
             self._holds[key] = reason
         else:

@@ -327,7 +327,10 @@ class SendSession(QObject):
         if len(batch.done) < len(batch.posts) and not (trouble and trouble.stops_batch):
             self._send_next()
         else:
-            self._finish()  # all sent, or the rest would fail the same way (refused credentials, no network)
+            # All sent, or the rest would fail the same way (refused credentials, no network). Finishing waits
+            # for the next turn of the event loop, so that showing this result and unfreezing the composer are
+            # two short stretches of GUI-thread work instead of one long one (docs/design.md §3.5).
+            QTimer.singleShot(0, self, self._finish)
 
     def _post_crashed(self, exc: BaseException) -> None:
         """The batch stops; the POSTs left are not sent (their recipients stay in the composer).
