@@ -65,6 +65,9 @@ class BackgroundTasks(QObject):
         super().__init__(parent)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(max_threads)
+        # The threads stay for good: stores keep one connection per thread (core/per_thread.py), and a thread
+        # replaced after Qt's idle timeout would leave its connection behind.
+        self._pool.setExpiryTimeout(-1)
         self._ids = itertools.count(1)
         self._pending: dict[int, _Callbacks[Any]] = {}
         self._lock = threading.Lock()

@@ -511,7 +511,7 @@ def test_closed_store_refuses_work(profile: Path) -> None:
 
 def test_disk_full_is_a_history_error_that_says_what_to_do(store: SqliteHistoryStore) -> None:
     add(store)
-    conn = store._connections.get()
+    conn = store._connections.get()[0]
     (pages,) = conn.execute("PRAGMA page_count").fetchone()
     conn.execute(f"PRAGMA max_page_count = {pages}")
     with pytest.raises(HistoryError, match=r"full\. Free some disk space"):
@@ -520,7 +520,7 @@ def test_disk_full_is_a_history_error_that_says_what_to_do(store: SqliteHistoryS
 
 
 def test_read_only_is_a_history_error(store: SqliteHistoryStore) -> None:
-    store._connections.get().execute("PRAGMA query_only = 1")
+    store._connections.get()[0].execute("PRAGMA query_only = 1")
     with pytest.raises(HistoryError, match="cannot be written"):
         add(store)
 

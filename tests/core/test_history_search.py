@@ -164,7 +164,7 @@ def test_the_status_filter_combines_with_text_numbers_digits_and_dates(store: Sq
 def test_status_filters_walk_their_index_newest_first(store: SqliteHistoryStore) -> None:
     for _ in range(3):
         add(store, "+19195550123")
-    conn = store._connections.get()
+    conn = store._connections.get()[0]
     for choice in StatusFilter:
         planned = plan(conn, HistoryQuery(status=choice), None)
         assert planned is not None and len(planned) == 1
@@ -261,7 +261,7 @@ def test_pages_of_a_digit_search_have_no_gaps_or_repeats(store: SqliteHistorySto
 def test_digit_searches_walk_the_digits_index(store: SqliteHistoryStore) -> None:
     for i in range(20):
         add(store, f"+1919555{i:04d}", text="order")
-    conn = store._connections.get()
+    conn = store._connections.get()[0]
     for typed in ("0198", "555-0198 order", "9195550198 order"):
         planned = plan(conn, HistoryQuery(text=typed), None)
         assert planned is not None
@@ -325,7 +325,7 @@ def any_store(request: pytest.FixtureRequest, profile: Path) -> Iterator[_Kind]:
     if request.param == "sqlite":
         opened = SqliteHistoryStore.open(history_file(profile))
         # Durability is not what this test is about; speed is (one connection per thread: the writes' too).
-        opened._connections.get().execute("PRAGMA synchronous = OFF")
+        opened._connections.get()[0].execute("PRAGMA synchronous = OFF")
 
         def reset_local() -> None:
             with opened._write("start over") as conn:
@@ -339,7 +339,7 @@ def any_store(request: pytest.FixtureRequest, profile: Path) -> Iterator[_Kind]:
     pg_server = request.getfixturevalue("pg_server")
     database = request.getfixturevalue("team_database")
     team = open_desk(pg_server, database, profile / "desk", "Ana Lima")
-    team.journal._connections.get().execute("PRAGMA synchronous = OFF")
+    team.journal._connections.get()[0].execute("PRAGMA synchronous = OFF")
 
     def reset_team() -> None:
         with team.journal._write("start over") as conn:

@@ -32,9 +32,9 @@ from bwdesk.core.history.rows import format_time
 
 # The history's own SQLite plumbing: both live in one file, so they open, lock and fail alike.
 from bwdesk.core.history.sqlite_store import BUSY_TIMEOUT_MS, SqliteHistoryStore
-from bwdesk.core.history.sqlite_store import _Connections as Connections
 from bwdesk.core.history.sqlite_store import _user_errors as user_errors
 from bwdesk.core.paths import ensure_private_dir
+from bwdesk.core.per_thread import PerThread
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,9 @@ class SqliteDirectoryStore:
         self._agent = agent
         self._clock = clock
         self._write_lock = threading.Lock()
-        self._connections = Connections(self._connect)
+        self._connections: PerThread[sqlite3.Connection] = PerThread(
+            self._connect, sqlite3.Connection.close, what="the directory"
+        )
         self.schema_version = (sqlite_schema.SCHEMA_MAJOR, sqlite_schema.SCHEMA_MINOR)
 
     @classmethod
@@ -73,7 +75,7 @@ class SqliteDirectoryStore:
                 ensure_private_dir(store.path.parent)
                 with history_schema.private_umask():
                     history_schema.make_private(store.path)
-                    conn = store._connections.get()
+                    conn = store._connections.get()[0]
                     (version,) = conn.execute("PRAGMA user_version").fetchone()
                     if version == 0:  # not a history yet: the history makes it one (it refuses foreign files)
                         SqliteHistoryStore.open(store.path).close()
@@ -107,7 +109,7 @@ class SqliteDirectoryStore:
     @contextlib.contextmanager
     def _write(self, action: str) -> Iterator[sqlite3.Connection]:
         with user_errors(action, self.path):
-            conn = self._connections.get()
+            conn = self._connections.get()[0]
             with self._write_lock:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -121,7 +123,7 @@ class SqliteDirectoryStore:
     @contextlib.contextmanager
     def _read(self, action: str) -> Iterator[sqlite3.Connection]:
         with user_errors(action, self.path):
-            yield self._connections.get()
+            yield self._connections.get()[0]
 
     # -- the do-not-text list -----------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from bwdesk.core.history.store import DEFAULT_PAGE, MAX_PAGE, HistoryError
 from bwdesk.core.history.uids import new_row_uid
 from bwdesk.core.outcome import ApiError, SendResult, SendState
 from bwdesk.core.paths import ensure_private_dir
+from bwdesk.core.per_thread import PerThread
 
 if TYPE_CHECKING:
     from bwdesk.core.history.store import HistoryStore
@@ -88,40 +89,6 @@ def _user_errors(action: str, path: Path) -> Iterator[None]:
 # --- the store ---------------------------------------------------------------------------------------------
 
 
-class _Connections:
-    """One SQLite connection per thread, all closed together (connections of finished threads on the way)."""
-
-    def __init__(self, factory: Callable[[], sqlite3.Connection]) -> None:
-        self._factory = factory
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._open: list[tuple[threading.Thread, sqlite3.Connection]] = []
-        self.closed = False
-
-    def get(self) -> sqlite3.Connection:
-        if self.closed:
-            raise RuntimeError("the history store is closed")
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None:
-            return conn
-        conn = self._factory()
-        with self._lock:
-            finished = [(t, c) for t, c in self._open if not t.is_alive()]
-            self._open = [(t, c) for t, c in self._open if t.is_alive()]
-            self._open.append((threading.current_thread(), conn))
-        for _, old in finished:
-            old.close()
-        self._local.conn = conn
-        return conn
-
-    def close_all(self) -> None:
-        with self._lock:
-            self.closed = True
-            connections, self._open = self._open, []
-        for _, conn in connections:
-            conn.close()
-
-
 class SqliteHistoryStore:
     """The SQLite history. Build with `SqliteHistoryStore.open(path)`; safe to share between threads."""
 
@@ -129,7 +96,9 @@ class SqliteHistoryStore:
         self.path = path
         self._clock = clock
         self._write_lock = threading.Lock()
-        self._connections = _Connections(self._connect)
+        self._connections: PerThread[sqlite3.Connection] = PerThread(
+            self._connect, sqlite3.Connection.close, what="the history store"
+        )
         self.schema_version: tuple[int, int] = (schema.SCHEMA_MAJOR, schema.SCHEMA_MINOR)
 
     # -- opening ------------------------------------------------------------------------------------------
@@ -147,7 +116,7 @@ class SqliteHistoryStore:
                 with schema.private_umask():
                     schema.make_private(store.path)
                     store.schema_version = schema.prepare(
-                        store._connections.get(),
+                        store._connections.get()[0],
                         store.path,
                         write_lock=store._write_lock,
                         connect=store._connect,
@@ -180,7 +149,7 @@ class SqliteHistoryStore:
     @contextlib.contextmanager
     def _write(self, action: str) -> Iterator[sqlite3.Connection]:
         with _user_errors(action, self.path):
-            conn = self._connections.get()
+            conn = self._connections.get()[0]
             with self._write_lock:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -194,7 +163,7 @@ class SqliteHistoryStore:
     @contextlib.contextmanager
     def _read(self, action: str) -> Iterator[sqlite3.Connection]:
         with _user_errors(action, self.path):
-            yield self._connections.get()
+            yield self._connections.get()[0]
 
     # -- writing ------------------------------------------------------------------------------------------
 

@@ -4,23 +4,28 @@ what keeps team search equal to local search (docs/design.md §16.6)."""
 from __future__ import annotations
 
 import sqlite3
-import threading
+
+from bwdesk.core.per_thread import PerThread
 
 TOKENIZER = "unicode61 remove_diacritics 2"  # the local history's (core.history): keep them the same
+
 COLUMN_BREAK = "|"
 
-_local = threading.local()
+
+def _make_connection() -> sqlite3.Connection:
+    # Used by its own thread only; closed by another once that thread has ended (core/per_thread.py).
+    conn = sqlite3.connect(":memory:", check_same_thread=False)
+    conn.execute(f"CREATE VIRTUAL TABLE words USING fts5(x, tokenize='{TOKENIZER}')")
+    conn.execute("CREATE VIRTUAL TABLE vocab USING fts5vocab(words, 'instance')")
+    return conn
+
+
+_connections: PerThread[sqlite3.Connection] = PerThread(_make_connection, sqlite3.Connection.close)
 
 
 def _connection() -> sqlite3.Connection:
     """This thread's in-memory FTS5 table and its vocabulary (SQLite connections are not shared across threads)."""
-    conn: sqlite3.Connection | None = getattr(_local, "conn", None)
-    if conn is None:
-        conn = sqlite3.connect(":memory:", check_same_thread=True)
-        conn.execute(f"CREATE VIRTUAL TABLE words USING fts5(x, tokenize='{TOKENIZER}')")
-        conn.execute("CREATE VIRTUAL TABLE vocab USING fts5vocab(words, 'instance')")
-        _local.conn = conn
-    return conn
+    return _connections.get()[0]
 
 
 def tokens(text: str) -> list[str]:

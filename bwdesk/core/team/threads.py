@@ -11,50 +11,38 @@ from typing import Any, TypeVar
 
 import psycopg
 
+from bwdesk.core.per_thread import PerThread
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 
 class Readers:
-    """One team connection per reading thread; those of finished threads are closed as new ones open."""
+    """One team connection per reading thread (`PerThread`: by the thread's id, so a pool thread keeps its own)."""
 
     def __init__(self, factory: Callable[[], psycopg.Connection[Any]]) -> None:
-        self._factory = factory
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._open: list[tuple[threading.Thread, psycopg.Connection[Any]]] = []
-        self.closed = False
+        self._connections: PerThread[psycopg.Connection[Any]] = PerThread(
+            factory, close_quietly, usable=lambda conn: not conn.closed, what="the team store"
+        )
+
+    @property
+    def closed(self) -> bool:
+        return self._connections.closed
 
     def get(self) -> tuple[psycopg.Connection[Any], bool]:
         """This thread's connection, and whether it was made just now."""
-        if self.closed:
-            raise RuntimeError("the team store is closed")
-        conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
-        if conn is not None and not conn.closed:
-            return conn, False
-        conn = self._factory()
-        with self._lock:
-            finished = [c for t, c in self._open if not t.is_alive()]
-            self._open = [(t, c) for t, c in self._open if t.is_alive() and c is not conn]
-            self._open.append((threading.current_thread(), conn))
-        for old in finished:
-            close_quietly(old)
-        self._local.conn = conn
-        return conn, True
+        return self._connections.get()
 
     def drop(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        self._local.conn = None
-        if conn is not None:
-            close_quietly(conn)
+        self._connections.drop()
+
+    def count(self) -> int:
+        """How many connections are open (one per thread that has read)."""
+        return self._connections.count()
 
     def close_all(self) -> None:
-        with self._lock:
-            self.closed = True
-            connections, self._open = self._open, []
-        for _, conn in connections:
-            close_quietly(conn)
+        self._connections.close_all()
 
 
 def close_quietly(conn: psycopg.Connection[Any]) -> None:
