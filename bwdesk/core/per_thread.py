@@ -1,5 +1,5 @@
 """One resource per thread (a database connection), found by the thread's id: Qt's pool threads get a fresh
-`threading.local` for every job, so a connection kept there was made again, and leaked, each time (docs/design.md §3.5)."""
+`threading.local` for every job, so one kept there was made again, and leaked, each time (docs/design.md §3.5)."""
 
 from __future__ import annotations
 
