@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_startup import PROBE, _profile  # noqa: E402  (the same profile and probe as the timed bench)
+from bench_startup import PROBE, _profile  # the same profile and probe as the timed bench
 
 
 def instructions(variant: str, home: Path | None) -> int:

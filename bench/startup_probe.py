@@ -61,9 +61,9 @@ def _probe(variant: str) -> None:
     from bwdesk import cli
     from bwdesk.ui import app as app_module
     from bwdesk.ui import main_window
-    from PySide6.QtCore import QTimer
 
     original = main_window.MainWindow
+    from PySide6.QtCore import QTimer  # after bwdesk's modules, as the command loads them
 
     class Observed(original):  # type: ignore[misc, valid-type]
         def show(self) -> None:
