@@ -26,25 +26,24 @@ PROBE_TIMEOUT_MS = 30_000
 
 def _probe(variant: str) -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QTimer
+    # Nothing of Qt is imported before what is measured: the `bwdesk` command loads bwdesk's modules first, and
+    # the order counts (PySide6's import hook reads the source of every module imported after PySide6).
 
     if variant in ("bare", "bare+code"):
         if variant == "bare+code":
-            from bwdesk import cli  # first, as the `bwdesk` command loads it
-
-            assert cli
-        sys.path.insert(0, HERE)
-        from bare_window import build_window
-        from PySide6.QtWidgets import QApplication, QLineEdit
-
-        if variant == "bare+code":
-            # The floor: the bare window, after loading the code bwdesk's window is made of and reading
-            # the settings (which validates the From numbers), but building none of bwdesk's widgets.
+            # The floor: the bare window, after loading the code bwdesk's window is made of (in the command's
+            # order) and reading the settings (which validates the From numbers), but building none of bwdesk's
+            # widgets.
+            from bwdesk import cli
             from bwdesk.core.account import load_context
             from bwdesk.ui import app as app_module
             from bwdesk.ui.history import view as history_view
 
-            assert app_module and history_view and load_context().is_configured()
+            assert cli and app_module and history_view and load_context().is_configured()
+        sys.path.insert(0, HERE)
+        from bare_window import build_window
+        from PySide6.QtCore import QTimer
+        from PySide6.QtWidgets import QApplication, QLineEdit
 
         app = QApplication([sys.argv[0]])
         window = build_window()
@@ -64,6 +63,7 @@ def _probe(variant: str) -> None:
     from bwdesk.ui import main_window
 
     original = main_window.MainWindow
+    from PySide6.QtCore import QTimer  # after bwdesk's modules, as the command loads them
 
     class Observed(original):  # type: ignore[misc, valid-type]
         def show(self) -> None:

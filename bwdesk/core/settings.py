@@ -13,16 +13,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bwdesk.core import paths
 from bwdesk.core.api import DEFAULT_API_BASE, DEFAULT_TOKEN_URL, Timeouts, check_api_url
 from bwdesk.core.credentials import AuthKind
-from bwdesk.core.directory.template_book import Scope, Template, templates_from_json
 from bwdesk.core.errors import ConfigError
 from bwdesk.core.message import Draft, validate
 from bwdesk.core.phone import DEFAULT_REGION, is_known_region, parse_number
 from bwdesk.core.send_size import CONFIRM_SEGMENTS_ABOVE
+
+if TYPE_CHECKING:
+    from bwdesk.core.directory.template_book import Template
 
 log = logging.getLogger(__name__)
 
@@ -384,6 +386,9 @@ def _system_layer(
             )
     templates: list[Template] = []
     if "templates" in data:
+        # Only a system file with templates loads the template engine (not on the way to the window, §3.1).
+        from bwdesk.core.directory.template_book import Scope, templates_from_json
+
         templates, problems = templates_from_json(data["templates"], Scope.LOCKED)
         warnings += [f'{where}: "templates": {problem}; ignoring it.' for problem in problems]
     return defaults, frozenset(k for k in locked_raw if k in KEYS), warnings, tuple(templates)

@@ -201,3 +201,55 @@ def test_the_window_leaves_delivery_status_lookups_to_the_services() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+WINDOW_ORDER = """
+import sys
+import bwdesk.ui.app
+import bwdesk.ui.history.view
+loaded = list(sys.modules)  # in the order their imports began
+qt = loaded.index("PySide6")
+print(",".join(m for m in loaded[qt:] if m.startswith(("bwdesk.core", "phonenumbers", "platformdirs"))))
+"""
+
+
+def test_the_window_loads_its_qt_free_core_before_pyside6() -> None:
+    """PySide6's import hook reads the source of every module imported after PySide6 (≈ 60M instructions for the
+    core the window needs): `bwdesk.ui` loads that core first (docs/design.md §3.1)."""
+    result = subprocess.run(
+        [sys.executable, "-c", WINDOW_ORDER],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
+
+
+#: Modules the typeable window does not need, loaded later (or never) instead of on the way to the first paint
+#: (docs/design.md §3.1): each one here cost start-up instructions when it was loaded before it.
+DEFERRED_PAST_FIRST_PAINT = (
+    "bwdesk.core.directory.template_book",  # IT's locked templates: only when the system file has some
+    "bwdesk.core.directory.templates",
+)
+
+WINDOW_DEFERRED = f"""
+import sys
+import bwdesk.cli
+import bwdesk.ui.app
+import bwdesk.ui.history.view
+print(",".join(m for m in {DEFERRED_PAST_FIRST_PAINT!r} if m in sys.modules))
+"""
+
+
+def test_what_the_typeable_window_does_not_need_is_not_loaded_before_its_first_paint() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", WINDOW_DEFERRED],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""

@@ -115,10 +115,11 @@ class _HistoryTable(QTableView):
             fitting = max(narrowest, min(widest, room - (before - status) - least))
             if fitting != status:
                 before += fitting - status
-                header.blockSignals(True)  # the Text column is fitted below; no second round
+                # The Text column is fitted below; no second round. `resizeSection` repaints the header itself
+                # (asking for its viewport would make PySide6 build every QWidget subclass, ≈ 45M instructions).
+                header.blockSignals(True)
                 header.resizeSection(Column.STATUS, fitting)
                 header.blockSignals(False)
-                header.viewport().update()
         width = room - before - after
         if width < least:
             width = max(least, room - before)
