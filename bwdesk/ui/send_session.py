@@ -119,6 +119,9 @@ class _Batch:
     cautions: list[Question] = field(default_factory=list)  # many, costly, group: asked with the rest
     title: str = ""  # where the message comes from, when not the composer ("From the history: …")
     composer_text: str | None = None  # the composer's text as typed (a template's before filling)
+    resends_row: int | None = (
+        None  # a result's "Send again…": that row is no longer the one that may not have gone
+    )
 
 
 class SendSession(QObject):
@@ -470,13 +473,17 @@ class SendSession(QObject):
             )
         else:
             question = duplicate_question(sent.post.recipients)
-        if not self._ask([question, *self._cautions(draft_of(sent.post))]):
-            return
-        self._unsettled.discard(row_id)
         text = self._composer_rows.get(row_id, str(sent.post.payload.get("text", "")))
         from_composer = self._composer.holds_text(text)
         title = "" if from_composer else f"Sent again: the earlier message to {who_is(sent.post.recipients)}"
-        self._send_planned([sent.post], from_composer=from_composer, title=title, composer_text=text)
+        self._send_planned(
+            [sent.post],
+            from_composer=from_composer,
+            title=title,
+            composer_text=text,
+            questions=[question, *self._cautions(draft_of(sent.post))],
+            resends_row=row_id,
+        )
 
     @Slot(object)
     def send_again(self, row: HistoryRow) -> None:
@@ -503,12 +510,9 @@ class SendSession(QObject):
             return
         who = ", ".join(display_number(n) for n in row.to)
         what = f"“{opening(row.text)}”" if row.text.strip() else f"{len(row.media)} media"
-        question = send_again_question(row)
-        if self._ask([question, *self._cautions(draft)]):
-            title = (
-                f"From the history: {what} sent again to {who} (the message you are writing is left as it is)"
-            )
-            self._send_planned(posts, from_composer=False, title=title)
+        title = f"From the history: {what} sent again to {who} (the message you are writing is left as it is)"
+        questions = [send_again_question(row), *self._cautions(draft)]
+        self._send_planned(posts, from_composer=False, title=title, questions=questions)
 
     @Slot(list, str)
     def rows_learned(self, rows: list[HistoryRow], note: str) -> None:
@@ -639,8 +643,11 @@ class SendSession(QObject):
         from_composer: bool,
         title: str = "",
         composer_text: str | None = None,
+        questions: Sequence[Question] = (),
+        resends_row: int | None = None,
     ) -> None:
-        """A resend or a send again: planned already, asked already; the POSTs start now."""
+        """A resend or a send again, planned already: the do-not-text list first (a listed number is refused
+        before anything is asked), then the questions, then the POSTs."""
         services = self._sending_services()
         if services is None:
             return
@@ -656,6 +663,8 @@ class SendSession(QObject):
             from_composer=from_composer,
             title=title,
             composer_text=composer_text,
+            cautions=list(questions),
+            resends_row=resends_row,
         )
         self._set_phase(Phase.CHECKING)
         self._tasks.run(
@@ -670,8 +679,11 @@ class SendSession(QObject):
         batch = self._batch
         assert batch is not None
         if found is None:
-            self._begin(batch)
-            self._send_next()
+            if self._agreed(batch.cautions):
+                if batch.resends_row is not None:
+                    self._unsettled.discard(batch.resends_row)
+                self._begin(batch)
+                self._send_next()
             return
         self._become_idle()
         if isinstance(found, _Listed):

@@ -187,7 +187,10 @@ def test_two_windows_show_each_others_sends_by_name_and_the_second_is_asked_befo
     # Send again… on Ana's row: Ben's own new send, asked about naming Ana.
     ben_view.table.selectRow(0)
     ben_view.resend_action.trigger()
-    assert len(questions) == 2 and "was sent by Ana Lima to" in questions[1]
+    qtbot.waitUntil(
+        lambda: len(questions) == 2 and not ben.session.is_busy(), timeout=10_000
+    )  # list checked first
+    assert "was sent by Ana Lima to" in questions[1]
     posts = [r for r in sandbox.requests.all() if r.method == "POST" and r.path.endswith("/messages")]
     assert len(posts) == 1  # only Ana's
 
@@ -209,7 +212,9 @@ def test_two_windows_show_each_others_sends_by_name_and_the_second_is_asked_befo
     qtbot.waitUntil(lambda: ben_view.model.row_at(0).state is SendState.UNKNOWN, timeout=WAIT)
     ben_view.table.selectRow(0)
     assert not ben_view.check_action.isEnabled() and "Sent by Ana Lima" in ben_view.check_action.toolTip()
+    asked_before = len(questions)
     ben_view.resend_action.trigger()
+    qtbot.waitUntil(lambda: len(questions) > asked_before and not ben.session.is_busy(), timeout=WAIT)
     assert "got no answer from Bandwidth" in questions[-1] and "ask Ana Lima" in questions[-1]
     assert (
         len([r for r in sandbox.requests.all() if r.method == "POST" and r.path.endswith("/messages")]) == 3

@@ -177,10 +177,13 @@ def test_send_again_from_the_history_is_refused_for_a_listed_number(
     store_of(window).add_opt_out(CUSTOMER, Reason.BY_HAND)
     errors: list[str] = []
     window.feedback.error = lambda title, text: errors.append(text)  # type: ignore[method-assign]
+    asked: list[str] = []
+    window.feedback.ask = lambda title, *_: asked.append(title) or True
     with qtbot.waitSignal(window.session.busy_changed, timeout=WAIT, check_params_cb=lambda busy: not busy):
         window.session.send_again(window.history_view.model.row_at(0))
     assert len(sandbox.accepted_messages()) == 1
     assert errors and "(919) 555-0123 is on the do-not-text list" in errors[0]
+    assert asked == []  # refused at once, not after "Send it again?" was answered (outside review)
     assert not any(t.kind is Kind.QUESTION and "Nothing" in t.text for t in told)
 
 

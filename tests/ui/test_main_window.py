@@ -438,7 +438,10 @@ def test_unknown_outcome_then_confirmed_resend(qtbot, make_window, sandbox, monk
     asked: list[str] = []
     monkeypatch.setattr(window.feedback, "ask", lambda title, text, accept: asked.append(text) or False)
     row_widget.resend_button.click()
-    assert asked and "twice" in asked[0]
+    qtbot.waitUntil(
+        lambda: bool(asked) and not window.session.is_busy(), timeout=10_000
+    )  # list checked first
+    assert "twice" in asked[0]
     assert len(posted_messages(sandbox)) == 1  # cancelled: nothing sent
 
     monkeypatch.setattr(window.feedback, "ask", lambda title, text, accept: True)
