@@ -289,6 +289,8 @@ class ComposerWidget(QWidget):
         self.tag_edit.tag_changed.connect(lambda _t: self._touch("tag"))
         self.from_picker.sender_changed.connect(self._edited)
         self.recipients.changed.connect(self._edited)
+        # A chip marked opted out (or no longer) changes how many messages would go.
+        self.recipients.model().dataChanged.connect(self._update_mode_row)
         self.recipients.line_edit().textChanged.connect(self._pending_text_changed)
         self.recipients.notice_changed.connect(self._show_to_notice)
         self.media_list.input().textChanged.connect(self._pending_media_changed)
@@ -739,9 +741,10 @@ class ComposerWidget(QWidget):
     # --- reactions ------------------------------------------------------------------------------------
 
     def _recipient_count(self) -> int:
-        """Recipients that can be sent to (distinct: the model merges repeats); an entry still to fix is
-        not one, so it never inflates "Separate messages (n)" or turns a single message into a group."""
-        return self.recipients.model().valid_count()
+        """Recipients that can be sent to (distinct: the model merges repeats); an entry still to fix, or a
+        number on the do-not-text list, is not one, so it never inflates "Separate messages (n)"."""
+        model = self.recipients.model()
+        return model.valid_count() - len(model.opted_out_numbers())
 
     def _update_mode_row(self) -> None:
         count = self._recipient_count()

@@ -115,6 +115,8 @@ def test_a_refresh_puts_the_opted_out_number_on_the_list_and_the_next_draft_is_r
     assert not composer.send_button.isEnabled()
     assert panel.isVisible() and "(919) 555-0198" in panel.label.text()
     assert panel.leave_out_button.text().replace("&", "") == "Leave out the 1 opted-out number"
+    # Counts count what can be sent (outside review: "Separate messages (2)" with one of them listed).
+    assert not composer.mode_row.isVisible()
     before = len(sandbox.accepted_messages())
     window.session.send_draft()
     assert len(sandbox.accepted_messages()) == before and not window.session.is_busy()
