@@ -270,7 +270,8 @@ def _init(args: argparse.Namespace, out: TextOut, err: IO[str]) -> int:
         print(f"Schema: migrated from version {report.before} to {report.after}.", file=out)
     if report.granted:
         print(
-            f"Rights: {', '.join(report.granted)} may read and write messages and desks (never delete).",
+            f"Rights: {', '.join(report.granted)} may read and write messages, desks, the do-not-text list "
+            "(by adding to its history), contacts and team templates (never delete).",
             file=out,
         )
     else:

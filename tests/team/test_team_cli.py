@@ -160,7 +160,7 @@ def test_init_creates_the_schema_grants_and_is_then_a_no_op(
     assert out.splitlines() == [
         f"Team history: {admin}",
         f"Schema: created at version {SCHEMA_VERSION}.",
-        "Rights: bwdesk_agent may read and write messages and desks (never delete).",
+        "Rights: bwdesk_agent may read and write messages, desks, the do-not-text list (by adding to its history), contacts and team templates (never delete).",
     ]
     status, out, _ = run(capsys, "team", "init", "--url", admin, "--json")
     assert status == 0
