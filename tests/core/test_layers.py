@@ -230,8 +230,9 @@ def test_the_window_loads_its_qt_free_core_before_pyside6() -> None:
 #: Modules the typeable window does not need, loaded later (or never) instead of on the way to the first paint
 #: (docs/design.md §3.1): each one here cost start-up instructions when it was loaded before it.
 DEFERRED_PAST_FIRST_PAINT = (
-    "bwdesk.core.directory.template_book",  # IT's locked templates: only when the system file has some
-    "bwdesk.core.directory.templates",
+    "bwdesk.core.directory.csvio",  # the list's and the contacts' import and export: only when asked for
+    "bwdesk.core.directory.sqlite_store",  # the directory itself opens with the services, on a worker
+    "bwdesk.core.team.directory",
 )
 
 WINDOW_DEFERRED = f"""
