@@ -218,6 +218,12 @@ def test_the_history_menu_adds_and_removes_with_a_required_reason_kept_in_the_di
         menu_action(window.history_view.context_menu(), "Add to do-not-text list…").trigger()
     entry = store_of(window).opted_out([CUSTOMER])[CUSTOMER]
     assert (entry.reason, entry.note) == (Reason.BY_HAND, "asked by phone")
+    # Once the list's answer is known, only what applies is offered (outside review: both, whatever the state).
+    checker = window.directory_parts.directory
+    window.history_view.context_menu()
+    qtbot.waitUntil(lambda: checker.known(CUSTOMER), timeout=WAIT)
+    offered = [a.text() for a in window.history_view.context_menu().actions()]
+    assert "Remove from do-not-text list…" in offered and "Add to do-not-text list…" not in offered
 
     told: list[Told] = []
     window.feedback.told.connect(told.append)

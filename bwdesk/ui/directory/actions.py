@@ -157,10 +157,18 @@ class DirectoryActions(QObject):
         numbers = list(dict.fromkeys(n for row in rows for n in row.to if n.startswith("+")))
         if not numbers:
             return
-        add = _action(menu, "Add to do-not-text list…", lambda: self.add_to_list(numbers))
-        remove = _action(menu, "Remove from do-not-text list…", lambda: self.remove_from_list(numbers))
-        add.setToolTip(f"Refuse messages to {who(numbers)} from now on")
-        remove.setToolTip(f"Allow messages to {who(numbers)} again (a reason is required)")
+        # What the list is known to hold decides which of the two is offered; numbers not known yet (asked now,
+        # on a worker, for the next time) get both.
+        directory = self._directory
+        directory.ask(numbers)
+        addable = [n for n in numbers if not directory.known(n) or directory.entry(n) is None]
+        removable = [n for n in numbers if not directory.known(n) or directory.entry(n) is not None]
+        if addable:
+            add = _action(menu, "Add to do-not-text list…", lambda: self.add_to_list(addable))
+            add.setToolTip(f"Refuse messages to {who(addable)} from now on")
+        if removable:
+            remove = _action(menu, "Remove from do-not-text list…", lambda: self.remove_from_list(removable))
+            remove.setToolTip(f"Allow messages to {who(removable)} again (a reason is required)")
         if len(numbers) == 1:
             self._contact_action(menu, numbers[0], "")
         else:
