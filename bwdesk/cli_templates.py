@@ -122,11 +122,20 @@ def templates_remove(
     args: argparse.Namespace, context: Context, directory: DirectoryStore, out: TextOut, err: IO[str]
 ) -> int:
     from bwdesk.core.directory.store import ScopeNotKept
-    from bwdesk.core.directory.template_book import clean_name
+    from bwdesk.core.directory.template_book import clean_name, name_key
 
     scope = _scope(args)
     _refuse_locked(context, args.name)
     try:
+        # Said back as it is stored ("Thanks"), not as typed ("thanks"): names match without regard to case.
+        stored = next(
+            (
+                t.name
+                for t in directory.templates()
+                if t.scope is scope and name_key(t.name) == name_key(args.name)
+            ),
+            clean_name(args.name),
+        )
         removed = directory.remove_template(args.name, scope)
     except ScopeNotKept as exc:
         raise UsageError(f"team: {_not_kept(context, exc)} Nothing changed.") from None
@@ -134,7 +143,7 @@ def templates_remove(
         raise UsageError(
             f"name: there is no {scope.value} template called {clean_name(args.name)!r}. Nothing changed."
         )
-    print(f"Deleted the {scope.value} template {clean_name(args.name)!r}.", file=out)
+    print(f"Deleted the {scope.value} template {stored!r}.", file=out)
     return EXIT_OK
 
 

@@ -361,7 +361,10 @@ def test_templates_add_remove_rules_team_and_json(capsys, on_sandbox, tmp_path: 
     )  # fmt: skip
     target = tmp_path / "templates.json"
     assert run(capsys, "templates", "export", str(target))[0] == 0
-    assert run(capsys, "templates", "remove", "REFUND")[0] == 0
+    status, out, _ = run(capsys, "templates", "remove", "REFUND")
+    assert (
+        status == 0 and out == f"Deleted the personal template {refund['name']!r}.\n"
+    )  # as stored, not typed
     assert run(capsys, "templates", "remove", "refund")[0] == 2
     exported = json.loads(target.read_text(encoding="utf-8"))
     exported.append({"name": "Broken", "text": "{oops"})
