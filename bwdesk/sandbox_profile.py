@@ -45,3 +45,37 @@ def sandbox_context(sandbox: Sandbox, profile: Path | None = None) -> Context:
     )
     loaded = LoadedSettings(settings, (), frozenset(), Settings(), None)
     return Context(profile, loaded, {}, None, fixed_account=account)
+
+
+#: Written once the demo templates and contact are in a sandbox profile, so that deleting them sticks.
+DEMO_MARK = "demo-directory"
+DEMO_CONTACT = ("+19195550142", "Ann Lee", {"first_name": "Ann", "company": "Lee Plumbing"})
+DEMO_TEMPLATES = (
+    (
+        "Technician on the way",
+        "Hi {first_name|there}, your technician is on the way and should arrive within the hour.",
+    ),
+    ("Ticket update", "Hi {first_name|there}, your ticket {ticket} has been updated: {ticket_url}"),
+)
+
+
+def seed_demo_directory(profile: Path) -> bool:
+    """A sandbox profile's first start gets two templates and one contact to try `/`, Ctrl+T and names with
+    (docs/design.md §11): "Ticket update" has variables no contact fills, which block Send until typed. Runs on
+    a worker; True when it seeded."""
+    from bwdesk.core.directory.contacts import make_contact
+    from bwdesk.core.directory.sqlite_store import SqliteDirectoryStore
+    from bwdesk.core.directory.template_book import Template
+
+    mark = profile / DEMO_MARK
+    if mark.exists():
+        return False
+    profile.mkdir(parents=True, exist_ok=True)
+    with SqliteDirectoryStore.open(paths.history_file(profile), "Sandbox") as directory:
+        number, name, fields = DEMO_CONTACT
+        contact = make_contact(number, name, fields)
+        directory.save_contact(contact.number, contact.name, contact.fields)
+        for template_name, text in DEMO_TEMPLATES:
+            directory.save_template(Template(template_name, text), replace=True)
+    mark.write_text("The demo templates and contact were added once; delete this file to add them again.\n")
+    return True

@@ -171,7 +171,7 @@ def open_settings(window: MainWindow, setting: str = "") -> None:
 
 def _run_sandbox(app: QApplication, tasks: BackgroundTasks) -> int:
     from bwdesk.sandbox import Sandbox
-    from bwdesk.sandbox_profile import sandbox_context
+    from bwdesk.sandbox_profile import sandbox_context, seed_demo_directory
 
     profile = paths.sandbox_profile_dir()
     _open_log_file(profile)
@@ -179,4 +179,12 @@ def _run_sandbox(app: QApplication, tasks: BackgroundTasks) -> int:
     with Sandbox() as server:
         log.info("sandbox listening on %s", server.api_base)
         context = sandbox_context(server, profile)
+        tasks.run(
+            functools.partial(seed_demo_directory, profile), _demo_seeded, description="seed the sandbox"
+        )
         return _run_window(app, context, tasks)
+
+
+def _demo_seeded(seeded: bool) -> None:
+    if seeded:
+        log.info("sandbox: demo templates and a contact added to the new sandbox profile")
