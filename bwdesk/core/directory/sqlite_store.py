@@ -35,6 +35,7 @@ from bwdesk.core.history.sqlite_store import BUSY_TIMEOUT_MS, SqliteHistoryStore
 from bwdesk.core.history.sqlite_store import _user_errors as user_errors
 from bwdesk.core.paths import ensure_private_dir
 from bwdesk.core.per_thread import PerThread
+from bwdesk.core.sqlite_write import write_transaction
 
 log = logging.getLogger(__name__)
 
@@ -108,17 +109,11 @@ class SqliteDirectoryStore:
 
     @contextlib.contextmanager
     def _write(self, action: str) -> Iterator[sqlite3.Connection]:
-        with user_errors(action, self.path):
-            conn = self._connections.get()[0]
-            with self._write_lock:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield conn
-                except BaseException:
-                    with contextlib.suppress(sqlite3.Error):
-                        conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
+        with (
+            user_errors(action, self.path),
+            write_transaction(self._connections.get()[0], self._write_lock) as conn,
+        ):
+            yield conn
 
     @contextlib.contextmanager
     def _read(self, action: str) -> Iterator[sqlite3.Connection]:

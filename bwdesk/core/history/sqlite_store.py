@@ -27,6 +27,7 @@ from bwdesk.core.history.uids import new_row_uid
 from bwdesk.core.outcome import ApiError, SendResult, SendState
 from bwdesk.core.paths import ensure_private_dir
 from bwdesk.core.per_thread import PerThread
+from bwdesk.core.sqlite_write import write_transaction
 
 if TYPE_CHECKING:
     from bwdesk.core.history.store import HistoryStore
@@ -148,17 +149,11 @@ class SqliteHistoryStore:
 
     @contextlib.contextmanager
     def _write(self, action: str) -> Iterator[sqlite3.Connection]:
-        with _user_errors(action, self.path):
-            conn = self._connections.get()[0]
-            with self._write_lock:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield conn
-                except BaseException:
-                    with contextlib.suppress(sqlite3.Error):
-                        conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
+        with (
+            _user_errors(action, self.path),
+            write_transaction(self._connections.get()[0], self._write_lock) as conn,
+        ):
+            yield conn
 
     @contextlib.contextmanager
     def _read(self, action: str) -> Iterator[sqlite3.Connection]:

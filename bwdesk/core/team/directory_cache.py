@@ -17,6 +17,7 @@ from bwdesk.core.directory.store import DirectoryError
 from bwdesk.core.history import schema as history_schema
 from bwdesk.core.history.rows import format_time, parse_time
 from bwdesk.core.paths import ensure_private_dir
+from bwdesk.core.sqlite_write import write_transaction
 
 FILE_NAME = "team-directory.sqlite3"
 _IN_CHUNK = 500
@@ -78,15 +79,8 @@ class DirectoryCache:
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, self._errors():
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        with self._errors(), write_transaction(self._conn, self._lock) as conn:
+            yield conn
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:
