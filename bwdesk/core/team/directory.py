@@ -34,7 +34,7 @@ from bwdesk.core.team.connection import TeamDatabaseError, classify_exception, c
 from bwdesk.core.team.directory_cache import CopyUnusable, DirectoryCache, Event, utc_now
 from bwdesk.core.team.schema import check_schema
 from bwdesk.core.team.state import TeamLink
-from bwdesk.core.team.threads import GuardThread, Readers
+from bwdesk.core.team.threads import Guard, Readers
 
 if TYPE_CHECKING:
     from bwdesk.core.directory.store import DirectoryStore
@@ -104,8 +104,7 @@ class TeamDirectoryStore:
         self._flush_on_close = flush_on_close
         self._clock = clock
         self._readers = Readers(self._connect)
-        self._guard: GuardThread | None = None
-        self._guard_lock = threading.Lock()
+        self._guard = Guard()
         self._push_lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -627,17 +626,9 @@ class TeamDirectoryStore:
     def _within(self, seconds: float, work: Callable[[], T]) -> T:
         """`work` on the guard's thread, abandoned after `seconds` (a network that drops packets must not hold
         a send up); the next check gets a new thread."""
-        with self._guard_lock:
-            if self._guard is None:
-                self._guard = GuardThread()
-            guard = self._guard
         try:
-            return guard.run(work, seconds + 0.5)
+            return self._guard.run(work, seconds + 0.5)
         except TimeoutError:
-            with self._guard_lock:
-                if self._guard is guard:
-                    self._guard = None
-            guard.retire()
             raise TeamDirectoryUnavailable(
                 f"Team history: the team database did not answer within {seconds:g} seconds."
             ) from None
@@ -652,8 +643,7 @@ class TeamDirectoryStore:
             self._wake.set()
             if self._worker.is_alive() and self._worker is not threading.current_thread():
                 self._worker.join(5.0)
-            if self._guard is not None:
-                self._guard.retire()
+            self._guard.close()
             self._readers.close_all()
             self.cache.close()
             self.local.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -27,7 +26,7 @@ from bwdesk.core.team.connection import TeamDatabaseError, classify_exception, c
 from bwdesk.core.team.copier import Copier
 from bwdesk.core.team.schema import check_schema
 from bwdesk.core.team.state import Connection, TeamLink, TeamState
-from bwdesk.core.team.threads import GuardThread, Readers
+from bwdesk.core.team.threads import Guard, Readers
 
 if TYPE_CHECKING:
     from bwdesk.core.history.store import HistoryStore
@@ -94,8 +93,7 @@ class TeamHistoryStore:
         self._guard_timeout = guard_timeout
         self._flush_on_close = flush_on_close
         self._readers = Readers(self._connect)
-        self._guard: GuardThread | None = None
-        self._guard_lock = threading.Lock()
+        self._guard = Guard()
         self.copier = Copier(journal, config, password, self._link, **(copier or {}))
         self.path = journal.path
         self.schema_version = journal.schema_version
@@ -354,8 +352,7 @@ class TeamHistoryStore:
                 self.copier.flush(self._flush_on_close)
         finally:
             self.copier.stop()
-            if self._guard is not None:
-                self._guard.retire()
+            self._guard.close()
             self._readers.close_all()
             self.journal.close()
 
@@ -418,17 +415,9 @@ class TeamHistoryStore:
         network that drops packets must not hold up a send for longer than that. The thread keeps its team
         connection between checks; one left behind by an overrun finishes alone, and the next check gets a
         new thread."""
-        with self._guard_lock:
-            if self._guard is None:
-                self._guard = GuardThread()
-            guard = self._guard
         try:
-            return guard.run(work, seconds + 0.5)
+            return self._guard.run(work, seconds + 0.5)
         except TimeoutError:
-            with self._guard_lock:
-                if self._guard is guard:
-                    self._guard = None
-            guard.retire()
             raise TeamUnavailable(
                 f"Team history: the team database did not answer within {seconds:g} seconds."
             ) from None

@@ -88,4 +88,34 @@ class GuardThread:
         self._jobs.put(None)
 
 
-__all__ = ["GuardThread", "Readers", "close_quietly"]
+class Guard:
+    """A store's guard thread, replaced after an overrun: the late job finishes alone on the old thread (which
+    ends then), and the next check gets a new one, so one slow network answer never queues the next check."""
+
+    def __init__(self) -> None:
+        self._thread: GuardThread | None = None
+        self._lock = threading.Lock()
+
+    def run(self, work: Callable[[], T], timeout: float) -> T:
+        """`work()`'s result or exception on the guard thread; `TimeoutError` after `timeout` seconds."""
+        with self._lock:
+            if self._thread is None:
+                self._thread = GuardThread()
+            thread = self._thread
+        try:
+            return thread.run(work, timeout)
+        except TimeoutError:
+            with self._lock:
+                if self._thread is thread:
+                    self._thread = None
+            thread.retire()
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.retire()
+
+
+__all__ = ["Guard", "GuardThread", "Readers", "close_quietly"]
