@@ -5,12 +5,11 @@ book (read on a worker); every change goes to the store on a worker (docs/design
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6 import QtWidgets
 from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtWidgets import (
-    QDialog,
     QDialogButtonBox,
     QHBoxLayout,
     QLineEdit,
@@ -24,7 +23,7 @@ from bwdesk.core.directory.contacts import Contact
 from bwdesk.core.directory.store import ContactBook, DirectoryStore
 from bwdesk.ui.directory.actions import DirectoryActions
 from bwdesk.ui.directory.checker import WindowDirectory
-from bwdesk.ui.directory.optout_dialog import ImportReport, fill_table, report_box, table
+from bwdesk.ui.directory.list_dialog import CsvFilesDialog, ImportReport, fill_table, report_box, table
 from bwdesk.ui.feedback import Duration, Feedback
 
 #: Contacts listed at once; a search narrows a longer book.
@@ -62,12 +61,14 @@ def _forget(number: str, store: DirectoryStore) -> bool:
     return store.remove_contact(number)
 
 
-class ContactsDialog(QDialog):
+class ContactsDialog(CsvFilesDialog):
     """The contact book. `shown()` fires each time the table is filled; `reported(str)` after an import or an
     export (what it said)."""
 
     shown = Signal()
-    reported = Signal(str)
+    FILES = "contacts"
+    FILE_NAME = "contacts.csv"
+    UNITS = ("contact", "contacts")
 
     def __init__(
         self,
@@ -194,44 +195,13 @@ class ContactsDialog(QDialog):
                 owner=self,
             )
 
-    def import_file(self, path: str) -> None:
-        self._directory.run(
-            functools.partial(import_contacts, path, self._region),
-            self._imported,
-            self._report,
-            description="import contacts",
-            owner=self,
-        )
+    # -- files ----------------------------------------------------------------------------------------------
 
-    def export_file(self, path: str) -> None:
-        self._directory.run(
-            functools.partial(export_contacts, path),
-            lambda count: self._report(f"Wrote {count} contact{'s' if count != 1 else ''} to {path}."),
-            self._report,
-            description="export contacts",
-            owner=self,
-        )
+    def _import_job(self, path: str) -> Callable[[DirectoryStore], ImportReport]:
+        return functools.partial(import_contacts, path, self._region)
 
-    def _imported(self, report: ImportReport) -> None:
-        self._report(report.text())
-        if report.added:
-            self._directory.reload_contacts()
+    def _export_job(self, path: str) -> Callable[[ContactBook], int]:
+        return functools.partial(export_contacts, path)
 
-    def _report(self, text: str) -> None:
-        self.report.setPlainText(text)
-        self.report.show()
-        self.reported.emit(text)
-
-    def _choose_import(self) -> None:
-        path, _filter = QtWidgets.QFileDialog.getOpenFileName(
-            self, "Import contacts", "", "CSV files (*.csv);;All files (*)"
-        )
-        if path:
-            self.import_file(path)
-
-    def _choose_export(self) -> None:
-        path, _filter = QtWidgets.QFileDialog.getSaveFileName(
-            self, "Export contacts", "contacts.csv", "CSV files (*.csv)"
-        )
-        if path:
-            self.export_file(path)
+    def _after_import(self) -> None:
+        self._directory.reload_contacts()

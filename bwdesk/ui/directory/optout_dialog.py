@@ -6,24 +6,18 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6 import QtWidgets
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QDialog,
     QDialogButtonBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
-    QPlainTextEdit,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +27,7 @@ from bwdesk.core.directory.optout import OptOut, OptOutEvent, local_time
 from bwdesk.core.directory.store import DirectoryStore, OptOutList
 from bwdesk.ui.directory.actions import DirectoryActions
 from bwdesk.ui.directory.checker import WindowDirectory
+from bwdesk.ui.directory.list_dialog import CsvFilesDialog, ImportReport, fill_table, report_box, table
 from bwdesk.ui.feedback import Duration, Feedback
 
 #: Entries shown at once; a search narrows a longer list.
@@ -52,25 +47,6 @@ _REASONS = {
 class ListPage:
     entries: list[OptOut]
     events: list[OptOutEvent]
-
-
-@dataclass
-class ImportReport:
-    """What an import did, in words: how many were added, and each line that could not be used."""
-
-    added: int = 0
-    read: int = 0
-    problems: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    done: str = "new on the list"  # what `added` counts
-
-    def text(self) -> str:
-        lines = [f"Imported {self.read} number{'s' if self.read != 1 else ''}: {self.added} {self.done}."]
-        lines += self.notes
-        if self.problems:
-            lines.append(f"{len(self.problems)} line{'s' if len(self.problems) != 1 else ''} not imported:")
-            lines += self.problems
-        return "\n".join(lines)
 
 
 def read_page(digits: str, store: DirectoryStore) -> ListPage:
@@ -106,44 +82,14 @@ def export_csv(path: str, store: DirectoryStore) -> int:
         raise BwdeskError(f"cannot write {path}: {(exc.strerror or str(exc)).lower()}") from None
 
 
-def table(parent: QWidget, headings: list[str], name: str) -> QTableWidget:
-    table = QTableWidget(0, len(headings), parent)
-    table.setHorizontalHeaderLabels(headings)
-    table.setAccessibleName(name)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setTabKeyNavigation(False)
-    table.verticalHeader().hide()
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    table.horizontalHeader().setStretchLastSection(True)
-    return table
-
-
-def report_box(parent: QWidget) -> QPlainTextEdit:
-    """Where an import or an export says what it did (hidden until then)."""
-    box = QPlainTextEdit(parent)
-    box.setReadOnly(True)
-    box.setAccessibleName("Import and export report")
-    box.setMaximumHeight(90)
-    box.hide()
-    return box
-
-
-def fill_table(table: QTableWidget, rows: list[list[str]]) -> None:
-    table.setRowCount(len(rows))
-    for r, cells in enumerate(rows):
-        for c, text in enumerate(cells):
-            item = QTableWidgetItem(text)
-            item.setToolTip(text)
-            table.setItem(r, c, item)
-
-
-class OptOutDialog(QDialog):
+class OptOutDialog(CsvFilesDialog):
     """The do-not-text list. `loaded()` fires each time the list and its history are shown afresh;
     `reported(str)` when an import or an export is over (what it said)."""
 
     loaded = Signal()
-    reported = Signal(str)
+    FILES = "the do-not-text list"
+    FILE_NAME = "do-not-text.csv"
+    UNITS = ("number", "numbers")
 
     def __init__(
         self,
@@ -315,50 +261,17 @@ class OptOutDialog(QDialog):
 
     # -- files ----------------------------------------------------------------------------------------------
 
-    def import_file(self, path: str) -> None:
-        self._directory.run(
-            functools.partial(import_csv, path, self._region),
-            self._imported,
-            self._report,
-            description="import the do-not-text list",
-            owner=self,
-        )
+    def _import_job(self, path: str) -> Callable[[DirectoryStore], ImportReport]:
+        return functools.partial(import_csv, path, self._region)
 
-    def export_file(self, path: str) -> None:
-        self._directory.run(
-            functools.partial(export_csv, path),
-            lambda count: self._report(f"Wrote {count} number{'s' if count != 1 else ''} to {path}."),
-            self._report,
-            description="export the do-not-text list",
-            owner=self,
-        )
+    def _export_job(self, path: str) -> Callable[[DirectoryStore], int]:
+        return functools.partial(export_csv, path)
 
-    def _imported(self, report: ImportReport) -> None:
-        self._report(report.text())
-        if report.added:
-            self._directory.changed()
-
-    def _report(self, text: str) -> None:
-        self.report.setPlainText(text)
-        self.report.show()
-        self.reported.emit(text)
+    def _after_import(self) -> None:
+        self._directory.changed()
 
     def _say(self, text: str) -> None:
         self.count_label.setText(text)
-
-    def _choose_import(self) -> None:
-        path, _filter = QtWidgets.QFileDialog.getOpenFileName(
-            self, "Import the do-not-text list", "", "CSV files (*.csv);;All files (*)"
-        )
-        if path:
-            self.import_file(path)
-
-    def _choose_export(self) -> None:
-        path, _filter = QtWidgets.QFileDialog.getSaveFileName(
-            self, "Export the do-not-text list", "do-not-text.csv", "CSV files (*.csv)"
-        )
-        if path:
-            self.export_file(path)
 
     def keyPressEvent(self, event: object) -> None:  # Escape closes; Enter must not (it would in a QDialog)
         from PySide6.QtGui import QKeyEvent
