@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from bwdesk.core import paths
+from bwdesk.core import paths, phone
 from bwdesk.core.api import Timeouts, check_api_url
 from bwdesk.core.credentials import AuthKind, Credentials
 from bwdesk.core.errors import ConfigError
@@ -416,6 +416,9 @@ def load_context(
 ) -> Context:
     """The context for the user's profile; settings warnings are printed to `err` when given."""
     profile = profile if profile is not None else paths.profile_dir()
+    phone.use_remembered(
+        paths.startup_numbers_file(profile)
+    )  # the settings' numbers, judged at the last start
     loaded = load_settings(profile)
     if err is not None:
         for warning in loaded.warnings:

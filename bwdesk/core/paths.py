@@ -54,6 +54,11 @@ def draft_file(profile: Path) -> Path:
     return profile / "draft.json"
 
 
+def startup_numbers_file(profile: Path) -> Path:
+    """What the phone-number library said about the numbers the last start asked first (`core.phone`)."""
+    return profile / "startup-numbers.json"
+
+
 def desk_file(profile: Path) -> Path:
     """This profile's desk id for the team history (`core.team.identity`)."""
     return profile / "desk.json"

@@ -3,16 +3,24 @@ the default region), each rejection in words an agent can act on (docs/design.md
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import json
 import os
 import re
+import sys
+import threading
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-import phonenumbers
-from phonenumbers import Leniency, NumberParseException, PhoneNumberFormat, PhoneNumberMatcher
-from phonenumbers import ValidationResult as _Possible
+if TYPE_CHECKING:
+    import phonenumbers
+
+# phonenumbers itself (≈ 100M instructions to load) is imported by the functions that use it, on first use: the
+# window's first frame asks only about the settings' numbers, answered from what an earlier start remembered.
 
 __all__ = [
     "ParsedNumber",
@@ -20,12 +28,15 @@ __all__ = [
     "default_region",
     "display_number",
     "find_numbers",
+    "first_frame_painted",
     "is_known_region",
     "is_toll_free",
     "parse_entries",
     "parse_number",
     "read_paste",
     "region_codes",
+    "remember_startup_numbers",
+    "use_remembered",
 ]
 
 DEFAULT_REGION = "US"
@@ -63,12 +74,20 @@ def default_region() -> str:
 
 def region_codes() -> list[str]:
     """Every two-letter region phonenumbers knows (``AC`` … ``ZW``), for a list to choose from."""
+    import phonenumbers
+
     return sorted(phonenumbers.SUPPORTED_REGIONS)
 
 
 def is_known_region(region: str) -> bool:
     """True for a two-letter region phonenumbers knows (``US``, ``GB``, …)."""
-    return region.upper() in phonenumbers.SUPPORTED_REGIONS
+    key = region.upper()
+    known = _startup.region(key)
+    if known is not None:
+        return known
+    import phonenumbers
+
+    return key in phonenumbers.SUPPORTED_REGIONS
 
 
 def _region(region: str | None) -> str:
@@ -83,6 +102,9 @@ def _clean(text: str) -> str:
 
 def is_toll_free(number: str) -> bool:
     """A toll-free number (800, 888…): Bandwidth allows it far smaller MMS (`media_info`)."""
+    import phonenumbers
+    from phonenumbers import NumberParseException
+
     try:
         parsed = phonenumbers.parse(number, None)
     except NumberParseException:
@@ -91,21 +113,32 @@ def is_toll_free(number: str) -> bool:
 
 
 def display_number(e164: str, region: str | None = None) -> str:
-    """A readable form: national format for the default region's country, international otherwise."""
+    region = _region(region)
+    remembered = _startup.display(e164, region)
+    if remembered is not None:
+        return remembered
+    import phonenumbers
+    from phonenumbers import NumberParseException
+
     try:
         number = phonenumbers.parse(e164, None)
     except NumberParseException:
         return e164
-    return _format_for_display(number, _region(region))
+    return _format_for_display(number, region)
 
 
 def _format_for_display(number: phonenumbers.PhoneNumber, region: str) -> str:
+    import phonenumbers
+    from phonenumbers import PhoneNumberFormat
+
     home = phonenumbers.country_code_for_region(region) if is_known_region(region) else 0
     style = PhoneNumberFormat.NATIONAL if number.country_code == home else PhoneNumberFormat.INTERNATIONAL
     return str(phonenumbers.format_number(number, style))
 
 
-def _parse_error(exc: NumberParseException, text: str, region: str) -> str:
+def _parse_error(exc: phonenumbers.NumberParseException, text: str, region: str) -> str:
+    from phonenumbers import NumberParseException
+
     kind = exc.error_type
     if kind == NumberParseException.INVALID_COUNTRY_CODE:
         if text.startswith("+"):
@@ -124,6 +157,10 @@ def _parse_error(exc: NumberParseException, text: str, region: str) -> str:
 
 def _from_number(raw: str, number: phonenumbers.PhoneNumber, region: str) -> ParsedNumber:
     """Judge a number phonenumbers could read: length, extension, assigned range."""
+    import phonenumbers
+    from phonenumbers import PhoneNumberFormat
+    from phonenumbers import ValidationResult as _Possible
+
     shown = raw.strip()
     reason = phonenumbers.is_possible_number_with_reason(number)
     error: str | None = None
@@ -150,13 +187,20 @@ def _from_number(raw: str, number: phonenumbers.PhoneNumber, region: str) -> Par
 
 def parse_number(text: str, region: str | None = None) -> ParsedNumber:
     """Parse one number as typed. Never raises: problems come back in ``error``."""
-    return _parse_number(text, _region(region))
+    region = _region(region)
+    remembered = _startup.parsed(text, region)
+    if remembered is not None:
+        return remembered
+    return _parse_number(text, region)
 
 
 @functools.lru_cache(maxsize=4096)
 def _parse_number(text: str, region: str) -> ParsedNumber:
     """Remembered: the composer judges its draft at every edit, and while a send is answered, so the same few
     numbers are parsed again and again (≈ 0.1 ms each with phonenumbers; docs/design.md §3.5)."""
+    import phonenumbers
+    from phonenumbers import NumberParseException
+
     cleaned = _clean(text)
     if not cleaned:
         return ParsedNumber(text, None, "", error="empty: type a phone number")
@@ -176,6 +220,8 @@ def _number_shaped(piece: str) -> bool:
 def _pieces(text: str, region: str) -> list[tuple[str, list[ParsedNumber]]]:
     """The text cut at list separators, each piece with the numbers phonenumbers' matcher finds in it
     (at ``Leniency.POSSIBLE``, so possible-but-unassigned numbers such as 555 ones are found)."""
+    from phonenumbers import Leniency, PhoneNumberMatcher
+
     known = region if is_known_region(region) else None
     # "ZZ" (unknown region) still finds numbers written with +.
     matches = list(PhoneNumberMatcher(text, known or "ZZ", leniency=Leniency.POSSIBLE))
@@ -259,3 +305,100 @@ def parse_entries(text: str, region: str | None = None) -> list[ParsedNumber]:
         elif piece:
             entries.append(parse_number(piece, region))
     return entries
+
+
+#: At most this many questions of a start are remembered for the next (the From numbers, the region, a restored
+#: draft's recipients): enough for a start, bounded for a command that never calls `remember_startup_numbers`.
+_STARTUP_QUESTIONS = 64
+_MEMO_FORMAT = 1
+
+
+class _StartupAnswers:
+    """The library's answers, from the previous start, to the questions a start asks before its first paint (is
+    the region known, is the From number valid, how is it shown), so that the first frame does not wait for
+    phonenumbers to load (docs/design.md §3.1). Used only until the library is loaded; every start records its
+    questions, and `remember_startup_numbers` answers them with the library for the next one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._parsed: dict[tuple[str, str], ParsedNumber] = {}
+        self._displays: dict[tuple[str, str], str] = {}
+        self._regions: dict[str, bool] = {}
+        self._asked: dict[tuple[str, str, str], None] = {}  # in the order asked
+        self._recording = True
+
+    def _ask(self, kind: str, text: str, region: str) -> bool:
+        """Record the question; True when the remembered answers may be used (the library is not loaded)."""
+        if self._recording:
+            with self._lock:
+                if self._recording and len(self._asked) < _STARTUP_QUESTIONS:
+                    self._asked[(kind, text, region)] = None
+        return "phonenumbers" not in sys.modules
+
+    def parsed(self, text: str, region: str) -> ParsedNumber | None:
+        return self._parsed.get((text, region)) if self._ask("parse", text, region) else None
+
+    def display(self, e164: str, region: str) -> str | None:
+        return self._displays.get((e164, region)) if self._ask("display", e164, region) else None
+
+    def region(self, code: str) -> bool | None:
+        return self._regions.get(code) if self._ask("region", code, "") else None
+
+    def load(self, path: Path) -> None:
+        self._parsed, self._displays, self._regions = {}, {}, {}
+        try:
+            memo = json.loads(path.read_text(encoding="utf-8"))
+            if memo.get("format") != _MEMO_FORMAT:
+                return
+            parsed = {(t, r): ParsedNumber(**fields) for t, r, fields in memo["parse"]}
+            displays = {(e, r): str(d) for e, r, d in memo["display"]}
+            regions = {str(c): bool(k) for c, k in memo["region"]}
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return  # none yet, or not ours: the library answers this start
+        self._parsed, self._displays, self._regions = parsed, displays, regions
+
+    def close(self) -> None:
+        with self._lock:
+            self._recording = False
+
+    def remember(self, path: Path) -> None:
+        self.close()
+        asked = list(self._asked)
+        import phonenumbers
+
+        memo = {
+            "format": _MEMO_FORMAT,
+            "library": phonenumbers.__version__,
+            "parse": [[t, r, asdict(_parse_number(t, r))] for kind, t, r in asked if kind == "parse"],
+            "display": [[e, r, display_number(e, r)] for kind, e, r in asked if kind == "display"],
+            "region": [[c, is_known_region(c)] for kind, c, _ in asked if kind == "region"],
+        }
+        text = json.dumps(memo, ensure_ascii=False, indent=1)
+        with contextlib.suppress(OSError):
+            if path.read_text(encoding="utf-8") == text:
+                return
+        partial = path.with_name(path.name + ".partial")
+        try:
+            partial.write_text(text, encoding="utf-8")
+            os.replace(partial, path)
+        except OSError:
+            pass  # a read-only profile: the next start loads the library before its first paint, nothing worse
+
+
+_startup = _StartupAnswers()
+
+
+def use_remembered(path: Path) -> None:
+    """Answer this start's first questions about numbers from `path` (written by an earlier start)."""
+    _startup.load(path)
+
+
+def first_frame_painted() -> None:
+    """What is asked from now on (numbers being typed) is not a start-up question."""
+    _startup.close()
+
+
+def remember_startup_numbers(path: Path) -> None:
+    """Answer this start's questions with the library (loading it) and keep the answers in `path` for the next
+    start. Called once, on a worker, after the first paint."""
+    _startup.remember(path)

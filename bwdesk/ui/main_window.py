@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from bwdesk import __version__
-from bwdesk.core import paths
+from bwdesk.core import paths, phone
 from bwdesk.core.account import Context
 from bwdesk.core.errors import trouble_of
 from bwdesk.ui.composer import ComposerWidget, apply_tab_order
@@ -323,6 +323,7 @@ class MainWindow(QMainWindow):
         the window, a busy indicator's included, through Python and the GIL (docs/design.md §3.5)."""
         if watched is self and event.type() == QEvent.Type.Paint:
             self.removeEventFilter(self)
+            phone.first_frame_painted()
             QTimer.singleShot(0, self, self._start_services_once)
         return super().eventFilter(watched, event)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bwdesk.core import paths, phone
 from bwdesk.core.account import Account, Context
 from bwdesk.core.errors import BwdeskError, ConfigError
 from bwdesk.core.history.search import HistoryQuery
@@ -68,6 +69,9 @@ def open_services(context: Context) -> Services:
     from bwdesk.core.directory.optout import OptOutRecorder
 
     services = Services(segment_limit=context.settings.confirm_segments_above)
+    phone.remember_startup_numbers(
+        paths.startup_numbers_file(context.profile)
+    )  # for the next start's first frame
     try:
         services.history = context.history()
         services.history_problem = context.history_notice

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -255,3 +259,87 @@ def test_a_paste_only_gives_matched_numbers_and_number_shaped_pieces_of_it(text:
         assert sum(c.isdigit() for c in piece) >= 3
     typed = parse_entries(text)
     assert all(p.ok == (p.error is None) for p in typed)
+
+
+ASK_WITHOUT_THE_LIBRARY = """
+import json, sys
+from pathlib import Path
+from bwdesk.core import phone
+phone.use_remembered(Path(sys.argv[1]))
+answers = [phone.is_known_region("US"), phone.parse_number("+19195550100", "US").display,
+           phone.display_number("+19195550100", "US")]
+print(json.dumps({"answers": answers, "library": "phonenumbers" in sys.modules}))
+"""
+
+ASK_AND_REMEMBER = """
+import sys
+from pathlib import Path
+from bwdesk.core import phone
+phone.use_remembered(Path(sys.argv[1]))
+phone.is_known_region("US")
+phone.parse_number("+19195550100", "US")
+phone.display_number("+19195550100", "US")
+phone.first_frame_painted()
+phone.parse_number("+12025550123", "US")  # typed after the first paint: not a start-up question
+phone.remember_startup_numbers(Path(sys.argv[1]))
+"""
+
+
+def _run(script: str, memo: Path) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(memo)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_a_start_answers_its_first_questions_from_the_last_start_without_loading_the_library(
+    tmp_path: Path,
+) -> None:
+    memo = tmp_path / "startup-numbers.json"
+    first = json.loads(_run(ASK_WITHOUT_THE_LIBRARY, memo))
+    assert first == {
+        "answers": [True, "(919) 555-0100", "(919) 555-0100"],
+        "library": True,
+    }  # nothing remembered
+    _run(ASK_AND_REMEMBER, memo)
+    assert "+12025550123" not in memo.read_text(encoding="utf-8")
+    second = json.loads(_run(ASK_WITHOUT_THE_LIBRARY, memo))
+    assert second == {"answers": [True, "(919) 555-0100", "(919) 555-0100"], "library": False}
+
+
+def test_a_damaged_or_foreign_memo_is_ignored_and_the_library_answers(tmp_path: Path) -> None:
+    memo = tmp_path / "startup-numbers.json"
+    for content in (
+        "{not json",
+        json.dumps({"format": 99, "parse": []}),
+        json.dumps({"format": 1, "parse": 3}),
+    ):
+        memo.write_text(content, encoding="utf-8")
+        answer = json.loads(_run(ASK_WITHOUT_THE_LIBRARY, memo))
+        assert answer == {"answers": [True, "(919) 555-0100", "(919) 555-0100"], "library": True}
+
+
+def test_once_the_library_is_loaded_it_answers_instead_of_the_memo(tmp_path: Path) -> None:
+    """A remembered answer is the library's own from the last start; once loaded, the library is asked."""
+    from bwdesk.core import phone
+
+    memo = tmp_path / "startup-numbers.json"
+    made_up = {
+        "raw": "+19195550100",
+        "e164": "+19195550100",
+        "display": "remembered",
+        "error": None,
+        "warning": None,
+    }
+    memo.write_text(
+        json.dumps({"format": 1, "parse": [["+19195550100", "US", made_up]], "display": [], "region": []}),
+        encoding="utf-8",
+    )
+    phone.use_remembered(memo)
+    try:
+        assert (
+            phone.parse_number("+19195550100", "US").display == "(919) 555-0100"
+        )  # this process has it loaded
+    finally:
+        phone.use_remembered(tmp_path / "none.json")

@@ -1,0 +1,70 @@
+"""The real start path, twice: the second start paints its first frame without loading the phone-number library,
+whose answers about the From number the first start remembered (docs/design.md §3.1)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+START_TWICE = """
+import sys
+from bwdesk import cli
+from bwdesk.ui import app as app_module
+from bwdesk.ui import main_window
+from PySide6.QtCore import QEvent, QObject
+
+class FirstPaint(QObject):
+    library_loaded = None
+
+    def eventFilter(self, watched, event):
+        if event.type() == QEvent.Type.Paint and self.library_loaded is None:
+            self.library_loaded = "phonenumbers" in sys.modules
+        return False
+
+first_paint = FirstPaint()
+
+class Observed(main_window.MainWindow):
+    def show(self):
+        self.installEventFilter(first_paint)
+        self.services_ready.connect(self.close)  # the start-up memo is written once the services are open
+        super().show()
+
+app_module.MainWindow = Observed
+status = cli.main([])
+print("phonenumbers at the first paint:", first_paint.library_loaded)
+sys.exit(status)
+"""
+
+
+def test_a_second_start_paints_its_first_frame_without_the_phone_number_library(tmp_path: Path) -> None:
+    """The From number is validated and shown formatted in the first frame from what the first start's library said
+    (`core.phone`, docs/design.md §3.1); loading phonenumbers (≈ 100M instructions) waits for the services."""
+    settings = {
+        "version": 1,
+        "account_id": "9900000",
+        "application_id": "app",
+        "from_numbers": [{"number": "+19195550100"}],
+    }
+    (tmp_path / "settings.json").write_text(json.dumps(settings), encoding="utf-8")
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "BWDESK_HOME": str(tmp_path),
+        "BW_USERNAME": "agent",
+        "BW_PASSWORD": "secret",
+        "BWDESK_API_BASE": "http://127.0.0.1:9/api/v2",
+    }
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", START_TWICE], capture_output=True, text=True, timeout=120, env=env
+        )
+        for _ in range(2)
+    ]
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+    assert "phonenumbers at the first paint: True" in runs[0].stdout  # nothing remembered yet
+    assert "phonenumbers at the first paint: False" in runs[1].stdout
+    assert "(919) 555-0100" in (tmp_path / "startup-numbers.json").read_text(encoding="utf-8")
