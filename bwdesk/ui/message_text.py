@@ -152,6 +152,7 @@ class MessageTextEdit(QPlainTextEdit):
         )
         self._highlighter = Ucs2Highlighter(self.document())
         self._unsendable: list[tuple[int, int]] = []  # (document position, length) in UTF-16 units
+        self._tip_sources: list[Callable[[QPoint], str | None]] = []
         self.textChanged.connect(self._enforce_cap)
         self.textChanged.connect(self._find_unsendable)
 
@@ -399,8 +400,19 @@ class MessageTextEdit(QPlainTextEdit):
 
     # --- tooltips on marked characters ---------------------------------------------------------------------
 
+    def add_tip_source(self, tip_at: Callable[[QPoint], str | None]) -> None:
+        """Ask `tip_at` first for the tooltip at a viewport point (other marks on the text, such as a template's
+        missing variables). Not an event filter on the viewport: asking Qt for the viewport it made costs
+        PySide6 a search through every QWidget class on the way to the first paint (docs/design.md §3.1)."""
+        self._tip_sources.append(tip_at)
+
     def viewportEvent(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            for tip_at in self._tip_sources:
+                tip = tip_at(event.pos())
+                if tip is not None:
+                    QToolTip.showText(event.globalPos(), tip, self.viewport())
+                    return True
             unsendable = self.unsendable_at(event.pos())
             if unsendable is not None:
                 QToolTip.showText(event.globalPos(), unsendable_explanation(unsendable), self.viewport())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QEvent, QMimeData, QPoint, Qt, QUrl
@@ -482,3 +483,35 @@ def test_read_only_refuses_paste_and_fix(qtbot, editor, counter) -> None:
     editor.set_read_only(False)
     assert editor.apply_smart_fix()
     assert editor.text() == "It's"
+
+
+def test_a_missing_variable_mark_explains_itself_in_a_tooltip(qtbot: Any) -> None:
+    """The marks of a template's missing variables answer the text box's tooltip (through the box itself, not an
+    event filter on a viewport Qt made: asking for that costs start-up, docs/design.md §3.1)."""
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtWidgets import QToolTip
+
+    from bwdesk.core.directory.templates import variables
+    from bwdesk.ui.templates.highlight import MissingVariableMarks
+
+    editor = MessageTextEdit()
+    qtbot.addWidget(editor)
+    marks = MissingVariableMarks(editor)
+    editor.resize(400, 120)
+    editor.show()
+    qtbot.waitExposed(editor)
+    editor.set_text("Hi {name}, your ticket")
+    marks.show(editor.toPlainText(), variables(editor.toPlainText()), "{name} has no value: type it")
+    cursor = editor.textCursor()
+    cursor.setPosition(6)
+    inside = editor.cursorRect(cursor).center()
+    viewport = editor.viewport()
+    QApplication.sendEvent(viewport, QHelpEvent(QEvent.Type.ToolTip, inside, viewport.mapToGlobal(inside)))
+    assert QToolTip.text() == "{name} has no value: type it"
+    QToolTip.hideText()
+    cursor.setPosition(18)  # "ticket": no mark there, no tooltip of the marks
+    elsewhere = editor.cursorRect(cursor).center()
+    QApplication.sendEvent(
+        viewport, QHelpEvent(QEvent.Type.ToolTip, elsewhere, viewport.mapToGlobal(elsewhere))
+    )
+    assert QToolTip.text() != "{name} has no value: type it" or not QToolTip.isVisible()

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QEvent, QObject, QPoint
-from PySide6.QtGui import QFont, QHelpEvent, QPalette, QTextCharFormat, QTextCursor
-from PySide6.QtWidgets import QTextEdit, QToolTip
+from PySide6.QtCore import QObject, QPoint
+from PySide6.QtGui import QFont, QPalette, QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import QTextEdit
 
 from bwdesk.core.directory.templates import Variable
 from bwdesk.ui.message_text import MessageTextEdit
@@ -26,7 +26,7 @@ class MissingVariableMarks(QObject):
         super().__init__(editor)
         self._editor = editor
         self._marked: list[tuple[int, int, str]] = []  # document start, end (UTF-16), tooltip
-        editor.viewport().installEventFilter(self)
+        editor.add_tip_source(self.tip_at)
 
     def show(self, text: str, missing: Sequence[Variable], tip: str) -> None:
         """Mark `missing` in `text` (the editor's text they were found in); `tip` is shown on each."""
@@ -64,13 +64,7 @@ class MissingVariableMarks(QObject):
 
     def tip_at(self, point: QPoint) -> str | None:
         """The tooltip of the mark under a viewport point, if any."""
+        if not self._marked:
+            return None
         position = self._editor.cursorForPosition(point).position()
         return next((tip for start, end, tip in self._marked if start <= position <= end), None)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent) and self._marked:
-            tip = self.tip_at(event.pos())
-            if tip is not None:
-                QToolTip.showText(event.globalPos(), tip, self._editor.viewport())
-                return True
-        return super().eventFilter(watched, event)
