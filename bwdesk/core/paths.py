@@ -3,8 +3,10 @@ IT's system-wide settings file (docs/design.md §4.10, §5.2)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import platformdirs
@@ -78,3 +80,24 @@ def system_settings_file() -> Path:
     if sys.platform == "darwin":
         return Path("/Library/Application Support") / APP_NAME / "settings.json"
     return Path("/etc") / APP_NAME / "settings.json"
+
+
+def write_private_atomic(path: Path, text: str) -> None:
+    """Replace `path` with `text` so a crash leaves the old or the new file, never half of one (0600)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp", dir=path.parent)  # mkstemp: 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    if os.name == "posix":  # make the rename itself durable
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)

@@ -377,12 +377,12 @@ class _StartupAnswers:
         with contextlib.suppress(OSError):
             if path.read_text(encoding="utf-8") == text:
                 return
-        partial = path.with_name(path.name + ".partial")
-        try:
-            partial.write_text(text, encoding="utf-8")
-            os.replace(partial, path)
-        except OSError:
-            pass  # a read-only profile: the next start loads the library before its first paint, nothing worse
+        from bwdesk.core.paths import write_private_atomic
+
+        with contextlib.suppress(
+            OSError
+        ):  # a read-only profile: the next start loads the library, nothing worse
+            write_private_atomic(path, text)
 
 
 _startup = _StartupAnswers()

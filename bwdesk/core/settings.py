@@ -8,7 +8,6 @@ import json
 import logging
 import math
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
@@ -471,34 +470,13 @@ def save_settings(
             data[key] = _json_value(value)
     try:
         paths.ensure_private_dir(profile)
-        write_private_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        paths.write_private_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     except OSError as exc:
         raise ConfigError(
             f"Could not save the settings to {path}: {exc.strerror or exc}. Check that the folder exists, "
             "that you may write to it, and that the disk is not full."
         ) from exc
     return load_settings(profile, system_file=system_file)
-
-
-def write_private_atomic(path: Path, text: str) -> None:
-    """Replace `path` with `text` so a crash leaves the old or the new file, never half of one (0600)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp", dir=path.parent)  # mkstemp: 0600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    if os.name == "posix":  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
 
 
 __all__ = [
@@ -513,5 +491,4 @@ __all__ = [
     "normalized",
     "save_settings",
     "validate_settings",
-    "write_private_atomic",
 ]
