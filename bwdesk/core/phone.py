@@ -103,54 +103,56 @@ def _clean(text: str) -> str:
 def is_toll_free(number: str) -> bool:
     """A toll-free number (800, 888…): Bandwidth allows it far smaller MMS (`media_info`)."""
     import phonenumbers
-    from phonenumbers import NumberParseException
 
     try:
         parsed = phonenumbers.parse(number, None)
-    except NumberParseException:
+    except phonenumbers.NumberParseException:
         return False
     return bool(phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.TOLL_FREE)
 
 
 def display_number(e164: str, region: str | None = None) -> str:
+    """A readable form: national format for the default region's country, international otherwise."""
     region = _region(region)
     remembered = _startup.display(e164, region)
     if remembered is not None:
         return remembered
     import phonenumbers
-    from phonenumbers import NumberParseException
 
     try:
         number = phonenumbers.parse(e164, None)
-    except NumberParseException:
+    except phonenumbers.NumberParseException:
         return e164
     return _format_for_display(number, region)
 
 
 def _format_for_display(number: phonenumbers.PhoneNumber, region: str) -> str:
     import phonenumbers
-    from phonenumbers import PhoneNumberFormat
 
     home = phonenumbers.country_code_for_region(region) if is_known_region(region) else 0
-    style = PhoneNumberFormat.NATIONAL if number.country_code == home else PhoneNumberFormat.INTERNATIONAL
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if number.country_code == home
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
     return str(phonenumbers.format_number(number, style))
 
 
 def _parse_error(exc: phonenumbers.NumberParseException, text: str, region: str) -> str:
-    from phonenumbers import NumberParseException
+    import phonenumbers
 
     kind = exc.error_type
-    if kind == NumberParseException.INVALID_COUNTRY_CODE:
+    if kind == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
         if text.startswith("+"):
             return "invalid country code: the digits after + are not a country calling code"
         if not is_known_region(region):
             return f"missing country code: start with + or set the default region ({region!r} is not a known region)"
         return "missing country code: start with + or set the default region"
-    if kind == NumberParseException.TOO_SHORT_AFTER_IDD:
+    if kind == phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD:
         return "too short: the number after the international prefix is incomplete"
-    if kind == NumberParseException.TOO_SHORT_NSN:
+    if kind == phonenumbers.NumberParseException.TOO_SHORT_NSN:
         return "too short: check for missing digits"
-    if kind == NumberParseException.TOO_LONG:
+    if kind == phonenumbers.NumberParseException.TOO_LONG:
         return "too long: check for extra digits, or put commas or line breaks between numbers"
     return "not a number: use digits, such as +1 919 555 0123"
 
@@ -158,21 +160,19 @@ def _parse_error(exc: phonenumbers.NumberParseException, text: str, region: str)
 def _from_number(raw: str, number: phonenumbers.PhoneNumber, region: str) -> ParsedNumber:
     """Judge a number phonenumbers could read: length, extension, assigned range."""
     import phonenumbers
-    from phonenumbers import PhoneNumberFormat
-    from phonenumbers import ValidationResult as _Possible
 
     shown = raw.strip()
     reason = phonenumbers.is_possible_number_with_reason(number)
     error: str | None = None
-    if reason == _Possible.IS_POSSIBLE_LOCAL_ONLY:
+    if reason == phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY:
         error = "too short: include the area code"
-    elif reason == _Possible.TOO_SHORT:
+    elif reason == phonenumbers.ValidationResult.TOO_SHORT:
         error = "too short: check for missing digits"
-    elif reason == _Possible.TOO_LONG:
+    elif reason == phonenumbers.ValidationResult.TOO_LONG:
         error = "too long: check for extra digits, or put commas or line breaks between numbers"
-    elif reason == _Possible.INVALID_COUNTRY_CODE:
+    elif reason == phonenumbers.ValidationResult.INVALID_COUNTRY_CODE:
         error = "invalid country code: the digits after + are not a country calling code"
-    elif reason != _Possible.IS_POSSIBLE:
+    elif reason != phonenumbers.ValidationResult.IS_POSSIBLE:
         error = f"wrong number of digits for a +{number.country_code} number: check it"
     elif number.extension:
         error = f"has an extension (ext. {number.extension}): a text cannot go to an extension; remove it"
@@ -181,7 +181,7 @@ def _from_number(raw: str, number: phonenumbers.PhoneNumber, region: str) -> Par
     warning = None
     if not phonenumbers.is_valid_number(number):
         warning = "possible but not an assigned number: check the digits before sending"
-    e164 = str(phonenumbers.format_number(number, PhoneNumberFormat.E164))
+    e164 = str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
     return ParsedNumber(raw, e164, _format_for_display(number, region), warning=warning)
 
 
@@ -199,14 +199,13 @@ def _parse_number(text: str, region: str) -> ParsedNumber:
     """Remembered: the composer judges its draft at every edit, and while a send is answered, so the same few
     numbers are parsed again and again (≈ 0.1 ms each with phonenumbers; docs/design.md §3.5)."""
     import phonenumbers
-    from phonenumbers import NumberParseException
 
     cleaned = _clean(text)
     if not cleaned:
         return ParsedNumber(text, None, "", error="empty: type a phone number")
     try:
         number = phonenumbers.parse(cleaned, region if is_known_region(region) else None)
-    except NumberParseException as exc:
+    except phonenumbers.NumberParseException as exc:
         return ParsedNumber(text, None, text.strip(), error=_parse_error(exc, cleaned, region))
     return _from_number(text, number, region)
 
@@ -220,11 +219,13 @@ def _number_shaped(piece: str) -> bool:
 def _pieces(text: str, region: str) -> list[tuple[str, list[ParsedNumber]]]:
     """The text cut at list separators, each piece with the numbers phonenumbers' matcher finds in it
     (at ``Leniency.POSSIBLE``, so possible-but-unassigned numbers such as 555 ones are found)."""
-    from phonenumbers import Leniency, PhoneNumberMatcher
+    import phonenumbers
 
     known = region if is_known_region(region) else None
     # "ZZ" (unknown region) still finds numbers written with +.
-    matches = list(PhoneNumberMatcher(text, known or "ZZ", leniency=Leniency.POSSIBLE))
+    matches = list(
+        phonenumbers.PhoneNumberMatcher(text, known or "ZZ", leniency=phonenumbers.Leniency.POSSIBLE)
+    )
     pieces: list[tuple[str, list[ParsedNumber]]] = []
     i = 0
     for start, end in _fragments(text):
