@@ -31,6 +31,7 @@ __all__ = [
     "first_frame_painted",
     "is_known_region",
     "is_toll_free",
+    "library_loaded",
     "parse_entries",
     "parse_number",
     "read_paste",
@@ -392,6 +393,11 @@ _startup = _StartupAnswers()
 def use_remembered(path: Path) -> None:
     """Answer this start's first questions about numbers from `path` (written by an earlier start)."""
     _startup.load(path)
+
+
+def library_loaded() -> bool:
+    """Whether phonenumbers is loaded (or loading): asking about a number not remembered will not load it."""
+    return "phonenumbers" in sys.modules
 
 
 def first_frame_painted() -> None:

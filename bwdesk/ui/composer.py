@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bwdesk.core import message
+from bwdesk.core import message, phone
 from bwdesk.core.drafts import SavedDraft
 from bwdesk.core.message import Draft, Mode, Priority, Problem
 from bwdesk.core.outcome import FieldError
@@ -578,7 +578,12 @@ class ComposerWidget(QWidget):
 
     @Slot()
     def revalidate(self) -> None:
-        """Judge the draft with core's rules and show the result next to each field and on Send."""
+        """Judge the draft with core's rules and show the result next to each field and on Send. A number being
+        typed before the phone-number library has loaded (the services load it on a worker just after the first
+        paint, and judge the draft again once open) waits for it, so the first key echoes at once instead of
+        after the library loads on the GUI thread (docs/design.md §3.1)."""
+        if self.recipients.pending_text() and not phone.library_loaded():
+            return
         draft = self._as_it_would_be_sent()
         self.media_list.set_sender(draft.sender)  # the MMS size limits depend on it
         problems = message.validate(draft)

@@ -373,6 +373,7 @@ class MainWindow(QMainWindow):
             )
         self.session.use_services(services)
         self.composer.hold_send("services", _why_not_ready(services))
+        self.composer.revalidate()  # a number typed while the phone-number library loaded is judged now
         self.composer.contacts.use(self.tasks, services.directory)
         self.templates.use(services.directory, services.directory_problem)
         self.previews.use_client(services.client, ready=True)

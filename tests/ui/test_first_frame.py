@@ -8,6 +8,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 START_TWICE = """
 import sys
@@ -68,3 +71,27 @@ def test_a_second_start_paints_its_first_frame_without_the_phone_number_library(
     assert "phonenumbers at the first paint: True" in runs[0].stdout  # nothing remembered yet
     assert "phonenumbers at the first paint: False" in runs[1].stdout
     assert "(919) 555-0100" in (tmp_path / "startup-numbers.json").read_text(encoding="utf-8")
+
+
+def test_a_number_typed_before_the_phone_number_library_loads_is_judged_once_it_has(
+    qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first key echoes at once: a number being typed while the services still load the library is judged
+    when they have (the window judges the draft again then), not by loading the library on the GUI thread."""
+    from bwdesk.core import phone
+    from bwdesk.ui.composer import ComposerWidget
+
+    composer = ComposerWidget(None, region="US")
+    qtbot.addWidget(composer)
+    composer.set_from_numbers([("+19195550100", "Support")], None)
+    monkeypatch.setattr(phone, "library_loaded", lambda: False)
+    before = composer.problems()
+    composer.recipients.line_edit().setText("919555012")  # one digit short, still being typed
+    composer.revalidate()
+    assert composer.problems() == before
+    monkeypatch.setattr(phone, "library_loaded", lambda: True)
+    composer.revalidate()
+    assert [p.message for p in composer.problems() if p.field == "to"] != [
+        p.message for p in before if p.field == "to"
+    ]
+    assert not composer.can_send()
