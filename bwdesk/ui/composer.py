@@ -697,6 +697,7 @@ class ComposerWidget(QWidget):
         self.group_radio.setEnabled(not sending)
         self.advanced.setEnabled(not sending)
         self.progress.setVisible(sending and not self._confirming)
+        self._update_mode_row()
         self.revalidate()
         if sending:
             ours = focus is not None and (self.isAncestorOf(focus) or self.send_bar.isAncestorOf(focus))
@@ -747,6 +748,10 @@ class ComposerWidget(QWidget):
         return model.valid_count() - len(model.opted_out_numbers())
 
     def _update_mode_row(self) -> None:
+        if self._sending:
+            # Recipients leave To as their messages are accepted; the row showing how the batch is sent stays
+            # until the send is over, so each result does not lay the whole composer out again (§3.5).
+            return
         count = self._recipient_count()
         self.mode_row.setVisible(count > 1)
         self.separate_radio.setText(f"Se&parate messages ({count})" if count > 1 else "Se&parate messages")

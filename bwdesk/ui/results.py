@@ -93,6 +93,10 @@ def describe_result(result: SendResult) -> str:
     return f"outcome unknown — it may have been sent ({reason}). Check its status before sending again."
 
 
+#: The result lines scroll beyond this height (pixels) instead of pushing the fields further.
+ROWS_MAX_HEIGHT = 150
+
+
 class _ResultRow(QFrame):
     check_requested = Signal(int)
     resend_requested = Signal(int)
@@ -191,6 +195,9 @@ class ResultPanel(QWidget):
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._rows: dict[int, _ResultRow] = {}
+        self._spare: _ResultRow | None = None  # built when room was made, used by the next result
+        self._row_height = 0  # one row's height, measured once
+        self._room = 0  # results the running send will show
         self._list = QWidget(self)
         self._list_layout = QVBoxLayout(self._list)
         self._list_layout.setContentsMargins(0, 0, 0, 0)
@@ -200,7 +207,6 @@ class ResultPanel(QWidget):
         self._scroll.setWidget(self._list)
         self._scroll.setWidgetResizable(True)
         self._scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self._scroll.setMaximumHeight(150)
         self._scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # its buttons are the stops
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -219,8 +225,33 @@ class ResultPanel(QWidget):
             self.rows_changed.emit()
         self.summary.clear()
         self.set_title("")
+        self._room = 0
         self._scroll.hide()
         self.hide()
+
+    @Slot(int)
+    def make_room(self, count: int) -> None:
+        """Room for `count` results, made before the first arrives: each result then fills its line without
+        moving the fields around it, so the window is laid out and painted once per send, not once per result
+        (docs/design.md §3.5). Said again with fewer when a batch stops early."""
+        if self._row_height == 0:
+            self._spare = self._spare or self._new_row(ResultEntry(0, (), SendResult(SendState.ACCEPTED)))
+            self._row_height = self._spare.sizeHint().height()
+        self._room = count
+        self._fit_rows()
+
+    def _fit_rows(self) -> None:
+        """The result lines' area: the room made for the send, taller only when the lines need it (a long
+        outcome wraps), up to `ROWS_MAX_HEIGHT`; its height never follows each line as it comes."""
+        count = max(self._room, len(self._rows))
+        spacing = self._list_layout.spacing()
+        height = count * self._row_height + max(0, count - 1) * spacing
+        if self._rows:
+            height = max(height, self._list.heightForWidth(self._scroll.viewport().width()))
+        height = min(height, ROWS_MAX_HEIGHT)
+        if self._scroll.minimumHeight() != height or self._scroll.maximumHeight() != height:
+            self._scroll.setFixedHeight(height)
+        self._scroll.setVisible(count > 0)
 
     @Slot(str)
     def set_title(self, text: str) -> None:
@@ -240,15 +271,19 @@ class ResultPanel(QWidget):
     def add_result(self, entry: ResultEntry) -> None:
         row = self._rows.get(entry.row_id)
         if row is None:
-            row = _ResultRow(entry, self._list)
-            row.check_requested.connect(self.check_requested)
-            row.resend_requested.connect(self.resend_requested)
+            row, self._spare = self._spare, None
+            if row is None:
+                row = self._new_row(entry)
+            else:
+                row.update_entry(entry)
+            row.setObjectName(f"result_{entry.row_id}")
             self._list_layout.insertWidget(self._list_layout.count() - 1, row)
+            row.show()
             self._rows[entry.row_id] = row
             self.rows_changed.emit()
         else:
             row.update_entry(entry)
-        self._scroll.show()
+        self._fit_rows()
         self.show()
         self._update_summary()
 
@@ -257,7 +292,15 @@ class ResultPanel(QWidget):
         row = self._rows.get(entry.row_id)
         if row is not None:
             row.update_entry(entry, note)
+            self._fit_rows()
             self._update_summary()
+
+    def _new_row(self, entry: ResultEntry) -> _ResultRow:
+        row = _ResultRow(entry, self._list)
+        row.hide()  # until it is in the list
+        row.check_requested.connect(self.check_requested)
+        row.resend_requested.connect(self.resend_requested)
+        return row
 
     def entries(self) -> list[ResultEntry]:
         return [row.entry for row in self._rows.values()]

@@ -129,6 +129,7 @@ class SendSession(QObject):
 
     Signals: `result_added(ResultEntry)`, `result_updated(ResultEntry, str note)`, `results_cleared()`,
     `results_titled(str)` (where the results below come from, when not from the composer: the history),
+    `results_expected(int)` (how many results this send will show: room is made for them before they come),
     `status_changed(str)` (the line above the results), `finished(list[SentPost])`, `busy_changed(bool)`,
     `history_changed()` (rows were written), `refresh_due()` (the statuses are worth looking up now),
     `opted_out_refused(list[OptOut])` (Send found recipients on the do-not-text list: nothing was sent) and
@@ -138,6 +139,7 @@ class SendSession(QObject):
     result_added = Signal(object)
     result_updated = Signal(object, str)
     results_cleared = Signal()
+    results_expected = Signal(int)
     results_titled = Signal(str)
     status_changed = Signal(str)
     finished = Signal(list)
@@ -398,6 +400,8 @@ class SendSession(QObject):
             if set(self._outcomes[row_id].post.recipients) <= accepted:
                 self._unsettled.discard(row_id)
         not_attempted = len(batch.posts) - len(sent)
+        if not_attempted:
+            self.results_expected.emit(len(sent))  # no room kept for what was not sent
         all_accepted = (
             bool(sent) and not not_attempted and all(s.result.state is SendState.ACCEPTED for s in sent)
         )
@@ -711,6 +715,7 @@ class SendSession(QObject):
             self._composer.clear_api_errors()
         count = len(batch.posts)
         self.status_changed.emit(f"Sending {count} message{'s' if count != 1 else ''}…")
+        self.results_expected.emit(count)
 
     def _went_out(self, sent: SentPost) -> None:
         """A message of the composer's went out (its 202 now, or a later check found it): if the composer still

@@ -1056,3 +1056,38 @@ def test_the_window_fits_the_screen_it_opens_on(make_window) -> None:
     assert window.frameGeometry().height() <= room.height() and window.width() <= room.width()
     preferred = main_window.PREFERRED_SIZE
     assert window.height() == min(preferred.height(), room.height() - main_window.SCREEN_MARGIN)
+
+
+def test_results_fill_room_made_when_the_send_starts_and_the_fields_stay_put(
+    qtbot, make_window, sandbox
+) -> None:
+    """Room for every result is made as the POSTs start, and the mode row stays while recipients leave To: a
+    result fills its line without laying the composer out again (docs/design.md §3.5)."""
+    window = make_window()
+    composer, panel = window.composer, window.composer.result_panel
+    sandbox.inject(Fault(FaultKind.DELAY, delay=0.2, times=None))
+    type_message(qtbot, window, "9195550123, 9195550124, 9195550125,", "On our way")
+    seen: list[tuple[int, int, bool, str]] = []
+
+    def look(_entry: object = None) -> None:
+        rows = panel._scroll
+        seen.append(
+            (
+                rows.minimumHeight(),
+                rows.maximumHeight(),
+                composer.mode_row.isVisible(),
+                composer.separate_radio.text(),
+            )
+        )
+
+    window.session.results_expected.connect(look)
+    window.session.result_added.connect(look)
+    window.session.send_draft()
+    qtbot.waitUntil(lambda: not window.session.is_busy(), timeout=10_000)
+    assert [e.result.state for e in panel.entries()] == [SendState.ACCEPTED] * 3
+    row_height = panel.row_widget(panel.entries()[0].row_id).height()
+    first = seen[0]
+    assert first[0] == first[1] >= 3 * row_height  # room for three lines, before any came
+    assert len(seen) == 4 and all(s == first for s in seen)  # no result moved anything
+    assert first[2:] == (True, "Se&parate messages (3)")
+    assert composer.recipients.model().rowCount() == 0 and not composer.mode_row.isVisible()  # after the send
