@@ -606,6 +606,10 @@ class ComposerWidget(QWidget):
         for field, text in self._api_errors.items():
             by_field.setdefault(field, (text, "error"))
         for field, label in self._messages.items():
+            if self._sending:
+                # The marks stay as they were when Send was pressed: recipients leaving To as they are accepted
+                # would otherwise mark To empty, and lay the composer out, just before it is cleared (§3.5).
+                break
             text, severity = by_field.get(field, ("", ""))
             if field not in self._touched and field not in self._api_errors:
                 text, severity = "", ""

@@ -176,6 +176,10 @@ class SendSession(QObject):
         self._composer_rows: dict[int, str] = {}
         self._placeholder_ids = itertools.count(-1, -1)  # for outcomes that have no history row
         self._refresh_at: list[float] = []  # monotonic times the statuses are to be looked up
+        self._finish_timer = QTimer(self)
+        self._finish_timer.setSingleShot(True)
+        self._finish_timer.setInterval(0)
+        self._finish_timer.timeout.connect(self._finish)
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.timeout.connect(self._refresh_timer_fired)
@@ -333,9 +337,10 @@ class SendSession(QObject):
             self._send_next()
         else:
             # All sent, or the rest would fail the same way (refused credentials, no network). Finishing waits
-            # for the next turn of the event loop, so that showing this result and unfreezing the composer are
-            # two short stretches of GUI-thread work instead of one long one (docs/design.md §3.5).
-            QTimer.singleShot(0, self, self._finish)
+            # for a timer, not a posted call: Qt delivers posted calls before it paints, and a timer after, so
+            # this result is laid out and painted (and input handled) before the composer is unfrozen — two
+            # short stretches of GUI-thread work instead of one long one (docs/design.md §3.5).
+            self._finish_timer.start()
 
     def _post_crashed(self, exc: BaseException) -> None:
         """The batch stops; the POSTs left are not sent (their recipients stay in the composer).
@@ -392,7 +397,6 @@ class SendSession(QObject):
         """The batch is over (all sent, or stopped): tidy the draft, then schedule a look at the statuses."""
         batch = self._batch
         assert batch is not None
-        self._composer.set_sending(False)
         sent = batch.done
         accepted = {n for s in sent if s.result.state is SendState.ACCEPTED for n in s.post.recipients}
         for row_id in list(self._unsettled):
@@ -405,9 +409,14 @@ class SendSession(QObject):
         all_accepted = (
             bool(sent) and not not_attempted and all(s.result.state is SendState.ACCEPTED for s in sent)
         )
-        if all_accepted and batch.from_composer and not self._composer.has_recipients_left():
+        cleared = all_accepted and batch.from_composer and not self._composer.has_recipients_left()
+        if cleared:
+            # Cleared while still frozen, then unfrozen: the empty draft is judged and laid out once, instead
+            # of the emptied To being marked and laid out just before it is cleared (docs/design.md §3.5).
             self._composer.clear_message()
             self._drafts.discard()
+        self._composer.set_sending(False)
+        if cleared:
             self._composer.focus_recipients()
         elif batch.from_composer:
             self._show_what_is_left(sent, not_attempted)
