@@ -489,6 +489,10 @@ class ComposerWidget(QWidget):
         """Numbers To offers as the agent types (recent recipients first), each once."""
         self.recipients.set_completion_numbers(list(dict.fromkeys(numbers)))
 
+    def offer_first(self, numbers: Sequence[str]) -> None:
+        """Numbers just sent to lead what To offers; the past recipients follow in their order."""
+        self.recipients.offer_first(numbers)
+
     def drop_recipients(self, done: Sequence[str]) -> None:
         """Remove these recipients (E.164) — their message was accepted — leaving the ones still to deal with."""
         finished = set(done)

@@ -797,6 +797,20 @@ class RecipientEdit(QWidget):
         self._completion_numbers = list(dict.fromkeys(numbers))
         self._fill_completions(self._completion_numbers)
 
+    def offer_first(self, numbers: Sequence[str]) -> None:
+        """Numbers just sent to (E.164) are offered first, the others keep their order. Only their rows move:
+        formatting hundreds of past recipients again at the end of every send held the window up."""
+        first = list(dict.fromkeys(numbers))
+        if self._completion_numbers[: len(first)] == first:
+            return
+        moving = set(first)
+        source = self._completion_source
+        for row in reversed([i for i, n in enumerate(self._completion_numbers) if n in moving]):
+            source.removeRow(row)
+        for row, e164 in enumerate(first):
+            source.insertRow(row, self._completion_item(e164))
+        self._completion_numbers = [*first, *(n for n in self._completion_numbers if n not in moving)]
+
     def set_name_matcher(self, matcher: Callable[[str], Sequence[tuple[str, str]]] | None) -> None:
         """Typed text with letters is offered the numbers whose names `matcher` finds ("Ann" → Ann Lee's)."""
         self._name_matcher = matcher
@@ -1216,13 +1230,16 @@ class RecipientEdit(QWidget):
     def _fill_completions(self, numbers: Sequence[str]) -> None:
         self._completion_source.clear()
         for e164 in numbers:
-            display = phone.display_number(e164, self._model.region())
-            item = QStandardItem(display)
-            item.setData(f"{_digits(e164)} {_digits(display)}", _COMPLETION_KEY_ROLE)
-            item.setData(e164, _COMPLETION_E164_ROLE)
-            item.setToolTip(e164)
-            item.setEditable(False)
-            self._completion_source.appendRow(item)
+            self._completion_source.appendRow(self._completion_item(e164))
+
+    def _completion_item(self, e164: str) -> QStandardItem:
+        display = phone.display_number(e164, self._model.region())
+        item = QStandardItem(display)
+        item.setData(f"{_digits(e164)} {_digits(display)}", _COMPLETION_KEY_ROLE)
+        item.setData(e164, _COMPLETION_E164_ROLE)
+        item.setToolTip(e164)
+        item.setEditable(False)
+        return item
 
     def _update_completion(self, text: str) -> bool:
         """Offer past recipients whose digits contain the digits typed so far, in any format; or, for typed

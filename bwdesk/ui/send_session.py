@@ -398,7 +398,10 @@ class SendSession(QObject):
         batch = self._batch
         assert batch is not None
         sent = batch.done
-        accepted = {n for s in sent if s.result.state is SendState.ACCEPTED for n in s.post.recipients}
+        went_to = list(
+            dict.fromkeys(n for s in sent if s.result.state is SendState.ACCEPTED for n in s.post.recipients)
+        )
+        accepted = set(went_to)
         for row_id in list(self._unsettled):
             # A later accepted send to the same recipients supersedes an earlier unknown one.
             if set(self._outcomes[row_id].post.recipients) <= accepted:
@@ -421,8 +424,7 @@ class SendSession(QObject):
         elif batch.from_composer:
             self._show_what_is_left(sent, not_attempted)
         self._tell_account_trouble([s.result for s in sent], not_attempted, batch.from_composer)
-        past = self._services.past_recipients if self._services is not None else ()
-        self._composer.set_completion_numbers([*accepted, *past])
+        self._composer.offer_first(went_to)  # to type them again is the likeliest next message
         if accepted or any(s.result.state is SendState.UNKNOWN for s in sent):
             self._schedule_status_refresh()  # statuses move on within seconds; a lost answer may turn up
         self.finished.emit(list(sent))

@@ -483,6 +483,28 @@ def test_completion_offers_a_past_number_in_any_format(qtbot, edit, typed) -> No
 
 
 @popup_on_offscreen
+def test_numbers_just_sent_to_are_offered_first_and_the_rest_keep_their_order(qtbot, edit) -> None:
+    edit.set_completion_numbers(["+19195550101", "+19195550102", "+19195550103"])
+    edit.offer_first(["+19195550109", "+19195550102"])  # one new, one already offered
+    offered = edit.completer().model()
+    assert [offered.index(r, 0).data() for r in range(offered.rowCount())] == [
+        "(919) 555-0109",
+        "(919) 555-0102",
+        "(919) 555-0101",
+        "(919) 555-0103",
+    ]
+    type_into(qtbot, edit, "555010")
+    popup = edit.completer().popup()
+    qtbot.waitUntil(popup.isVisible)
+    assert [popup.model().index(r, 0).data() for r in range(popup.model().rowCount())][:2] == [
+        "(919) 555-0109",
+        "(919) 555-0102",
+    ]
+    edit.set_region("CA")  # formatted again for the region, in the order they are offered now
+    assert offered.index(0, 0).data() == "(919) 555-0109" and offered.rowCount() == 4
+
+
+@popup_on_offscreen
 def test_enter_without_choosing_a_completion_commits_what_was_typed(qtbot, edit) -> None:
     edit.set_completion_numbers(["+19195550123"])
     type_into(qtbot, edit, "919 555 012")
