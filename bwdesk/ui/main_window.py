@@ -422,6 +422,7 @@ class MainWindow(QMainWindow):
         self.settings_action.setEnabled(not busy and not self.context.is_sandbox)
         self.banner.button.setEnabled(not busy)
         if busy:
+            self.composer.result_panel.build_ahead()  # while the history is checked for duplicates
             return
         if self._restart_services:
             self._restart_services = False

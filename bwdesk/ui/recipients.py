@@ -669,6 +669,8 @@ class RecipientEdit(QWidget):
         # its QStyle type on the first, ≈ 15 ms before the window's first paint; docs/design.md §3.1). The
         # frame is as wide as a line edit reserves for it: its height with the frame minus without.
         self._panel = QLineEdit(self)
+        self._panel_image: QtGui.QImage | None = None  # the panel as last drawn, and what it showed
+        self._panel_look: tuple[object, ...] = ()
         self._panel.hide()
         self._panel.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self._panel.setFocusProxy(self._input)
@@ -886,14 +888,29 @@ class RecipientEdit(QWidget):
         self._panel.resize(self.size())
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        """Drawn as a line edit's panel (focus frame included) so it looks like one field in every style."""
+        """Drawn as a line edit's panel (focus frame included) so it looks like one field in every style. The
+        panel is drawn again only when what it shows changes: a chip coming or going repaints the field, and
+        rendering a hidden line edit each time cost the GUI thread about a millisecond."""
         ratio = self.devicePixelRatioF()
-        panel = QtGui.QImage(self.size() * ratio, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
-        panel.setDevicePixelRatio(ratio)
-        panel.fill(Qt.GlobalColor.transparent)
-        self._panel.render(panel, QPoint(), renderFlags=QWidget.RenderFlag.DrawChildren)
+        panel = self._panel
+        look = (
+            self.size().toTuple(),
+            ratio,
+            panel.hasFocus(),
+            panel.isEnabled(),
+            panel.isReadOnly(),
+            panel.isActiveWindow(),
+            panel.palette().cacheKey(),
+            id(panel.style()),
+        )
+        if self._panel_image is None or look != self._panel_look:
+            image = QtGui.QImage(self.size() * ratio, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+            image.setDevicePixelRatio(ratio)
+            image.fill(Qt.GlobalColor.transparent)
+            panel.render(image, QPoint(), renderFlags=QWidget.RenderFlag.DrawChildren)
+            self._panel_image, self._panel_look = image, look
         painter = QtGui.QPainter(self)
-        painter.drawImage(0, 0, panel)
+        painter.drawImage(0, 0, self._panel_image)
         painter.end()
 
     # --- reacting to the model --------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
@@ -198,6 +198,10 @@ class ResultPanel(QWidget):
         self._spare: _ResultRow | None = None  # built when room was made, used by the next result
         self._row_height = 0  # one row's height, measured once
         self._room = 0  # results the running send will show
+        self._ahead = QTimer(self)  # a timer, not a posted call: it waits until what is due is painted
+        self._ahead.setSingleShot(True)
+        self._ahead.setInterval(0)
+        self._ahead.timeout.connect(self._build_spare)
         self._list = QWidget(self)
         self._list_layout = QVBoxLayout(self._list)
         self._list_layout.setContentsMargins(0, 0, 0, 0)
@@ -235,10 +239,21 @@ class ResultPanel(QWidget):
         moving the fields around it, so the window is laid out and painted once per send, not once per result
         (docs/design.md §3.5). Said again with fewer when a batch stops early."""
         if self._row_height == 0:
-            self._spare = self._spare or self._new_row(ResultEntry(0, (), SendResult(SendState.ACCEPTED)))
-            self._row_height = self._spare.sizeHint().height()
+            self._build_spare()
         self._room = count
         self._fit_rows()
+
+    def build_ahead(self) -> None:
+        """The next result's line is built in an idle moment (while a POST is answered), not when it comes."""
+        if self._spare is None:
+            self._ahead.start()
+
+    @Slot()
+    def _build_spare(self) -> None:
+        if self._spare is None:
+            self._spare = self._new_row(ResultEntry(0, (), SendResult(SendState.ACCEPTED)))
+        if self._row_height == 0:
+            self._row_height = self._spare.sizeHint().height()
 
     def _fit_rows(self) -> None:
         """The result lines' area: the room made for the send, taller only when the lines need it (a long
@@ -281,6 +296,8 @@ class ResultPanel(QWidget):
             row.show()
             self._rows[entry.row_id] = row
             self.rows_changed.emit()
+            if len(self._rows) < self._room:
+                self.build_ahead()
         else:
             row.update_entry(entry)
         self._fit_rows()

@@ -1117,3 +1117,22 @@ def test_the_last_result_is_painted_before_the_composer_is_unfrozen(qtbot, make_
     window.session.send_draft()
     qtbot.waitUntil(lambda: "finished" in order, timeout=10_000)
     assert order == ["result", "painted", "finished"]
+
+
+def test_each_result_line_is_built_before_its_result_comes(qtbot, make_window, sandbox) -> None:
+    """While a POST is answered the next result's line is built, so showing a result only fills it in."""
+    window = make_window()
+    panel = window.composer.result_panel
+    sandbox.inject(Fault(FaultKind.DELAY, delay=0.5, times=None))
+    type_message(qtbot, window, "9195550123, 9195550124,", "On our way")
+    window.session.send_draft()
+    qtbot.waitUntil(lambda: panel._spare is not None, timeout=10_000)
+    first_line = panel._spare
+    qtbot.waitUntil(lambda: len(panel.entries()) == 1, timeout=10_000)
+    assert panel.row_widget(panel.entries()[0].row_id) is first_line
+    qtbot.waitUntil(lambda: panel._spare is not None, timeout=10_000)  # the next, before its answer
+    assert len(panel.entries()) == 1
+    second_line = panel._spare
+    qtbot.waitUntil(lambda: not window.session.is_busy(), timeout=10_000)
+    assert panel.row_widget(panel.entries()[1].row_id) is second_line
+    assert [e.result.state for e in panel.entries()] == [SendState.ACCEPTED] * 2

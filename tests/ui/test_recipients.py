@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import QEvent, QMimeData, QPointF, Qt
-from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QFocusEvent, QGuiApplication, QPalette
+from PySide6.QtCore import QEvent, QMimeData, QPointF, QRect, Qt
+from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QFocusEvent, QGuiApplication, QImage, QPalette
 from PySide6.QtWidgets import QApplication, QPlainTextEdit, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from bwdesk.ui.flow_layout import FlowLayout
@@ -655,3 +655,27 @@ def test_the_field_is_drawn_as_a_line_edit_with_its_focus_frame(qtbot, window) -
     scroll = edit.findChild(QScrollArea)
     assert frame >= 1
     assert scroll is not None and scroll.geometry() == edit.rect().adjusted(frame, frame, -frame, -frame)
+
+
+def test_the_fields_frame_follows_focus_and_state_though_it_is_drawn_once(qtbot, window) -> None:
+    """The line-edit panel behind the chips is kept between paints; focus and the enabled state still show on
+    its frame (its top edge, where no chip or cursor is drawn)."""
+    _, edit, message = window
+
+    def frame() -> QImage:
+        return edit.grab().toImage().copy(QRect(0, 0, edit.width(), 2))
+
+    message.setFocus()
+    qtbot.waitUntil(lambda: message.hasFocus())
+    unfocused = frame()
+    assert frame() == unfocused  # drawn again from what was kept: the same
+    edit.line_edit().setFocus()
+    qtbot.waitUntil(lambda: edit.line_edit().hasFocus())
+    assert frame() != unfocused
+    message.setFocus()
+    qtbot.waitUntil(lambda: message.hasFocus())
+    assert frame() == unfocused
+    edit.setEnabled(False)
+    assert frame() != unfocused
+    edit.setEnabled(True)
+    assert frame() == unfocused
