@@ -15,6 +15,7 @@ from bwdesk.core.outcome import SendResult, SendState
 from bwdesk.core.phone import display_number
 from bwdesk.core.status_words import describe_delivery_status, describe_error_code, is_undelivered
 from bwdesk.ui.style import Tone, set_style, text_css
+from bwdesk.ui.tasks import after_paint
 
 _MARKS: dict[SendState, tuple[str, Tone | None]] = {
     SendState.ACCEPTED: ("✓", Tone.SUCCESS),
@@ -145,7 +146,7 @@ class _ResultRow(QFrame):
         if self.note:
             text += f"\n{self.note}"
         self.label.setText(text)
-        self.label.setStyleSheet(text_css(tone, self.palette()) if tone is not None else "")
+        set_style(self.label, text_css(tone, self.palette()) if tone is not None else "")
         if state is SendState.ACCEPTED and not entry.delivery_status:
             self.label.setToolTip(
                 "Accepted means Bandwidth queued the message. Whether it reached the phone shows in the "
@@ -198,7 +199,7 @@ class ResultPanel(QWidget):
         self._spare: _ResultRow | None = None  # built when room was made, used by the next result
         self._row_height = 0  # one row's height, measured once
         self._room = 0  # results the running send will show
-        self._ahead = QTimer(self)  # a timer, not a posted call: it waits until what is due is painted
+        self._ahead = QTimer(self)
         self._ahead.setSingleShot(True)
         self._ahead.setInterval(0)
         self._ahead.timeout.connect(self._build_spare)
@@ -246,12 +247,13 @@ class ResultPanel(QWidget):
     def build_ahead(self) -> None:
         """The next result's line is built in an idle moment (while a POST is answered), not when it comes."""
         if self._spare is None:
-            self._ahead.start()
+            after_paint(self._ahead)
 
     @Slot()
     def _build_spare(self) -> None:
         if self._spare is None:
             self._spare = self._new_row(ResultEntry(0, (), SendResult(SendState.ACCEPTED)))
+            self._spare.ensurePolished()  # styled now, not when its result shows it
         if self._row_height == 0:
             self._row_height = self._spare.sizeHint().height()
 

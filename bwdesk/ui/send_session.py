@@ -53,7 +53,7 @@ from bwdesk.ui.send_questions import (
     who_is,
 )
 from bwdesk.ui.services import Services
-from bwdesk.ui.tasks import BackgroundTasks
+from bwdesk.ui.tasks import BackgroundTasks, after_paint
 
 log = logging.getLogger(__name__)
 
@@ -336,11 +336,10 @@ class SendSession(QObject):
         if len(batch.done) < len(batch.posts) and not (trouble and trouble.stops_batch):
             self._send_next()
         else:
-            # All sent, or the rest would fail the same way (refused credentials, no network). Finishing waits
-            # for a timer, not a posted call: Qt delivers posted calls before it paints, and a timer after, so
-            # this result is laid out and painted (and input handled) before the composer is unfrozen — two
-            # short stretches of GUI-thread work instead of one long one (docs/design.md §3.5).
-            self._finish_timer.start()
+            # All sent, or the rest would fail the same way (refused credentials, no network). This result is
+            # laid out and painted (and input handled) before the composer is unfrozen: two short stretches of
+            # GUI-thread work instead of one long one (docs/design.md §3.5).
+            after_paint(self._finish_timer)
 
     def _post_crashed(self, exc: BaseException) -> None:
         """The batch stops; the POSTs left are not sent (their recipients stay in the composer).
