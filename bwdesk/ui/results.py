@@ -281,7 +281,7 @@ class ResultPanel(QWidget):
     def show_status(self, text: str) -> None:
         """A line such as "Sending 2 messages…" (the rows come as results arrive)."""
         self.summary.setText(text)
-        self.summary.setStyleSheet("")
+        set_style(self.summary, "")
         self.show()
 
     @Slot(object)
