@@ -264,7 +264,9 @@ class ResultPanel(QWidget):
         spacing = self._list_layout.spacing()
         height = count * self._row_height + max(0, count - 1) * spacing
         if self._rows:
-            height = max(height, self._list.heightForWidth(self._scroll.viewport().width()))
+            # Before the area is first shown its viewport has no width of its own yet: the panel's is near it.
+            width = self._scroll.viewport().width() if self._scroll.isVisible() else self.width()
+            height = max(height, self._list.heightForWidth(width))
         height = min(height, ROWS_MAX_HEIGHT)
         if self._scroll.minimumHeight() != height or self._scroll.maximumHeight() != height:
             self._scroll.setFixedHeight(height)
