@@ -489,6 +489,10 @@ class ComposerWidget(QWidget):
         """Numbers To offers as the agent types (recent recipients first), each once."""
         self.recipients.set_completion_numbers(list(dict.fromkeys(numbers)))
 
+    def offer_first(self, numbers: Sequence[str]) -> None:
+        """Numbers just sent to lead what To offers; the past recipients follow in their order."""
+        self.recipients.offer_first(numbers)
+
     def drop_recipients(self, done: Sequence[str]) -> None:
         """Remove these recipients (E.164) — their message was accepted — leaving the ones still to deal with."""
         finished = set(done)
@@ -611,6 +615,10 @@ class ComposerWidget(QWidget):
         for field, text in self._api_errors.items():
             by_field.setdefault(field, (text, "error"))
         for field, label in self._messages.items():
+            if self._sending:
+                # The marks stay as they were when Send was pressed: recipients leaving To as they are accepted
+                # would otherwise mark To empty, and lay the composer out, just before it is cleared (§3.5).
+                break
             text, severity = by_field.get(field, ("", ""))
             if field not in self._touched and field not in self._api_errors:
                 text, severity = "", ""
@@ -702,6 +710,7 @@ class ComposerWidget(QWidget):
         self.group_radio.setEnabled(not sending)
         self.advanced.setEnabled(not sending)
         self.progress.setVisible(sending and not self._confirming)
+        self._update_mode_row()
         self.revalidate()
         if sending:
             ours = focus is not None and (self.isAncestorOf(focus) or self.send_bar.isAncestorOf(focus))
@@ -752,6 +761,10 @@ class ComposerWidget(QWidget):
         return model.valid_count() - len(model.opted_out_numbers())
 
     def _update_mode_row(self) -> None:
+        if self._sending:
+            # Recipients leave To as their messages are accepted; the row showing how the batch is sent stays
+            # until the send is over, so each result does not lay the whole composer out again (§3.5).
+            return
         count = self._recipient_count()
         self.mode_row.setVisible(count > 1)
         self.separate_radio.setText(f"Se&parate messages ({count})" if count > 1 else "Se&parate messages")

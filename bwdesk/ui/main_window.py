@@ -232,6 +232,9 @@ class MainWindow(QMainWindow):
         results.resend_requested.connect(session.resend_result)
         session.results_cleared.connect(results.clear)
         session.results_titled.connect(results.set_title)
+        session.results_expected.connect(results.make_room)
+        # The results' room scrolls into view when it is made, before they come.
+        session.results_expected.connect(self._results_changed)
         session.status_changed.connect(results.show_status)
         session.result_added.connect(results.add_result)
         session.result_updated.connect(results.update_result)
@@ -421,6 +424,7 @@ class MainWindow(QMainWindow):
         self.settings_action.setEnabled(not busy and not self.context.is_sandbox)
         self.banner.button.setEnabled(not busy)
         if busy:
+            self.composer.result_panel.build_ahead()  # while the history is checked for duplicates
             return
         if self._restart_services:
             self._restart_services = False
@@ -537,6 +541,9 @@ class MainWindow(QMainWindow):
         self._closed = True
         self.team_watch.shut_down()
         self.session.shut_down()
+        # A chip check or a template's contacts still due ask nothing of a closing directory.
+        self.composer.contacts.use(None, None)
+        self.directory_parts.use_services(None)
         self.history_view.shut_down()
         self.hide()  # closing the history may still copy for a moment (a team history): not on screen
         self.tasks.wait_for_threads(10_000)

@@ -669,6 +669,8 @@ class RecipientEdit(QWidget):
         # its QStyle type on the first, ≈ 15 ms before the window's first paint; docs/design.md §3.1). The
         # frame is as wide as a line edit reserves for it: its height with the frame minus without.
         self._panel = QLineEdit(self)
+        self._panel_image: QtGui.QImage | None = None  # the panel as last drawn, and what it showed
+        self._panel_look: tuple[object, ...] = ()
         self._panel.hide()
         self._panel.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self._panel.setFocusProxy(self._input)
@@ -797,6 +799,20 @@ class RecipientEdit(QWidget):
         self._completion_numbers = list(dict.fromkeys(numbers))
         self._fill_completions(self._completion_numbers)
 
+    def offer_first(self, numbers: Sequence[str]) -> None:
+        """Numbers just sent to (E.164) are offered first, the others keep their order. Only their rows move:
+        formatting hundreds of past recipients again at the end of every send held the window up."""
+        first = list(dict.fromkeys(numbers))
+        if self._completion_numbers[: len(first)] == first:
+            return
+        moving = set(first)
+        source = self._completion_source
+        for row in reversed([i for i, n in enumerate(self._completion_numbers) if n in moving]):
+            source.removeRow(row)
+        for row, e164 in enumerate(first):
+            source.insertRow(row, self._completion_item(e164))
+        self._completion_numbers = [*first, *(n for n in self._completion_numbers if n not in moving)]
+
     def set_name_matcher(self, matcher: Callable[[str], Sequence[tuple[str, str]]] | None) -> None:
         """Typed text with letters is offered the numbers whose names `matcher` finds ("Ann" → Ann Lee's)."""
         self._name_matcher = matcher
@@ -872,14 +888,29 @@ class RecipientEdit(QWidget):
         self._panel.resize(self.size())
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        """Drawn as a line edit's panel (focus frame included) so it looks like one field in every style."""
+        """Drawn as a line edit's panel (focus frame included) so it looks like one field in every style. The
+        panel is drawn again only when what it shows changes: a chip coming or going repaints the field, and
+        rendering a hidden line edit each time cost the GUI thread about a millisecond."""
         ratio = self.devicePixelRatioF()
-        panel = QtGui.QImage(self.size() * ratio, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
-        panel.setDevicePixelRatio(ratio)
-        panel.fill(Qt.GlobalColor.transparent)
-        self._panel.render(panel, QPoint(), renderFlags=QWidget.RenderFlag.DrawChildren)
+        panel = self._panel
+        look = (
+            self.size().toTuple(),
+            ratio,
+            panel.hasFocus(),
+            panel.isEnabled(),
+            panel.isReadOnly(),
+            panel.isActiveWindow(),
+            panel.palette().cacheKey(),
+            id(panel.style()),
+        )
+        if self._panel_image is None or look != self._panel_look:
+            image = QtGui.QImage(self.size() * ratio, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+            image.setDevicePixelRatio(ratio)
+            image.fill(Qt.GlobalColor.transparent)
+            panel.render(image, QPoint(), renderFlags=QWidget.RenderFlag.DrawChildren)
+            self._panel_image, self._panel_look = image, look
         painter = QtGui.QPainter(self)
-        painter.drawImage(0, 0, panel)
+        painter.drawImage(0, 0, self._panel_image)
         painter.end()
 
     # --- reacting to the model --------------------------------------------------------------------
@@ -1216,13 +1247,16 @@ class RecipientEdit(QWidget):
     def _fill_completions(self, numbers: Sequence[str]) -> None:
         self._completion_source.clear()
         for e164 in numbers:
-            display = phone.display_number(e164, self._model.region())
-            item = QStandardItem(display)
-            item.setData(f"{_digits(e164)} {_digits(display)}", _COMPLETION_KEY_ROLE)
-            item.setData(e164, _COMPLETION_E164_ROLE)
-            item.setToolTip(e164)
-            item.setEditable(False)
-            self._completion_source.appendRow(item)
+            self._completion_source.appendRow(self._completion_item(e164))
+
+    def _completion_item(self, e164: str) -> QStandardItem:
+        display = phone.display_number(e164, self._model.region())
+        item = QStandardItem(display)
+        item.setData(f"{_digits(e164)} {_digits(display)}", _COMPLETION_KEY_ROLE)
+        item.setData(e164, _COMPLETION_E164_ROLE)
+        item.setToolTip(e164)
+        item.setEditable(False)
+        return item
 
     def _update_completion(self, text: str) -> bool:
         """Offer past recipients whose digits contain the digits typed so far, in any format; or, for typed

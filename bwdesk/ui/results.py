@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
@@ -15,6 +15,7 @@ from bwdesk.core.outcome import SendResult, SendState
 from bwdesk.core.phone import display_number
 from bwdesk.core.status_words import describe_delivery_status, describe_error_code, is_undelivered
 from bwdesk.ui.style import Tone, set_style, text_css
+from bwdesk.ui.tasks import after_paint
 
 _MARKS: dict[SendState, tuple[str, Tone | None]] = {
     SendState.ACCEPTED: ("✓", Tone.SUCCESS),
@@ -93,6 +94,10 @@ def describe_result(result: SendResult) -> str:
     return f"outcome unknown — it may have been sent ({reason}). Check its status before sending again."
 
 
+#: The result lines scroll beyond this height (pixels) instead of pushing the fields further.
+ROWS_MAX_HEIGHT = 150
+
+
 class _ResultRow(QFrame):
     check_requested = Signal(int)
     resend_requested = Signal(int)
@@ -141,7 +146,7 @@ class _ResultRow(QFrame):
         if self.note:
             text += f"\n{self.note}"
         self.label.setText(text)
-        self.label.setStyleSheet(text_css(tone, self.palette()) if tone is not None else "")
+        set_style(self.label, text_css(tone, self.palette()) if tone is not None else "")
         if state is SendState.ACCEPTED and not entry.delivery_status:
             self.label.setToolTip(
                 "Accepted means Bandwidth queued the message. Whether it reached the phone shows in the "
@@ -191,6 +196,13 @@ class ResultPanel(QWidget):
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._rows: dict[int, _ResultRow] = {}
+        self._spare: _ResultRow | None = None  # built when room was made, used by the next result
+        self._row_height = 0  # one row's height, measured once
+        self._room = 0  # results the running send will show
+        self._ahead = QTimer(self)
+        self._ahead.setSingleShot(True)
+        self._ahead.setInterval(0)
+        self._ahead.timeout.connect(self._build_spare)
         self._list = QWidget(self)
         self._list_layout = QVBoxLayout(self._list)
         self._list_layout.setContentsMargins(0, 0, 0, 0)
@@ -200,7 +212,6 @@ class ResultPanel(QWidget):
         self._scroll.setWidget(self._list)
         self._scroll.setWidgetResizable(True)
         self._scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self._scroll.setMaximumHeight(150)
         self._scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # its buttons are the stops
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -219,8 +230,47 @@ class ResultPanel(QWidget):
             self.rows_changed.emit()
         self.summary.clear()
         self.set_title("")
+        self._room = 0
         self._scroll.hide()
         self.hide()
+
+    @Slot(int)
+    def make_room(self, count: int) -> None:
+        """Room for `count` results, made before the first arrives: each result then fills its line without
+        moving the fields around it, so the window is laid out and painted once per send, not once per result
+        (docs/design.md §3.5). Said again with fewer when a batch stops early."""
+        if self._row_height == 0:
+            self._build_spare()
+        self._room = count
+        self._fit_rows()
+
+    def build_ahead(self) -> None:
+        """The next result's line is built in an idle moment (while a POST is answered), not when it comes."""
+        if self._spare is None:
+            after_paint(self._ahead)
+
+    @Slot()
+    def _build_spare(self) -> None:
+        if self._spare is None:
+            self._spare = self._new_row(ResultEntry(0, (), SendResult(SendState.ACCEPTED)))
+            self._spare.ensurePolished()  # styled now, not when its result shows it
+        if self._row_height == 0:
+            self._row_height = self._spare.sizeHint().height()
+
+    def _fit_rows(self) -> None:
+        """The result lines' area: the room made for the send, taller only when the lines need it (a long
+        outcome wraps), up to `ROWS_MAX_HEIGHT`; its height never follows each line as it comes."""
+        count = max(self._room, len(self._rows))
+        spacing = self._list_layout.spacing()
+        height = count * self._row_height + max(0, count - 1) * spacing
+        if self._rows:
+            # Before the area is first shown its viewport has no width of its own yet: the panel's is near it.
+            width = self._scroll.viewport().width() if self._scroll.isVisible() else self.width()
+            height = max(height, self._list.heightForWidth(width))
+        height = min(height, ROWS_MAX_HEIGHT)
+        if self._scroll.minimumHeight() != height or self._scroll.maximumHeight() != height:
+            self._scroll.setFixedHeight(height)
+        self._scroll.setVisible(count > 0)
 
     @Slot(str)
     def set_title(self, text: str) -> None:
@@ -233,22 +283,28 @@ class ResultPanel(QWidget):
     def show_status(self, text: str) -> None:
         """A line such as "Sending 2 messages…" (the rows come as results arrive)."""
         self.summary.setText(text)
-        self.summary.setStyleSheet("")
+        set_style(self.summary, "")
         self.show()
 
     @Slot(object)
     def add_result(self, entry: ResultEntry) -> None:
         row = self._rows.get(entry.row_id)
         if row is None:
-            row = _ResultRow(entry, self._list)
-            row.check_requested.connect(self.check_requested)
-            row.resend_requested.connect(self.resend_requested)
+            row, self._spare = self._spare, None
+            if row is None:
+                row = self._new_row(entry)
+            else:
+                row.update_entry(entry)
+            row.setObjectName(f"result_{entry.row_id}")
             self._list_layout.insertWidget(self._list_layout.count() - 1, row)
+            row.show()
             self._rows[entry.row_id] = row
             self.rows_changed.emit()
+            if len(self._rows) < self._room:
+                self.build_ahead()
         else:
             row.update_entry(entry)
-        self._scroll.show()
+        self._fit_rows()
         self.show()
         self._update_summary()
 
@@ -257,7 +313,15 @@ class ResultPanel(QWidget):
         row = self._rows.get(entry.row_id)
         if row is not None:
             row.update_entry(entry, note)
+            self._fit_rows()
             self._update_summary()
+
+    def _new_row(self, entry: ResultEntry) -> _ResultRow:
+        row = _ResultRow(entry, self._list)
+        row.hide()  # until it is in the list
+        row.check_requested.connect(self.check_requested)
+        row.resend_requested.connect(self.resend_requested)
+        return row
 
     def entries(self) -> list[ResultEntry]:
         return [row.entry for row in self._rows.values()]

@@ -53,7 +53,7 @@ from bwdesk.ui.send_questions import (
     who_is,
 )
 from bwdesk.ui.services import Services
-from bwdesk.ui.tasks import BackgroundTasks
+from bwdesk.ui.tasks import BackgroundTasks, after_paint
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +129,7 @@ class SendSession(QObject):
 
     Signals: `result_added(ResultEntry)`, `result_updated(ResultEntry, str note)`, `results_cleared()`,
     `results_titled(str)` (where the results below come from, when not from the composer: the history),
+    `results_expected(int)` (how many results this send will show: room is made for them before they come),
     `status_changed(str)` (the line above the results), `finished(list[SentPost])`, `busy_changed(bool)`,
     `history_changed()` (rows were written), `refresh_due()` (the statuses are worth looking up now),
     `opted_out_refused(list[OptOut])` (Send found recipients on the do-not-text list: nothing was sent) and
@@ -138,6 +139,7 @@ class SendSession(QObject):
     result_added = Signal(object)
     result_updated = Signal(object, str)
     results_cleared = Signal()
+    results_expected = Signal(int)
     results_titled = Signal(str)
     status_changed = Signal(str)
     finished = Signal(list)
@@ -174,6 +176,10 @@ class SendSession(QObject):
         self._composer_rows: dict[int, str] = {}
         self._placeholder_ids = itertools.count(-1, -1)  # for outcomes that have no history row
         self._refresh_at: list[float] = []  # monotonic times the statuses are to be looked up
+        self._finish_timer = QTimer(self)
+        self._finish_timer.setSingleShot(True)
+        self._finish_timer.setInterval(0)
+        self._finish_timer.timeout.connect(self._finish)
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.timeout.connect(self._refresh_timer_fired)
@@ -330,10 +336,10 @@ class SendSession(QObject):
         if len(batch.done) < len(batch.posts) and not (trouble and trouble.stops_batch):
             self._send_next()
         else:
-            # All sent, or the rest would fail the same way (refused credentials, no network). Finishing waits
-            # for the next turn of the event loop, so that showing this result and unfreezing the composer are
-            # two short stretches of GUI-thread work instead of one long one (docs/design.md §3.5).
-            QTimer.singleShot(0, self, self._finish)
+            # All sent, or the rest would fail the same way (refused credentials, no network). This result is
+            # laid out and painted (and input handled) before the composer is unfrozen: two short stretches of
+            # GUI-thread work instead of one long one (docs/design.md §3.5).
+            after_paint(self._finish_timer)
 
     def _post_crashed(self, exc: BaseException) -> None:
         """The batch stops; the POSTs left are not sent (their recipients stay in the composer).
@@ -390,26 +396,34 @@ class SendSession(QObject):
         """The batch is over (all sent, or stopped): tidy the draft, then schedule a look at the statuses."""
         batch = self._batch
         assert batch is not None
-        self._composer.set_sending(False)
         sent = batch.done
-        accepted = {n for s in sent if s.result.state is SendState.ACCEPTED for n in s.post.recipients}
+        went_to = list(
+            dict.fromkeys(n for s in sent if s.result.state is SendState.ACCEPTED for n in s.post.recipients)
+        )
+        accepted = set(went_to)
         for row_id in list(self._unsettled):
             # A later accepted send to the same recipients supersedes an earlier unknown one.
             if set(self._outcomes[row_id].post.recipients) <= accepted:
                 self._unsettled.discard(row_id)
         not_attempted = len(batch.posts) - len(sent)
+        if not_attempted:
+            self.results_expected.emit(len(sent))  # no room kept for what was not sent
         all_accepted = (
             bool(sent) and not not_attempted and all(s.result.state is SendState.ACCEPTED for s in sent)
         )
-        if all_accepted and batch.from_composer and not self._composer.has_recipients_left():
+        cleared = all_accepted and batch.from_composer and not self._composer.has_recipients_left()
+        if cleared:
+            # Cleared while still frozen, then unfrozen: the empty draft is judged and laid out once, instead
+            # of the emptied To being marked and laid out just before it is cleared (docs/design.md §3.5).
             self._composer.clear_message()
             self._drafts.discard()
+        self._composer.set_sending(False)
+        if cleared:
             self._composer.focus_recipients()
         elif batch.from_composer:
             self._show_what_is_left(sent, not_attempted)
         self._tell_account_trouble([s.result for s in sent], not_attempted, batch.from_composer)
-        past = self._services.past_recipients if self._services is not None else ()
-        self._composer.set_completion_numbers([*accepted, *past])
+        self._composer.offer_first(went_to)  # to type them again is the likeliest next message
         if accepted or any(s.result.state is SendState.UNKNOWN for s in sent):
             self._schedule_status_refresh()  # statuses move on within seconds; a lost answer may turn up
         self.finished.emit(list(sent))
@@ -711,6 +725,7 @@ class SendSession(QObject):
             self._composer.clear_api_errors()
         count = len(batch.posts)
         self.status_changed.emit(f"Sending {count} message{'s' if count != 1 else ''}…")
+        self.results_expected.emit(count)
 
     def _went_out(self, sent: SentPost) -> None:
         """A message of the composer's went out (its 202 now, or a later check found it): if the composer still

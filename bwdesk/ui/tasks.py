@@ -138,3 +138,10 @@ class BackgroundTasks(QObject):
     def _emit_idle_if_still_idle(self) -> None:
         if not self.pending():
             self.busy_changed.emit(False)
+
+
+def after_paint(timer: QTimer) -> None:
+    """Start `timer` (single shot, interval 0) once what changed so far has been painted: a posted call runs
+    before the pending paint (Qt posts paints at low priority) and starts the timer, and timers run after posted
+    events. Its work is then a stretch of its own, with the paint and any input before it (docs/design.md §3.5)."""
+    QTimer.singleShot(0, timer, timer.start)

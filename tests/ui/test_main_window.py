@@ -12,7 +12,7 @@ import threading
 import time
 
 import pytest
-from PySide6.QtCore import QDateTime, Qt, QTimer
+from PySide6.QtCore import QDateTime, QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -31,7 +31,7 @@ from bwdesk.ui.main_window import MainWindow
 from bwdesk.ui.send_questions import duplicate_question
 from bwdesk.ui.send_session import Phase
 from bwdesk.ui.services import open_services
-from bwdesk.ui.style import Tone, tone_colour
+from bwdesk.ui.style import ProblemLabel, Tone, tone_colour
 from bwdesk.ui.tasks import BackgroundTasks
 
 
@@ -1056,3 +1056,83 @@ def test_the_window_fits_the_screen_it_opens_on(make_window) -> None:
     assert window.frameGeometry().height() <= room.height() and window.width() <= room.width()
     preferred = main_window.PREFERRED_SIZE
     assert window.height() == min(preferred.height(), room.height() - main_window.SCREEN_MARGIN)
+
+
+def test_results_fill_room_made_when_the_send_starts_and_the_fields_stay_put(
+    qtbot, make_window, sandbox
+) -> None:
+    """Room for every result is made as the POSTs start, the mode row and the fields' marks stay while
+    recipients leave To: a result fills its line without laying the composer out again (docs/design.md §3.5)."""
+    window = make_window()
+    composer, panel = window.composer, window.composer.result_panel
+    sandbox.inject(Fault(FaultKind.DELAY, delay=0.2, times=None))
+    type_message(qtbot, window, "9195550123, 9195550124, 9195550125,", "On our way")
+    to_problem = composer.findChild(ProblemLabel, "problem_to")
+    seen: list[tuple[int, int, bool, str, bool]] = []
+
+    def look(_entry: object = None) -> None:
+        rows = panel._scroll
+        seen.append(
+            (
+                rows.minimumHeight(),
+                rows.maximumHeight(),
+                composer.mode_row.isVisible(),
+                composer.separate_radio.text(),
+                to_problem.isVisible(),
+            )
+        )
+
+    window.session.results_expected.connect(look)
+    window.session.result_added.connect(look)
+    window.session.send_draft()
+    qtbot.waitUntil(lambda: not window.session.is_busy(), timeout=10_000)
+    assert [e.result.state for e in panel.entries()] == [SendState.ACCEPTED] * 3
+    row_height = panel.row_widget(panel.entries()[0].row_id).height()
+    first = seen[0]
+    assert first[0] == first[1] >= 3 * row_height  # room for three lines, before any came
+    assert len(seen) == 4 and all(s == first for s in seen)  # no result moved anything
+    assert first[2:] == (True, "Se&parate messages (3)", False)  # not "To: add a recipient" as the last left
+    assert composer.recipients.model().rowCount() == 0 and not composer.mode_row.isVisible()  # after the send
+    assert not to_problem.isVisible()
+
+
+def test_the_last_result_is_painted_before_the_composer_is_unfrozen(qtbot, make_window) -> None:
+    """Finishing a send waits for a timer, so the last result's paint (and the agent's input) come between
+    it and unfreezing the composer: two short stretches of work instead of one long one."""
+    window = make_window()
+    panel = window.composer.result_panel
+    type_message(qtbot, window, "9195550123,", "On our way")
+    order: list[str] = []
+
+    class PaintWatch(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint and order and order[-1] == "result":
+                order.append("painted")
+            return False
+
+    watch = PaintWatch()
+    panel.summary.installEventFilter(watch)
+    window.session.result_added.connect(lambda _entry: order.append("result"))
+    window.session.finished.connect(lambda _sent: order.append("finished"))
+    window.session.send_draft()
+    qtbot.waitUntil(lambda: "finished" in order, timeout=10_000)
+    assert order == ["result", "painted", "finished"]
+
+
+def test_each_result_line_is_built_before_its_result_comes(qtbot, make_window, sandbox) -> None:
+    """While a POST is answered the next result's line is built, so showing a result only fills it in."""
+    window = make_window()
+    panel = window.composer.result_panel
+    sandbox.inject(Fault(FaultKind.DELAY, delay=0.5, times=None))
+    type_message(qtbot, window, "9195550123, 9195550124,", "On our way")
+    window.session.send_draft()
+    qtbot.waitUntil(lambda: panel._spare is not None, timeout=10_000)
+    first_line = panel._spare
+    qtbot.waitUntil(lambda: len(panel.entries()) == 1, timeout=10_000)
+    assert panel.row_widget(panel.entries()[0].row_id) is first_line
+    qtbot.waitUntil(lambda: panel._spare is not None, timeout=10_000)  # the next, before its answer
+    assert len(panel.entries()) == 1
+    second_line = panel._spare
+    qtbot.waitUntil(lambda: not window.session.is_busy(), timeout=10_000)
+    assert panel.row_widget(panel.entries()[1].row_id) is second_line
+    assert [e.result.state for e in panel.entries()] == [SendState.ACCEPTED] * 2

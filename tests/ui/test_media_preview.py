@@ -131,7 +131,9 @@ def test_media_notices_go_after_the_send_and_after_a_new_message(qtbot, window, 
     media.add_links([link])
     assert media.notice() == "Already in the list."
     window.session.send_draft()
-    qtbot.waitUntil(lambda: composer.recipients.model().rowCount() == 0, timeout=10_000)
+    qtbot.waitUntil(
+        lambda: composer.recipients.model().rowCount() == 0 and not window.session.is_busy(), timeout=10_000
+    )
     assert media.notice() == "" and media.warnings() == []  # about the message that went
 
     media.add_links([link, link])

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import QEvent, QMimeData, QPointF, Qt
-from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QFocusEvent, QGuiApplication, QPalette
+from PySide6.QtCore import QEvent, QMimeData, QPointF, QRect, Qt
+from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QFocusEvent, QGuiApplication, QImage, QPalette
 from PySide6.QtWidgets import QApplication, QPlainTextEdit, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from bwdesk.ui.flow_layout import FlowLayout
@@ -483,6 +483,28 @@ def test_completion_offers_a_past_number_in_any_format(qtbot, edit, typed) -> No
 
 
 @popup_on_offscreen
+def test_numbers_just_sent_to_are_offered_first_and_the_rest_keep_their_order(qtbot, edit) -> None:
+    edit.set_completion_numbers(["+19195550101", "+19195550102", "+19195550103"])
+    edit.offer_first(["+19195550109", "+19195550102"])  # one new, one already offered
+    offered = edit.completer().model()
+    assert [offered.index(r, 0).data() for r in range(offered.rowCount())] == [
+        "(919) 555-0109",
+        "(919) 555-0102",
+        "(919) 555-0101",
+        "(919) 555-0103",
+    ]
+    type_into(qtbot, edit, "555010")
+    popup = edit.completer().popup()
+    qtbot.waitUntil(popup.isVisible)
+    assert [popup.model().index(r, 0).data() for r in range(popup.model().rowCount())][:2] == [
+        "(919) 555-0109",
+        "(919) 555-0102",
+    ]
+    edit.set_region("CA")  # formatted again for the region, in the order they are offered now
+    assert offered.index(0, 0).data() == "(919) 555-0109" and offered.rowCount() == 4
+
+
+@popup_on_offscreen
 def test_enter_without_choosing_a_completion_commits_what_was_typed(qtbot, edit) -> None:
     edit.set_completion_numbers(["+19195550123"])
     type_into(qtbot, edit, "919 555 012")
@@ -633,3 +655,27 @@ def test_the_field_is_drawn_as_a_line_edit_with_its_focus_frame(qtbot, window) -
     scroll = edit.findChild(QScrollArea)
     assert frame >= 1
     assert scroll is not None and scroll.geometry() == edit.rect().adjusted(frame, frame, -frame, -frame)
+
+
+def test_the_fields_frame_follows_focus_and_state_though_it_is_drawn_once(qtbot, window) -> None:
+    """The line-edit panel behind the chips is kept between paints; focus and the enabled state still show on
+    its frame (its top edge, where no chip or cursor is drawn)."""
+    _, edit, message = window
+
+    def frame() -> QImage:
+        return edit.grab().toImage().copy(QRect(0, 0, edit.width(), 2))
+
+    message.setFocus()
+    qtbot.waitUntil(lambda: message.hasFocus())
+    unfocused = frame()
+    assert frame() == unfocused  # drawn again from what was kept: the same
+    edit.line_edit().setFocus()
+    qtbot.waitUntil(lambda: edit.line_edit().hasFocus())
+    assert frame() != unfocused
+    message.setFocus()
+    qtbot.waitUntil(lambda: message.hasFocus())
+    assert frame() == unfocused
+    edit.setEnabled(False)
+    assert frame() != unfocused
+    edit.setEnabled(True)
+    assert frame() == unfocused
