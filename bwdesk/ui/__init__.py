@@ -3,8 +3,5 @@ The Qt-free core the window needs loads here, before PySide6, whose import hook 
 imported after it (docs/design.md §3.1)."""
 
 from bwdesk.core import account, drafts, logs, sending, status_words  # noqa: F401
-
-# The composer judges every draft as a template (variables filled from contacts) and marks opted-out chips.
-from bwdesk.core.directory import choice, contacts, filling, optout, store, template_book  # noqa: F401
 from bwdesk.core.history import search  # noqa: F401
 from bwdesk.core.team import state  # noqa: F401

@@ -39,7 +39,12 @@ from bwdesk.ui.message_text import MessageTextEdit, TextCounter
 from bwdesk.ui.recipients import RecipientEdit
 from bwdesk.ui.results import ResultPanel
 from bwdesk.ui.style import ProblemLabel, Tone, set_style, text_css
-from bwdesk.ui.templates.filling import RecipientContacts, filling_problems, missing_message
+from bwdesk.ui.templates.filling import (
+    RecipientContacts,
+    filling_problems,
+    may_have_variables,
+    missing_message,
+)
 from bwdesk.ui.templates.highlight import MissingVariableMarks
 
 GROUP_WARNING = (
@@ -397,7 +402,7 @@ class ComposerWidget(QWidget):
 
     def _counted_text(self, text: str) -> tuple[str, str]:
         """What the counter counts for `text`: with variables, the filled text that costs most."""
-        if "{" not in text:
+        if not may_have_variables(text):
             return text, ""
         filled = self.contacts.fill(replace(self._as_it_would_be_sent(), text=text))
         if not filled.has_variables:
@@ -591,12 +596,16 @@ class ComposerWidget(QWidget):
         draft = self._as_it_would_be_sent()
         self.media_list.set_sender(draft.sender)  # the MMS size limits depend on it
         problems = message.validate(draft)
-        filled = self.contacts.fill(draft)
-        waiting = filled.has_variables and not self.contacts.want(message.recipients_e164(draft))
-        if not waiting:
-            problems += filling_problems(filled, problems)
-        self.missing_marks.show(draft.text, [] if waiting else filled.missing(), missing_message(filled))
-        if filled.has_variables or self._waiting_for_contacts != waiting:
+        filled = self.contacts.fill(draft) if may_have_variables(draft.text) else None
+        has_variables = filled is not None and filled.has_variables
+        waiting = has_variables and not self.contacts.want(message.recipients_e164(draft))
+        if filled is None:
+            self.missing_marks.show(draft.text, [], "")
+        else:
+            if not waiting:
+                problems += filling_problems(filled, problems)
+            self.missing_marks.show(draft.text, [] if waiting else filled.missing(), missing_message(filled))
+        if has_variables or self._waiting_for_contacts != waiting:
             self.counter.recount()
         self._waiting_for_contacts = waiting
         self._problems = problems

@@ -27,7 +27,6 @@ from bwdesk.core import paths, phone
 from bwdesk.core.account import Context
 from bwdesk.core.errors import trouble_of
 from bwdesk.ui.composer import ComposerWidget, apply_tab_order
-from bwdesk.ui.directory.parts import DirectoryParts
 from bwdesk.ui.draft_keeper import DraftKeeper
 from bwdesk.ui.feedback import Banner, Duration, Feedback, error_message
 from bwdesk.ui.history.view import HistoryView
@@ -38,12 +37,13 @@ from bwdesk.ui.services import Services, open_services
 from bwdesk.ui.style import make_action
 from bwdesk.ui.tasks import BackgroundTasks
 from bwdesk.ui.team_status import QUIT_FLUSH, TeamWatch, banner_note
-from bwdesk.ui.templates.controller import TemplatesController
 
 if TYPE_CHECKING:
     from bwdesk.core.attachments import Attachment
     from bwdesk.core.bandwidth import BandwidthClient
     from bwdesk.core.team.state import TeamState
+    from bwdesk.ui.directory.parts import DirectoryParts
+    from bwdesk.ui.templates.controller import TemplatesController
 
 log = logging.getLogger(__name__)
 
@@ -118,10 +118,9 @@ class MainWindow(QMainWindow):
         self.previews = MediaPreviews(
             self.composer.media_list, self.tasks, self, local_only=context.is_sandbox
         )
-        self.templates = TemplatesController(self.composer, self.tasks, self.feedback, context, self)
-        self.templates.open_manager_hook = self.manage_templates
         self.team_watch = TeamWatch(self.tasks, self)
-        self.directory_parts = DirectoryParts(self)
+        self._templates: TemplatesController | None = None
+        self._directory_parts: DirectoryParts | None = None
         self._keyboard = KeyboardFilter(self)
         self._keyboard.focus_arrived.connect(self._focus_arrived)
         self._lay_out()
@@ -194,7 +193,7 @@ class MainWindow(QMainWindow):
             file_menu.addAction(action)
         file_menu.addSeparator()
         self.template_action = make_action(
-            self, "&Insert template…", self.templates.open_picker, QKeySequence("Ctrl+T")
+            self, "&Insert template…", self._open_template_picker, QKeySequence("Ctrl+T")
         )
         self.manage_templates_action = make_action(self, "&Manage templates…", self.manage_templates)
         file_menu.addAction(self.template_action)
@@ -212,9 +211,9 @@ class MainWindow(QMainWindow):
         for action in (view.refresh_action, view.check_action, view.export_action):
             history_menu.addAction(action)
         tools_menu = menu.addMenu("T&ools")
-        self.optout_list_action = make_action(self, "&Do-not-text list…", self.directory_parts.open_list)
+        self.optout_list_action = make_action(self, "&Do-not-text list…", self._open_optout_list)
         tools_menu.addAction(self.optout_list_action)
-        self.contacts_action = make_action(self, "&Contacts…", self.directory_parts.open_contacts)
+        self.contacts_action = make_action(self, "&Contacts…", self._open_contacts)
         tools_menu.addAction(self.contacts_action)
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(make_action(self, "Copy &diagnostics", self.copy_diagnostics))
@@ -249,6 +248,48 @@ class MainWindow(QMainWindow):
         self.team_watch.team_changed.connect(history.reload)
         self.team_watch.agents_changed.connect(history.set_agents)
         self.banner.button.clicked.connect(self._open_banner_setting)
+
+    # --- the features made after the first paint --------------------------------------------------------
+
+    @property
+    def templates(self) -> TemplatesController:
+        """Templates in the composer (Ctrl+T, "/" and a name, the Templates… button)."""
+        self._make_features()
+        assert self._templates is not None
+        return self._templates
+
+    @property
+    def directory_parts(self) -> DirectoryParts:
+        """The do-not-text list and contacts: the composer's marks, the chip and history menus, the dialogs."""
+        self._make_features()
+        assert self._directory_parts is not None
+        return self._directory_parts
+
+    def _make_features(self) -> None:
+        """The templates and the directory's parts, made once: when the services have opened (they need the
+        directory; the history fills at the same moment), or earlier at first use (Ctrl+T, the Tools menu). Their
+        modules and the template engine are not needed to paint and type into the composer, so they load once it
+        is typeable, not between the agent's first key and its echo (docs/design.md §3.1)."""
+        if self._templates is not None:
+            return
+        from bwdesk.ui.directory.parts import DirectoryParts
+        from bwdesk.ui.templates.controller import TemplatesController
+
+        self._templates = TemplatesController(self.composer, self.tasks, self.feedback, self.context, self)
+        self._templates.open_manager_hook = self.manage_templates
+        self._directory_parts = DirectoryParts(self)
+
+    @Slot()
+    def _open_template_picker(self) -> None:
+        self.templates.open_picker()
+
+    @Slot()
+    def _open_optout_list(self) -> None:
+        self.directory_parts.open_list()
+
+    @Slot()
+    def _open_contacts(self) -> None:
+        self.directory_parts.open_contacts()
 
     # --- keyboard -------------------------------------------------------------------------------------
 
@@ -344,7 +385,8 @@ class MainWindow(QMainWindow):
             return
         self._ready = False
         self.session.use_services(None)
-        self.directory_parts.use_services(None)
+        if self._directory_parts is not None:  # made with the first services (below) or at first use
+            self._directory_parts.use_services(None)
         self.previews.use_client(None)
         self.tasks.run(
             functools.partial(open_services, self.context),

@@ -11,13 +11,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from bwdesk.core.account import Account
 from bwdesk.core.credentials import AuthKind
-from bwdesk.core.directory.optout import OptOut, OptOutRecorder, listed_among
-from bwdesk.core.directory.store import OptOutList
 from bwdesk.core.drafts import SavedDraft
 from bwdesk.core.errors import BwdeskError
 from bwdesk.core.history.rows import HistoryRow
@@ -38,7 +37,6 @@ from bwdesk.core.sending import (
 )
 from bwdesk.core.status_words import answer_in_words, describe_trouble
 from bwdesk.ui.composer import ComposerWidget
-from bwdesk.ui.directory.marks import refusal as listed_refusal
 from bwdesk.ui.draft_keeper import DraftKeeper
 from bwdesk.ui.feedback import Ask, Duration, Feedback, error_message
 from bwdesk.ui.results import ResultEntry, summarise
@@ -54,6 +52,10 @@ from bwdesk.ui.send_questions import (
 )
 from bwdesk.ui.services import Services
 from bwdesk.ui.tasks import BackgroundTasks, after_paint
+
+if TYPE_CHECKING:
+    from bwdesk.core.directory.optout import OptOut, OptOutRecorder
+    from bwdesk.core.directory.store import OptOutList
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +81,19 @@ class _ListUnreadable:
     reason: str
 
 
+def _refusal(entries: list[OptOut]) -> str:
+    """Why a send to listed numbers was refused, in the marks' words (`ui/directory`, loaded after the first paint)."""
+    from bwdesk.ui.directory.marks import refusal
+
+    return refusal(entries)
+
+
 def _listed_among_posts(
     directory: OptOutList, posts: Sequence[PlannedPost]
 ) -> _Listed | _ListUnreadable | None:
     """On a worker: the do-not-text list's rule for a resend or a send again (None: none of them is listed)."""
+    from bwdesk.core.directory.optout import listed_among
+
     try:
         entries = listed_among(directory, [n for post in posts for n in post.recipients])
     except Exception as exc:  # whatever it is, the list was not read: nothing may be sent
@@ -270,7 +281,7 @@ class SendSession(QObject):
         if isinstance(found, _Listed):
             self._become_idle()
             self.opted_out_refused.emit(found.entries)
-            self._feedback.notify(f"Nothing was sent. {listed_refusal(found.entries)}", Duration.MOMENT)
+            self._feedback.notify(f"Nothing was sent. {_refusal(found.entries)}", Duration.MOMENT)
             return
         if isinstance(found, _ListUnreadable):
             self._become_idle()
@@ -702,7 +713,7 @@ class SendSession(QObject):
         self._become_idle()
         if isinstance(found, _Listed):
             self.opted_out_refused.emit(found.entries)
-            self._feedback.error("Cannot send", f"Nothing was sent. {listed_refusal(found.entries)}")
+            self._feedback.error("Cannot send", f"Nothing was sent. {_refusal(found.entries)}")
         else:
             self._feedback.error(
                 "Cannot send", f"The do-not-text list cannot be read, so nothing was sent ({found.reason})."

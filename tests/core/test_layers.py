@@ -233,6 +233,19 @@ DEFERRED_PAST_FIRST_PAINT = (
     "bwdesk.core.directory.csvio",  # the list's and the contacts' import and export: only when asked for
     "bwdesk.core.directory.sqlite_store",  # the directory itself opens with the services, on a worker
     "bwdesk.core.team.directory",
+    # The window's templates and directory parts are made once the services have opened (or at first use), and
+    # the composer judges a draft without a variable without the template engine.
+    "bwdesk.core.directory.choice",
+    "bwdesk.core.directory.contacts",
+    "bwdesk.core.directory.filling",
+    "bwdesk.core.directory.optout",
+    "bwdesk.core.directory.store",
+    "bwdesk.core.directory.template_book",
+    "bwdesk.core.directory.templates",
+    "bwdesk.ui.directory.parts",
+    "bwdesk.ui.directory.marks",
+    "bwdesk.ui.templates.controller",
+    "bwdesk.ui.templates.popup",
 )
 
 WINDOW_DEFERRED = f"""

@@ -25,6 +25,7 @@ class FirstPaint(QObject):
     def eventFilter(self, watched, event):
         if event.type() == QEvent.Type.Paint and self.library_loaded is None:
             self.library_loaded = "phonenumbers" in sys.modules
+            self.features = [m for m in sys.modules if m.startswith(("bwdesk.core.directory.", "bwdesk.ui.templates.controller", "bwdesk.ui.directory."))]
         return False
 
 first_paint = FirstPaint()
@@ -32,12 +33,17 @@ first_paint = FirstPaint()
 class Observed(main_window.MainWindow):
     def show(self):
         self.installEventFilter(first_paint)
-        self.services_ready.connect(self.close)  # the start-up memo is written once the services are open
+        self.services_ready.connect(self.ready)  # the start-up memo is written once the services are open
         super().show()
+
+    def ready(self):
+        print("features made with the services:", self._templates is not None and self._directory_parts is not None)
+        self.close()
 
 app_module.MainWindow = Observed
 status = cli.main([])
 print("phonenumbers at the first paint:", first_paint.library_loaded)
+print("features at the first paint:", first_paint.features)
 sys.exit(status)
 """
 
@@ -70,6 +76,9 @@ def test_a_second_start_paints_its_first_frame_without_the_phone_number_library(
         assert run.returncode == 0, run.stderr
     assert "phonenumbers at the first paint: True" in runs[0].stdout  # nothing remembered yet
     assert "phonenumbers at the first paint: False" in runs[1].stdout
+    # The templates and the directory's parts (their modules, the template engine) are made after the first paint.
+    assert "features at the first paint: []" in runs[1].stdout
+    assert "features made with the services: True" in runs[1].stdout
     assert "(919) 555-0100" in (tmp_path / "startup-numbers.json").read_text(encoding="utf-8")
 
 

@@ -287,3 +287,22 @@ def test_the_picker_opens_the_manage_dialog_whose_changes_reach_the_popup(
     dialog.save()
     qtbot.waitUntil(lambda: window.templates.book().find("closing") is not None, timeout=WAIT)
     dialog.close()
+
+
+def test_ctrl_t_pressed_before_the_services_open_makes_the_templates_at_once(
+    qtbot: Any, sandbox: Sandbox, profile: Path
+) -> None:
+    """The templates are made when the services open (docs/design.md §3.1); Ctrl+T pressed before that makes
+    them on the spot and opens the picker with IT's template, and the personal ones join when the book loads."""
+    context = sandbox_context(sandbox, paths.sandbox_profile_dir(profile))
+    context.loaded = dataclasses.replace(context.loaded, templates=(LOCKED,))
+    window = MainWindow(context, BackgroundTasks())
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    if not window._ready:
+        assert window._templates is None  # made with the services, or when first asked for
+    window.template_action.trigger()
+    qtbot.waitUntil(window.templates.picker.isVisible, timeout=WAIT)
+    assert LOCKED.name in window.templates.picker.shown()
+    qtbot.waitUntil(lambda: window._ready, timeout=WAIT)

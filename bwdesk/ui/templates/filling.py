@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal
 
 from bwdesk.core import message
-from bwdesk.core.directory.filling import Fill, FilledSend, fill_draft
 from bwdesk.core.message import Draft, Problem, recipients_e164
 from bwdesk.core.phone import display_number
 
 if TYPE_CHECKING:
     from bwdesk.core.directory.contacts import Contact
+    from bwdesk.core.directory.filling import Fill, FilledSend
     from bwdesk.core.directory.store import ContactBook
     from bwdesk.ui.tasks import BackgroundTasks
 
@@ -79,7 +79,10 @@ class RecipientContacts(QObject):
         return {n: c for n, c in self._known.items() if c is not None}
 
     def fill(self, draft: Draft) -> FilledSend:
-        """`draft` filled for its recipients with what is known (core's rule; see `waiting_for`)."""
+        """`draft` filled for its recipients with what is known (core's rule; see `waiting_for`). The template
+        engine loads on first use: a draft without a variable (`may_have_variables`) never needs it."""
+        from bwdesk.core.directory.filling import fill_draft
+
         return fill_draft(draft, self.known())
 
     def _ask(self) -> None:
@@ -112,6 +115,12 @@ class RecipientContacts(QObject):
         need a fallback or typing), and the log says why."""
         log.warning("the recipients' contacts could not be read: %s", exc)
         self._answered(generation, asked, {})
+
+
+def may_have_variables(text: str) -> bool:
+    """Whether `text` can hold a template variable: every one starts with "{" (core.directory.templates). Without
+    one the composer judges the draft without the template engine, which then loads after the first paint."""
+    return "{" in text
 
 
 def recipients_of(draft: Draft) -> Sequence[str]:

@@ -5,14 +5,17 @@ do. Extra selections, so the text box's own highlighter (UCS-2 and unsendable ch
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QPoint
 from PySide6.QtGui import QFont, QPalette, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QTextEdit
 
-from bwdesk.core.directory.templates import Variable
-from bwdesk.ui.message_text import MessageTextEdit
 from bwdesk.ui.style import Tone, mix, tone_colour
+
+if TYPE_CHECKING:
+    from bwdesk.core.directory.templates import Variable
+    from bwdesk.ui.message_text import MessageTextEdit
 
 
 def _utf16_len(text: str) -> int:
