@@ -585,7 +585,8 @@ class MainWindow(QMainWindow):
         self.session.shut_down()
         # A chip check or a template's contacts still due ask nothing of a closing directory.
         self.composer.contacts.use(None, None)
-        self.directory_parts.use_services(None)
+        if self._directory_parts is not None:  # never made for a window closed before its services opened
+            self._directory_parts.use_services(None)
         self.history_view.shut_down()
         self.hide()  # closing the history may still copy for a moment (a team history): not on screen
         self.tasks.wait_for_threads(10_000)
