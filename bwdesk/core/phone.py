@@ -376,7 +376,7 @@ class _StartupAnswers:
             "region": [[c, is_known_region(c)] for kind, c, _ in asked if kind == "region"],
         }
         text = json.dumps(memo, ensure_ascii=False, indent=1)
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, ValueError):  # none yet, or damaged (not even UTF-8): written anew
             if path.read_text(encoding="utf-8") == text:
                 return
         from bwdesk.core.paths import write_private_atomic

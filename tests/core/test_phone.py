@@ -343,3 +343,13 @@ def test_once_the_library_is_loaded_it_answers_instead_of_the_memo(tmp_path: Pat
         )  # this process has it loaded
     finally:
         phone.use_remembered(tmp_path / "none.json")
+
+
+def test_a_memo_that_is_not_even_utf8_is_written_anew_by_the_next_start(tmp_path: Path) -> None:
+    """Outside check: random bytes in the file made every later start fail to open the account."""
+    memo = tmp_path / "startup-numbers.json"
+    memo.write_bytes(b"\xff\xfe caf\xe9 \x80\x81")
+    second = json.loads(_run(ASK_WITHOUT_THE_LIBRARY, memo))
+    assert second["answers"] == [True, "(919) 555-0100", "(919) 555-0100"]
+    _run(ASK_AND_REMEMBER, memo)
+    assert json.loads(memo.read_text(encoding="utf-8"))["format"] == 1
