@@ -306,3 +306,26 @@ def test_ctrl_t_pressed_before_the_services_open_makes_the_templates_at_once(
     qtbot.waitUntil(window.templates.picker.isVisible, timeout=WAIT)
     assert LOCKED.name in window.templates.picker.shown()
     qtbot.waitUntil(lambda: window._ready, timeout=WAIT)
+
+
+def test_ctrl_return_while_the_slash_list_shows_chooses_the_template_and_sends_nothing(
+    qtbot: Any, make_window: Any, sandbox: Sandbox
+) -> None:
+    """Ctrl+Return out of habit must not send the "/ref" typed to find a template (outside check)."""
+    window = make_window()
+    composer = window.composer
+    to(window, NOBODY)
+    editor = composer.text_edit
+    editor.setFocus()
+    qtbot.keyClicks(editor, "/ref")
+    popup = window.templates.slash_list
+    qtbot.waitUntil(popup.isVisible, timeout=WAIT)
+    QTest.keyClick(editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert editor.toPlainText() == REFUND.text
+    assert not popup.isVisible()
+    assert not window.session.is_busy()
+    assert posted_texts(sandbox) == []
+    # With the list closed, Ctrl+Return is Send again: the text box no longer keeps it.
+    with qtbot.waitSignal(window.send_action.triggered, timeout=WAIT):
+        QTest.keyClick(editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: not window.session.is_busy(), timeout=WAIT)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import shiboken6
-from PySide6.QtCore import QEvent, QObject, QPoint, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, Signal, Slot
 from PySide6.QtGui import QKeyEvent, QTextCursor
 
 from bwdesk.core.directory.choice import template_book
@@ -175,8 +175,20 @@ class TemplatesController(QObject):
         self._slash_dismissed = True  # until the text no longer starts with "/"
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """While the slash list shows, Up, Down, Enter and Esc are its; every other key types on."""
+        """While the slash list shows, Up, Down, Enter and Esc are its; every other key types on. Ctrl+Enter (Send)
+        chooses too, instead of sending the "/name" typed to find a template: the agent sends with the next one."""
         if watched is self._composer.text_edit:
+            if (
+                event.type() in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress)
+                and isinstance(event, QKeyEvent)
+                and self.slash_list.isVisible()
+                and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+                and event.modifiers() & Qt.KeyboardModifier.ControlModifier
+            ):
+                event.accept()  # a ShortcutOverride accepted: the Send shortcut does not fire, the key comes here
+                if event.type() == QEvent.Type.KeyPress:
+                    self.slash_list.choose()
+                return True
             if (
                 event.type() == QEvent.Type.KeyPress
                 and isinstance(event, QKeyEvent)
