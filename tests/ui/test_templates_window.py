@@ -78,15 +78,21 @@ def to(window: MainWindow, *numbers: str) -> None:
     window.composer.recipients.model().add_text(", ".join(numbers))
 
 
+def slash_list_after(qtbot: Any, window: MainWindow, typed: str) -> tuple[Any, Any]:
+    """The text box and its slash list, open after `typed` at the start of the text."""
+    editor = window.composer.text_edit
+    editor.setFocus()
+    qtbot.keyClicks(editor, typed)
+    popup = window.templates.slash_list
+    qtbot.waitUntil(popup.isVisible, timeout=WAIT)
+    return editor, popup
+
+
 def test_slash_and_a_name_inserts_a_template_by_keyboard_alone(qtbot: Any, make_window: Any) -> None:
     window = make_window()
     composer = window.composer
     to(window, ANN)
-    editor = composer.text_edit
-    editor.setFocus()
-    qtbot.keyClicks(editor, "/ref")
-    popup = window.templates.slash_list
-    qtbot.waitUntil(popup.isVisible, timeout=WAIT)
+    editor, popup = slash_list_after(qtbot, window, "/ref")
     assert popup.shown() == ["Refund done"]
     assert editor.hasFocus()  # the agent keeps typing in the text box
     QTest.keyClick(editor, Qt.Key.Key_Return)
@@ -313,13 +319,8 @@ def test_ctrl_return_while_the_slash_list_shows_chooses_the_template_and_sends_n
 ) -> None:
     """Ctrl+Return out of habit must not send the "/ref" typed to find a template (outside check)."""
     window = make_window()
-    composer = window.composer
     to(window, NOBODY)
-    editor = composer.text_edit
-    editor.setFocus()
-    qtbot.keyClicks(editor, "/ref")
-    popup = window.templates.slash_list
-    qtbot.waitUntil(popup.isVisible, timeout=WAIT)
+    editor, popup = slash_list_after(qtbot, window, "/ref")
     QTest.keyClick(editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     assert editor.toPlainText() == REFUND.text
     assert not popup.isVisible()
