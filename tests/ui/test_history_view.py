@@ -657,3 +657,16 @@ def test_check_status_finds_an_unknown_send_that_bandwidth_has(
     assert row.state is SendState.ACCEPTED and row.message_id == sent.message_id
     assert not view.check_action.isEnabled()  # no longer unknown
     client.close()
+
+
+def test_the_empty_table_says_the_history_is_opening_until_the_window_gives_it_one(qtbot: Any) -> None:
+    """At start-up the table is empty for a moment: "Opening the history…", not a failure (outside check);
+    a history that could not be opened (none given) says so."""
+    from bwdesk.ui.history.view import HistoryView
+    from bwdesk.ui.tasks import BackgroundTasks
+
+    view = HistoryView(BackgroundTasks())
+    qtbot.addWidget(view)
+    assert view.empty_text() == "Opening the history…"
+    view.set_store(None)
+    assert view.empty_text() == "The history is not open."

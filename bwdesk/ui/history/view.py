@@ -209,6 +209,7 @@ class HistoryView(QWidget):
         self._region = (region or default_region()).upper()
         self._me: str | None = None  # this desk's agent, with a team history (None: a history of its own)
         self._reads_local = False  # the team history's rows come from this desk alone for now
+        self._store_given = store is not None  # False until the window's services have opened (start-up)
         self.feedback = feedback if feedback is not None else Feedback(self)
         self._model = HistoryModel(tasks, None, page_size=page_size, region=self._region, parent=self)
         self.history_actions = HistoryActions(tasks, self._model, self.feedback, refresher, parent=self)
@@ -408,6 +409,7 @@ class HistoryView(QWidget):
             self.table.setColumnHidden(Column.AGENT, me is None)
             self.agent_filter.setVisible(me is not None)
             self.set_agents([] if me is None else [me])
+        self._store_given = True
         self._model.set_store(store)
         self._update_actions()
         self._update_placeholder()
@@ -631,7 +633,9 @@ class HistoryView(QWidget):
         if model.error:
             return model.error
         if model.store is None:
-            return "The history is not open."
+            # Opening it is the services' first step at start-up; not opened after that is a problem the
+            # banner explains.
+            return "The history is not open." if self._store_given else "Opening the history…"
         if model.loading:
             return "Loading…"
         text = self.search_edit.text().strip()
