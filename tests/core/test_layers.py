@@ -9,6 +9,7 @@ the window's first paint does not wait for the network stack or SQLite.
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -82,6 +83,16 @@ def offences(folder: str, forbidden: Iterable[str]) -> list[str]:
     ]
 
 
+def printed_by_a_fresh_interpreter(script: str) -> str:
+    """What `script` prints in a new Python process (offscreen Qt): what it loads, before anything else has."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
 def test_the_import_finder_sees_imports_inside_functions() -> None:
     """The rules below are only as good as this: a lazy import inside a function must count."""
     app = imported_modules(PACKAGE / "ui" / "app.py")
@@ -135,9 +146,7 @@ print(",".join(leaked))
 
 
 def test_importing_every_core_module_does_not_import_qt() -> None:
-    result = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == ""
+    assert printed_by_a_fresh_interpreter(CHECK) == ""
 
 
 WINDOW_IMPORTS = """
@@ -151,15 +160,7 @@ print(",".join(heavy))
 def test_opening_the_window_does_not_wait_for_the_network_stack() -> None:
     """requests/keyring (and psycopg, the team history's driver) load in the background services, never on
     the way to the first shown window."""
-    result = subprocess.run(
-        [sys.executable, "-c", WINDOW_IMPORTS],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == ""
+    assert printed_by_a_fresh_interpreter(WINDOW_IMPORTS) == ""
 
 
 WINDOW_SQLITE = """
@@ -172,15 +173,7 @@ print(",".join(m for m in ("sqlite3", "_sqlite3") if m in sys.modules))
 
 def test_opening_the_window_does_not_load_sqlite() -> None:
     """The history is opened by the background services; the window only knows the store's interface."""
-    result = subprocess.run(
-        [sys.executable, "-c", WINDOW_SQLITE],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == ""
+    assert printed_by_a_fresh_interpreter(WINDOW_SQLITE) == ""
 
 
 WINDOW_DELIVERY = """
@@ -192,15 +185,7 @@ print("bwdesk.core.delivery" in sys.modules)
 
 def test_the_window_leaves_delivery_status_lookups_to_the_services() -> None:
     """core.delivery loads with the services, after the first paint: the window's modules only name its types."""
-    result = subprocess.run(
-        [sys.executable, "-c", WINDOW_DELIVERY],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "False"
+    assert printed_by_a_fresh_interpreter(WINDOW_DELIVERY) == "False"
 
 
 WINDOW_ORDER = """
@@ -216,15 +201,7 @@ print(",".join(m for m in loaded[qt:] if m.startswith(("bwdesk.core", "phonenumb
 def test_the_window_loads_its_qt_free_core_before_pyside6() -> None:
     """PySide6's import hook reads the source of every module imported after PySide6 (≈ 60M instructions for the
     core the window needs): `bwdesk.ui` loads that core first (docs/design.md §3.1)."""
-    result = subprocess.run(
-        [sys.executable, "-c", WINDOW_ORDER],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == ""
+    assert printed_by_a_fresh_interpreter(WINDOW_ORDER) == ""
 
 
 #: Modules the typeable window does not need, loaded later (or never) instead of on the way to the first paint
@@ -258,12 +235,4 @@ print(",".join(m for m in {DEFERRED_PAST_FIRST_PAINT!r} if m in sys.modules))
 
 
 def test_what_the_typeable_window_does_not_need_is_not_loaded_before_its_first_paint() -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", WINDOW_DEFERRED],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == ""
+    assert printed_by_a_fresh_interpreter(WINDOW_DEFERRED) == ""
