@@ -335,7 +335,7 @@ class _StartupAnswers:
             with self._lock:
                 if self._recording and len(self._asked) < _STARTUP_QUESTIONS:
                     self._asked[(kind, text, region)] = None
-        return "phonenumbers" not in sys.modules
+        return not library_loaded()
 
     def parsed(self, text: str, region: str) -> ParsedNumber | None:
         return self._parsed.get((text, region)) if self._ask("parse", text, region) else None
