@@ -37,9 +37,8 @@ def _probe(variant: str) -> None:
             from bwdesk import cli
             from bwdesk.core.account import load_context
             from bwdesk.ui import app as app_module
-            from bwdesk.ui.history import view as history_view
 
-            assert cli and app_module and history_view and load_context().is_configured()
+            assert cli and app_module and load_context().is_configured()
         sys.path.insert(0, HERE)
         from bare_window import build_window
         from PySide6.QtCore import QTimer
@@ -70,11 +69,14 @@ def _probe(variant: str) -> None:
             super().show()
             to_field = self.composer.recipients.line_edit()
             watch = _watch(self, to_field, lambda: None)
-            model = self.history_view.model
 
             def check() -> None:
+                if not (watch.typed_seen and self._ready):
+                    QTimer.singleShot(1, check)
+                    return
+                model = self.history_view.model  # made after the first paint: not asked for before it
                 loaded = model.rowCount() > 0 or model.exhausted
-                if watch.typed_seen and self._ready and loaded and not model.loading:
+                if loaded and not model.loading:
                     print("ready", flush=True)
                     print(f"rows {model.rowCount()}", flush=True)
                     print(f"rss {_rss_mb():.1f}", flush=True)

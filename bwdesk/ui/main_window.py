@@ -1,5 +1,5 @@
 """The main window: the composer above, the history below. It builds them, connects them to the send session,
-the draft keeper and the feedback, and owns start-up and closing."""
+the draft keeper and the feedback, and owns start-up (what waits for the first paint) and closing."""
 
 from __future__ import annotations
 
@@ -29,20 +29,20 @@ from bwdesk.core.errors import trouble_of
 from bwdesk.ui.composer import ComposerWidget, apply_tab_order
 from bwdesk.ui.draft_keeper import DraftKeeper
 from bwdesk.ui.feedback import Banner, Duration, Feedback, error_message
-from bwdesk.ui.history.view import HistoryView
 from bwdesk.ui.keyboard import KeyboardFilter
-from bwdesk.ui.media_preview import MediaPreviews
-from bwdesk.ui.send_session import SendSession
 from bwdesk.ui.services import Services, open_services
 from bwdesk.ui.style import make_action
 from bwdesk.ui.tasks import BackgroundTasks
-from bwdesk.ui.team_status import QUIT_FLUSH, TeamWatch, banner_note
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # made after the first paint (`MainWindow._make_rest`), so their modules load then
     from bwdesk.core.attachments import Attachment
     from bwdesk.core.bandwidth import BandwidthClient
     from bwdesk.core.team.state import TeamState
     from bwdesk.ui.directory.parts import DirectoryParts
+    from bwdesk.ui.history.view import HistoryView
+    from bwdesk.ui.media_preview import MediaPreviews
+    from bwdesk.ui.send_session import SendSession
+    from bwdesk.ui.team_status import TeamWatch
     from bwdesk.ui.templates.controller import TemplatesController
 
 log = logging.getLogger(__name__)
@@ -72,10 +72,14 @@ ABOUT_TEXT = (
     "for replies in the history.</p>"
     "<p>Delivery status is looked up from Bandwidth when you refresh it in the history.</p>"
 )
-# A window built but not shown (tests, a dialog first) still starts its services after this long.
+# A window built but not shown by then (tests, a dialog first) starts its services after this long.
 UNSHOWN_START_MS = 300
 # Pixels kept between a control brought into view and the edge of its scroll area.
 VIEW_MARGIN = 8
+#: The splitter's sizes are given in these (only their ratio counts).
+SPLIT_UNIT = 1000
+#: What the history pane's place says until the pane is made (as its empty table says until the store opens).
+OPENING_HISTORY = "Opening the history…"
 
 
 class MainWindow(QMainWindow):
@@ -106,19 +110,14 @@ class MainWindow(QMainWindow):
         self.composer.set_from_numbers(numbers, context.settings.default_from or None)
         self.banner = Banner(self)
         self.feedback = Feedback(self, self.banner)
-        self.history_view = HistoryView(
-            self.tasks, region=context.settings.region, feedback=self.feedback, parent=self
-        )
         self.drafts = DraftKeeper(
             self.composer, paths.draft_file(context.profile), self.feedback, self, tasks=self.tasks
         )
-        self.session = SendSession(
-            self.composer, self.tasks, self.drafts, self.feedback, self.feedback.confirm, self
-        )
-        self.previews = MediaPreviews(
-            self.composer.media_list, self.tasks, self, local_only=context.is_sandbox
-        )
-        self.team_watch = TeamWatch(self.tasks, self)
+        # Made by `_make_rest` once the window has painted, or at first use.
+        self._history_view: HistoryView | None = None
+        self._session: SendSession | None = None
+        self._previews: MediaPreviews | None = None
+        self._team_watch: TeamWatch | None = None
         self._templates: TemplatesController | None = None
         self._directory_parts: DirectoryParts | None = None
         self._keyboard = KeyboardFilter(self)
@@ -134,7 +133,7 @@ class MainWindow(QMainWindow):
         # The services (history, account; they load the network and keyring modules) start once the window
         # has painted, so that work on a worker thread does not compete with the first paint.
         self.installEventFilter(self)
-        QTimer.singleShot(UNSHOWN_START_MS, self, self._start_services_once)
+        QTimer.singleShot(UNSHOWN_START_MS, self, self._start_services_if_unshown)
 
     def _lay_out(self) -> None:
         top = QWidget(self)
@@ -164,10 +163,20 @@ class MainWindow(QMainWindow):
         pane_layout.addWidget(send_bar_box)
 
         splitter = QSplitter(Qt.Orientation.Vertical, self)
+        self._splitter = splitter
         splitter.addWidget(composer_pane)
-        splitter.addWidget(self.history_view)
+        # The history pane's place, until `_make_rest` puts the pane there a moment after the first paint.
+        placeholder = QLabel(OPENING_HISTORY, splitter)
+        placeholder.setObjectName("historyPlaceholder")
+        placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        placeholder.setFrameShape(QFrame.Shape.StyledPanel)
+        placeholder.setEnabled(False)  # drawn in the disabled colour, as the empty table's text is
+        splitter.addWidget(placeholder)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        # Three fifths for the composer, two for the history, whatever their size hints: the pane made later
+        # then gets exactly the place its stand-in had, and nothing moves when it comes.
+        splitter.setSizes([3 * SPLIT_UNIT, 2 * SPLIT_UNIT])
         splitter.setChildrenCollapsible(False)
         self.setCentralWidget(splitter)
 
@@ -182,9 +191,9 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
-        session = self.session
-        self.new_action = make_action(self, "&New message", session.new_message, QKeySequence.StandardKey.New)
-        self.send_action = make_action(self, "&Send", session.send_draft, QKeySequence("Ctrl+Return"))
+        self.new_action = make_action(self, "&New message", self._new_message, QKeySequence.StandardKey.New)
+        # Until the session is made, Send makes it first; then `_make_rest` hands Send to it directly.
+        self.send_action = make_action(self, "&Send", self._send_draft, QKeySequence("Ctrl+Return"))
         self.send_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
         self.settings_action = make_action(self, "Se&ttings…", self._ask_for_settings, QKeySequence("Ctrl+,"))
         self.settings_action.setEnabled(not self.context.is_sandbox)
@@ -200,16 +209,9 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.manage_templates_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
-        history_menu = menu.addMenu("Hi&story")
-        view = self.history_view
-        self.search_action = make_action(self, "&Search", view.focus_search, QKeySequence("Ctrl+F"))
-        history_menu.addAction(self.search_action)
-        history_menu.addSeparator()
-        for action in (view.copy_action, view.draft_action, view.resend_action):
-            history_menu.addAction(action)
-        history_menu.addSeparator()
-        for action in (view.refresh_action, view.check_action, view.export_action):
-            history_menu.addAction(action)
+        self._history_menu = menu.addMenu("Hi&story")  # the pane's actions join it when it is made
+        self.search_action = make_action(self, "&Search", self._focus_history_search, QKeySequence("Ctrl+F"))
+        self._history_menu.addAction(self.search_action)
         tools_menu = menu.addMenu("T&ools")
         self.optout_list_action = make_action(self, "&Do-not-text list…", self._open_optout_list)
         tools_menu.addAction(self.optout_list_action)
@@ -220,13 +222,89 @@ class MainWindow(QMainWindow):
         help_menu.addAction(make_action(self, "&About bwdesk", self.show_about))
 
     def _connect(self) -> None:
-        """Who tells whom: the session drives the results and the history; the history's answers reach it."""
-        composer, session, history = self.composer, self.session, self.history_view
-        results = composer.result_panel
-        composer.send_requested.connect(session.send_draft)
+        """The composer's own wiring; what joins it to the session and the history is `_connect_rest`."""
+        composer = self.composer
+        composer.send_requested.connect(self._send_draft)
         composer.upload_requested.connect(self._upload)
         composer.tab_stops_changed.connect(self._apply_tab_order)
-        results.rows_changed.connect(self._results_changed)
+        composer.result_panel.rows_changed.connect(self._results_changed)
+        self.banner.button.clicked.connect(self._open_banner_setting)
+
+    # --- what is made after the first paint ---------------------------------------------------------------
+
+    @property
+    def history_view(self) -> HistoryView:
+        """The history pane (its search, filters, actions and table)."""
+        self._make_rest()
+        assert self._history_view is not None
+        return self._history_view
+
+    @property
+    def session(self) -> SendSession:
+        """The send session (docs/design.md §3.2)."""
+        self._make_rest()
+        assert self._session is not None
+        return self._session
+
+    @property
+    def previews(self) -> MediaPreviews:
+        """The media rows' previews, fetched on workers."""
+        self._make_rest()
+        assert self._previews is not None
+        return self._previews
+
+    @property
+    def team_watch(self) -> TeamWatch:
+        """The team history's state, followed for the status bar and the banner."""
+        self._make_rest()
+        assert self._team_watch is not None
+        return self._team_watch
+
+    def _make_rest(self) -> None:
+        """The history pane, the send session, the media previews and the team watch, made once: a moment after
+        the first paint (`_start_services_once`), or earlier at first use (a Send, a test). Painting and typing
+        into the composer need none of them, and their modules (the history's queries, the send path) load
+        here instead of on the way to the first paint (docs/design.md §3.1). The pane takes the place kept for
+        it, with the same size."""
+        if self._session is not None:
+            return
+        from bwdesk.ui.history.view import HistoryView
+        from bwdesk.ui.media_preview import MediaPreviews
+        from bwdesk.ui.send_session import SendSession
+        from bwdesk.ui.team_status import TeamWatch
+
+        context = self.context
+        history = HistoryView(self.tasks, region=context.settings.region, feedback=self.feedback, parent=self)
+        self._history_view = history
+        self._session = SendSession(
+            self.composer, self.tasks, self.drafts, self.feedback, self.feedback.confirm, self
+        )
+        self._previews = MediaPreviews(
+            self.composer.media_list, self.tasks, self, local_only=context.is_sandbox
+        )
+        self._team_watch = TeamWatch(self.tasks, self)
+        placeholder = self._splitter.replaceWidget(1, history)
+        self._splitter.setStretchFactor(1, 2)
+        if placeholder is not None:
+            placeholder.deleteLater()
+        self._history_menu.addSeparator()
+        for action in (history.copy_action, history.draft_action, history.resend_action):
+            self._history_menu.addAction(action)
+        self._history_menu.addSeparator()
+        for action in (history.refresh_action, history.check_action, history.export_action):
+            self._history_menu.addAction(action)
+        self._connect_rest()
+        self._apply_tab_order()
+
+    def _connect_rest(self) -> None:
+        """Who tells whom: the session drives the results and the history; the history's answers reach it."""
+        composer, session, history = self.composer, self.session, self.history_view
+        team_watch = self.team_watch
+        results = composer.result_panel
+        # From now on Send goes straight to the session (the four hops of docs/design.md §3.2).
+        for signal in (self.send_action.triggered, composer.send_requested):
+            signal.disconnect(self._send_draft)
+            signal.connect(session.send_draft)
         results.check_requested.connect(history.history_actions.check_status)
         results.resend_requested.connect(session.resend_result)
         session.results_cleared.connect(results.clear)
@@ -243,13 +321,23 @@ class MainWindow(QMainWindow):
         history.use_as_draft.connect(session.use_as_draft)
         history.send_again_requested.connect(session.send_again)
         history.history_actions.rows_learned.connect(session.rows_learned)
-        session.history_changed.connect(self.team_watch.refresh_state)
-        self.team_watch.state_changed.connect(self._team_state_changed)
-        self.team_watch.team_changed.connect(history.reload)
-        self.team_watch.agents_changed.connect(history.set_agents)
-        self.banner.button.clicked.connect(self._open_banner_setting)
+        session.history_changed.connect(team_watch.refresh_state)
+        team_watch.state_changed.connect(self._team_state_changed)
+        team_watch.team_changed.connect(history.reload)
+        team_watch.agents_changed.connect(history.set_agents)
 
-    # --- the features made after the first paint --------------------------------------------------------
+    @Slot()
+    def _send_draft(self) -> None:
+        """Send pressed before the session was made (in the moment after the first paint)."""
+        self.session.send_draft()
+
+    @Slot()
+    def _new_message(self) -> None:
+        self.session.new_message()
+
+    @Slot()
+    def _focus_history_search(self) -> None:
+        self.history_view.focus_search()
 
     @property
     def templates(self) -> TemplatesController:
@@ -295,7 +383,8 @@ class MainWindow(QMainWindow):
 
     def tab_stops(self) -> list[QWidget]:
         """Every control Tab visits, in order: the settings banner, the composer, the history."""
-        return [self.banner.button, *self.composer.tab_stops(), *self.history_view.tab_stops()]
+        history = self._history_view.tab_stops() if self._history_view is not None else []
+        return [self.banner.button, *self.composer.tab_stops(), *history]
 
     @Slot()
     def _apply_tab_order(self) -> None:
@@ -372,15 +461,24 @@ class MainWindow(QMainWindow):
         return super().eventFilter(watched, event)
 
     @Slot()
+    def _start_services_if_unshown(self) -> None:
+        """A window never shown (tests, a dialog first) starts its services without a paint. A shown one waits
+        for its first paint however long that takes (a slow machine, a profiler), so that they never compete
+        with it; a window shown minimized starts them when it is first restored and painted."""
+        if not self.isVisible():
+            self._start_services_once()
+
+    @Slot()
     def _start_services_once(self) -> None:
         if not self._services_started:
             self._services_started = True
             self.started.emit()
+            self._make_rest()
             self.start_services()
 
     def start_services(self) -> None:
         """(Re)open the history and the account in the background (after any send in flight)."""
-        if self.session.is_busy():
+        if self.session.uses_services():
             self._restart_services = True  # never close the client or the history under a send
             return
         self._ready = False
@@ -440,6 +538,8 @@ class MainWindow(QMainWindow):
         self.team_label.setText(summary)
         self.team_label.setToolTip((state.problem or "") if state is not None else "")
         self.team_label.setVisible(bool(summary))
+        from bwdesk.ui.team_status import banner_note  # loaded with the team watch, after the first paint
+
         self.feedback.set_team_notice(banner_note(state))
         self.history_view.set_team_state(state)
 
@@ -533,7 +633,7 @@ class MainWindow(QMainWindow):
         """Quitting waits for sends in flight, so every history row is settled before the app exits."""
         self.drafts.stop()
         self.drafts.save_now()
-        if self.session.is_busy():
+        if self._session is not None and self._session.is_busy():
             self._quit_when_idle = True
             self.feedback.notify(
                 "Waiting for the messages being sent to finish, then quitting…", Duration.UNTIL_REPLACED
@@ -549,7 +649,11 @@ class MainWindow(QMainWindow):
     def _copy_before_quitting(self) -> bool:
         """This desk's rows waiting for the team history get a moment (`QUIT_FLUSH`) to be copied, on a worker
         while the window stays live; True while that goes on. Whatever still waits is copied next time."""
-        store, state = self.team_watch.store, self.team_watch.state
+        if self._team_watch is None:
+            return False
+        from bwdesk.ui.team_status import QUIT_FLUSH
+
+        store, state = self._team_watch.store, self._team_watch.state
         if self._quit_flush == "copying":
             return True
         if (
@@ -581,16 +685,20 @@ class MainWindow(QMainWindow):
     def _shut_down(self) -> None:
         """Timers and background work stop before the client and the history close (never the other way)."""
         self._closed = True
-        self.team_watch.shut_down()
-        self.session.shut_down()
+        made = self._session is not None  # not for a window closed before its first paint
+        if made:
+            self.team_watch.shut_down()
+            self.session.shut_down()
         # A chip check or a template's contacts still due ask nothing of a closing directory.
         self.composer.contacts.use(None, None)
         if self._directory_parts is not None:  # never made for a window closed before its services opened
             self._directory_parts.use_services(None)
-        self.history_view.shut_down()
+        if made:
+            self.history_view.shut_down()
         self.hide()  # closing the history may still copy for a moment (a team history): not on screen
         self.tasks.wait_for_threads(10_000)
-        self.previews.shut_down()
+        if made:
+            self.previews.shut_down()
         self.services.close()
         self.services = Services()
 

@@ -205,6 +205,10 @@ class SendSession(QObject):
         """True from pressing Send until every POST has settled (the duplicate check and question included)."""
         return self._phase is not Phase.IDLE
 
+    def uses_services(self) -> bool:
+        """True while a send uses the client and the history; a Send waiting for them to open uses neither."""
+        return self._phase not in (Phase.IDLE, Phase.WAITING)
+
     def unsettled_rows(self) -> frozenset[int]:
         """History rows of this window's sends that may not have gone out (unknown or not sent)."""
         return frozenset(self._unsettled)

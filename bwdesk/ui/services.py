@@ -9,16 +9,15 @@ from typing import TYPE_CHECKING
 from bwdesk.core import paths, phone
 from bwdesk.core.account import Account, Context
 from bwdesk.core.errors import BwdeskError, ConfigError
-from bwdesk.core.history.search import HistoryQuery
-from bwdesk.core.history.store import HistoryStore
 from bwdesk.core.send_size import CONFIRM_SEGMENTS_ABOVE
-from bwdesk.core.team.state import TeamState, TeamStateSource
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the history's queries and the team's state load on the worker that opens the services
     from bwdesk.core.bandwidth import BandwidthClient
     from bwdesk.core.delivery import StatusRefresher
     from bwdesk.core.directory.optout import OptOutRecorder
     from bwdesk.core.directory.store import DirectoryStore
+    from bwdesk.core.history.store import HistoryStore
+    from bwdesk.core.team.state import TeamState
 
 #: How many recent history rows give the recipients field its completions.
 COMPLETION_ROWS = 500
@@ -67,6 +66,7 @@ def open_services(context: Context) -> Services:
     from bwdesk.core.delivery import StatusRefresher
     from bwdesk.core.directory.choice import open_directory
     from bwdesk.core.directory.optout import OptOutRecorder
+    from bwdesk.core.history.search import HistoryQuery
 
     services = Services(segment_limit=context.settings.confirm_segments_above)
     phone.remember_startup_numbers(
@@ -102,6 +102,8 @@ def open_services(context: Context) -> Services:
 def _first_team_state(history: HistoryStore) -> TeamState | None:
     """A team history's state once its database has answered once (at most `TEAM_CONTACT_WAIT`), so the window
     can say at once that the history shows this desk's messages alone; None for a history of its own."""
+    from bwdesk.core.team.state import TeamStateSource
+
     if not isinstance(history, TeamStateSource):
         return None
     return history.wait_for_contact(TEAM_CONTACT_WAIT)

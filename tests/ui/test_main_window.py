@@ -15,7 +15,7 @@ import pytest
 from PySide6.QtCore import QDateTime, QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QSplitter
 
 from bwdesk.core import paths
 from bwdesk.core.api import Timeouts
@@ -104,6 +104,117 @@ def focus_walk(window: MainWindow, key: Qt.Key, steps: int) -> list[str]:
         QTest.keyClick(QApplication.focusWidget(), key)
         names.append(QApplication.focusWidget().accessibleName())
     return names
+
+
+class FirstPaintLook(QObject):
+    """What the window looked like at its first paint: `seen` holds `look()`'s answer, taken then."""
+
+    def __init__(self, window: MainWindow, look) -> None:
+        super().__init__(window)
+        self.seen: dict | None = None
+        self._look = look
+        window.installEventFilter(self)  # installed after the window's own filter, so asked before it
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.Paint and self.seen is None:
+            self.seen = self._look()
+        return False
+
+
+def test_a_shown_window_starts_nothing_before_its_first_paint_however_long_that_takes(
+    qtbot, sandbox, profile, monkeypatch
+) -> None:
+    """The start meant for a window never shown must not beat the first paint of one that is shown but slow to
+    paint (a busy machine, a profiler): the services and the parts made after the paint would compete with it."""
+    monkeypatch.setattr(main_window, "UNSHOWN_START_MS", 0)  # due before the window can paint
+    context = sandbox_context(sandbox, paths.sandbox_profile_dir(profile))
+    window = MainWindow(context, BackgroundTasks())
+    qtbot.addWidget(window)
+    look = FirstPaintLook(window, lambda: {})
+    fired: list[bool] = []
+    window.started.connect(lambda: fired.append(look.seen is not None))
+    window.show()
+    qtbot.waitUntil(lambda: window._ready, timeout=10_000)
+    assert fired == [True]  # once, and after the first paint
+    window.tasks.wait_for_threads(10_000)
+
+
+def test_a_window_never_shown_still_starts_its_services(qtbot, sandbox, profile, monkeypatch) -> None:
+    monkeypatch.setattr(main_window, "UNSHOWN_START_MS", 0)
+    context = sandbox_context(sandbox, paths.sandbox_profile_dir(profile))
+    window = MainWindow(context, BackgroundTasks())
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window._ready, timeout=10_000)
+    assert window.services.history is not None and not window.isVisible()
+    window.tasks.wait_for_threads(10_000)
+
+
+def test_the_first_frame_is_the_whole_composer_and_the_history_pane_follows_in_its_place(
+    qtbot, sandbox, profile, monkeypatch
+) -> None:
+    """Typeable at the first paint: the complete composer, focus in To, and the history pane's place saying it is
+    opening. The pane, the send session and the rest are made a moment later (docs/design.md §3.1), the pane in
+    that place at the same size."""
+    monkeypatch.setattr(main_window, "UNSHOWN_START_MS", 600_000)  # only the paint starts what follows it
+    context = sandbox_context(sandbox, paths.sandbox_profile_dir(profile))
+    window = MainWindow(context, BackgroundTasks())
+    qtbot.addWidget(window)
+    composer = window.composer
+
+    def look() -> dict:
+        placeholder = window.findChild(QLabel, "historyPlaceholder")
+        assert placeholder is not None
+        return {
+            "rest made": window._session is not None or window._history_view is not None,
+            "place": (placeholder.text(), placeholder.isVisible(), placeholder.geometry()),
+            "composer": [
+                w.isVisible()
+                for w in (composer.recipients, composer.text_edit, composer.media_list, composer.send_button)
+            ],
+            "focus in To": composer.recipients.line_edit().hasFocus(),
+        }
+
+    first = FirstPaintLook(window, look)
+    window.show()
+    qtbot.waitUntil(lambda: first.seen is not None, timeout=10_000)
+    seen = first.seen
+    assert seen is not None
+    assert seen["rest made"] is False
+    text, visible, place = seen["place"]
+    assert (text, visible) == ("Opening the history…", True)
+    assert seen["composer"] == [True, True, True, True] and seen["focus in To"]
+
+    qtbot.waitUntil(lambda: window._ready, timeout=10_000)
+    splitter = window.centralWidget()
+    assert isinstance(splitter, QSplitter)
+    assert splitter.widget(1) is window.history_view and window.history_view.isVisible()
+    assert window.history_view.geometry() == place
+    qtbot.waitUntil(lambda: window.findChild(QLabel, "historyPlaceholder") is None, timeout=5_000)
+    window.tasks.wait_for_threads(10_000)
+
+
+def test_send_pressed_before_the_send_session_is_made_makes_it_and_sends_once(
+    qtbot, sandbox, profile, monkeypatch
+) -> None:
+    """Ctrl+Return in the moment before the session is made (it is made after the first paint) is not lost: the
+    session is made there and then, waits for the services and sends once; then Send goes to it directly."""
+    monkeypatch.setattr(main_window, "UNSHOWN_START_MS", 600_000)
+    context = sandbox_context(sandbox, paths.sandbox_profile_dir(profile))
+    window = MainWindow(context, BackgroundTasks())
+    qtbot.addWidget(window)
+    type_message(qtbot, window, "9195550123", "On our way")
+    assert window._session is None
+    receivers = window.send_action.receivers("2triggered(bool)")
+    window.send_action.trigger()  # what Ctrl+Return does; the window has not painted yet
+
+    assert window._session is not None and window.session.phase is Phase.WAITING
+    window.show()
+    qtbot.waitUntil(lambda: len(window.composer.result_panel.entries()) == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: not window.composer.is_sending(), timeout=10_000)
+    assert [(p["to"], p["text"]) for p in posted_messages(sandbox)] == [(["+19195550123"], "On our way")]
+    # The window's stand-in gave way to the session's own slot (one swapped for the other, not one more).
+    assert window.send_action.receivers("2triggered(bool)") == receivers
+    window.tasks.wait_for_threads(10_000)
 
 
 def test_tab_visits_every_control_in_order_and_shift_tab_reverses_it(make_window, qtbot) -> None:
