@@ -669,7 +669,7 @@ class RecipientEdit(QWidget):
         # its QStyle type on the first, ≈ 15 ms before the window's first paint; docs/design.md §3.1). The
         # frame is as wide as a line edit reserves for it: its height with the frame minus without.
         self._panel = QLineEdit(self)
-        self._panel_image: QtGui.QImage | None = None  # the panel as last drawn, and what it showed
+        self._panel_image: QtGui.QPixmap | None = None  # the panel as last drawn, and what it showed
         self._panel_look: tuple[object, ...] = ()
         self._panel.hide()
         self._panel.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -901,17 +901,23 @@ class RecipientEdit(QWidget):
             panel.isReadOnly(),
             panel.isActiveWindow(),
             panel.palette().cacheKey(),
-            id(panel.style()),
         )
         if self._panel_image is None or look != self._panel_look:
-            image = QtGui.QImage(self.size() * ratio, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+            # A pixmap, not a QImage, and no `style()` call: either would make PySide6 build a Qt type's
+            # enums (QImage's formats; QStyle's ~600 members, ≈ 15 ms) before the first frame (design §3.1).
+            image = QtGui.QPixmap(self.size() * ratio)
             image.setDevicePixelRatio(ratio)
             image.fill(Qt.GlobalColor.transparent)
             panel.render(image, QPoint(), renderFlags=QWidget.RenderFlag.DrawChildren)
             self._panel_image, self._panel_look = image, look
         painter = QtGui.QPainter(self)
-        painter.drawImage(0, 0, self._panel_image)
+        painter.drawPixmap(0, 0, self._panel_image)
         painter.end()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.StyleChange:
+            self._panel_image = None  # another style draws the panel otherwise
+        super().changeEvent(event)
 
     # --- reacting to the model --------------------------------------------------------------------
 

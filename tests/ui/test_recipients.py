@@ -7,7 +7,15 @@ from collections.abc import Iterator
 import pytest
 from PySide6.QtCore import QEvent, QMimeData, QPointF, QRect, Qt
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QFocusEvent, QGuiApplication, QImage, QPalette
-from PySide6.QtWidgets import QApplication, QPlainTextEdit, QPushButton, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QStyleFactory,
+    QVBoxLayout,
+    QWidget,
+)
 
 from bwdesk.ui.flow_layout import FlowLayout
 from bwdesk.ui.recipients import RecipientChip, RecipientEdit, RecipientModel
@@ -655,6 +663,25 @@ def test_the_field_is_drawn_as_a_line_edit_with_its_focus_frame(qtbot, window) -
     scroll = edit.findChild(QScrollArea)
     assert frame >= 1
     assert scroll is not None and scroll.geometry() == edit.rect().adjusted(frame, frame, -frame, -frame)
+
+
+def test_the_fields_frame_is_drawn_anew_when_the_style_changes(qtbot, window) -> None:
+    """The panel kept between paints is dropped when the style changes (no `style()` call is made to notice:
+    that would cost the first frame PySide6's QStyle type)."""
+    host, edit, message = window
+    message.setFocus()
+    qtbot.waitUntil(message.hasFocus)
+
+    def frame() -> QImage:
+        return edit.grab().toImage().copy(QRect(0, 0, edit.width(), 3))
+
+    before = frame()
+    other = QStyleFactory.create("Windows")
+    assert other is not None
+    host.setStyle(other)
+    for widget in (host, *host.findChildren(QWidget)):
+        widget.setStyle(other)  # as a change of the application's style reaches every widget
+    assert frame() != before
 
 
 def test_the_fields_frame_follows_focus_and_state_though_it_is_drawn_once(qtbot, window) -> None:
