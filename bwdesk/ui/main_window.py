@@ -174,9 +174,10 @@ class MainWindow(QMainWindow):
         splitter.addWidget(placeholder)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
-        # Three fifths for the composer, two for the history, whatever their size hints: the pane made later
-        # then gets exactly the place its stand-in had, and nothing moves when it comes.
-        splitter.setSizes([3 * SPLIT_UNIT, 2 * SPLIT_UNIT])
+        # Seven tenths of the height for the composer, three for the history (about what their size hints gave
+        # when the pane was made before the first paint), whatever the stand-in's hint: the pane made later then
+        # gets exactly the place its stand-in had, and nothing moves when it comes.
+        splitter.setSizes([7 * SPLIT_UNIT, 3 * SPLIT_UNIT])
         splitter.setChildrenCollapsible(False)
         self.setCentralWidget(splitter)
 
