@@ -471,22 +471,29 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _start_services_once(self) -> None:
-        if not self._services_started:
+        """The services' worker first (it has the longest way to go), then the rest of the window, in a turn of
+        the event loop of its own so that a key typed meanwhile is not kept waiting behind both. Not for a window
+        already closed (before its first paint)."""
+        if not self._services_started and not self._closed:
             self._services_started = True
             self.started.emit()
-            self._make_rest()
             self.start_services()
+            QTimer.singleShot(0, self, self._make_rest)
 
     def start_services(self) -> None:
-        """(Re)open the history and the account in the background (after any send in flight)."""
-        if self.session.uses_services():
+        """(Re)open the history and the account in the background (after any send in flight). What is not made
+        yet (the session, the previews: the first start) has no services to give back."""
+        session, previews = self._session, self._previews
+        if session is not None and session.uses_services():
             self._restart_services = True  # never close the client or the history under a send
             return
         self._ready = False
-        self.session.use_services(None)
+        if session is not None:
+            session.use_services(None)
         if self._directory_parts is not None:  # made with the first services (below) or at first use
             self._directory_parts.use_services(None)
-        self.previews.use_client(None)
+        if previews is not None:
+            previews.use_client(None)
         self.tasks.run(
             functools.partial(open_services, self.context),
             self._services_opened,
@@ -631,10 +638,11 @@ class MainWindow(QMainWindow):
     # --- closing ------------------------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Quitting waits for sends in flight, so every history row is settled before the app exits."""
+        """Quitting waits for sends in flight, so every history row is settled before the app exits. A Send still
+        waiting for the services has nothing in flight: the window quits, and the saved draft holds the message."""
         self.drafts.stop()
         self.drafts.save_now()
-        if self._session is not None and self._session.is_busy():
+        if self._session is not None and self._session.uses_services():
             self._quit_when_idle = True
             self.feedback.notify(
                 "Waiting for the messages being sent to finish, then quitting…", Duration.UNTIL_REPLACED

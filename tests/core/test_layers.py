@@ -83,11 +83,11 @@ def offences(folder: str, forbidden: Iterable[str]) -> list[str]:
     ]
 
 
-def printed_by_a_fresh_interpreter(script: str) -> str:
+def printed_by_a_fresh_interpreter(script: str, *args: str) -> str:
     """What `script` prints in a new Python process (offscreen Qt): what it loads, before anything else has."""
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=60, env=env
     )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
@@ -253,14 +253,14 @@ def test_what_the_typeable_window_does_not_need_is_not_loaded_before_its_first_p
 QSTYLE_ONLY_ENUMS = ("PixelMetric", "PrimitiveElement", "ControlElement", "StandardPixmap", "SubElement")
 
 FIRST_FRAME = f"""
-import enum, os, sys, tempfile
+import enum, os, sys
 made = []
 create = enum.EnumType._create_
 def noting(cls, class_name, names, *args, **kwargs):
     made.append(class_name)
     return create(cls, class_name, names, *args, **kwargs)
 enum.EnumType._create_ = noting
-os.environ["BWDESK_HOME"] = tempfile.mkdtemp()
+os.environ["BWDESK_HOME"] = sys.argv[1]
 import bwdesk.cli
 from bwdesk.core.account import load_context
 from bwdesk.ui.main_window import MainWindow
@@ -285,7 +285,7 @@ os._exit(0)
 """
 
 
-def test_the_first_frame_is_painted_without_what_comes_after_it() -> None:
+def test_the_first_frame_is_painted_without_what_comes_after_it(tmp_path: Path) -> None:
     """At the first paint of the real window, nothing deferred has loaded yet, and no Python code has met a
     QStyle (docs/design.md §3.1): the deferred parts are made after it, not merely imported later."""
-    assert printed_by_a_fresh_interpreter(FIRST_FRAME) == ""
+    assert printed_by_a_fresh_interpreter(FIRST_FRAME, str(tmp_path)) == ""

@@ -193,28 +193,88 @@ def test_the_first_frame_is_the_whole_composer_and_the_history_pane_follows_in_i
     window.tasks.wait_for_threads(10_000)
 
 
+@pytest.mark.parametrize("pressed", ["Ctrl+Return", "the Send button"])
 def test_send_pressed_before_the_send_session_is_made_makes_it_and_sends_once(
-    qtbot, sandbox, profile, monkeypatch
+    qtbot, sandbox, profile, monkeypatch, pressed
 ) -> None:
-    """Ctrl+Return in the moment before the session is made (it is made after the first paint) is not lost: the
-    session is made there and then, waits for the services and sends once; then Send goes to it directly."""
+    """Send in the moment before the session is made (it is made after the first paint) is not lost: the session
+    is made there and then, waits for the services and sends once; from then on Send goes to it directly."""
     monkeypatch.setattr(main_window, "UNSHOWN_START_MS", 600_000)
     context = sandbox_context(sandbox, paths.sandbox_profile_dir(profile))
     window = MainWindow(context, BackgroundTasks())
     qtbot.addWidget(window)
+    composer = window.composer
     type_message(qtbot, window, "9195550123", "On our way")
     assert window._session is None
-    receivers = window.send_action.receivers("2triggered(bool)")
-    window.send_action.trigger()  # what Ctrl+Return does; the window has not painted yet
+    action_receivers = window.send_action.receivers("2triggered(bool)")
+    button_receivers = composer.receivers("2send_requested()")
+    if pressed == "Ctrl+Return":
+        window.send_action.trigger()  # what the shortcut does; the window has not painted yet
+    else:
+        qtbot.waitUntil(composer.send_button.isEnabled)  # the draft is judged on a zero timer
+        composer.send_button.click()
 
     assert window._session is not None and window.session.phase is Phase.WAITING
     window.show()
-    qtbot.waitUntil(lambda: len(window.composer.result_panel.entries()) == 1, timeout=10_000)
-    qtbot.waitUntil(lambda: not window.composer.is_sending(), timeout=10_000)
+    qtbot.waitUntil(lambda: len(composer.result_panel.entries()) == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: not composer.is_sending(), timeout=10_000)
     assert [(p["to"], p["text"]) for p in posted_messages(sandbox)] == [(["+19195550123"], "On our way")]
-    # The window's stand-in gave way to the session's own slot (one swapped for the other, not one more).
-    assert window.send_action.receivers("2triggered(bool)") == receivers
+    # The window's stand-in gave way to the session's own slot: one swapped for the other.
+    assert window.send_action.receivers("2triggered(bool)") == action_receivers
+    assert composer.receivers("2send_requested()") == button_receivers
+    assert window.send_action.triggered.disconnect(window.session.send_draft)
+    assert composer.send_requested.disconnect(window.session.send_draft)
     window.tasks.wait_for_threads(10_000)
+
+
+def test_quitting_while_a_send_waits_for_the_services_quits_and_keeps_the_message(
+    qtbot, sandbox, profile, monkeypatch
+) -> None:
+    """A Send waiting for the account to open has nothing in flight: Ctrl+Q quits at once instead of saying it
+    waits for messages being sent, nothing is sent, and the saved draft holds the message."""
+    opening, may_open = threading.Event(), threading.Event()
+
+    def slow_open(context):
+        opening.set()
+        may_open.wait(30)
+        return open_services(context)
+
+    monkeypatch.setattr(main_window, "open_services", slow_open)
+    context = sandbox_context(sandbox, paths.sandbox_profile_dir(profile))
+    window = MainWindow(context, BackgroundTasks())
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(opening.is_set, timeout=10_000)
+    type_message(qtbot, window, "9195550123", "On our way")
+    window.send_action.trigger()
+    assert window.session.phase is Phase.WAITING
+
+    assert window.close()  # accepted at once
+    assert window._closed and not window.isVisible()
+    may_open.set()
+    window.tasks.wait_for_threads(10_000)
+    assert posted_messages(sandbox) == []
+    saved = load_draft(paths.draft_file(context.profile))
+    assert saved is not None and saved.text == "On our way"
+    assert any("9195550123" in r for r in (*saved.recipients, saved.pending_recipient_text))
+
+
+def test_a_window_closed_before_its_first_paint_makes_and_opens_nothing(
+    qtbot, sandbox, profile, monkeypatch
+) -> None:
+    monkeypatch.setattr(main_window, "UNSHOWN_START_MS", 0)  # the start for a window never shown: due at once
+    context = sandbox_context(sandbox, paths.sandbox_profile_dir(profile))
+    window = MainWindow(context, BackgroundTasks())
+    qtbot.addWidget(window)
+    fired: list[bool] = []
+    window.started.connect(lambda: fired.append(True))
+    window.show()
+    assert window.close()
+    later: list[bool] = []
+    QTimer.singleShot(0, lambda: later.append(True))  # queued after the window's own zero timer
+    qtbot.waitUntil(lambda: bool(later), timeout=5_000)
+    assert fired == [] and window._session is None and window._history_view is None
+    assert window.services.history is None
 
 
 def test_tab_visits_every_control_in_order_and_shift_tab_reverses_it(make_window, qtbot) -> None:
