@@ -65,6 +65,27 @@ def history_rows(window: MainWindow) -> list:
         store.close()
 
 
+def window_opening_its_services(
+    qtbot, sandbox, profile, monkeypatch, then=open_services
+) -> tuple[MainWindow, threading.Event]:
+    """A shown window whose services are still opening (a slow keyring or disk) until the event returned is set;
+    then `then(context)` opens them (or fails)."""
+    opening, may_open = threading.Event(), threading.Event()
+
+    def slow_open(context):
+        opening.set()
+        may_open.wait(30)
+        return then(context)
+
+    monkeypatch.setattr(main_window, "open_services", slow_open)
+    context = sandbox_context(sandbox, paths.sandbox_profile_dir(profile))
+    window = MainWindow(context, BackgroundTasks())
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(opening.is_set, timeout=10_000)
+    return window, may_open
+
+
 def type_message(qtbot, window: MainWindow, recipients: str, text: str) -> None:
     qtbot.keyClicks(window.composer.recipients.line_edit(), recipients)
     window.composer.text_edit.setFocus()
@@ -232,19 +253,7 @@ def test_quitting_while_a_send_waits_for_the_services_quits_and_keeps_the_messag
 ) -> None:
     """A Send waiting for the account to open has nothing in flight: Ctrl+Q quits at once instead of saying it
     waits for messages being sent, nothing is sent, and the saved draft holds the message."""
-    opening, may_open = threading.Event(), threading.Event()
-
-    def slow_open(context):
-        opening.set()
-        may_open.wait(30)
-        return open_services(context)
-
-    monkeypatch.setattr(main_window, "open_services", slow_open)
-    context = sandbox_context(sandbox, paths.sandbox_profile_dir(profile))
-    window = MainWindow(context, BackgroundTasks())
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(opening.is_set, timeout=10_000)
+    window, may_open = window_opening_its_services(qtbot, sandbox, profile, monkeypatch)
     type_message(qtbot, window, "9195550123", "On our way")
     window.send_action.trigger()
     assert window.session.phase is Phase.WAITING
@@ -254,7 +263,7 @@ def test_quitting_while_a_send_waits_for_the_services_quits_and_keeps_the_messag
     may_open.set()
     window.tasks.wait_for_threads(10_000)
     assert posted_messages(sandbox) == []
-    saved = load_draft(paths.draft_file(context.profile))
+    saved = load_draft(paths.draft_file(window.context.profile))
     assert saved is not None and saved.text == "On our way"
     assert any("9195550123" in r for r in (*saved.recipients, saved.pending_recipient_text))
 
@@ -1156,19 +1165,7 @@ def test_send_pressed_before_the_account_is_open_goes_once_it_is(
 ) -> None:
     """An agent quick off the mark presses Send while the services still open: the message waits, frozen, and
     goes as soon as they are open (it used to be dropped with 'try again in a moment')."""
-    opening, may_open = threading.Event(), threading.Event()
-
-    def slow_open(context):
-        opening.set()
-        may_open.wait(30)  # a slow keyring or disk
-        return open_services(context)
-
-    monkeypatch.setattr(main_window, "open_services", slow_open)
-    context = sandbox_context(sandbox, paths.sandbox_profile_dir(profile))
-    window = MainWindow(context, BackgroundTasks())
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(opening.is_set, timeout=10_000)
+    window, may_open = window_opening_its_services(qtbot, sandbox, profile, monkeypatch)
     composer = window.composer
     type_message(qtbot, window, "9195550123", "On our way")
     QTest.keyClick(composer.text_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
@@ -1193,19 +1190,11 @@ def test_services_that_fail_unexpectedly_answer_a_waiting_send(
     """A failure bwdesk does not foresee while opening still makes the window ready, with the reason in the
     banner; a Send that waited is answered (nothing sent, the draft kept) instead of waiting for ever."""
     expect_log("opening the account and history failed")
-    opening, may_fail = threading.Event(), threading.Event()
 
     def broken(context):
-        opening.set()
-        may_fail.wait(30)
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(main_window, "open_services", broken)
-    context = sandbox_context(sandbox, paths.sandbox_profile_dir(profile))
-    window = MainWindow(context, BackgroundTasks())
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(opening.is_set, timeout=10_000)
+    window, may_fail = window_opening_its_services(qtbot, sandbox, profile, monkeypatch, then=broken)
     composer = window.composer
     type_message(qtbot, window, "9195550123", "On our way")
     QTest.keyClick(composer.text_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
