@@ -113,11 +113,7 @@ class MainWindow(QMainWindow):
         self.drafts = DraftKeeper(
             self.composer, paths.draft_file(context.profile), self.feedback, self, tasks=self.tasks
         )
-        # Made by `_make_rest` once the window has painted, or at first use.
-        self._history_view: HistoryView | None = None
-        self._session: SendSession | None = None
-        self._previews: MediaPreviews | None = None
-        self._team_watch: TeamWatch | None = None
+        self._rest: _Rest | None = None  # made by `_make_rest` once the window has painted, or at first use
         self._templates: TemplatesController | None = None
         self._directory_parts: DirectoryParts | None = None
         self._keyboard = KeyboardFilter(self)
@@ -236,39 +232,31 @@ class MainWindow(QMainWindow):
     @property
     def history_view(self) -> HistoryView:
         """The history pane (its search, filters, actions and table)."""
-        self._make_rest()
-        assert self._history_view is not None
-        return self._history_view
+        return self._make_rest().history_view
 
     @property
     def session(self) -> SendSession:
         """The send session (docs/design.md §3.2)."""
-        self._make_rest()
-        assert self._session is not None
-        return self._session
+        return self._make_rest().session
 
     @property
     def previews(self) -> MediaPreviews:
         """The media rows' previews, fetched on workers."""
-        self._make_rest()
-        assert self._previews is not None
-        return self._previews
+        return self._make_rest().previews
 
     @property
     def team_watch(self) -> TeamWatch:
         """The team history's state, followed for the status bar and the banner."""
-        self._make_rest()
-        assert self._team_watch is not None
-        return self._team_watch
+        return self._make_rest().team_watch
 
-    def _make_rest(self) -> None:
+    def _make_rest(self) -> _Rest:
         """The history pane, the send session, the media previews and the team watch, made once: a moment after
         the first paint (`_start_services_once`), or earlier at first use (a Send, a test). Painting and typing
         into the composer need none of them, and their modules (the history's queries, the send path) load
         here instead of on the way to the first paint (docs/design.md §3.1). The pane takes the place kept for
         it, with the same size."""
-        if self._session is not None:
-            return
+        if self._rest is not None:
+            return self._rest
         from bwdesk.ui.history.view import HistoryView
         from bwdesk.ui.media_preview import MediaPreviews
         from bwdesk.ui.send_session import SendSession
@@ -276,14 +264,12 @@ class MainWindow(QMainWindow):
 
         context = self.context
         history = HistoryView(self.tasks, region=context.settings.region, feedback=self.feedback, parent=self)
-        self._history_view = history
-        self._session = SendSession(
-            self.composer, self.tasks, self.drafts, self.feedback, self.feedback.confirm, self
+        self._rest = rest = _Rest(
+            history,
+            SendSession(self.composer, self.tasks, self.drafts, self.feedback, self.feedback.confirm, self),
+            MediaPreviews(self.composer.media_list, self.tasks, self, local_only=context.is_sandbox),
+            TeamWatch(self.tasks, self),
         )
-        self._previews = MediaPreviews(
-            self.composer.media_list, self.tasks, self, local_only=context.is_sandbox
-        )
-        self._team_watch = TeamWatch(self.tasks, self)
         placeholder = self._splitter.replaceWidget(1, history)
         self._splitter.setStretchFactor(1, 2)
         if placeholder is not None:
@@ -296,6 +282,7 @@ class MainWindow(QMainWindow):
             self._history_menu.addAction(action)
         self._connect_rest()
         self._apply_tab_order()
+        return rest
 
     def _connect_rest(self) -> None:
         """Who tells whom: the session drives the results and the history; the history's answers reach it."""
@@ -384,7 +371,7 @@ class MainWindow(QMainWindow):
 
     def tab_stops(self) -> list[QWidget]:
         """Every control Tab visits, in order: the settings banner, the composer, the history."""
-        history = self._history_view.tab_stops() if self._history_view is not None else []
+        history = self._rest.history_view.tab_stops() if self._rest is not None else []
         return [self.banner.button, *self.composer.tab_stops(), *history]
 
     @Slot()
@@ -483,17 +470,16 @@ class MainWindow(QMainWindow):
     def start_services(self) -> None:
         """(Re)open the history and the account in the background (after any send in flight). What is not made
         yet (the session, the previews: the first start) has no services to give back."""
-        session, previews = self._session, self._previews
-        if session is not None and session.uses_services():
+        rest = self._rest
+        if rest is not None and rest.session.uses_services():
             self._restart_services = True  # never close the client or the history under a send
             return
         self._ready = False
-        if session is not None:
-            session.use_services(None)
+        if rest is not None:
+            rest.session.use_services(None)
+            rest.previews.use_client(None)
         if self._directory_parts is not None:  # made with the first services (below) or at first use
             self._directory_parts.use_services(None)
-        if previews is not None:
-            previews.use_client(None)
         self.tasks.run(
             functools.partial(open_services, self.context),
             self._services_opened,
@@ -642,7 +628,7 @@ class MainWindow(QMainWindow):
         waiting for the services has nothing in flight: the window quits, and the saved draft holds the message."""
         self.drafts.stop()
         self.drafts.save_now()
-        if self._session is not None and self._session.uses_services():
+        if self._rest is not None and self._rest.session.uses_services():
             self._quit_when_idle = True
             self.feedback.notify(
                 "Waiting for the messages being sent to finish, then quitting…", Duration.UNTIL_REPLACED
@@ -658,11 +644,11 @@ class MainWindow(QMainWindow):
     def _copy_before_quitting(self) -> bool:
         """This desk's rows waiting for the team history get a moment (`QUIT_FLUSH`) to be copied, on a worker
         while the window stays live; True while that goes on. Whatever still waits is copied next time."""
-        if self._team_watch is None:
+        if self._rest is None:
             return False
         from bwdesk.ui.team_status import QUIT_FLUSH
 
-        store, state = self._team_watch.store, self._team_watch.state
+        store, state = self._rest.team_watch.store, self._rest.team_watch.state
         if self._quit_flush == "copying":
             return True
         if (
@@ -694,22 +680,36 @@ class MainWindow(QMainWindow):
     def _shut_down(self) -> None:
         """Timers and background work stop before the client and the history close (never the other way)."""
         self._closed = True
-        made = self._session is not None  # not for a window closed before its first paint
-        if made:
-            self.team_watch.shut_down()
-            self.session.shut_down()
+        rest = self._rest  # None for a window closed before its first paint
+        if rest is not None:
+            rest.team_watch.shut_down()
+            rest.session.shut_down()
         # A chip check or a template's contacts still due ask nothing of a closing directory.
         self.composer.contacts.use(None, None)
         if self._directory_parts is not None:  # never made for a window closed before its services opened
             self._directory_parts.use_services(None)
-        if made:
-            self.history_view.shut_down()
+        if rest is not None:
+            rest.history_view.shut_down()
         self.hide()  # closing the history may still copy for a moment (a team history): not on screen
         self.tasks.wait_for_threads(10_000)
-        if made:
-            self.previews.shut_down()
+        if rest is not None:
+            rest.previews.shut_down()
         self.services.close()
         self.services = Services()
+
+
+class _Rest:
+    """What `MainWindow._make_rest` makes after the first paint: all of it at once, or none of it yet."""
+
+    __slots__ = ("history_view", "previews", "session", "team_watch")
+
+    def __init__(
+        self, history_view: HistoryView, session: SendSession, previews: MediaPreviews, team_watch: TeamWatch
+    ) -> None:
+        self.history_view = history_view
+        self.session = session
+        self.previews = previews
+        self.team_watch = team_watch
 
 
 def _upload_media(client: BandwidthClient, attachment: Attachment) -> str:

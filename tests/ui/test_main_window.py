@@ -186,7 +186,7 @@ def test_the_first_frame_is_the_whole_composer_and_the_history_pane_follows_in_i
         placeholder = window.findChild(QLabel, "historyPlaceholder")
         assert placeholder is not None
         return {
-            "rest made": window._session is not None or window._history_view is not None,
+            "rest made": window._rest is not None,
             "place": (placeholder.text(), placeholder.isVisible(), placeholder.geometry()),
             "composer": [
                 w.isVisible()
@@ -226,7 +226,7 @@ def test_send_pressed_before_the_send_session_is_made_makes_it_and_sends_once(
     qtbot.addWidget(window)
     composer = window.composer
     type_message(qtbot, window, "9195550123", "On our way")
-    assert window._session is None
+    assert window._rest is None
     action_receivers = window.send_action.receivers("2triggered(bool)")
     button_receivers = composer.receivers("2send_requested()")
     if pressed == "Ctrl+Return":
@@ -235,7 +235,7 @@ def test_send_pressed_before_the_send_session_is_made_makes_it_and_sends_once(
         qtbot.waitUntil(composer.send_button.isEnabled)  # the draft is judged on a zero timer
         composer.send_button.click()
 
-    assert window._session is not None and window.session.phase is Phase.WAITING
+    assert window._rest is not None and window.session.phase is Phase.WAITING
     window.show()
     qtbot.waitUntil(lambda: len(composer.result_panel.entries()) == 1, timeout=10_000)
     qtbot.waitUntil(lambda: not composer.is_sending(), timeout=10_000)
@@ -282,7 +282,7 @@ def test_a_window_closed_before_its_first_paint_makes_and_opens_nothing(
     later: list[bool] = []
     QTimer.singleShot(0, lambda: later.append(True))  # queued after the window's own zero timer
     qtbot.waitUntil(lambda: bool(later), timeout=5_000)
-    assert fired == [] and window._session is None and window._history_view is None
+    assert fired == [] and window._rest is None
     assert window.services.history is None
 
 
